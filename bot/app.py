@@ -1,0 +1,118 @@
+"""The composition root: settings in, a running bot out. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import text
+
+from bot import migrate
+from bot.client import RoundtableBot
+from bot.clock import Clock, SystemClock
+from bot.db import create_engine, create_sessionmaker
+from bot.scheduler import OutboxScheduler
+from bot.services import ServiceContext, Services
+from bot.settings import Settings
+from cogs import EXTENSIONS
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+class StartupError(Exception):
+    """The bot could not start; ``str()`` is one line for the host."""
+
+
+class App:
+    """Engine, sessions, services, scheduler and client, wired once.
+
+    ``python -m bot`` and the end-to-end tests build the bot through this same class.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        guild_ready_timeout: float = 2.0,
+        extra_extensions: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.engine = create_engine(settings.database_url)
+        self.sessions = create_sessionmaker(self.engine)
+        self.services = Services.build(ServiceContext(sessions=self.sessions, clock=self.clock))
+        self.bot = RoundtableBot(
+            services=self.services,
+            clock=self.clock,
+            settings=settings,
+            extensions=(*EXTENSIONS, *extra_extensions),
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.scheduler = OutboxScheduler(self.bot)
+        self.bot.scheduler = self.scheduler  # type: ignore[attr-defined]
+        self._client_task: asyncio.Task[None] | None = None
+
+    async def check_database(self) -> None:
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:
+            raise StartupError(f"Cannot reach the database at {self._safe_url()}: {exc.__class__.__name__}: {exc}") from exc
+
+    def _safe_url(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.settings.database_url).render_as_string(hide_password=True)
+
+    async def migrate(self) -> bool:
+        try:
+            return await migrate.upgrade(self.engine)
+        except migrate.SchemaTooNew as exc:
+            raise StartupError(str(exc)) from None
+
+    async def start(self) -> None:
+        """Connect the client in the background; return once it is ready (or raise why it stopped)."""
+        self._client_task = asyncio.create_task(
+            self.bot.start(self.settings.discord_token.get_secret_value()), name="discord-client"
+        )
+        ready = asyncio.create_task(self.bot.wait_until_ready(), name="wait-ready")
+        done, _ = await asyncio.wait({self._client_task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if self._client_task in done:
+            ready.cancel()
+            self._client_task.result()  # raises why the client stopped
+            raise StartupError("The Discord client stopped before it was ready.")
+        self._client_task.add_done_callback(self._client_stopped)
+        await self.scheduler.start()
+
+    def _client_stopped(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("The Discord client stopped", exc_info=task.exception())
+
+    async def run_due(self) -> int:
+        """Send every outbox notification due by the clock now (the tests' and the tick's entry)."""
+        return await self.scheduler.run_due()
+
+    async def wait_closed(self) -> None:
+        if self._client_task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self._client_task
+
+    async def stop(self) -> None:
+        """Stop the scheduler, close the client, dispose of the engine — within a few seconds."""
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                await self.scheduler.shutdown()
+                if not self.bot.is_closed():
+                    await self.bot.close()
+                await self.wait_closed()
+        except TimeoutError:
+            log.warning("Shutdown took longer than %.0f s; closing the database anyway", STOP_TIMEOUT_SECONDS)
+            if self._client_task is not None:
+                self._client_task.cancel()
+        finally:
+            await self.engine.dispose()

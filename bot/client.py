@@ -1,0 +1,155 @@
+"""The Discord client: a ``commands.Bot`` with the services injected, built by the composition root."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.clock import Clock
+from bot.services import Services
+from bot.ui.errors import log_failure, render_error
+from bot.ui.notify import NotificationRegistry
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def bot_intents() -> discord.Intents:
+    """``Intents.default()`` minus what the bot doesn't use; no privileged intents at all.
+
+    Slash commands, buttons and modals arrive as interactions (no intent needed); votes are raw
+    reaction events (``guild_reactions``); channels and threads come with ``guilds``.
+    """
+    intents = discord.Intents.default()
+    for unused in (
+        "typing",
+        "messages",
+        "invites",
+        "voice_states",
+        "integrations",
+        "webhooks",
+        "emojis_and_stickers",
+        "moderation",
+        "guild_scheduled_events",
+        "auto_moderation",
+        "polls",
+        "dm_reactions",
+    ):
+        setattr(intents, unused, False)
+    return intents
+
+
+class RoundtableTree(app_commands.CommandTree["RoundtableBot"]):
+    async def on_error(
+        self, interaction: discord.Interaction[RoundtableBot], error: app_commands.AppCommandError
+    ) -> None:
+        await render_error(interaction, error)
+
+    async def interaction_check(self, interaction: discord.Interaction[RoundtableBot]) -> bool:
+        # A member who uses the bot again may have reopened their DMs: let the outbox try again.
+        try:
+            await interaction.client.services.outbox.member_active(interaction.user.id)
+        except Exception as error:  # never block a command over this
+            log_failure("member_active", error)
+        return True
+
+
+class RoundtableBot(commands.Bot):
+    def __init__(
+        self,
+        *,
+        services: Services,
+        clock: Clock,
+        settings: Settings,
+        extensions: Sequence[str],
+        guild_ready_timeout: float = 2.0,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # no text commands; slash commands only
+            help_command=None,
+            intents=bot_intents(),
+            tree_cls=RoundtableTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_messages=None,
+            chunk_guilds_at_startup=False,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.services = services
+        self.clock = clock
+        self.settings = settings
+        self.notifications = NotificationRegistry()
+        self._extensions = tuple(extensions)
+        self._started_monotonic = time.monotonic()
+        self.ready_ms: float | None = None
+
+    # --- connection ------------------------------------------------------------------------------
+
+    async def login(self, token: str) -> None:
+        api_base = self.settings.discord_api_base
+        if api_base:
+            # Every REST call (webhooks and interaction callbacks included) builds on Route.BASE.
+            discord.http.Route.BASE = api_base
+        await super().login(token)
+        if api_base:
+            # A plain Client connects to Discord's default gateway; ask the configured base instead.
+            _shards, url, _limits = await self.http.get_bot_gateway()
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+
+    async def setup_hook(self) -> None:
+        for extension in self._extensions:
+            await self.load_extension(extension)
+        await self.sync_commands()
+
+    async def on_ready(self) -> None:
+        if self.ready_ms is None:
+            self.ready_ms = (time.monotonic() - self._started_monotonic) * 1000
+            log.info("Roundtable ready in %.0f ms as %s in %d server(s)", self.ready_ms, self.user, len(self.guilds))
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        import sys
+
+        log_failure(f"event {event_method}", sys.exc_info()[1] or RuntimeError(event_method))
+
+    # --- command sync ------------------------------------------------------------------------------
+
+    def command_payload(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
+        return [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+
+    @staticmethod
+    def payload_hash(payload: list[dict[str, Any]]) -> str:
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    async def sync_commands(self) -> list[str]:
+        """Sync each scope whose command definitions changed since its last sync; return the scopes.
+
+        Discord rate-limits command registration, so a restart with the same commands syncs nothing.
+        Development servers (DEV_GUILD_IDS) get a copy of the commands at once.
+        """
+        synced: list[str] = []
+        scopes: list[tuple[str, discord.Object | None]] = [("global", None)]
+        for guild_id in self.settings.dev_guild_ids:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            scopes.append((str(guild_id), guild))
+        for scope, guild in scopes:
+            digest = self.payload_hash(self.command_payload(guild))
+            if await self.services.guilds.command_hash(scope) == digest:
+                continue
+            await self.tree.sync(guild=guild)
+            await self.services.guilds.record_command_hash(scope, digest)
+            synced.append(scope)
+        if synced:
+            log.info("Synced application commands for %s", ", ".join(synced))
+        return synced

@@ -1,0 +1,50 @@
+"""Commitments made at one meeting and reported back on at the next, and shared wins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db import Base, Snowflake
+
+# Statuses: open → done | partly | not_done | dropped | not_reported
+OPEN = "open"
+
+
+class Commitment(Base):
+    __tablename__ = "commitment"
+    __table_args__ = (
+        UniqueConstraint("group_id", "number"),
+        Index("ix_commitment_group_user_status", "group_id", "user_id", "status"),
+        Index("ix_commitment_meeting", "meeting_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(Snowflake)
+    group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # per group: "#12"
+    user_id: Mapped[int] = mapped_column(Snowflake)
+    text: Mapped[str] = mapped_column(String(300))
+    due_at: Mapped[datetime]
+    # The meeting it is due at (its report-back), when there is one.
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    note: Mapped[str | None] = mapped_column(String(1000))
+    reported_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Win(Base):
+    __tablename__ = "win"
+    __table_args__ = (Index("ix_win_group_user", "group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(Snowflake)
+    group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(Snowflake)
+    text: Mapped[str] = mapped_column(String(300))
+    message_id: Mapped[int | None] = mapped_column(Snowflake)
+    created_at: Mapped[datetime]

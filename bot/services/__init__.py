@@ -1,0 +1,36 @@
+"""The domain services: one class per feature, built once by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.services.base import Actor, ServiceContext
+from bot.services.brainstorms import BrainstormService
+from bot.services.commitments import CommitmentService
+from bot.services.groups import GroupService
+from bot.services.guilds import GuildService
+from bot.services.modules import ModuleService
+from bot.services.outbox import OutboxService
+
+__all__ = ["Actor", "ServiceContext", "Services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    guilds: GuildService
+    groups: GroupService
+    commitments: CommitmentService
+    brainstorms: BrainstormService
+    modules: ModuleService
+    outbox: OutboxService
+
+    @classmethod
+    def build(cls, context: ServiceContext) -> Services:
+        return cls(
+            guilds=GuildService(context),
+            groups=GroupService(context),
+            commitments=CommitmentService(context),
+            brainstorms=BrainstormService(context),
+            modules=ModuleService(context),
+            outbox=OutboxService(context),
+        )

@@ -1,0 +1,147 @@
+"""Typed settings from the environment and ``.env``, built once by the composition root."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/roundtable.db"
+
+# What each setting expects, in the words the one-line configuration error uses.
+EXPECTED = {
+    "discord_token": "the bot token from the Discord developer portal (Bot → Reset Token)",
+    "database_url": "a SQLAlchemy URL such as sqlite+aiosqlite:///./data/roundtable.db or "
+    "postgresql://user:pass@host:5432/dbname",
+    "discord_api_base": "an http(s) URL such as https://discord.com/api/v10",
+    "dev_guild_ids": "comma-separated server ids, e.g. 123456789012345678,234567890123456789",
+    "log_level": "one of DEBUG, INFO, WARNING, ERROR",
+    "scheduler_tick_seconds": "a number of seconds from 1 to 3600",
+    "send_budget_per_second": "a number of messages per second from 1 to 45",
+    "bot_auto_migrate": "true or false",
+}
+
+
+class DatabaseSettings(BaseSettings):
+    """Just the database: what ``alembic`` and ``python -m bot migrate`` need (no token)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+
+class Settings(DatabaseSettings):
+    discord_token: SecretStr
+    discord_api_base: str | None = None
+    dev_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    log_level: str = "INFO"
+    scheduler_tick_seconds: float = Field(default=30.0, ge=1, le=3600)
+    send_budget_per_second: float = Field(default=25.0, ge=1, le=45)
+    bot_auto_migrate: bool = True
+
+    @field_validator("discord_token")
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("empty")
+        return value
+
+    @field_validator("discord_api_base")
+    @classmethod
+    def _api_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("not an http(s) URL")
+        return value
+
+    @field_validator("dev_guild_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("unknown level")
+        return level
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The database file of a file-backed SQLite URL, else None."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+
+def normalise_database_url(value: str) -> str:
+    """Map the URLs hosts write to the async drivers the bot uses; raise ValueError if malformed."""
+    value = value.strip()
+    if value.startswith("postgres://"):
+        value = "postgresql://" + value[len("postgres://") :]
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise ValueError("not a database URL") from exc
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        url = url.set(drivername="postgresql+asyncpg")
+    elif backend == "sqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    else:
+        raise ValueError(f"unsupported database {backend!r}")
+    return url.render_as_string(hide_password=False)
+
+
+S = TypeVar("S", bound=DatabaseSettings)
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; ``str()`` is the one line shown to the host."""
+
+
+def load_settings(cls: type[S] = Settings, **overrides: object) -> S:  # type: ignore[assignment]
+    """Build settings, turning pydantic's report into one line naming the variable."""
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = field.upper()
+        expected = EXPECTED.get(field, "a valid value")
+        if error["type"] == "missing":
+            lines.append(f"{variable} is not set: expected {expected}.")
+        else:
+            lines.append(f"{variable} is malformed: expected {expected}.")
+    # One line: the first problem, and how many more there are.
+    first = lines[0] if lines else "invalid configuration."
+    more = f" ({len(lines) - 1} more setting(s) invalid)" if len(lines) > 1 else ""
+    return f"Configuration error: {first}{more}"

@@ -1,0 +1,41 @@
+"""Base views, modals and dynamic-item mixin whose failures go to the one error renderer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.ui.errors import render_error
+
+
+class View(discord.ui.View):
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]
+    ) -> None:
+        await render_error(interaction, error, where=f"{type(self).__name__}/{type(item).__name__}")
+
+
+class Modal(discord.ui.Modal):
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        await render_error(interaction, error, where=type(self).__name__)
+
+
+class RendersErrors:
+    """Mix into a ``discord.ui.DynamicItem`` subclass (first in the bases) and implement ``handle``.
+
+    discord.py only logs a dynamic item's exceptions; this routes them to the one error renderer,
+    so the member always gets an answer::
+
+        class RsvpButton(RendersErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"rsvp:(?P<id>[0-9]+)"):
+            async def handle(self, interaction): ...
+    """
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.handle(interaction)
+        except Exception as error:
+            await render_error(interaction, error, where=type(self).__name__)
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError

@@ -1,0 +1,78 @@
+"""The one error renderer: every failure of an interaction ends here.
+
+A :class:`~bot.errors.UserError` is shown to the member privately, as it is. Discord's own check
+failures get a short, private explanation. Anything else is logged with a reference, and the
+member is shown the reference so an admin can find the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import string
+
+import discord
+from discord import app_commands
+
+from bot.errors import UserError
+from bot.ui.reply import respond
+
+log = logging.getLogger(__name__)
+
+_REF_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_ref() -> str:
+    return "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+
+
+def log_failure(where: str, error: BaseException) -> str:
+    """Log an unexpected failure (of a listener, job or interaction) under a fresh reference."""
+    ref = new_ref()
+    log.error("Unexpected error (ref %s) in %s", ref, where, exc_info=error)
+    return ref
+
+
+def unwrap(error: BaseException) -> BaseException:
+    """The error that matters: inside CommandInvokeError, or behind a TransformerError."""
+    while True:
+        if isinstance(error, app_commands.CommandInvokeError):
+            error = error.original
+        elif isinstance(error, app_commands.TransformerError) and isinstance(error.__cause__, UserError):
+            error = error.__cause__
+        else:
+            return error
+
+
+def _permission_names(permissions: list[str]) -> str:
+    return ", ".join(f"**{name.replace('_', ' ').replace('guild', 'server').title()}**" for name in permissions)
+
+
+def user_message(error: BaseException) -> str | None:
+    """The private message for an error the member can act on, or None if it is unexpected."""
+    if isinstance(error, UserError):
+        return error.message
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works in a server, not in direct messages."
+    if isinstance(error, app_commands.MissingPermissions):
+        return f"You need the {_permission_names(error.missing_permissions)} permission to do that."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        return f"I'm missing the {_permission_names(error.missing_permissions)} permission in this channel."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little — try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.TransformerError):
+        return f"`{str(error.value)[:80]}` isn't a valid value there."
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here."
+    return None
+
+
+async def render_error(interaction: discord.Interaction, error: BaseException, *, where: str = "") -> None:
+    error = unwrap(error)
+    message = user_message(error)
+    if message is None:
+        command = interaction.command.qualified_name if interaction.command else None
+        label = where or (f"/{command}" if command else f"interaction {interaction.data!r:.120}")
+        ref = log_failure(f"{label} (user {interaction.user.id}, guild {interaction.guild_id})", error)
+        message = f"Something went wrong on our side (ref `{ref}`). It has been logged; please try again."
+    await respond(interaction, message, ephemeral=True)

@@ -1,0 +1,81 @@
+"""How a feature turns an outbox row into a Discord message.
+
+The scheduler's dispatcher claims due outbox rows and, for each, calls the renderer registered
+for the row's ``kind``. Features register their renderers in their cog's ``cog_load``::
+
+    bot.notifications.register("reportback_dm", self.render_reportback_dm)
+
+A renderer reads what it needs through the services and returns a :class:`Rendered`. It never
+sends anything itself: the dispatcher sends (to the group channel, or a DM for a row with a
+recipient), records the message id, and handles closed DMs, lost channels and retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import discord
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """An outbox row as the renderer sees it (plain data)."""
+
+    id: int
+    kind: str
+    guild_id: int
+    group_id: int
+    meeting_id: int | None
+    occurrence: str
+    recipient_id: int  # 0: the group channel; else the user to DM
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(slots=True)
+class OutgoingMessage:
+    content: str | None = None
+    embeds: list[discord.Embed] = field(default_factory=list)
+    view: discord.ui.View | None = None
+    # Nobody is mentioned unless the renderer means to (e.g. the DM-closed fallback mentions the member).
+    allowed_mentions: discord.AllowedMentions = field(default_factory=discord.AllowedMentions.none)
+
+
+@dataclass(slots=True)
+class Rendered:
+    """What to send. ``message`` None means nothing to send now; ``skip_reason`` says why."""
+
+    message: OutgoingMessage | None
+    # For a DM: what the group channel gets instead when the member's DMs are closed.
+    fallback: OutgoingMessage | None = None
+    skip_reason: str | None = None
+
+    @classmethod
+    def skip(cls, reason: str) -> Rendered:
+        return cls(message=None, skip_reason=reason)
+
+
+Renderer = Callable[[Notification], Awaitable[Rendered]]
+
+
+class NotificationRegistry:
+    def __init__(self) -> None:
+        self._renderers: dict[str, Renderer] = {}
+
+    def register(self, kind: str, renderer: Renderer) -> None:
+        if kind in self._renderers and self._renderers[kind] is not renderer:
+            raise ValueError(f"a renderer for {kind!r} is already registered")
+        self._renderers[kind] = renderer
+
+    def unregister(self, kind: str) -> None:
+        self._renderers.pop(kind, None)
+
+    def get(self, kind: str) -> Renderer | None:
+        return self._renderers.get(kind)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self._renderers)

@@ -1,0 +1,49 @@
+"""One reply helper: the initial response, a follow-up, or nothing if the interaction expired."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+
+log = logging.getLogger(__name__)
+
+# Discord's codes for an interaction or its webhook that is gone (token expired after 15 min).
+_EXPIRED_CODES = {10062, 10015}
+
+
+async def respond(
+    interaction: discord.Interaction,
+    content: str | None = None,
+    *,
+    ephemeral: bool = True,
+    **kwargs: Any,
+) -> discord.Message | None:
+    """Answer ``interaction`` however its state allows; private by default.
+
+    Keyword arguments are those of ``send_message`` / ``followup.send`` (``embed``, ``embeds``,
+    ``view``, ``file``, ``allowed_mentions``); ``None`` values are left out. Mentions follow the
+    bot-wide default (nobody) unless ``allowed_mentions`` says otherwise.
+    """
+    kwargs = {key: value for key, value in kwargs.items() if value is not None}
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
+            return None
+        return await interaction.followup.send(content, ephemeral=ephemeral, wait=True, **kwargs)
+    except discord.NotFound as exc:
+        if exc.code in _EXPIRED_CODES:
+            log.info("Interaction %s expired before it could be answered", interaction.id)
+            return None
+        raise
+    except discord.HTTPException as exc:
+        if exc.code == 40060:  # already acknowledged (a race with another handler)
+            return await interaction.followup.send(content, ephemeral=ephemeral, wait=True, **kwargs)
+        raise
+
+
+async def defer(interaction: discord.Interaction, *, ephemeral: bool = True, thinking: bool = True) -> None:
+    """Acknowledge now (before slow work), if nothing has answered yet."""
+    if not interaction.response.is_done():
+        await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)

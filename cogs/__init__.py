@@ -1,0 +1,6 @@
+"""Discord adapters: one cog per feature, each a thin layer over a service in ``bot.services``."""
+
+# Loaded in this order by the bot's setup_hook.
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.server",
+)
