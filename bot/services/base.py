@@ -129,3 +129,17 @@ async def require_facilitator(session: AsyncSession, group: Group, actor: Actor)
 def require_active(group: Group) -> None:
     if group.archived_at is not None:
         raise InvalidInput(f"**{group.name}** is archived.")
+
+
+async def groups_of_member(
+    session: AsyncSession, guild_id: int, user_id: int, *, include_archived: bool = False
+) -> list[Group]:
+    query = (
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(Group.guild_id == guild_id, GroupMember.user_id == user_id)
+        .order_by(Group.name_key)
+    )
+    if not include_archived:
+        query = query.where(Group.archived_at.is_(None))
+    return list(await session.scalars(query))
