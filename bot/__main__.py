@@ -71,8 +71,8 @@ async def run_migrate(settings: DatabaseSettings) -> int:
 
     engine = create_engine(settings.database_url)
     try:
-        applied = await migrate.upgrade(engine)
-        log.info("Database %s", "migrated to head" if applied else "already at head")
+        if not await migrate.upgrade(engine):
+            log.info("Database already at the newest schema (%s)", migrate.head_revision())
         return 0
     except migrate.SchemaTooNew as exc:
         log.error("%s", exc)

@@ -137,7 +137,8 @@ def describe_validation_error(exc: ValidationError) -> str:
         field = str(error["loc"][0]) if error["loc"] else "?"
         variable = field.upper()
         expected = EXPECTED.get(field, "a valid value")
-        if error["type"] == "missing":
+        blank = field == "discord_token" and error["type"] == "value_error"
+        if error["type"] == "missing" or blank:
             lines.append(f"{variable} is not set: expected {expected}.")
         else:
             lines.append(f"{variable} is malformed: expected {expected}.")

@@ -51,6 +51,7 @@ def test_dev_guild_ids_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> N
     ("env", "variable"),
     [
         ({}, "DISCORD_TOKEN is not set"),
+        ({"DISCORD_TOKEN": "  "}, "DISCORD_TOKEN is not set"),
         ({"DISCORD_TOKEN": "t", "DATABASE_URL": "mysql://x/y"}, "DATABASE_URL is malformed"),
         ({"DISCORD_TOKEN": "t", "DATABASE_URL": "not a url"}, "DATABASE_URL is malformed"),
         ({"DISCORD_TOKEN": "t", "DEV_GUILD_IDS": "12,abc"}, "DEV_GUILD_IDS is malformed"),
