@@ -3,4 +3,12 @@
 # Loaded in this order by the bot's setup_hook.
 EXTENSIONS: tuple[str, ...] = (
     "cogs.server",
+    "cogs.groups",
+    "cogs.meetings",
+    "cogs.buddies",
+    "cogs.help",
+    "cogs.commitments",
+    "cogs.brainstorms",
+    "cogs.modules",
+    "cogs.admin",
 )

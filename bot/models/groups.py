@@ -93,6 +93,8 @@ class Meeting(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id", ondelete="CASCADE"))
     series_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_series.id", ondelete="SET NULL"))
     starts_at: Mapped[datetime]
+    # For a meeting of a series: the occurrence it was made for (kept when the meeting is moved).
+    series_occurrence_at: Mapped[datetime | None]
     location: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     ended_at: Mapped[datetime | None]

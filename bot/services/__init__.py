@@ -9,6 +9,7 @@ from bot.services.brainstorms import BrainstormService
 from bot.services.commitments import CommitmentService
 from bot.services.groups import GroupService
 from bot.services.guilds import GuildService
+from bot.services.meetings import MeetingService
 from bot.services.modules import ModuleService
 from bot.services.outbox import OutboxService
 
@@ -19,6 +20,7 @@ __all__ = ["Actor", "ServiceContext", "Services"]
 class Services:
     guilds: GuildService
     groups: GroupService
+    meetings: MeetingService
     commitments: CommitmentService
     brainstorms: BrainstormService
     modules: ModuleService
@@ -29,6 +31,7 @@ class Services:
         return cls(
             guilds=GuildService(context),
             groups=GroupService(context),
+            meetings=MeetingService(context),
             commitments=CommitmentService(context),
             brainstorms=BrainstormService(context),
             modules=ModuleService(context),

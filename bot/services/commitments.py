@@ -1,18 +1,778 @@
-"""(being built — see the issue for this feature)."""
+"""Commitments made at one meeting and reported back on at the next, and shared wins.
+
+A commitment is *due at* a meeting M when it was made for M (``meeting_id``), or — when it has
+no meeting, or its meeting was cancelled — when its due date falls in M's cycle: after the
+group's previous meeting P and no later than M. That one rule decides what a member's report-back
+DM lists, what the board shows, what ``close_meeting_commitments`` closes, and what the stats
+count per cycle.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Meeting
-from bot.services.base import Service
+from bot.dates import parse_when
+from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.models import BuddyPair, Commitment, Group, GroupMember, GuildSettings, Meeting, MemberProfile, Win
+from bot.models.commitments import OPEN
+from bot.services.base import (
+    Actor,
+    Service,
+    ServiceContext,
+    membership,
+    require_active,
+    require_member,
+    resolve_group,
+)
+from bot.services.guilds import GuildService
+
+DONE = "done"
+PARTLY = "partly"
+NOT_DONE = "not_done"
+DROPPED = "dropped"
+NOT_REPORTED = "not_reported"
+STATUSES = (OPEN, DONE, PARTLY, NOT_DONE, DROPPED, NOT_REPORTED)
+# What a member may report (a facilitator may only drop).
+REPORTABLE = (DONE, PARTLY, NOT_DONE, DROPPED)
+STATUS_LABELS = {
+    OPEN: "open",
+    DONE: "done",
+    PARTLY: "partly",
+    NOT_DONE: "not done",
+    DROPPED: "dropped",
+    NOT_REPORTED: "not reported",
+}
+
+TEXT_MAX = 300
+NOTE_MAX = 1000
+# Cycles looked at for a member's stats (two years of monthly meetings).
+STATS_CYCLES = 24
+
+_REF = re.compile(r"^\s*#?\s*(?P<number>[0-9]{1,9})\s*$")
 
 
-class CommitmentService(Service):
-    pass
+# --- plain data returned to the adapters ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentRef:
+    """How a member names a commitment: its id (from autocomplete) or its number in the group ("#12")."""
+
+    id: int | None = None
+    number: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> CommitmentRef:
+        """``id:42`` (an autocomplete value) or ``#12`` / ``12`` (typed by hand)."""
+        text = text.strip()
+        if text.startswith("id:") and text[3:].isdigit():
+            return cls(id=int(text[3:]))
+        match = _REF.match(text)
+        if match is None:
+            raise InvalidInput(f"`{text[:40]}` isn't a commitment. Pick one from the list, or type its number like `#12`.")
+        return cls(number=int(match["number"]))
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentInfo:
+    id: int
+    guild_id: int
+    group_id: int
+    number: int
+    user_id: int
+    text: str
+    due_at: datetime
+    meeting_id: int | None
+    status: str
+    note: str | None
+    reported_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    commitment: CommitmentInfo
+    group_name: str
+    # The group channel to announce in, or None when the group turned announcements off.
+    announce_channel_id: int | None
+    timezone: str  # the member's, for showing the due date
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """The outcome of a report, edit or drop."""
+
+    commitment: CommitmentInfo
+    group_name: str
+    changed: bool  # False when it already had this status / text (a double click)
+    # Set when a facilitator dropped another member's commitment: the owner to tell.
+    tell_owner_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberCommitments:
+    user_id: int
+    commitments: list[CommitmentInfo]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentList:
+    group_name: str
+    status: str | None
+    members: list[MemberCommitments]  # members with at least one listed commitment, by first number
+
+
+@dataclass(frozen=True, slots=True)
+class CycleRate:
+    done: int
+    partly: int
+    counted: int  # every commitment due in the cycle except dropped ones
+
+    @property
+    def rate(self) -> float | None:
+        """Share of counted commitments done (partly counts half); None when nothing was counted."""
+        if self.counted == 0:
+            return None
+        return (self.done + self.partly / 2) / self.counted
+
+
+@dataclass(frozen=True, slots=True)
+class ReportBack:
+    """One member's commitments due at one meeting (the DM, and the buddy summary)."""
+
+    guild_id: int
+    group_id: int
+    group_name: str
+    channel_id: int
+    meeting_id: int
+    meeting_starts_at: datetime
+    user_id: int
+    timezone: str  # the member's
+    commitments: list[CommitmentInfo]
+
+    @property
+    def open(self) -> list[CommitmentInfo]:
+        return [c for c in self.commitments if c.is_open]
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    group_id: int
+    group_name: str
+    meeting_id: int
+    meeting_starts_at: datetime
+    members: list[MemberCommitments]  # every member with something due, in the group's order
+    not_reported: list[int]  # members with at least one commitment still open
+    rate: CycleRate
+
+
+@dataclass(frozen=True, slots=True)
+class BuddySummary:
+    buddy_id: int
+    report: ReportBack
+
+
+@dataclass(frozen=True, slots=True)
+class CycleStats:
+    meeting_id: int
+    starts_at: datetime
+    rate: CycleRate
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    group_name: str
+    user_id: int
+    cycles: list[CycleStats]  # newest first, cycles in which the member had something due
+    streak: int
+    kept_this_year: int
+    wins_this_year: int
+    open_now: int
+
+
+@dataclass(frozen=True, slots=True)
+class WinInfo:
+    id: int
+    group_name: str
+    channel_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class NextMeeting:
+    group_name: str
+    starts_at: datetime | None
+    timezone: str  # the group's
+
+
+# --- helpers used inside a transaction -----------------------------------------------------------
+
+
+def _info(row: Commitment) -> CommitmentInfo:
+    return CommitmentInfo(
+        id=row.id, guild_id=row.guild_id, group_id=row.group_id, number=row.number, user_id=row.user_id,
+        text=row.text, due_at=row.due_at, meeting_id=row.meeting_id, status=row.status, note=row.note,
+        reported_at=row.reported_at,
+    )
+
+
+def _clean_text(text: str) -> str:
+    cleaned = " ".join(text.split())
+    if not cleaned:
+        raise InvalidInput("Say what you'll do: the commitment text can't be empty.")
+    if len(cleaned) > TEXT_MAX:
+        raise InvalidInput(f"Keep it to {TEXT_MAX} characters (yours has {len(cleaned)}).")
+    return cleaned
+
+
+def _clean_note(note: str | None) -> str | None:
+    if note is None:
+        return None
+    cleaned = note.strip()
+    if len(cleaned) > NOTE_MAX:
+        raise InvalidInput(f"Keep the note to {NOTE_MAX} characters (yours has {len(cleaned)}).")
+    return cleaned or None
+
+
+def _check_status(status: str, allowed: Sequence[str] = REPORTABLE) -> str:
+    if status not in allowed:
+        names = ", ".join(STATUS_LABELS[s] for s in allowed)
+        raise InvalidInput(f"`{status[:20]}` isn't a status. Use one of: {names}.")
+    return status
+
+
+async def next_meeting(session: AsyncSession, group_id: int, after: datetime) -> Meeting | None:
+    """The group's earliest scheduled meeting starting after ``after``."""
+    return await session.scalar(
+        select(Meeting)
+        .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > after)
+        .order_by(Meeting.starts_at, Meeting.id)
+        .limit(1)
+    )
+
+
+async def _previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting | None:
+    return await session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.status != "cancelled",
+            Meeting.starts_at < meeting.starts_at,
+        )
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        .limit(1)
+    )
+
+
+async def _due_at_clause(session: AsyncSession, meeting: Meeting) -> ColumnElement[bool]:
+    """The commitments due at ``meeting`` (see the module docstring)."""
+    previous = await _previous_meeting(session, meeting)
+    cancelled = select(Meeting.id).where(Meeting.group_id == meeting.group_id, Meeting.status == "cancelled")
+    window = [Commitment.due_at <= meeting.starts_at]
+    if previous is not None:
+        window.append(Commitment.due_at > previous.starts_at)
+    return and_(
+        Commitment.group_id == meeting.group_id,
+        or_(
+            Commitment.meeting_id == meeting.id,
+            and_(or_(Commitment.meeting_id.is_(None), Commitment.meeting_id.in_(cancelled)), *window),
+        ),
+    )
+
+
+async def _due_at(session: AsyncSession, meeting: Meeting, user_id: int | None = None) -> list[Commitment]:
+    query = select(Commitment).where(await _due_at_clause(session, meeting)).order_by(Commitment.number)
+    if user_id is not None:
+        query = query.where(Commitment.user_id == user_id)
+    return list(await session.scalars(query))
+
+
+def _rate(rows: Sequence[Commitment | CommitmentInfo]) -> CycleRate:
+    counted = [r for r in rows if r.status != DROPPED]
+    return CycleRate(
+        done=sum(r.status == DONE for r in counted),
+        partly=sum(r.status == PARTLY for r in counted),
+        counted=len(counted),
+    )
+
+
+def _by_member(rows: Sequence[Commitment], order: Sequence[int] = ()) -> list[MemberCommitments]:
+    grouped: dict[int, list[CommitmentInfo]] = {}
+    for row in rows:
+        grouped.setdefault(row.user_id, []).append(_info(row))
+    rank = {user_id: index for index, user_id in enumerate(order)}
+    users = sorted(grouped, key=lambda u: (rank.get(u, len(rank)), grouped[u][0].number))
+    return [MemberCommitments(user_id=u, commitments=grouped[u]) for u in users]
+
+
+async def _member_order(session: AsyncSession, group_id: int) -> list[int]:
+    return list(
+        await session.scalars(
+            select(GroupMember.user_id)
+            .where(GroupMember.group_id == group_id)
+            .order_by(GroupMember.joined_at, GroupMember.user_id)
+        )
+    )
+
+
+async def count_open(session: AsyncSession, group_id: int) -> int:
+    """The group's open commitments (for ``/group info``)."""
+    return await session.scalar(
+        select(func.count()).select_from(Commitment).where(Commitment.group_id == group_id, Commitment.status == OPEN)
+    ) or 0
 
 
 async def close_meeting_commitments(session: AsyncSession, meeting: Meeting, now: datetime) -> None:
-    """At a meeting's end: its still-open commitments become "not reported" (commitments issue)."""
+    """At a meeting's end: the commitments due at it that are still open become "not reported".
+
+    Called by ``GroupService.end_meeting`` inside its transaction; idempotent.
+    """
+    ids = select(Commitment.id).where(await _due_at_clause(session, meeting), Commitment.status == OPEN)
+    await session.execute(
+        update(Commitment)
+        .where(Commitment.id.in_(ids))
+        .values(status=NOT_REPORTED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- the service ---------------------------------------------------------------------------------
+
+
+class CommitmentService(Service):
+    def __init__(self, context: ServiceContext) -> None:
+        super().__init__(context)
+        self._guilds = GuildService(context)
+
+    # commands ------------------------------------------------------------------------------------
+
+    async def add(self, actor: Actor, *, text: str, due: str | None = None, group_id: int | None = None) -> Added:
+        """``/commit add``: due at the group's next meeting, or at ``due`` (in the member's timezone)."""
+        cleaned = _clean_text(text)
+        tz = await self._guilds.member_timezone(actor.guild_id, actor.user_id)
+        now = self.now()
+        due_at = self._parse_due(due, tz, now) if due is not None else None
+        async with self.begin() as session:
+            # Lock the group row: numbers are allocated one writer at a time per group (PostgreSQL;
+            # SQLite's BEGIN IMMEDIATE already serialises writers).
+            group = await resolve_group(session, actor, group_id)
+            group = await session.scalar(select(Group).where(Group.id == group.id).with_for_update())
+            assert group is not None
+            require_active(group)
+            await require_member(session, group, actor)
+            meeting_id: int | None = None
+            if due_at is None:
+                meeting = await next_meeting(session, group.id, now)
+                if meeting is None:
+                    raise InvalidInput(
+                        f"**{group.name}** has no meeting scheduled yet, so give a `due` date "
+                        "(e.g. `next friday`, `2026-12-18`)."
+                    )
+                meeting_id, due_at = meeting.id, meeting.starts_at
+            number = (
+                await session.scalar(select(func.max(Commitment.number)).where(Commitment.group_id == group.id)) or 0
+            ) + 1
+            row = Commitment(
+                guild_id=group.guild_id, group_id=group.id, number=number, user_id=actor.user_id, text=cleaned,
+                due_at=due_at, meeting_id=meeting_id, status=OPEN, created_at=now, updated_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            return Added(
+                commitment=_info(row),
+                group_name=group.name,
+                announce_channel_id=group.channel_id if group.announce_commitments else None,
+                timezone=tz,
+            )
+
+    async def list_commitments(
+        self, actor: Actor, *, member_id: int | None = None, status: str | None = OPEN, group_id: int | None = None
+    ) -> CommitmentList:
+        """``/commit list``: the group's commitments (open by default; ``status`` None: all), by member."""
+        if status is not None:
+            _check_status(status, STATUSES)
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            await require_member(session, group, actor)
+            query = select(Commitment).where(Commitment.group_id == group.id).order_by(Commitment.number)
+            if member_id is not None:
+                if await membership(session, group.id, member_id) is None:
+                    raise NotFound(f"That member isn't in **{group.name}**.")
+                query = query.where(Commitment.user_id == member_id)
+            if status is not None:
+                query = query.where(Commitment.status == status)
+            rows = list(await session.scalars(query))
+            order = await _member_order(session, group.id)
+            return CommitmentList(group_name=group.name, status=status, members=_by_member(rows, order))
+
+    async def report(
+        self,
+        actor: Actor,
+        *,
+        commitment: CommitmentRef,
+        status: str,
+        note: str | None = None,
+        group_id: int | None = None,
+    ) -> Changed:
+        """``/commit report`` and ``/commit done``: the owner records a status (the later report wins)."""
+        _check_status(status)
+        cleaned_note = _clean_note(note)
+        async with self.begin() as session:
+            row, group = await self._load(session, actor, commitment, group_id)
+            self._require_owner(row, actor.user_id, "report on")
+            changed = self._record(row, status, cleaned_note)
+            return Changed(commitment=_info(row), group_name=group.name, changed=changed)
+
+    async def edit(
+        self,
+        actor: Actor,
+        *,
+        commitment: CommitmentRef,
+        text: str | None = None,
+        due: str | None = None,
+        group_id: int | None = None,
+    ) -> Changed:
+        """``/commit edit``: the owner changes an open commitment's text or due date."""
+        if text is None and due is None:
+            raise InvalidInput("Give a new `text`, a new `due` date, or both.")
+        cleaned = _clean_text(text) if text is not None else None
+        tz = await self._guilds.member_timezone(actor.guild_id, actor.user_id)
+        due_at = self._parse_due(due, tz, self.now()) if due is not None else None
+        async with self.begin() as session:
+            row, group = await self._load(session, actor, commitment, group_id)
+            self._require_owner(row, actor.user_id, "edit")
+            if row.status != OPEN:
+                raise InvalidInput(f"#{row.number} is already reported ({STATUS_LABELS[row.status]}); it can't change now.")
+            changed = False
+            if cleaned is not None and cleaned != row.text:
+                row.text, changed = cleaned, True
+            if due_at is not None and due_at != row.due_at:
+                # A date of its own: its report-back is the meeting whose cycle the date falls in.
+                row.due_at, row.meeting_id, changed = due_at, None, True
+            if changed:
+                row.updated_at = self.now()
+            return Changed(commitment=_info(row), group_name=group.name, changed=changed)
+
+    async def drop(self, actor: Actor, *, commitment: CommitmentRef, group_id: int | None = None) -> Changed:
+        """``/commit drop``: the owner, or a facilitator of the group (the owner is then told)."""
+        async with self.begin() as session:
+            row, group = await self._load(session, actor, commitment, group_id)
+            if row.user_id != actor.user_id:
+                member = await membership(session, group.id, actor.user_id)
+                if not (actor.can_manage_server or (member is not None and member.is_facilitator)):
+                    raise NotAllowed(f"#{row.number} is another member's: only they or a facilitator can drop it.")
+            if row.status not in (OPEN, DROPPED):
+                raise InvalidInput(f"#{row.number} is already reported ({STATUS_LABELS[row.status]}).")
+            changed = self._record(row, DROPPED, None)
+            tell = row.user_id if changed and row.user_id != actor.user_id else None
+            return Changed(commitment=_info(row), group_name=group.name, changed=changed, tell_owner_id=tell)
+
+    async def stats(self, actor: Actor, *, member_id: int | None = None, group_id: int | None = None) -> Stats:
+        """``/commit stats``: completion per cycle, the current streak, commitments kept this year."""
+        now = self.now()
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            await require_member(session, group, actor)
+            user_id = member_id if member_id is not None else actor.user_id
+            if await membership(session, group.id, user_id) is None:
+                raise NotFound(f"That member isn't in **{group.name}**.")
+            meetings = list(
+                await session.scalars(
+                    select(Meeting)
+                    .where(Meeting.group_id == group.id, Meeting.status != "cancelled", Meeting.starts_at <= now)
+                    .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+                    .limit(STATS_CYCLES)
+                )
+            )
+            cycles: list[CycleStats] = []
+            for meeting in meetings:
+                rows = await _due_at(session, meeting, user_id)
+                if rows:
+                    cycles.append(CycleStats(meeting_id=meeting.id, starts_at=meeting.starts_at, rate=_rate(rows)))
+            streak = 0
+            for cycle in cycles:
+                if cycle.rate.counted == 0:
+                    continue  # everything dropped: neither breaks nor extends the streak
+                if cycle.rate.done + cycle.rate.partly != cycle.rate.counted:
+                    break
+                streak += 1
+            year_start = now.astimezone(ZoneInfo(group.timezone)).replace(
+                month=1, day=1, hour=0, minute=0, second=0, microsecond=0
+            )
+            kept = await session.scalar(
+                select(func.count()).select_from(Commitment).where(
+                    Commitment.group_id == group.id, Commitment.user_id == user_id, Commitment.status == DONE,
+                    Commitment.reported_at >= year_start,
+                )
+            )
+            wins = await session.scalar(
+                select(func.count()).select_from(Win).where(
+                    Win.group_id == group.id, Win.user_id == user_id, Win.created_at >= year_start
+                )
+            )
+            open_now = await session.scalar(
+                select(func.count()).select_from(Commitment).where(
+                    Commitment.group_id == group.id, Commitment.user_id == user_id, Commitment.status == OPEN
+                )
+            )
+            return Stats(
+                group_name=group.name, user_id=user_id, cycles=cycles, streak=streak,
+                kept_this_year=kept or 0, wins_this_year=wins or 0, open_now=open_now or 0,
+            )
+
+    async def win(self, actor: Actor, *, text: str, group_id: int | None = None) -> WinInfo:
+        """``/win``: a success shared with the group (posted by the adapter, counted in stats)."""
+        cleaned = " ".join(text.split())
+        if not cleaned:
+            raise InvalidInput("Tell us the win: the text can't be empty.")
+        if len(cleaned) > TEXT_MAX:
+            raise InvalidInput(f"Keep it to {TEXT_MAX} characters (yours has {len(cleaned)}).")
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_member(session, group, actor)
+            row = Win(guild_id=group.guild_id, group_id=group.id, user_id=actor.user_id, text=cleaned, created_at=self.now())
+            session.add(row)
+            await session.flush()
+            return WinInfo(id=row.id, group_name=group.name, channel_id=group.channel_id, text=cleaned)
+
+    async def record_win_message(self, *, win_id: int, message_id: int) -> None:
+        async with self.begin() as session:
+            row = await session.get(Win, win_id)
+            if row is not None:
+                row.message_id = message_id
+
+    async def choices(
+        self, actor: Actor, query: str, *, group_id: int | None = None, include_managed: bool = False
+    ) -> list[CommitmentInfo]:
+        """Autocomplete: the member's own open commitments in this server (and, with
+        ``include_managed``, the open commitments of groups they facilitate). At most 25."""
+        needle = query.strip().lstrip("#").casefold()
+        async with self.begin() as session:
+            mine = GroupMember.user_id == actor.user_id
+            groups = select(GroupMember.group_id).where(mine, GroupMember.guild_id == actor.guild_id)
+            facilitated = groups.where(GroupMember.is_facilitator.is_(True))
+            owner = and_(Commitment.user_id == actor.user_id, Commitment.group_id.in_(groups))
+            who = or_(owner, Commitment.group_id.in_(facilitated)) if include_managed else owner
+            stmt = (
+                select(Commitment)
+                .where(Commitment.guild_id == actor.guild_id, Commitment.status == OPEN, who)
+                .order_by(Commitment.due_at, Commitment.number)
+            )
+            if group_id is not None:
+                stmt = stmt.where(Commitment.group_id == group_id)
+            rows = list(await session.scalars(stmt))
+        matches = [r for r in rows if not needle or needle in r.text.casefold() or str(r.number).startswith(needle)]
+        return [_info(r) for r in matches[:25]]
+
+    # report-back buttons (in a DM: no server context; the clicker must own the commitment) ---------
+
+    async def report_by_button(self, *, user_id: int, commitment_id: int, status: str) -> tuple[Changed, ReportBack]:
+        """A Done / Partly / Not done click: record it (idempotent) and return the DM to redraw."""
+        _check_status(status, (DONE, PARTLY, NOT_DONE))
+        async with self.begin() as session:
+            row, group = await self._load_own(session, user_id, commitment_id)
+            changed = self._record(row, status, None)
+            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed)
+            return changed_info, await self._reportback_of(session, group, row, user_id)
+
+    async def note_by_button(self, *, user_id: int, commitment_id: int, note: str) -> tuple[Changed, ReportBack]:
+        """"Add a note" from the DM: the note is kept with the commitment (its status is unchanged)."""
+        cleaned = _clean_note(note)
+        if cleaned is None:
+            raise InvalidInput("The note is empty.")
+        async with self.begin() as session:
+            row, group = await self._load_own(session, user_id, commitment_id)
+            changed = cleaned != row.note
+            if changed:
+                row.note, row.updated_at = cleaned, self.now()
+            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed)
+            return changed_info, await self._reportback_of(session, group, row, user_id)
+
+    async def commitment_for_note(self, *, user_id: int, commitment_id: int) -> CommitmentInfo:
+        """The commitment an "Add a note" click is about (to prefill the modal); owner only."""
+        async with self.begin() as session:
+            row, _group = await self._load_own(session, user_id, commitment_id)
+            return _info(row)
+
+    # what the renderers read ---------------------------------------------------------------------
+
+    async def reportback(self, *, group_id: int, meeting_id: int, user_id: int) -> ReportBack | None:
+        """The member's commitments due at the meeting, or None if the meeting or group is gone."""
+        async with self.begin() as session:
+            group, meeting = await self._group_meeting(session, group_id, meeting_id)
+            if group is None or meeting is None:
+                return None
+            return await self._reportback(session, group, meeting, user_id)
+
+    async def board(self, *, group_id: int, meeting_id: int) -> Board | None:
+        async with self.begin() as session:
+            group, meeting = await self._group_meeting(session, group_id, meeting_id)
+            if group is None or meeting is None:
+                return None
+            rows = await _due_at(session, meeting)
+            order = await _member_order(session, group.id)
+            members = _by_member(rows, order)
+            return Board(
+                group_id=group.id, group_name=group.name, meeting_id=meeting.id, meeting_starts_at=meeting.starts_at,
+                members=members,
+                not_reported=[m.user_id for m in members if any(c.is_open for c in m.commitments)],
+                rate=_rate(rows),
+            )
+
+    async def buddy_summary(self, *, group_id: int, meeting_id: int, user_id: int) -> BuddySummary | None:
+        """The report-back of ``user_id``'s active buddy in the group, or None (no buddy, nothing due)."""
+        async with self.begin() as session:
+            group, meeting = await self._group_meeting(session, group_id, meeting_id)
+            if group is None or meeting is None:
+                return None
+            pair = await session.scalar(
+                select(BuddyPair).where(
+                    BuddyPair.group_id == group_id,
+                    BuddyPair.status == "active",
+                    or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id),
+                ).order_by(BuddyPair.id.desc()).limit(1)
+            )
+            if pair is None:
+                return None
+            buddy_id = pair.partner_id if pair.requester_id == user_id else pair.requester_id
+            if await membership(session, group_id, buddy_id) is None:
+                return None
+            report = await self._reportback(session, group, meeting, buddy_id)
+            if not report.commitments:
+                return None
+            return BuddySummary(buddy_id=buddy_id, report=report)
+
+    async def next_meeting_after(self, *, group_id: int, meeting_id: int) -> NextMeeting | None:
+        """The meeting after this one (for the post-meeting prompt); ``starts_at`` None if none yet."""
+        async with self.begin() as session:
+            group, meeting = await self._group_meeting(session, group_id, meeting_id)
+            if group is None or meeting is None:
+                return None
+            following = await next_meeting(session, group_id, max(meeting.starts_at, self.now()))
+            return NextMeeting(
+                group_name=group.name, starts_at=following.starts_at if following else None, timezone=group.timezone
+            )
+
+    # internals -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse_due(text: str, tz: str, now: datetime) -> datetime:
+        due_at = parse_when(text, tz, now)
+        if due_at <= now:
+            raise InvalidInput(f"`{text[:60]}` is in the past: a commitment is due in the future.")
+        return due_at
+
+    @staticmethod
+    def _require_owner(row: Commitment, user_id: int, verb: str) -> None:
+        if row.user_id != user_id:
+            raise NotAllowed(f"#{row.number} is another member's commitment: only they can {verb} it.")
+
+    def _record(self, row: Commitment, status: str, note: str | None) -> bool:
+        """Set the status (and note); False when nothing changes (a repeated click or command)."""
+        if row.status == status and (note is None or note == row.note):
+            return False
+        now = self.now()
+        if row.status != status:
+            row.status, row.reported_at = status, now
+        if note is not None:
+            row.note = note
+        row.updated_at = now
+        return True
+
+    async def _load(
+        self, session: AsyncSession, actor: Actor, ref: CommitmentRef, group_id: int | None
+    ) -> tuple[Commitment, Group]:
+        """A commitment the member may see: in a group of theirs in this server, else NotFound."""
+        missing = NotFound("I can't find that commitment in your groups here.")
+        if ref.id is not None:
+            row = await session.get(Commitment, ref.id, with_for_update=True)
+            if row is None or row.guild_id != actor.guild_id or (group_id is not None and row.group_id != group_id):
+                raise missing
+            group = await session.get(Group, row.group_id)
+            assert group is not None
+        else:
+            group = await resolve_group(session, actor, group_id)
+            row = await session.scalar(
+                select(Commitment)
+                .where(Commitment.group_id == group.id, Commitment.number == ref.number)
+                .with_for_update()
+            )
+            if row is None:
+                raise NotFound(f"**{group.name}** has no commitment #{ref.number}.")
+        if await membership(session, group.id, actor.user_id) is None:
+            raise missing
+        return row, group
+
+    async def _load_own(self, session: AsyncSession, user_id: int, commitment_id: int) -> tuple[Commitment, Group]:
+        row = await session.get(Commitment, commitment_id, with_for_update=True)
+        if row is None:
+            raise NotFound("That commitment no longer exists.")
+        if row.user_id != user_id:
+            raise NotAllowed("These buttons are for the member who made the commitment.")
+        group = await session.get(Group, row.group_id)
+        assert group is not None
+        if await membership(session, group.id, user_id) is None:
+            raise NotAllowed(f"You're no longer a member of **{group.name}**.")
+        return row, group
+
+    @staticmethod
+    async def _group_meeting(
+        session: AsyncSession, group_id: int, meeting_id: int
+    ) -> tuple[Group | None, Meeting | None]:
+        group = await session.get(Group, group_id)
+        meeting = await session.get(Meeting, meeting_id)
+        if meeting is not None and meeting.group_id != group_id:
+            meeting = None
+        return group, meeting
+
+    async def _reportback(self, session: AsyncSession, group: Group, meeting: Meeting, user_id: int) -> ReportBack:
+        rows = await _due_at(session, meeting, user_id)
+        tz = await self._member_tz(session, group.guild_id, user_id)
+        return ReportBack(
+            guild_id=group.guild_id, group_id=group.id, group_name=group.name, channel_id=group.channel_id,
+            meeting_id=meeting.id, meeting_starts_at=meeting.starts_at, user_id=user_id, timezone=tz,
+            commitments=[_info(r) for r in rows],
+        )
+
+    async def _reportback_of(self, session: AsyncSession, group: Group, row: Commitment, user_id: int) -> ReportBack:
+        """The report-back a DM button belongs to: the meeting the clicked commitment is due at."""
+        await session.flush()
+        meeting = await session.get(Meeting, row.meeting_id) if row.meeting_id is not None else None
+        if meeting is None or meeting.status == "cancelled":
+            meeting = await session.scalar(
+                select(Meeting)
+                .where(Meeting.group_id == group.id, Meeting.status != "cancelled", Meeting.starts_at >= row.due_at)
+                .order_by(Meeting.starts_at, Meeting.id)
+                .limit(1)
+            )
+        if meeting is None:  # no meeting to report at: the DM shows just this commitment
+            tz = await self._member_tz(session, group.guild_id, user_id)
+            return ReportBack(
+                guild_id=group.guild_id, group_id=group.id, group_name=group.name, channel_id=group.channel_id,
+                meeting_id=0, meeting_starts_at=row.due_at, user_id=user_id, timezone=tz, commitments=[_info(row)],
+            )
+        return await self._reportback(session, group, meeting, user_id)
+
+    @staticmethod
+    async def _member_tz(session: AsyncSession, guild_id: int, user_id: int) -> str:
+        """``GuildService.member_timezone`` inside this transaction: the member's, else the server's."""
+        profile = await session.get(MemberProfile, (guild_id, user_id))
+        if profile is not None and profile.timezone:
+            return profile.timezone
+        server = await session.get(GuildSettings, guild_id)
+        return server.timezone if server is not None else "UTC"

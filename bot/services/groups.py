@@ -1,13 +1,39 @@
-"""Peer groups, members, facilitators, buddies and meetings (being built — see the groups issue)."""
+"""Peer groups: creating them, members and facilitators, settings, archiving, buddies, ending meetings.
+
+Meetings themselves (scheduling, series, RSVPs) are :mod:`bot.services.meetings`. Read methods
+other features use: :meth:`GroupService.next_meeting` and :meth:`GroupService.group_members`
+(and their in-session forms :func:`bot.services.meetings.next_meeting_of` and :func:`members_of`).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Group
-from bot.services.base import Actor, Service, groups_of_member
+from bot.errors import Conflict, InvalidInput, LimitReached, NotAllowed, NotFound
+from bot.models import BuddyPair, Group, GroupMember, GuildSettings, Meeting
+from bot.services import outbox
+from bot.services.base import (
+    Actor,
+    Service,
+    groups_of_member,
+    membership,
+    require_active,
+    require_facilitator,
+    require_member,
+    resolve_group,
+)
+from bot.services.meetings import MeetingInfo, extend_series, meeting_info, members_of, next_meeting_of
+from bot.timezones import validate_timezone
+
+MIN_MEMBERS, MAX_MEMBERS, DEFAULT_MAX_MEMBERS = 2, 12, 8
+MAX_NAME_LENGTH = 80
+_MENTION_RE = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>|<#\d+>", re.IGNORECASE)
+_MAX_LEAD_HOURS = 24 * 28
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +42,108 @@ class GroupChoice:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    user_id: int
+    is_facilitator: bool
+    joined_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    id: int
+    name: str
+    channel_id: int
+    timezone: str
+    member_count: int
+    max_members: int
+    archived: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInfo:
+    id: int
+    guild_id: int
+    name: str
+    channel_id: int
+    timezone: str
+    max_members: int
+    members: list[MemberInfo]
+    next_meeting: MeetingInfo | None
+    archived: bool
+    announce_commitments: bool
+    meeting_reminder_hours: list[int]
+    reportback_lead_hours: int
+    checkin_nudge_lead_hours: int
+    # Filled by the modules / commitments features when they are there (see ``_extras``).
+    current_module: str | None = None
+    open_commitments: int | None = None
+
+    @property
+    def facilitators(self) -> list[int]:
+        return [m.user_id for m in self.members if m.is_facilitator]
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipChange:
+    group_id: int
+    group_name: str
+    channel_id: int
+    user_id: int
+    member_count: int
+    max_members: int
+
+
+@dataclass(frozen=True, slots=True)
+class BuddyRequest:
+    pair_id: int
+    group_id: int
+    group_name: str
+    channel_id: int
+    requester_id: int
+    partner_id: int
+    status: str
+
+
+def clean_name(name: str) -> tuple[str, str]:
+    """A group name and its case-insensitive key; refuses empty, long and mentioning names."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise InvalidInput("A group needs a name.")
+    if len(cleaned) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"That name is {len(cleaned)} characters long; at most {MAX_NAME_LENGTH}, please.")
+    if _MENTION_RE.search(cleaned):
+        raise InvalidInput("A group name can't contain mentions (`@everyone`, `@here`, members, roles or channels).")
+    return cleaned, cleaned.casefold()
+
+
+async def _group_in_guild(session: AsyncSession, actor: Actor, group_id: int) -> Group:
+    group = await session.get(Group, group_id)
+    if group is None or group.guild_id != actor.guild_id:
+        raise NotFound("That group doesn't exist in this server.")
+    return group
+
+
+async def _member_count(session: AsyncSession, group_id: int) -> int:
+    return await session.scalar(select(func.count()).where(GroupMember.group_id == group_id)) or 0
+
+
+async def _end_buddy_pairs(session: AsyncSession, group_id: int, user_id: int, now: datetime) -> None:
+    pairs = await session.scalars(
+        select(BuddyPair).where(
+            BuddyPair.group_id == group_id,
+            BuddyPair.status.in_(("pending", "active")),
+            or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id),
+        )
+    )
+    for pair in pairs:
+        pair.status = "ended" if pair.status == "active" else "declined"
+        pair.ended_at = now
+
+
 class GroupService(Service):
+    # --- autocomplete and the shared group option ---------------------------------------------
+
     async def choices(self, actor: Actor, query: str, *, every_group: bool = False) -> list[GroupChoice]:
         """Groups for an autocomplete: the member's own (or, for /group join, every open group)."""
         needle = query.strip().casefold()
@@ -44,3 +171,400 @@ class GroupService(Service):
             return await session.scalar(
                 select(Group.id).where(Group.guild_id == guild_id, Group.name_key == func.lower(text.casefold()))
             )
+
+    # --- groups ---------------------------------------------------------------------------------
+
+    async def create(
+        self,
+        actor: Actor,
+        *,
+        name: str,
+        channel_id: int,
+        timezone: str | None = None,
+        max_members: int = DEFAULT_MAX_MEMBERS,
+    ) -> GroupInfo:
+        """A new group bound to ``channel_id``; the creator is its first member and facilitator."""
+        cleaned, key = clean_name(name)
+        if not MIN_MEMBERS <= max_members <= MAX_MEMBERS:
+            raise InvalidInput(f"A group has between {MIN_MEMBERS} and {MAX_MEMBERS} members (max_members).")
+        tz = validate_timezone(timezone) if timezone is not None else None
+        async with self.begin() as session:
+            settings = await session.get(GuildSettings, actor.guild_id)
+            role_id = settings.facilitator_role_id if settings else None
+            if not actor.can_manage_server and (role_id is None or role_id not in actor.role_ids):
+                raise NotAllowed(
+                    "Only members with **Manage Server**"
+                    + (f" or the <@&{role_id}> role" if role_id else "")
+                    + " can create groups."
+                )
+            bound = await session.scalar(select(Group).where(Group.channel_id == channel_id))
+            if bound is not None:
+                state = " (archived)" if bound.archived_at else ""
+                raise Conflict(f"<#{channel_id}> already belongs to **{bound.name}**{state}: one group per channel.")
+            if await session.scalar(select(Group.id).where(Group.guild_id == actor.guild_id, Group.name_key == key)):
+                raise Conflict(f"There's already a group called **{cleaned}** in this server.")
+            now = self.now()
+            group = Group(
+                guild_id=actor.guild_id,
+                channel_id=channel_id,
+                name=cleaned,
+                name_key=key,
+                timezone=tz or (settings.timezone if settings else "UTC"),
+                max_members=max_members,
+                created_by=actor.user_id,
+                created_at=now,
+            )
+            session.add(group)
+            await session.flush()
+            session.add(
+                GroupMember(group_id=group.id, user_id=actor.user_id, guild_id=actor.guild_id,
+                            is_facilitator=True, joined_at=now)
+            )
+            await outbox.plan_group(session, group.id, now)
+            return await self._info(session, group)
+
+    async def info(self, actor: Actor, *, group_id: int | None = None) -> GroupInfo:
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            return await self._info(session, group)
+
+    async def list_groups(self, actor: Actor, *, archived: bool = False) -> list[GroupSummary]:
+        """The server's groups (open ones, or the archived ones), by name."""
+        async with self.begin() as session:
+            counts = (
+                select(GroupMember.group_id, func.count().label("n"))
+                .group_by(GroupMember.group_id)
+                .subquery()
+            )
+            rows = await session.execute(
+                select(Group, func.coalesce(counts.c.n, 0))
+                .outerjoin(counts, counts.c.group_id == Group.id)
+                .where(
+                    Group.guild_id == actor.guild_id,
+                    Group.archived_at.is_not(None) if archived else Group.archived_at.is_(None),
+                )
+                .order_by(Group.name_key)
+            )
+            return [
+                GroupSummary(g.id, g.name, g.channel_id, g.timezone, n, g.max_members, g.archived_at is not None)
+                for g, n in rows
+            ]
+
+    async def join(self, actor: Actor, *, group_id: int) -> MembershipChange:
+        async with self.begin() as session:
+            group = await _group_in_guild(session, actor, group_id)
+            require_active(group)
+            if await membership(session, group.id, actor.user_id) is not None:
+                raise Conflict(f"You're already in **{group.name}**.")
+            return await self._add(session, group, actor.user_id)
+
+    async def add_member(self, actor: Actor, *, member_id: int, group_id: int | None = None,
+                         member_is_bot: bool = False) -> MembershipChange:
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            if member_is_bot:
+                raise InvalidInput("Bots can't be group members.")
+            if await membership(session, group.id, member_id) is not None:
+                raise Conflict(f"<@{member_id}> is already in **{group.name}**.")
+            return await self._add(session, group, member_id)
+
+    async def leave(self, actor: Actor, *, group_id: int | None = None) -> MembershipChange:
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            member = await require_member(session, group, actor)
+            if member.is_facilitator:
+                others = list(await session.scalars(
+                    select(GroupMember).where(GroupMember.group_id == group.id, GroupMember.user_id != actor.user_id)
+                ))
+                if others and not any(m.is_facilitator for m in others):
+                    raise InvalidInput(
+                        f"You're the only facilitator of **{group.name}**. Make someone else a facilitator "
+                        "first with `/group facilitator`."
+                    )
+            return await self._remove(session, group, member)
+
+    async def remove_member(self, actor: Actor, *, member_id: int, group_id: int | None = None) -> MembershipChange:
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            await require_facilitator(session, group, actor)
+            member = await membership(session, group.id, member_id)
+            if member is None:
+                raise NotFound(f"<@{member_id}> isn't in **{group.name}**.")
+            return await self._remove(session, group, member)
+
+    async def make_facilitator(self, actor: Actor, *, member_id: int, group_id: int | None = None) -> MembershipChange:
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            member = await membership(session, group.id, member_id)
+            if member is None:
+                raise NotFound(f"<@{member_id}> isn't in **{group.name}**: add them first with `/group add`.")
+            if member.is_facilitator:
+                raise Conflict(f"<@{member_id}> is already a facilitator of **{group.name}**.")
+            member.is_facilitator = True
+            return MembershipChange(group.id, group.name, group.channel_id, member_id,
+                                    await _member_count(session, group.id), group.max_members)
+
+    async def update_settings(
+        self,
+        actor: Actor,
+        *,
+        group_id: int | None = None,
+        timezone: str | None = None,
+        meeting_reminder_hours: list[int] | None = None,
+        reportback_lead_hours: int | None = None,
+        checkin_nudge_lead_hours: int | None = None,
+        announce_commitments: bool | None = None,
+    ) -> GroupInfo:
+        tz = validate_timezone(timezone) if timezone is not None else None
+        for hours in [*(meeting_reminder_hours or []), reportback_lead_hours, checkin_nudge_lead_hours]:
+            if hours is not None and not 1 <= hours <= _MAX_LEAD_HOURS:
+                raise InvalidInput(f"Lead times are between 1 hour and {_MAX_LEAD_HOURS} hours (4 weeks).")
+        if meeting_reminder_hours is not None and len(meeting_reminder_hours) > 4:
+            raise InvalidInput("At most four meeting reminders.")
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            if tz is not None:
+                group.timezone = tz
+            if meeting_reminder_hours is not None:
+                group.meeting_reminder_hours = sorted(set(meeting_reminder_hours), reverse=True)
+            if reportback_lead_hours is not None:
+                group.reportback_lead_hours = reportback_lead_hours
+            if checkin_nudge_lead_hours is not None:
+                group.checkin_nudge_lead_hours = checkin_nudge_lead_hours
+            if announce_commitments is not None:
+                group.announce_commitments = announce_commitments
+            await outbox.plan_group(session, group.id, self.now())
+            return await self._info(session, group)
+
+    async def archive(self, actor: Actor, *, group_id: int | None = None) -> GroupInfo:
+        """Stop everything scheduled for the group; its data stays (``/group list archived:true``)."""
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            now = self.now()
+            group.archived_at = now
+            await outbox.plan_group(session, group.id, now)
+            return await self._info(session, group)
+
+    # --- reads other features use ----------------------------------------------------------------
+
+    async def next_meeting(self, group_id: int) -> MeetingInfo | None:
+        """The group's next scheduled meeting that hasn't started, or None."""
+        async with self.begin() as session:
+            group = await session.get(Group, group_id)
+            if group is None:
+                return None
+            meeting = await next_meeting_of(session, group_id, self.now())
+            return await meeting_info(session, group, meeting) if meeting else None
+
+    async def group_members(self, group_id: int) -> list[MemberInfo]:
+        """The group's members, oldest first."""
+        async with self.begin() as session:
+            return [MemberInfo(m.user_id, m.is_facilitator, m.joined_at) for m in await members_of(session, group_id)]
+
+    # --- ending a meeting (the scheduler at T+3h, or /meeting end) ------------------------------
+
+    async def end_meeting(
+        self, *, meeting_id: int | None, actor: Actor | None, group_id: int | None = None
+    ) -> MeetingInfo:
+        """Mark the meeting ended, close its commitments, advance the module, replan. Idempotent.
+
+        ``actor`` None is the scheduler; with an actor it's ``/meeting end`` by a facilitator, and
+        ``meeting_id`` None means the group's meeting under way (the latest that has started).
+        """
+        from bot.services.commitments import close_meeting_commitments
+        from bot.services.modules import advance_module
+
+        async with self.begin() as session:
+            if meeting_id is None:
+                if actor is None:
+                    raise ValueError("the scheduler names the meeting")
+                group = await resolve_group(session, actor, group_id)
+                meeting_id = await session.scalar(
+                    select(Meeting.id)
+                    .where(Meeting.group_id == group.id, Meeting.status == "scheduled", Meeting.starts_at <= self.now())
+                    .order_by(Meeting.starts_at.desc())
+                    .limit(1)
+                )
+                if meeting_id is None:
+                    raise NotFound(f"No meeting of **{group.name}** is under way.")
+            meeting = await session.get(Meeting, meeting_id)
+            if meeting is None or (actor is not None and meeting.guild_id != actor.guild_id):
+                raise NotFound("That meeting doesn't exist.")
+            group = await session.get(Group, meeting.group_id)
+            assert group is not None
+            now = self.now()
+            if actor is not None:
+                await require_facilitator(session, group, actor)
+                if meeting.status == "cancelled":
+                    raise InvalidInput("That meeting was cancelled.")
+                if meeting.status == "scheduled" and meeting.starts_at > now:
+                    raise InvalidInput("That meeting hasn't started yet.")
+            if meeting.status == "scheduled":
+                meeting.status = "ended"
+                meeting.ended_at = now
+                await close_meeting_commitments(session, meeting, now)
+                await advance_module(session, group, meeting, now)
+                await extend_series(session, group, now)
+                await outbox.plan_group(session, group.id, now)
+            return await meeting_info(session, group, meeting)
+
+    # --- buddies -----------------------------------------------------------------------------------
+
+    async def buddy_request(self, actor: Actor, *, partner_id: int, group_id: int | None = None) -> BuddyRequest:
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_member(session, group, actor)
+            if partner_id == actor.user_id:
+                raise InvalidInput("Pick someone else as your buddy.")
+            if await membership(session, group.id, partner_id) is None:
+                raise NotFound(f"<@{partner_id}> isn't in **{group.name}**: buddies are two members of one group.")
+            for user_id, who in ((actor.user_id, "You already have"), (partner_id, f"<@{partner_id}> already has")):
+                if await self._active_pair(session, group.id, user_id) is not None:
+                    raise Conflict(f"{who} a buddy in **{group.name}** (`/buddy unpair` ends it).")
+            pending = await session.scalar(
+                select(BuddyPair).where(
+                    BuddyPair.group_id == group.id,
+                    BuddyPair.status == "pending",
+                    or_(
+                        (BuddyPair.requester_id == actor.user_id) & (BuddyPair.partner_id == partner_id),
+                        (BuddyPair.requester_id == partner_id) & (BuddyPair.partner_id == actor.user_id),
+                    ),
+                )
+            )
+            if pending is not None:
+                raise Conflict(f"There's already a buddy request between you and <@{partner_id}> waiting for an answer.")
+            pair = BuddyPair(guild_id=group.guild_id, group_id=group.id, requester_id=actor.user_id,
+                             partner_id=partner_id, status="pending", created_at=self.now())
+            session.add(pair)
+            await session.flush()
+            return self._request(group, pair)
+
+    async def buddy_respond(self, *, user_id: int, pair_id: int, accept: bool) -> BuddyRequest:
+        """The asked member accepts or declines (buttons in their DM or the channel)."""
+        async with self.begin() as session:
+            pair = await session.get(BuddyPair, pair_id)
+            if pair is None or user_id not in (pair.partner_id, pair.requester_id):
+                raise NotFound("That buddy request isn't for you.")
+            if user_id != pair.partner_id:
+                raise NotAllowed("You asked: it's up to them to answer.")
+            group = await session.get(Group, pair.group_id)
+            assert group is not None
+            if pair.status != "pending":
+                raise Conflict(f"That request was already answered ({pair.status}).")
+            now = self.now()
+            pair.responded_at = now
+            if accept:
+                require_active(group)
+                for uid in (pair.requester_id, pair.partner_id):
+                    if await membership(session, group.id, uid) is None:
+                        raise NotFound(f"<@{uid}> is no longer in **{group.name}**.")
+                    if await self._active_pair(session, group.id, uid) is not None:
+                        raise Conflict(f"<@{uid}> already has a buddy in **{group.name}**.")
+                pair.status = "active"
+                await outbox.plan_group(session, group.id, now)
+            else:
+                pair.status = "declined"
+            return self._request(group, pair)
+
+    async def buddy_unpair(self, actor: Actor, *, group_id: int | None = None) -> BuddyRequest:
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            await require_member(session, group, actor)
+            pair = await self._active_pair(session, group.id, actor.user_id)
+            if pair is None:
+                raise NotFound(f"You don't have a buddy in **{group.name}**.")
+            now = self.now()
+            pair.status = "ended"
+            pair.ended_at = now
+            await outbox.plan_group(session, group.id, now)
+            return self._request(group, pair)
+
+    async def buddy_of(self, group_id: int, user_id: int) -> int | None:
+        """The member's active buddy in the group, if any."""
+        async with self.begin() as session:
+            pair = await self._active_pair(session, group_id, user_id)
+            if pair is None:
+                return None
+            return pair.partner_id if pair.requester_id == user_id else pair.requester_id
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _active_pair(session: AsyncSession, group_id: int, user_id: int) -> BuddyPair | None:
+        return await session.scalar(
+            select(BuddyPair).where(
+                BuddyPair.group_id == group_id,
+                BuddyPair.status == "active",
+                or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id),
+            )
+        )
+
+    @staticmethod
+    def _request(group: Group, pair: BuddyPair) -> BuddyRequest:
+        return BuddyRequest(pair.id, group.id, group.name, group.channel_id, pair.requester_id, pair.partner_id,
+                            pair.status)
+
+    async def _add(self, session: AsyncSession, group: Group, user_id: int) -> MembershipChange:
+        count = await _member_count(session, group.id)
+        if count >= group.max_members:
+            raise LimitReached(f"**{group.name}** is full ({count} of {group.max_members} members).")
+        now = self.now()
+        session.add(GroupMember(group_id=group.id, user_id=user_id, guild_id=group.guild_id,
+                                is_facilitator=False, joined_at=now))
+        await outbox.plan_group(session, group.id, now)
+        return MembershipChange(group.id, group.name, group.channel_id, user_id, count + 1, group.max_members)
+
+    async def _remove(self, session: AsyncSession, group: Group, member: GroupMember) -> MembershipChange:
+        now = self.now()
+        await _end_buddy_pairs(session, group.id, member.user_id, now)
+        await session.delete(member)
+        await outbox.plan_group(session, group.id, now)
+        return MembershipChange(group.id, group.name, group.channel_id, member.user_id,
+                                await _member_count(session, group.id), group.max_members)
+
+    async def _info(self, session: AsyncSession, group: Group) -> GroupInfo:
+        members = await members_of(session, group.id)
+        meeting = await next_meeting_of(session, group.id, self.now())
+        current_module, open_commitments = await self._extras(session, group)
+        return GroupInfo(
+            id=group.id,
+            guild_id=group.guild_id,
+            name=group.name,
+            channel_id=group.channel_id,
+            timezone=group.timezone,
+            max_members=group.max_members,
+            members=[MemberInfo(m.user_id, m.is_facilitator, m.joined_at) for m in members],
+            next_meeting=await meeting_info(session, group, meeting) if meeting else None,
+            archived=group.archived_at is not None,
+            announce_commitments=group.announce_commitments,
+            meeting_reminder_hours=list(group.meeting_reminder_hours),
+            reportback_lead_hours=group.reportback_lead_hours,
+            checkin_nudge_lead_hours=group.checkin_nudge_lead_hours,
+            current_module=current_module,
+            open_commitments=open_commitments,
+        )
+
+    @staticmethod
+    async def _extras(session: AsyncSession, group: Group) -> tuple[str | None, int | None]:
+        """HOOK for other features' lines in ``/group info``: (current module title, open commitments).
+
+        The modules feature may expose ``bot.services.modules.current_module_title(session, group)``;
+        the commitments feature exposes ``bot.services.commitments.count_open(session, group_id)``.
+        Either missing leaves its line out.
+        """
+        from bot.services import commitments, modules
+
+        title_of = getattr(modules, "current_module_title", None)
+        count_open = getattr(commitments, "count_open", None)
+        title = await title_of(session, group) if title_of is not None else None
+        count = await count_open(session, group.id) if count_open is not None else None
+        return title, count

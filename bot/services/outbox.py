@@ -1,23 +1,715 @@
-"""(being built — see the scheduler issue)."""
+"""The outbox: what the bot will send on its own, planned from the database and claimed for sending.
+
+``plan_group`` derives the rows a group should have (docs/ARCHITECTURE.md, "Outbox and
+notification kinds") from its meetings, members, buddies and settings, and reconciles the pending
+rows with them: inserts what is missing, re-times what moved, cancels what is no longer wanted
+(with the reason). Other services call it inside their own transaction.
+
+:class:`OutboxService` is the dispatcher's side: claim due rows (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite serialises writers with ``BEGIN IMMEDIATE``), then mark each sent, retried,
+failed, expired or cancelled; plus the DM bookkeeping and the facilitators' listing.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.base import Service
+from bot.models import BuddyPair, DMChannel, Group, GroupMember, Meeting, OutboxRow
+from bot.models.outbox import PENDING
+from bot.services.base import Actor, Service, require_facilitator, resolve_group
+
+log = logging.getLogger(__name__)
+
+SENT = "sent"
+FAILED = "failed"
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+
+# The kinds plan_group owns (docs/ARCHITECTURE.md). Rows of other kinds are left alone by the
+# planner (except that an archived or channel-broken group loses every pending row).
+MEETING_REMINDER = "meeting_reminder"
+MODULE_PROMPT = "module_prompt"
+CHECKIN_NUDGE = "checkin_nudge"
+REPORTBACK_DM = "reportback_dm"
+REPORTBACK_BOARD = "reportback_board"
+CHECKIN_DIGEST = "checkin_digest"
+BUDDY_SUMMARY = "buddy_summary"
+POST_MEETING = "post_meeting"
+PLANNED_KINDS = frozenset(
+    {
+        MEETING_REMINDER,
+        MODULE_PROMPT,
+        CHECKIN_NUDGE,
+        REPORTBACK_DM,
+        REPORTBACK_BOARD,
+        CHECKIN_DIGEST,
+        BUDDY_SUMMARY,
+        POST_MEETING,
+    }
+)
+
+MEETING_LENGTH = timedelta(hours=3)  # post_meeting falls due this long after the start
+MODULE_PROMPT_DELAY = MEETING_LENGTH + timedelta(minutes=1)  # after the previous meeting's end
+BUDDY_SUMMARY_DELAY = timedelta(minutes=1)
+# How long after the meeting's start a row is still worth sending; None: always (post_meeting
+# closes the meeting's commitments, however late).
+USEFUL_AFTER_START: dict[str, timedelta | None] = {
+    MEETING_REMINDER: timedelta(0),
+    MODULE_PROMPT: timedelta(0),
+    CHECKIN_NUDGE: timedelta(0),
+    REPORTBACK_DM: timedelta(0),
+    REPORTBACK_BOARD: MEETING_LENGTH,
+    CHECKIN_DIGEST: MEETING_LENGTH,
+    BUDDY_SUMMARY: timedelta(hours=24),
+    POST_MEETING: None,
+}
+# An ended meeting keeps its post_meeting row planned (due now) for this long after it ended.
+ENDED_MEETING_WINDOW = timedelta(days=1)
+
+MAX_ATTEMPTS = 5
+# A claimed row another process may take over after this; well inside Discord's nonce window
+# (a few minutes), so a resend after a crash returns the first message. A batch takes seconds.
+CLAIM_LEASE = timedelta(seconds=60)
+BACKOFF_BASE = timedelta(seconds=30)  # 30 s, 1 min, 2 min, 4 min
+REASON_LIMIT = 300
+
+# Reasons the planner gives; rows it cancelled for these come back if they are wanted again.
+R_MEMBER_LEFT = "member left the group"
+R_NO_BUDDY = "no active buddy"
+R_REMINDER_SETTING = "reminder setting changed"
+R_LEAD_PASSED = "lead time had already passed when planned"
+R_TOO_LATE = "too late: the meeting had already started"
+R_MEETING_CANCELLED = "meeting cancelled"
+R_MEETING_ENDED = "meeting ended"
+R_MEETING_REMOVED = "meeting removed"
+R_GROUP_ARCHIVED = "group archived"
+R_NOT_PLANNED = "no longer planned"
+REVIVABLE = frozenset({R_MEMBER_LEFT, R_NO_BUDDY, R_REMINDER_SETTING, R_MEETING_CANCELLED, R_NOT_PLANNED})
 
 
-class OutboxService(Service):
-    async def member_active(self, user_id: int) -> None:
-        """The member used a command: their DMs may be open again (scheduler issue fills this in)."""
+def channel_broken_reason(detail: str | None) -> str:
+    return f"group channel unavailable: {detail or 'unknown'}"[:REASON_LIMIT]
 
 
-async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> None:
+# --- planning ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    kind: str
+    meeting: Meeting
+    occurrence: str
+    recipient_id: int
+    due_at: datetime
+    payload: dict[str, Any]
+    # A channel reminder whose lead time has passed is not worth creating late.
+    skip_if_late: bool = False
+
+
+@dataclass(slots=True)
+class PlanResult:
+    inserted: int = 0
+    retimed: int = 0
+    cancelled: int = 0
+    revived: int = 0
+    earliest_due: datetime | None = None
+
+    def _saw(self, due: datetime) -> None:
+        if self.earliest_due is None or due < self.earliest_due:
+            self.earliest_due = due
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def hours_before(starts_at: datetime, hours: int, zone: ZoneInfo) -> datetime:
+    """``hours`` before ``starts_at`` in the group's wall-clock time.
+
+    Aware arithmetic with a ZoneInfo is wall-clock arithmetic: "7 days before a 19:00 meeting"
+    stays 19:00 local even when daylight saving changes in between.
+    """
+    return (starts_at.astimezone(zone) - timedelta(hours=hours)).astimezone(UTC)
+
+
+def useful_until(kind: str, starts_at: datetime | None) -> datetime | None:
+    if starts_at is None:
+        return None
+    after = USEFUL_AFTER_START.get(kind)
+    return None if after is None else starts_at + after
+
+
+def _wanted_for_meeting(
+    group: Group,
+    meeting: Meeting,
+    previous: Meeting | None,
+    members: Sequence[int],
+    buddies: set[int],
+    zone: ZoneInfo,
+    now: datetime,
+) -> list[_Wanted]:
+    t = meeting.starts_at
+    occurrence = f"meeting:{meeting.id}"
+    base = {"starts_at": t.isoformat()}
+    rows: list[_Wanted] = []
+    if meeting.status == "ended":
+        return [_Wanted(POST_MEETING, meeting, occurrence, 0, now, base)]
+    for hours in sorted({int(h) for h in (group.meeting_reminder_hours or []) if int(h) > 0}, reverse=True):
+        rows.append(
+            _Wanted(
+                MEETING_REMINDER, meeting, f"{occurrence}:{hours}h", 0, hours_before(t, hours, zone),
+                {**base, "hours": hours}, skip_if_late=True,
+            )
+        )
+    if previous is not None:
+        rows.append(_Wanted(MODULE_PROMPT, meeting, occurrence, 0, previous.starts_at + MODULE_PROMPT_DELAY, base))
+    else:
+        # No previous meeting: due when first planned (an overdue row keeps its time).
+        rows.append(_Wanted(MODULE_PROMPT, meeting, occurrence, 0, now, base))
+    nudge_at = hours_before(t, group.checkin_nudge_lead_hours, zone)
+    reportback_at = hours_before(t, group.reportback_lead_hours, zone)
+    for user_id in members:
+        rows.append(_Wanted(CHECKIN_NUDGE, meeting, occurrence, user_id, nudge_at, base))
+        rows.append(_Wanted(REPORTBACK_DM, meeting, occurrence, user_id, reportback_at, base))
+        if user_id in buddies:
+            rows.append(_Wanted(BUDDY_SUMMARY, meeting, occurrence, user_id, t + BUDDY_SUMMARY_DELAY, base))
+    rows.append(_Wanted(REPORTBACK_BOARD, meeting, occurrence, 0, t, base))
+    rows.append(_Wanted(CHECKIN_DIGEST, meeting, occurrence, 0, t, base))
+    rows.append(_Wanted(POST_MEETING, meeting, occurrence, 0, t + MEETING_LENGTH, base))
+    return rows
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> PlanResult:
     """Reconcile the group's pending outbox rows with its meetings, members and settings.
 
     Call it in the same transaction as any change that affects what the group will be sent
-    (meeting scheduled/moved/cancelled, member joined/left, setting changed, group archived).
-    The scheduler issue fills this in.
+    (meeting scheduled/moved/cancelled/ended, member joined/left, buddies paired/unpaired,
+    setting changed, group archived, channel broken). Idempotent; never commits.
     """
+    result = PlanResult()
+    await session.flush()  # the caller's pending changes count
+    group = await session.get(Group, group_id, populate_existing=True)
+    if group is None:
+        return result
+    pending = list(
+        await session.scalars(
+            select(OutboxRow).where(OutboxRow.group_id == group_id, OutboxRow.status == PENDING)
+        )
+    )
+    if group.archived_at is not None or group.channel_broken_at is not None:
+        reason = R_GROUP_ARCHIVED if group.archived_at is not None else channel_broken_reason(group.channel_broken_reason)
+        for row in pending:
+            _finish(row, CANCELLED, reason, now)
+            result.cancelled += 1
+        return result
+
+    meetings = list(
+        await session.scalars(
+            select(Meeting).where(Meeting.group_id == group_id).order_by(Meeting.starts_at, Meeting.id)
+        )
+    )
+    meetings_by_id = {m.id: m for m in meetings}
+    members = list(
+        await session.scalars(
+            select(GroupMember.user_id).where(GroupMember.group_id == group_id).order_by(GroupMember.joined_at)
+        )
+    )
+    buddies: set[int] = set()
+    for requester, partner in await session.execute(
+        select(BuddyPair.requester_id, BuddyPair.partner_id).where(
+            BuddyPair.group_id == group_id, BuddyPair.status == "active"
+        )
+    ):
+        buddies.update((requester, partner))
+    zone = _zone(group.timezone)
+
+    wanted: dict[tuple[str, str, int], _Wanted] = {}
+    previous: Meeting | None = None
+    for meeting in meetings:
+        if meeting.status == "cancelled":
+            continue
+        planned = meeting.status == "scheduled" or (
+            meeting.status == "ended"
+            and meeting.ended_at is not None
+            and meeting.ended_at >= now - ENDED_MEETING_WINDOW
+        )
+        if planned:
+            for item in _wanted_for_meeting(group, meeting, previous, members, buddies, zone, now):
+                wanted[(item.kind, item.occurrence, item.recipient_id)] = item
+        previous = meeting
+
+    # Existing rows for the planned meetings, whatever their status (a sent row is never re-sent).
+    meeting_ids = {item.meeting.id for item in wanted.values()}
+    existing: dict[tuple[str, str, int], OutboxRow] = {}
+    if meeting_ids:
+        for row in await session.scalars(
+            select(OutboxRow).where(OutboxRow.group_id == group_id, OutboxRow.meeting_id.in_(meeting_ids))
+        ):
+            existing[(row.kind, row.occurrence, row.recipient_id)] = row
+    for row in pending:
+        existing[(row.kind, row.occurrence, row.recipient_id)] = row
+
+    inserts: list[dict[str, Any]] = []
+    for key, item in wanted.items():
+        row = existing.get(key)
+        revive = row is not None and row.status == CANCELLED and row.sent_at is None and row.reason in REVIVABLE
+        if row is not None and row.status != PENDING and not revive:
+            continue  # sent, failed, expired: history
+        if row is not None and row.status == PENDING and (
+            row.due_at == item.due_at or (row.due_at <= now and item.due_at <= now)
+        ):
+            if row.payload != item.payload:
+                row.payload = item.payload
+                row.updated_at = now
+            result._saw(row.due_at)
+            continue  # unchanged (an overdue row stays for the dispatcher to send or expire)
+        due = item.due_at
+        if due < now:
+            limit = useful_until(item.kind, item.meeting.starts_at)
+            if item.skip_if_late or (limit is not None and now >= limit):
+                if row is not None and row.status == PENDING:
+                    _finish(row, CANCELLED, R_LEAD_PASSED if item.skip_if_late else R_TOO_LATE, now)
+                    result.cancelled += 1
+                continue
+            due = now
+        result._saw(due)
+        if row is None:
+            inserts.append(
+                {
+                    "kind": item.kind,
+                    "guild_id": group.guild_id,
+                    "group_id": group.id,
+                    "meeting_id": item.meeting.id,
+                    "occurrence": item.occurrence,
+                    "recipient_id": item.recipient_id,
+                    "due_at": due,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "payload": item.payload,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            continue
+        if revive:
+            row.status = PENDING
+            row.attempts = 0
+            row.reason = None
+            row.claimed_until = None
+            result.revived += 1
+        else:
+            result.retimed += 1
+        row.due_at = due
+        row.payload = item.payload
+        row.updated_at = now
+
+    for key, row in existing.items():
+        if row.status != PENDING or key in wanted or row.kind not in PLANNED_KINDS:
+            continue
+        _finish(row, CANCELLED, _why_unwanted(row, meetings_by_id, set(members), buddies), now)
+        result.cancelled += 1
+
+    if inserts:
+        insert = _insert(session)
+        statement = insert(OutboxRow).values(inserts)
+        statement = statement.on_conflict_do_nothing(index_elements=["kind", "group_id", "occurrence", "recipient_id"])
+        await session.execute(statement)
+        result.inserted = len(inserts)
+    await session.flush()
+    return result
+
+
+def _why_unwanted(row: OutboxRow, meetings: dict[int, Meeting], members: set[int], buddies: set[int]) -> str:
+    meeting = meetings.get(row.meeting_id) if row.meeting_id is not None else None
+    if row.meeting_id is not None and meeting is None:
+        return R_MEETING_REMOVED
+    if meeting is not None and meeting.status == "cancelled":
+        return R_MEETING_CANCELLED
+    if meeting is not None and meeting.status == "ended":
+        return R_MEETING_ENDED
+    if row.recipient_id and row.recipient_id not in members:
+        return R_MEMBER_LEFT
+    if row.kind == BUDDY_SUMMARY and row.recipient_id not in buddies:
+        return R_NO_BUDDY
+    if row.kind == MEETING_REMINDER:
+        return R_REMINDER_SETTING
+    return R_NOT_PLANNED
+
+
+def _finish(row: OutboxRow, status: str, reason: str | None, now: datetime) -> None:
+    row.status = status
+    row.reason = reason[:REASON_LIMIT] if reason else None
+    row.claimed_until = None
+    row.updated_at = now
+
+
+# --- the dispatcher's side ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row claimed for sending, with what the dispatcher needs to address it."""
+
+    id: int
+    kind: str
+    guild_id: int
+    group_id: int
+    meeting_id: int | None
+    occurrence: str
+    recipient_id: int
+    due_at: datetime
+    payload: dict[str, Any]
+    attempts: int
+    group_name: str
+    group_channel_id: int
+    dm_channel_id: int | None = None
+    dms_closed: bool = False
+
+    @property
+    def nonce(self) -> str:
+        """Discord's nonce (≤ 25 characters): a resend of this row returns the first message."""
+        return f"rt-outbox-{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    claimed: list[Claimed]
+    expired: int = 0
+    cancelled: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BrokenChannel:
+    group_id: int
+    group_name: str
+    guild_id: int
+    channel_id: int
+    reason: str
+    facilitator_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    id: int
+    kind: str
+    recipient_id: int
+    meeting_id: int | None
+    due_at: datetime
+    status: str
+    attempts: int
+    reason: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxPage:
+    group_id: int
+    group_name: str
+    section: str  # "upcoming" or "problems"
+    entries: list[OutboxEntry]
+    page: int  # 0-based
+    pages: int
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+ADMIN_PAGE_SIZE = 10
+ADMIN_SECTIONS = ("upcoming", "problems")
+
+
+class OutboxService(Service):
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        # Users whose DMs are known closed; None until loaded (member_active runs on every
+        # interaction, so the common case must not touch the database).
+        self._dms_closed: set[int] | None = None
+
+    # --- DMs -------------------------------------------------------------------------------------
+
+    async def load_dms_closed(self) -> set[int]:
+        async with self.begin() as session:
+            closed = set(await session.scalars(select(DMChannel.user_id).where(DMChannel.dms_closed_at.is_not(None))))
+        self._dms_closed = closed
+        return set(closed)
+
+    async def member_active(self, user_id: int) -> None:
+        """The member used a command: their DMs may be open again. O(1) unless they were closed."""
+        if self._dms_closed is None:
+            await self.load_dms_closed()
+        assert self._dms_closed is not None
+        if user_id not in self._dms_closed:
+            return
+        async with self.begin() as session:
+            await session.execute(
+                update(DMChannel)
+                .where(DMChannel.user_id == user_id)
+                .values(dms_closed_at=None, updated_at=self.now())
+            )
+        self._dms_closed.discard(user_id)
+
+    async def mark_dms_closed(self, user_id: int) -> None:
+        now = self.now()
+        async with self.begin() as session:
+            row = await session.get(DMChannel, user_id)
+            if row is None:
+                session.add(DMChannel(user_id=user_id, channel_id=None, dms_closed_at=now, updated_at=now))
+            else:
+                row.dms_closed_at = now
+                row.updated_at = now
+        if self._dms_closed is not None:
+            self._dms_closed.add(user_id)
+
+    async def store_dm_channel(self, user_id: int, channel_id: int) -> None:
+        now = self.now()
+        async with self.begin() as session:
+            row = await session.get(DMChannel, user_id)
+            if row is None:
+                session.add(DMChannel(user_id=user_id, channel_id=channel_id, dms_closed_at=None, updated_at=now))
+            else:
+                row.channel_id = channel_id
+                row.updated_at = now
+
+    # --- claiming --------------------------------------------------------------------------------
+
+    async def claim_due(self, *, limit: int = 100) -> ClaimResult:
+        """Claim up to ``limit`` due rows, oldest first; expire or cancel the ones not worth sending.
+
+        PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so two processes claim disjoint rows. SQLite: the
+        transaction holds the write lock from its start (``BEGIN IMMEDIATE``). A claim is a lease
+        (``claimed_until``); a process that dies mid-send leaves the row to be retried after it,
+        with the same nonce.
+        """
+        now = self.now()
+        async with self.begin() as session:
+            query = (
+                select(OutboxRow)
+                .where(
+                    OutboxRow.status == PENDING,
+                    OutboxRow.due_at <= now,
+                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until <= now),
+                )
+                .order_by(OutboxRow.due_at, OutboxRow.id)
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await session.scalars(query))
+            if not rows:
+                return ClaimResult([])
+            groups = {
+                g.id: g
+                for g in await session.scalars(select(Group).where(Group.id.in_({r.group_id for r in rows})))
+            }
+            meeting_ids = {r.meeting_id for r in rows if r.meeting_id is not None}
+            meetings = (
+                {m.id: m for m in await session.scalars(select(Meeting).where(Meeting.id.in_(meeting_ids)))}
+                if meeting_ids
+                else {}
+            )
+            user_ids = {r.recipient_id for r in rows if r.recipient_id}
+            dms = (
+                {d.user_id: d for d in await session.scalars(select(DMChannel).where(DMChannel.user_id.in_(user_ids)))}
+                if user_ids
+                else {}
+            )
+            claimed: list[Claimed] = []
+            expired = cancelled = 0
+            for row in rows:
+                group = groups[row.group_id]
+                meeting = meetings.get(row.meeting_id) if row.meeting_id is not None else None
+                verdict = _stale(row, group, meeting, now)
+                if verdict is not None:
+                    status, reason = verdict
+                    _finish(row, status, reason, now)
+                    if status == EXPIRED:
+                        expired += 1
+                        log.info("Outbox row %s (%s) expired: %s", row.id, row.kind, reason)
+                    else:
+                        cancelled += 1
+                    continue
+                row.claimed_until = now + CLAIM_LEASE
+                row.attempts += 1
+                row.updated_at = now
+                dm = dms.get(row.recipient_id)
+                claimed.append(
+                    Claimed(
+                        id=row.id,
+                        kind=row.kind,
+                        guild_id=row.guild_id,
+                        group_id=row.group_id,
+                        meeting_id=row.meeting_id,
+                        occurrence=row.occurrence,
+                        recipient_id=row.recipient_id,
+                        due_at=row.due_at,
+                        payload=dict(row.payload or {}),
+                        attempts=row.attempts,
+                        group_name=group.name,
+                        group_channel_id=group.channel_id,
+                        dm_channel_id=dm.channel_id if dm else None,
+                        dms_closed=bool(dm and dm.dms_closed_at is not None),
+                    )
+                )
+        return ClaimResult(claimed, expired=expired, cancelled=cancelled)
+
+    async def release(self, row_ids: Sequence[int]) -> None:
+        """Give back claimed rows not attempted (shutdown): another process may send them at once."""
+        if not row_ids:
+            return
+        async with self.begin() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(row_ids), OutboxRow.status == PENDING)
+                .values(claimed_until=None, attempts=OutboxRow.attempts - 1)
+            )
+
+    async def next_due(self) -> datetime | None:
+        """When the next pending row falls due after now (the scheduler's one-off wake-up).
+
+        Rows already due are the tick's business; this stays on the pending-due index.
+        """
+        now = self.now()
+        async with self.begin() as session:
+            return await session.scalar(
+                select(func.min(OutboxRow.due_at)).where(OutboxRow.status == PENDING, OutboxRow.due_at > now)
+            )
+
+    # --- outcomes ---------------------------------------------------------------------------------
+
+    async def mark_sent(self, row_id: int, *, message_id: int, channel_id: int, note: str | None = None) -> None:
+        now = self.now()
+        async with self.begin() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row_id)
+                .values(
+                    status=SENT, message_id=message_id, channel_id=channel_id, sent_at=now,
+                    claimed_until=None, updated_at=now, reason=note[:REASON_LIMIT] if note else None,
+                )
+            )
+
+    async def _set(self, row_id: int, status: str, reason: str) -> None:
+        now = self.now()
+        async with self.begin() as session:
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row_id)
+                .values(status=status, reason=reason[:REASON_LIMIT], claimed_until=None, updated_at=now)
+            )
+
+    async def mark_failed(self, row_id: int, reason: str) -> None:
+        await self._set(row_id, FAILED, reason)
+
+    async def mark_cancelled(self, row_id: int, reason: str) -> None:
+        await self._set(row_id, CANCELLED, reason)
+
+    async def mark_expired(self, row_id: int, reason: str) -> None:
+        await self._set(row_id, EXPIRED, reason)
+
+    async def retry_later(self, row_id: int, reason: str) -> bool:
+        """A transient failure: try again after a backoff, or fail after MAX_ATTEMPTS. True if it will retry."""
+        now = self.now()
+        async with self.begin() as session:
+            row = await session.get(OutboxRow, row_id)
+            if row is None or row.status != PENDING:
+                return False
+            if row.attempts >= MAX_ATTEMPTS:
+                _finish(row, FAILED, f"gave up after {row.attempts} attempts: {reason}", now)
+                return False
+            row.claimed_until = now + BACKOFF_BASE * (2 ** max(row.attempts - 1, 0))
+            row.reason = f"attempt {row.attempts} failed, retrying: {reason}"[:REASON_LIMIT]
+            row.updated_at = now
+            return True
+
+    async def mark_channel_broken(self, group_id: int, reason: str) -> BrokenChannel | None:
+        """The group's channel is gone or closed to the bot: record it and stop its rows.
+
+        Returns who to tell, the first time only (None if it was already marked broken).
+        """
+        now = self.now()
+        async with self.begin() as session:
+            group = await session.get(Group, group_id)
+            if group is None or group.channel_broken_at is not None:
+                return None
+            group.channel_broken_at = now
+            group.channel_broken_reason = reason[:200]
+            await plan_group(session, group_id, now)
+            facilitators = list(
+                await session.scalars(
+                    select(GroupMember.user_id).where(
+                        GroupMember.group_id == group_id, GroupMember.is_facilitator.is_(True)
+                    )
+                )
+            )
+            return BrokenChannel(group.id, group.name, group.guild_id, group.channel_id, reason, facilitators)
+
+    # --- the facilitators' view -----------------------------------------------------------------------
+
+    async def list_for_admin(
+        self, actor: Actor, *, group_id: int | None = None, section: str = "upcoming", page: int = 0
+    ) -> OutboxPage:
+        """Upcoming (pending) or problem (failed / expired / cancelled) notifications of one group."""
+        if section not in ADMIN_SECTIONS:
+            section = "upcoming"
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            await require_facilitator(session, group, actor)
+            counts = dict(
+                (status, count)
+                for status, count in await session.execute(
+                    select(OutboxRow.status, func.count())
+                    .where(OutboxRow.group_id == group.id)
+                    .group_by(OutboxRow.status)
+                )
+            )
+            if section == "upcoming":
+                where = [OutboxRow.group_id == group.id, OutboxRow.status == PENDING]
+                order: Iterable[Any] = (OutboxRow.due_at, OutboxRow.id)
+            else:
+                where = [OutboxRow.group_id == group.id, OutboxRow.status.in_((FAILED, EXPIRED, CANCELLED))]
+                order = (OutboxRow.updated_at.desc(), OutboxRow.id.desc())
+            total = await session.scalar(select(func.count()).select_from(OutboxRow).where(*where)) or 0
+            pages = max(1, -(-total // ADMIN_PAGE_SIZE))
+            page = min(max(page, 0), pages - 1)
+            rows = await session.scalars(
+                select(OutboxRow).where(*where).order_by(*order).offset(page * ADMIN_PAGE_SIZE).limit(ADMIN_PAGE_SIZE)
+            )
+            entries = [
+                OutboxEntry(r.id, r.kind, r.recipient_id, r.meeting_id, r.due_at, r.status, r.attempts, r.reason, r.sent_at)
+                for r in rows
+            ]
+            return OutboxPage(group.id, group.name, section, entries, page, pages, total, counts)
+
+
+def _stale(row: OutboxRow, group: Group, meeting: Meeting | None, now: datetime) -> tuple[str, str] | None:
+    """Why a due row should not be sent now (status, reason), or None to send it."""
+    if group.archived_at is not None:
+        return CANCELLED, R_GROUP_ARCHIVED
+    if group.channel_broken_at is not None:
+        return CANCELLED, channel_broken_reason(group.channel_broken_reason)
+    if meeting is None:
+        return None
+    if meeting.status == "cancelled":
+        return CANCELLED, R_MEETING_CANCELLED
+    if meeting.status == "ended" and row.kind != POST_MEETING and USEFUL_AFTER_START.get(row.kind) == timedelta(0):
+        return EXPIRED, f"{R_MEETING_ENDED} before it was sent"
+    limit = useful_until(row.kind, meeting.starts_at)
+    if limit is not None and now >= limit:
+        return EXPIRED, f"{R_TOO_LATE} ({meeting.starts_at:%Y-%m-%d %H:%M} UTC) when it could be sent"
+    return None

@@ -93,6 +93,7 @@ def upgrade() -> None:
     sa.Column('group_id', sa.Integer(), nullable=False),
     sa.Column('series_id', sa.Integer(), nullable=True),
     sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('series_occurrence_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('location', sa.String(length=200), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),

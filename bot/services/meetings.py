@@ -1,0 +1,364 @@
+"""Meetings: one-off meetings, the monthly series, moving and cancelling, RSVPs.
+
+A series keeps :data:`SERIES_AHEAD` future meetings as rows (so reminders can be planned and
+members can RSVP); ending a meeting tops the series up. Ending a meeting is
+:meth:`bot.services.groups.GroupService.end_meeting`.
+
+In-session helpers other features may use: :func:`next_meeting_of`, :func:`members_of`,
+:func:`meeting_info`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import recurrence
+from bot.dates import parse_when
+from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.models import Group, GroupMember, Meeting, MeetingSeries, Rsvp
+from bot.services import outbox
+from bot.services.base import (
+    Actor,
+    Service,
+    groups_of_member,
+    membership,
+    require_active,
+    require_facilitator,
+    resolve_group,
+)
+
+SERIES_AHEAD = 3
+ANSWERS = ("going", "maybe", "no")
+MAX_LOCATION_LENGTH = 200
+MAX_LISTED = 25
+# A started meeting still counts as "current" (for /meeting end, RSVPs) this long after it starts.
+MEETING_LENGTH = timedelta(hours=3)
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingInfo:
+    id: int
+    group_id: int
+    group_name: str
+    channel_id: int
+    timezone: str
+    starts_at: datetime
+    location: str | None
+    status: str
+    series_id: int | None
+    counts: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesInfo:
+    id: int
+    group_name: str
+    description: str
+    local_time: str
+    timezone: str
+    location: str | None
+    next_dates: list[datetime]
+    replaced: int  # future meetings of the previous series that were cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingChoice:
+    id: int
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    meeting: MeetingInfo
+    previous_starts_at: datetime
+
+
+# --- in-session helpers ------------------------------------------------------------------------------
+
+
+async def next_meeting_of(session: AsyncSession, group_id: int, now: datetime) -> Meeting | None:
+    """The group's next scheduled meeting that hasn't started yet."""
+    return await session.scalar(
+        select(Meeting)
+        .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > now)
+        .order_by(Meeting.starts_at, Meeting.id)
+        .limit(1)
+    )
+
+
+async def members_of(session: AsyncSession, group_id: int) -> list[GroupMember]:
+    return list(
+        await session.scalars(
+            select(GroupMember)
+            .where(GroupMember.group_id == group_id)
+            .order_by(GroupMember.joined_at, GroupMember.user_id)
+        )
+    )
+
+
+async def meeting_info(session: AsyncSession, group: Group, meeting: Meeting) -> MeetingInfo:
+    answers: dict[str, list[int]] = {answer: [] for answer in ANSWERS}
+    rows = await session.execute(
+        select(Rsvp.user_id, Rsvp.answer)
+        .join(GroupMember, (GroupMember.group_id == group.id) & (GroupMember.user_id == Rsvp.user_id))
+        .where(Rsvp.meeting_id == meeting.id)
+        .order_by(Rsvp.updated_at, Rsvp.user_id)
+    )
+    for user_id, answer in rows:
+        answers.setdefault(answer, []).append(user_id)
+    return MeetingInfo(
+        id=meeting.id,
+        group_id=group.id,
+        group_name=group.name,
+        channel_id=group.channel_id,
+        timezone=group.timezone,
+        starts_at=meeting.starts_at,
+        location=meeting.location,
+        status=meeting.status,
+        series_id=meeting.series_id,
+        counts={answer: len(ids) for answer, ids in answers.items()},
+        answers=answers,
+    )
+
+
+async def active_series(session: AsyncSession, group_id: int) -> MeetingSeries | None:
+    return await session.scalar(
+        select(MeetingSeries)
+        .where(MeetingSeries.group_id == group_id, MeetingSeries.ended_at.is_(None))
+        .order_by(MeetingSeries.id.desc())
+        .limit(1)
+    )
+
+
+async def extend_series(session: AsyncSession, group: Group, now: datetime) -> int:
+    """Top the group's series up to :data:`SERIES_AHEAD` future meetings; returns how many were added."""
+    series = await active_series(session, group.id)
+    if series is None or group.archived_at is not None:
+        return 0
+    future = await session.scalar(
+        select(func.count()).where(
+            Meeting.series_id == series.id, Meeting.status == "scheduled", Meeting.starts_at > now
+        )
+    ) or 0
+    if future >= SERIES_AHEAD:
+        return 0
+    last = await session.scalar(
+        select(func.max(Meeting.series_occurrence_at)).where(Meeting.series_id == series.id)
+    )
+    rule, anchor = recurrence.load(series.rrule)
+    dates = recurrence.occurrences(rule, anchor, group.timezone, after=max(now, last) if last else now,
+                                   count=SERIES_AHEAD - future)
+    for when in dates:
+        session.add(
+            Meeting(guild_id=group.guild_id, group_id=group.id, series_id=series.id, starts_at=when,
+                    series_occurrence_at=when, location=series.location, status="scheduled", created_at=now)
+        )
+    return len(dates)
+
+
+def _clean_location(location: str | None) -> str | None:
+    if location is None:
+        return None
+    cleaned = " ".join(location.split())
+    if len(cleaned) > MAX_LOCATION_LENGTH:
+        raise InvalidInput(f"The location is {len(cleaned)} characters long; at most {MAX_LOCATION_LENGTH}.")
+    return cleaned or None
+
+
+class MeetingService(Service):
+    async def schedule(self, actor: Actor, *, when: str, location: str | None = None,
+                       group_id: int | None = None) -> MeetingInfo:
+        """One meeting, ``when`` read in the group's timezone."""
+        place = _clean_location(location)
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            now = self.now()
+            starts_at = self._future(parse_when(when, group.timezone, now), now, group.timezone)
+            meeting = Meeting(guild_id=group.guild_id, group_id=group.id, starts_at=starts_at, location=place,
+                              status="scheduled", created_at=now)
+            session.add(meeting)
+            await outbox.plan_group(session, group.id, now)
+            return await meeting_info(session, group, meeting)
+
+    async def recurring(self, actor: Actor, *, rule: str, time: str | None = None, location: str | None = None,
+                        group_id: int | None = None) -> SeriesInfo:
+        """A series at a wall-clock time; replaces the future part of the group's existing series."""
+        series_rule = recurrence.parse_rule(rule)
+        at = recurrence.parse_time(time or "18:00")
+        place = _clean_location(location)
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            now = self.now()
+            anchor = recurrence.anchor_for(now, group.timezone, at)
+            next_dates = recurrence.validate(series_rule.rrule, anchor, group.timezone, now=now)
+            replaced = 0
+            old_series = list(await session.scalars(
+                select(MeetingSeries).where(MeetingSeries.group_id == group.id, MeetingSeries.ended_at.is_(None))
+            ))
+            for old in old_series:
+                old.ended_at = now
+                for meeting in await session.scalars(
+                    select(Meeting).where(
+                        Meeting.series_id == old.id, Meeting.status == "scheduled", Meeting.starts_at > now
+                    )
+                ):
+                    meeting.status = "cancelled"
+                    replaced += 1
+            series = MeetingSeries(
+                guild_id=group.guild_id, group_id=group.id, rule_text=" ".join(rule.split())[:200],
+                rrule=recurrence.store(series_rule.rrule, anchor), local_time=f"{at:%H:%M}", location=place,
+                created_by=actor.user_id, created_at=now,
+            )
+            session.add(series)
+            await session.flush()
+            await extend_series(session, group, now)
+            await outbox.plan_group(session, group.id, now)
+            return SeriesInfo(series.id, group.name, series_rule.description, series.local_time, group.timezone,
+                              place, next_dates, replaced)
+
+    async def next(self, actor: Actor, *, group_id: int | None = None) -> MeetingInfo:
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            meeting = await next_meeting_of(session, group.id, self.now())
+            if meeting is None:
+                raise NotFound(
+                    f"**{group.name}** has no meeting planned. A facilitator can set one with "
+                    "`/meeting schedule` or `/meeting recurring`."
+                )
+            return await meeting_info(session, group, meeting)
+
+    async def upcoming(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, list[MeetingInfo]]:
+        """The group's name and its scheduled meetings from now on (at most 25)."""
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            meetings = await session.scalars(
+                select(Meeting)
+                .where(Meeting.group_id == group.id, Meeting.status == "scheduled",
+                       Meeting.starts_at > self.now() - MEETING_LENGTH)
+                .order_by(Meeting.starts_at, Meeting.id)
+                .limit(MAX_LISTED)
+            )
+            return group.name, [await meeting_info(session, group, m) for m in meetings]
+
+    async def cancel(self, actor: Actor, *, meeting_id: int | None = None, group_id: int | None = None) -> MeetingInfo:
+        async with self.begin() as session:
+            group, meeting = await self._target(session, actor, meeting_id, group_id)
+            now = self.now()
+            if meeting.starts_at <= now:
+                raise InvalidInput("That meeting has already started; it can't be cancelled.")
+            meeting.status = "cancelled"
+            await outbox.plan_group(session, group.id, now)
+            return await meeting_info(session, group, meeting)
+
+    async def move(self, actor: Actor, *, meeting_id: int | None, when: str, group_id: int | None = None) -> Moved:
+        async with self.begin() as session:
+            group, meeting = await self._target(session, actor, meeting_id, group_id)
+            now = self.now()
+            if meeting.starts_at <= now:
+                raise InvalidInput("That meeting has already started; it can't be moved.")
+            previous = meeting.starts_at
+            meeting.starts_at = self._future(parse_when(when, group.timezone, now), now, group.timezone)
+            await outbox.plan_group(session, group.id, now)
+            return Moved(await meeting_info(session, group, meeting), previous)
+
+    async def rsvp(self, *, guild_id: int, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
+        """Record (or change) a member's answer; non-members are refused."""
+        if answer not in ANSWERS:
+            raise InvalidInput("Answer going, maybe or no.")
+        async with self.begin() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            if meeting is None or meeting.guild_id != guild_id:
+                raise NotFound("That meeting doesn't exist any more.")
+            group = await session.get(Group, meeting.group_id)
+            assert group is not None
+            if await membership(session, group.id, user_id) is None:
+                raise NotAllowed(f"Only members of **{group.name}** can answer for its meetings.")
+            now = self.now()
+            if meeting.status == "cancelled":
+                raise InvalidInput("That meeting was cancelled.")
+            if meeting.status == "ended" or meeting.starts_at + MEETING_LENGTH <= now:
+                raise InvalidInput("That meeting is over.")
+            row = await session.get(Rsvp, (meeting.id, user_id))
+            if row is None:
+                session.add(Rsvp(meeting_id=meeting.id, user_id=user_id, guild_id=guild_id, answer=answer,
+                                 updated_at=now))
+            else:
+                row.answer = answer
+                row.updated_at = now
+            await session.flush()
+            return await meeting_info(session, group, meeting)
+
+    async def get(self, meeting_id: int) -> MeetingInfo | None:
+        """A meeting as the reminder renderer and RSVP buttons show it (no access check: by id only)."""
+        async with self.begin() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            if meeting is None:
+                return None
+            group = await session.get(Group, meeting.group_id)
+            assert group is not None
+            return await meeting_info(session, group, meeting)
+
+    async def choices(self, actor: Actor, query: str) -> list[MeetingChoice]:
+        """Upcoming meetings of the member's groups, for autocomplete (the channel's group first)."""
+        needle = query.strip().casefold()
+        async with self.begin() as session:
+            groups = {g.id: g for g in await groups_of_member(session, actor.guild_id, actor.user_id)}
+            if not groups:
+                return []
+            now = self.now()
+            meetings = await session.scalars(
+                select(Meeting)
+                .where(Meeting.group_id.in_(groups), Meeting.status == "scheduled",
+                       Meeting.starts_at > now - MEETING_LENGTH)
+                .order_by(Meeting.starts_at, Meeting.id)
+                .limit(100)
+            )
+            result = []
+            for m in meetings:
+                group = groups[m.group_id]
+                local = recurrence.to_local(m.starts_at, group.timezone)
+                label = f"{group.name} · {local:%a %d %b %Y %H:%M} ({group.timezone})"[:100]
+                if needle in label.casefold():
+                    result.append((group.channel_id != actor.channel_id, MeetingChoice(m.id, label)))
+            return [choice for _, choice in sorted(result, key=lambda pair: pair[0])][:25]
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    async def _target(self, session: AsyncSession, actor: Actor, meeting_id: int | None,
+                      group_id: int | None) -> tuple[Group, Meeting]:
+        """The meeting a facilitator command acts on: the one given, else the group's next."""
+        if meeting_id is not None:
+            meeting = await session.get(Meeting, meeting_id)
+            if meeting is None or meeting.guild_id != actor.guild_id:
+                raise NotFound("That meeting doesn't exist in this server.")
+            group = await session.get(Group, meeting.group_id)
+            assert group is not None
+            if not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None:
+                raise NotFound("That meeting doesn't exist in this server.")
+        else:
+            group = await resolve_group(session, actor, group_id)
+            found = await next_meeting_of(session, group.id, self.now())
+            if found is None:
+                raise NotFound(f"**{group.name}** has no upcoming meeting.")
+            meeting = found
+        require_active(group)
+        await require_facilitator(session, group, actor)
+        if meeting.status != "scheduled":
+            raise InvalidInput(f"That meeting is already {meeting.status}.")
+        return group, meeting
+
+    @staticmethod
+    def _future(starts_at: datetime, now: datetime, tz: str) -> datetime:
+        if starts_at <= now:
+            local = recurrence.to_local(starts_at, tz)
+            raise InvalidInput(f"{local:%a %d %b %Y %H:%M} ({tz}) is in the past. Pick a time still to come.")
+        return starts_at

@@ -1,0 +1,128 @@
+"""``/admin outbox [group]``: a facilitator's view of their group's scheduled notifications."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import RoundtableBot
+from bot.services.outbox import OutboxPage
+from bot.ui.actor import actor_from
+from bot.ui.base import RendersErrors
+from bot.ui.options import GroupOption
+from bot.ui.reply import respond
+
+SECTION_TITLES = {"upcoming": "Upcoming notifications", "problems": "Failed, expired and cancelled"}
+KIND_LABELS = {
+    "meeting_reminder": "Meeting reminder",
+    "module_prompt": "Module prompt",
+    "checkin_nudge": "Check-in nudge",
+    "reportback_dm": "Report-back DM",
+    "reportback_board": "Report-back board",
+    "checkin_digest": "Check-in digest",
+    "buddy_summary": "Buddy summary",
+    "post_meeting": "Post-meeting prompt",
+}
+
+
+def outbox_embed(page: OutboxPage) -> discord.Embed:
+    lines: list[str] = []
+    for entry in page.entries:
+        who = "channel" if entry.recipient_id == 0 else f"DM <@{entry.recipient_id}>"
+        when = discord.utils.format_dt(entry.sent_at or entry.due_at, "f")
+        line = f"**{KIND_LABELS.get(entry.kind, entry.kind)}** → {who} · {when}"
+        if entry.status != "pending":
+            line += f" · {entry.status}"
+        if entry.reason:
+            line += f"\n  ↳ {discord.utils.escape_markdown(entry.reason)[:300]}"
+        lines.append(line)
+    embed = discord.Embed(
+        title=f"{SECTION_TITLES[page.section]} — {page.group_name}"[:256],
+        description="\n".join(lines) or "Nothing here.",
+    )
+    counts = ", ".join(f"{status}: {count}" for status, count in sorted(page.counts.items())) or "none"
+    embed.set_footer(text=f"Page {page.page + 1}/{page.pages} · {page.total} shown in this list · all: {counts}")
+    return embed
+
+
+class OutboxPageButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"outbox:page:(?P<group>[0-9]+):(?P<section>upcoming|problems):(?P<page>[0-9]+)",
+):
+    def __init__(self, group_id: int, section: str, page: int, *, label: str, disabled: bool = False) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"outbox:page:{group_id}:{section}:{page}",
+                disabled=disabled,
+            )
+        )
+        self.group_id, self.section, self.page = group_id, section, page
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> OutboxPageButton:
+        return cls(int(match["group"]), match["section"], int(match["page"]), label=item.label or "")
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        bot: RoundtableBot = interaction.client  # type: ignore[assignment]
+        page = await bot.services.outbox.list_for_admin(
+            actor_from(interaction), group_id=self.group_id, section=self.section, page=self.page
+        )
+        await interaction.response.edit_message(embed=outbox_embed(page), view=pager(page))
+
+
+def pager(page: OutboxPage) -> discord.ui.View | None:
+    if page.pages <= 1:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(OutboxPageButton(page.group_id, page.section, max(page.page - 1, 0), label="Previous", disabled=page.page == 0))
+    view.add_item(
+        OutboxPageButton(
+            page.group_id, page.section, min(page.page + 1, page.pages - 1), label="Next",
+            disabled=page.page >= page.pages - 1,
+        )
+    )
+    return view
+
+
+class AdminCog(commands.Cog):
+    def __init__(self, bot: RoundtableBot) -> None:
+        self.bot = bot
+
+    admin = app_commands.Group(name="admin", description="Look after your group's bot", guild_only=True)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(OutboxPageButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(OutboxPageButton)
+
+    @admin.command(name="outbox", description="Upcoming, failed and expired notifications of your group (facilitators)")
+    @app_commands.describe(group="The group (defaults to this channel's group)", show="Which notifications to list")
+    @app_commands.choices(
+        show=[
+            app_commands.Choice(name="Upcoming", value="upcoming"),
+            app_commands.Choice(name="Failed, expired and cancelled", value="problems"),
+        ]
+    )
+    async def admin_outbox(
+        self, interaction: discord.Interaction, group: GroupOption = None, show: str = "upcoming"
+    ) -> None:
+        page = await self.bot.services.outbox.list_for_admin(actor_from(interaction), group_id=group, section=show)
+        kwargs: dict[str, Any] = {"embed": outbox_embed(page)}
+        view = pager(page)
+        if view is not None:
+            kwargs["view"] = view
+        await respond(interaction, **kwargs)
+
+
+async def setup(bot: RoundtableBot) -> None:
+    await bot.add_cog(AdminCog(bot))

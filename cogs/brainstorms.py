@@ -1,0 +1,624 @@
+"""``/brainstorm``: a member tables an issue, the group posts ideas and votes on them with 👍.
+
+Votes arrive as raw reaction events (so uncached messages and restarts don't lose them); on close
+and at start the bot recounts the 👍 reactors of every idea message from Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import RoundtableBot
+from bot.errors import InvalidInput, NotFound, UserError
+from bot.services.brainstorms import (
+    DETAILS_MAX,
+    IDEA_MAX,
+    ISSUE_MAX,
+    MAX_VOTES_LIMIT,
+    BrainstormInfo,
+    IdeaInfo,
+    VoteResult,
+)
+from bot.ui.actor import actor_from
+from bot.ui.base import Modal, RendersErrors
+from bot.ui.errors import log_failure
+from bot.ui.options import GroupOption
+from bot.ui.reply import defer, respond
+
+log = logging.getLogger(__name__)
+
+VOTE_EMOJI = "👍"
+THREAD_ARCHIVE_MINUTES = 10080  # a week: brainstorms run between meetings
+NOTICE_SECONDS = 30.0  # the short-lived channel notice when a member's DMs are closed
+DESCRIPTION_LIMIT = 4000  # under Discord's 4,096 per embed description
+REACTION_ATTEMPTS = 3
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _votes(n: int) -> str:
+    return f"{n} vote" if n == 1 else f"{n} votes"
+
+
+def idea_line(info: BrainstormInfo, idea: IdeaInfo) -> str:
+    """"💡 #3 Raise prices for new clients — <@Bob>" (the author left out when anonymous)."""
+    line = f"💡 #{idea.number} {idea.text}"
+    return line if info.anonymous else f"{line} — <@{idea.author_id}>"
+
+
+def ranked_lines(info: BrainstormInfo) -> list[str]:
+    return [
+        f"**{rank}.** {idea_line(info, idea)} · **{_votes(idea.votes)}**"
+        for rank, idea in enumerate(info.ideas, start=1)
+    ]
+
+
+def paginate(lines: Sequence[str], limit: int = DESCRIPTION_LIMIT) -> list[str]:
+    """Lines joined into pages of at most ``limit`` characters (a line is never split)."""
+    pages: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            pages.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pages.append(current)
+    return pages
+
+
+def issue_embed(info: BrainstormInfo) -> discord.Embed:
+    embed = discord.Embed(title=_shorten(info.issue, 256), description=info.details, colour=discord.Colour.gold())
+    embed.add_field(name="Tabled by", value=f"<@{info.owner_id}>")
+    voting = f"React {VOTE_EMOJI} on the ideas you back"
+    if info.max_votes is not None:
+        voting += f" (at most {info.max_votes} each)"
+    embed.add_field(name="Voting", value=voting)
+    if info.anonymous:
+        embed.add_field(name="Ideas", value="Posted without their author's name")
+    embed.set_footer(text=f"Brainstorm #{info.id} · {info.group_name}")
+    return embed
+
+
+def results_embeds(info: BrainstormInfo) -> list[discord.Embed]:
+    lines = ranked_lines(info) or ["No ideas were posted."]
+    pages = paginate(lines)
+    embeds = []
+    for n, page in enumerate(pages, start=1):
+        title = f"Brainstorm #{info.id} results: {_shorten(info.issue, 200)}"
+        if len(pages) > 1:
+            title += f" ({n}/{len(pages)})"
+        embeds.append(discord.Embed(title=title, description=page, colour=discord.Colour.green()))
+    return embeds
+
+
+def thread_name(issue: str) -> str:
+    return _shorten(f"💡 {issue}", 100)
+
+
+# --- persistent components ----------------------------------------------------------------------------
+
+
+def _cog(interaction: discord.Interaction) -> BrainstormCog:
+    return interaction.client.get_cog(BrainstormCog.__cog_name__)  # type: ignore[attr-defined,no-any-return]
+
+
+class IdeaButton(
+    RendersErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"brainstorm:idea:(?P<id>[0-9]+)"
+):
+    """"Add an idea" under the issue: opens the idea modal (works after a restart)."""
+
+    def __init__(self, brainstorm_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Add an idea",
+                emoji="💡",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"brainstorm:idea:{brainstorm_id}",
+            )
+        )
+        self.brainstorm_id = brainstorm_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> IdeaButton:
+        return cls(int(match["id"]))
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        info = await _cog(interaction).service.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
+        if info.status != "open":
+            raise InvalidInput(f"Brainstorm #{info.id} is closed: it takes no more ideas.")
+        await interaction.response.send_modal(IdeaModal(self.brainstorm_id, info.issue))
+
+
+class IdeaModal(Modal):
+    text: discord.ui.TextInput[IdeaModal] = discord.ui.TextInput(
+        label="Your idea", style=discord.TextStyle.paragraph, min_length=1, max_length=IDEA_MAX
+    )
+
+    def __init__(self, brainstorm_id: int, issue: str) -> None:
+        super().__init__(title=_shorten(f"Idea: {issue}", 45), custom_id=f"brainstorm:ideamodal:{brainstorm_id}")
+        self.brainstorm_id = brainstorm_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).post_idea(interaction, self.text.value, self.brainstorm_id)
+
+
+class OpenModal(Modal):
+    """The long form for ``/brainstorm open``: the issue and room for its details."""
+
+    issue: discord.ui.TextInput[OpenModal] = discord.ui.TextInput(label="The issue", min_length=1, max_length=ISSUE_MAX)
+    details: discord.ui.TextInput[OpenModal] = discord.ui.TextInput(
+        label="Details", style=discord.TextStyle.paragraph, required=False, max_length=DETAILS_MAX
+    )
+
+    def __init__(self, *, issue: str, anonymous: bool, max_votes: int | None, group: int | None) -> None:
+        super().__init__(title="Table an issue")
+        self.issue.default = issue[:ISSUE_MAX]
+        self.open_options = {"anonymous": anonymous, "max_votes": max_votes, "group": group}
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await _cog(interaction).open_brainstorm(
+            interaction, issue=self.issue.value, details=self.details.value or None, **self.open_options
+        )
+
+
+class AdoptSelect(
+    RendersErrors, discord.ui.DynamicItem[discord.ui.Select], template=r"brainstorm:adopt:(?P<id>[0-9]+)"
+):
+    """The owner's choice of ideas to commit to, under the results (works after a restart)."""
+
+    def __init__(self, brainstorm_id: int, options: list[discord.SelectOption]) -> None:
+        super().__init__(
+            discord.ui.Select(
+                custom_id=f"brainstorm:adopt:{brainstorm_id}",
+                placeholder="Choose the ideas you'll commit to",
+                min_values=1,
+                max_values=max(1, len(options)),
+                options=options,
+            )
+        )
+        self.brainstorm_id = brainstorm_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str], /
+    ) -> AdoptSelect:
+        return cls(int(match["id"]), list(item.options))
+
+    @classmethod
+    def for_ideas(cls, info: BrainstormInfo) -> AdoptSelect:
+        options = [
+            discord.SelectOption(
+                label=_shorten(f"#{idea.number} {idea.text}", 100), value=str(idea.id), description=_votes(idea.votes)
+            )
+            for idea in info.ideas[:25]
+        ]
+        return cls(info.id, options)
+
+    async def handle(self, interaction: discord.Interaction) -> None:
+        cog = _cog(interaction)
+        await defer(interaction)
+        result = await cog.service.adopt(
+            actor_from(interaction), brainstorm_id=self.brainstorm_id, idea_ids=[int(v) for v in self.item.values]
+        )
+        due = f"<t:{int(result.due_at.timestamp())}:D>"
+        lines = [f"#{commitment} {_shorten(text, 200)} (idea #{idea})" for idea, commitment, text in result.adopted]
+        message = f"New commitments, due at the meeting on {due}:\n" + "\n".join(lines) if lines else ""
+        if result.already:
+            numbers = ", ".join(f"#{n}" for n in result.already)
+            message += f"\nAlready commitments: idea {numbers}."
+        await respond(interaction, message.strip())
+
+
+# --- the brainstorm option ---------------------------------------------------------------------------------
+
+
+class BrainstormTransformer(app_commands.Transformer):
+    """A brainstorm of the member's groups: autocompletes over them; yields the brainstorm id."""
+
+    async def transform(self, interaction: discord.Interaction, value: str) -> int:
+        value = value.strip().lstrip("#")
+        if not value.isdigit():
+            raise NotFound(f"There's no brainstorm `{value[:40]}`: pick one from the list.")
+        return int(value)
+
+    async def autocomplete(  # type: ignore[override]
+        self, interaction: discord.Interaction, value: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        choices = await _cog(interaction).service.choices(actor_from(interaction), value)
+        return [app_commands.Choice(name=c.name, value=str(c.id)) for c in choices]
+
+
+BrainstormOption = app_commands.Transform[int | None, BrainstormTransformer]
+RequiredBrainstormOption = app_commands.Transform[int, BrainstormTransformer]
+
+
+# --- the cog ---------------------------------------------------------------------------------------------------
+
+
+class BrainstormCog(commands.Cog):
+    # Pause between brainstorms in the recount at start: paced under Discord's rate limits.
+    recount_pause = 0.5
+    reaction_retry_delay = 1.0
+
+    def __init__(self, bot: RoundtableBot) -> None:
+        self.bot = bot
+        self.service = bot.services.brainstorms
+        self._recount: asyncio.Task[None] | None = None
+        self.recount_done = asyncio.Event()
+
+    brainstorm = app_commands.Group(name="brainstorm", description="Table an issue; the group brainstorms it", guild_only=True)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(IdeaButton, AdoptSelect)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(IdeaButton, AdoptSelect)
+        if self._recount is not None:
+            self._recount.cancel()
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """At start (and after a reconnect that needed a new session, when reaction events may have
+        been missed) recount the open brainstorms. cog_load runs before the gateway is ready, so the
+        recount is a task the cog owns: a strong reference, and a done-callback that logs a failure."""
+        if self._recount is not None and not self._recount.done():
+            return
+        self.recount_done.clear()
+        self._recount = asyncio.create_task(self._recount_open(), name="brainstorm-recount")
+        self._recount.add_done_callback(self._recount_finished)
+
+    def _recount_finished(self, task: asyncio.Task[None]) -> None:
+        self.recount_done.set()
+        if not task.cancelled() and task.exception() is not None:
+            log_failure("brainstorm recount", task.exception())  # type: ignore[arg-type]
+
+    # --- commands --------------------------------------------------------------------------------------
+
+    @brainstorm.command(name="open", description="Table an issue for your group to brainstorm")
+    @app_commands.describe(
+        issue="The issue you're up against (up to 200 characters)",
+        details="More about it (up to 1,500 characters)",
+        anonymous="Post ideas without their author's name",
+        max_votes="Dot-voting: how many ideas each member may back (default: no limit)",
+        long_form="Write the details in a larger box",
+        group="Your group (default: this channel's, or your only group)",
+    )
+    async def brainstorm_open(
+        self,
+        interaction: discord.Interaction,
+        issue: app_commands.Range[str, 1, ISSUE_MAX],
+        details: app_commands.Range[str, 1, DETAILS_MAX] | None = None,
+        anonymous: bool = False,
+        max_votes: app_commands.Range[int, 1, MAX_VOTES_LIMIT] | None = None,
+        long_form: bool = False,
+        group: GroupOption = None,
+    ) -> None:
+        if long_form and details is None:
+            await interaction.response.send_modal(
+                OpenModal(issue=issue, anonymous=anonymous, max_votes=max_votes, group=group)
+            )
+            return
+        await self.open_brainstorm(
+            interaction, issue=issue, details=details, anonymous=anonymous, max_votes=max_votes, group=group
+        )
+
+    @brainstorm.command(name="idea", description="Post an idea on a brainstorm")
+    @app_commands.describe(text="Your idea (up to 300 characters)", brainstorm="The brainstorm (default: this thread's)")
+    async def brainstorm_idea(
+        self,
+        interaction: discord.Interaction,
+        text: app_commands.Range[str, 1, IDEA_MAX],
+        brainstorm: BrainstormOption = None,
+    ) -> None:
+        await self.post_idea(interaction, text, brainstorm)
+
+    @brainstorm.command(name="close", description="Close a brainstorm: count the votes and rank the ideas")
+    @app_commands.describe(brainstorm="The brainstorm (default: this thread's)")
+    async def brainstorm_close(self, interaction: discord.Interaction, brainstorm: BrainstormOption = None) -> None:
+        actor = actor_from(interaction)
+        info = await self.service.to_close(actor, brainstorm_id=brainstorm)
+        await defer(interaction)
+        reactors, _missing = await self._reactors(info)
+        closed = await self.service.close(actor, brainstorm_id=info.id, reactors=reactors)
+        await self._post_results(closed)
+        await respond(interaction, f"Brainstorm #{closed.id} is closed; the ranked ideas are posted.")
+
+    @brainstorm.command(name="list", description="Your group's brainstorms")
+    @app_commands.describe(status="Only open or only closed brainstorms", group="Your group")
+    @app_commands.choices(
+        status=[app_commands.Choice(name="open", value="open"), app_commands.Choice(name="closed", value="closed")]
+    )
+    async def brainstorm_list(
+        self, interaction: discord.Interaction, status: str | None = None, group: GroupOption = None
+    ) -> None:
+        name, brainstorms = await self.service.list_group(actor_from(interaction), status=status, group_id=group)
+        if not brainstorms:
+            which = f"{status} brainstorms" if status else "brainstorms"
+            await respond(interaction, f"**{name}** has no {which} yet.")
+            return
+        lines = [
+            f"**#{b.id}** {_shorten(b.issue, 120)} — {b.status} — <@{b.owner_id}>"
+            + (f" — <#{b.thread_id}>" if b.thread_id else "")
+            for b in brainstorms
+        ]
+        pages = paginate(lines)
+        for n, page in enumerate(pages, start=1):
+            title = f"Brainstorms of {name}" + (f" ({n}/{len(pages)})" if len(pages) > 1 else "")
+            await respond(interaction, embed=discord.Embed(title=title, description=page))
+
+    @brainstorm.command(name="show", description="A brainstorm's issue and its ideas, ranked by votes")
+    @app_commands.describe(brainstorm="The brainstorm")
+    async def brainstorm_show(self, interaction: discord.Interaction, brainstorm: RequiredBrainstormOption) -> None:
+        info = await self.service.show(actor_from(interaction), brainstorm_id=brainstorm)
+        embed = issue_embed(info)
+        state = info.status
+        if info.closed_at is not None:
+            state += f" <t:{int(info.closed_at.timestamp())}:R>"
+        embed.add_field(name="Status", value=state + (f" · <#{info.thread_id}>" if info.thread_id else ""))
+        pages = paginate(ranked_lines(info) or ["No ideas yet."])
+        fits = len(pages) == 1 and len(pages[0]) <= 1024  # an embed field's limit
+        embed.add_field(name="Ideas, ranked", value=pages[0] if fits else "Below.", inline=False)
+        await respond(interaction, embed=embed)
+        if not fits:
+            for page in pages:
+                await respond(interaction, embed=discord.Embed(description=page))
+
+    # --- shared flows (commands, button, modals) ----------------------------------------------------------
+
+    async def open_brainstorm(
+        self,
+        interaction: discord.Interaction,
+        *,
+        issue: str,
+        details: str | None,
+        anonymous: bool,
+        max_votes: int | None,
+        group: int | None,
+    ) -> None:
+        info = await self.service.open(
+            actor_from(interaction), issue=issue, details=details, anonymous=anonymous, max_votes=max_votes,
+            group_id=group,
+        )
+        await defer(interaction)
+        thread: discord.Thread | None = None
+        try:
+            channel = await self._channel(info.group_channel_id)
+            if not isinstance(channel, discord.TextChannel):
+                raise TypeError(f"channel {info.group_channel_id} is not a text channel")
+            thread = await channel.create_thread(
+                name=thread_name(info.issue),
+                type=discord.ChannelType.public_thread,
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                reason=f"Brainstorm #{info.id}",
+            )
+            view = discord.ui.View(timeout=None)
+            view.add_item(IdeaButton(info.id))
+            message = await thread.send(
+                f"React {VOTE_EMOJI} on the ideas you back.", embed=issue_embed(info), view=view
+            )
+        except (discord.HTTPException, TypeError) as error:
+            await self.service.abandon(brainstorm_id=info.id)
+            if thread is not None:
+                with contextlib.suppress(discord.HTTPException):
+                    await thread.delete()
+            log.info("Could not open the thread for brainstorm %s: %s", info.id, error)
+            raise UserError(
+                f"I couldn't open a thread in <#{info.group_channel_id}>: I need the **Create Public Threads** "
+                "and **Send Messages in Threads** permissions there."
+            ) from error
+        await self.service.attach_thread(brainstorm_id=info.id, thread_id=thread.id, message_id=message.id)
+        await respond(interaction, f"Brainstorm #{info.id} is open: {thread.mention}. Add the first idea there.")
+
+    async def post_idea(self, interaction: discord.Interaction, text: str, brainstorm_id: int | None) -> None:
+        info, idea = await self.service.add_idea(actor_from(interaction), text=text, brainstorm_id=brainstorm_id)
+        await defer(interaction)
+        try:
+            thread = await self._channel(info.thread_id or 0)
+            if not isinstance(thread, discord.Thread):
+                raise TypeError("not a thread")
+            message = await thread.send(idea_line(info, idea))
+        except (discord.HTTPException, TypeError) as error:
+            await self.service.discard_idea(idea_id=idea.id)
+            raise UserError(f"I couldn't post in the brainstorm's thread (<#{info.thread_id}>), so the idea wasn't added.") from error
+        await self.service.attach_idea_message(idea_id=idea.id, message_id=message.id)
+        await self._add_vote_reaction(message)
+        await respond(interaction, f"Idea #{idea.number} is posted in {thread.mention}.")
+
+    # --- votes -------------------------------------------------------------------------------------------------
+
+    def _is_vote(self, payload: discord.RawReactionActionEvent) -> bool:
+        return (
+            payload.guild_id is not None
+            and str(payload.emoji) == VOTE_EMOJI
+            and (self.bot.user is None or payload.user_id != self.bot.user.id)
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        if not self._is_vote(payload):
+            return
+        assert payload.guild_id is not None
+        try:
+            result = await self.service.vote(guild_id=payload.guild_id, message_id=payload.message_id, user_id=payload.user_id)
+            if result is not None and result.status == "over_limit":
+                await self._refuse_over_limit(payload, result)
+        except Exception as error:
+            log_failure(f"brainstorm vote (message {payload.message_id}, user {payload.user_id})", error)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        if not self._is_vote(payload):
+            return
+        assert payload.guild_id is not None
+        try:
+            await self.service.unvote(guild_id=payload.guild_id, message_id=payload.message_id, user_id=payload.user_id)
+        except Exception as error:
+            log_failure(f"brainstorm unvote (message {payload.message_id}, user {payload.user_id})", error)
+
+    async def _refuse_over_limit(self, payload: discord.RawReactionActionEvent, result: VoteResult) -> None:
+        """Take the uncounted 👍 back (when allowed) and tell the member privately which votes they have."""
+        message = discord.PartialMessage(channel=self.bot.get_partial_messageable(payload.channel_id), id=payload.message_id)
+        # Without Manage Messages the reaction stays; it is still not counted.
+        with contextlib.suppress(discord.HTTPException):
+            await message.remove_reaction(VOTE_EMOJI, discord.Object(payload.user_id))
+        backed = ", ".join(f"#{idea.number}" for idea in result.voted)
+        notice = (
+            f"Brainstorm #{result.brainstorm_id} allows {result.max_votes} votes each, and you back {backed}. "
+            f"Your vote on idea #{result.idea_number} wasn't counted: take a {VOTE_EMOJI} back first to move it."
+        )
+        try:
+            user = payload.member or await self.bot.fetch_user(payload.user_id)
+            await user.send(notice)
+            return
+        except discord.HTTPException:
+            pass  # DMs closed: a short-lived notice in the thread instead
+        channel = self.bot.get_partial_messageable(payload.channel_id)
+        await channel.send(
+            f"<@{payload.user_id}> {notice}",
+            delete_after=NOTICE_SECONDS,
+            allowed_mentions=discord.AllowedMentions(users=[discord.Object(payload.user_id)]),
+        )
+
+    # --- recount -------------------------------------------------------------------------------------------------
+
+    async def _reactors(self, info: BrainstormInfo) -> tuple[dict[int, set[int]], list[discord.Message]]:
+        """Who reacted 👍 on each reachable idea message (the bot left out), and the messages missing
+        the bot's own 👍. Unreachable messages are left out: their votes stand."""
+        reactors: dict[int, set[int]] = {}
+        missing: list[discord.Message] = []
+        try:
+            thread = await self._channel(info.thread_id or 0)
+        except discord.HTTPException:
+            return reactors, missing
+        if not isinstance(thread, discord.Thread):
+            return reactors, missing
+        me = self.bot.user.id if self.bot.user else 0
+        for idea in info.ideas:
+            if idea.message_id is None:
+                continue
+            try:
+                message = await thread.fetch_message(idea.message_id)
+                users: set[int] = set()
+                mine = False
+                for reaction in message.reactions:
+                    if str(reaction.emoji) == VOTE_EMOJI:
+                        mine = reaction.me
+                        # Paginated by discord.py: 100 reactors a request, each after the last.
+                        users = {user.id async for user in reaction.users(limit=None)}
+            except discord.HTTPException as error:
+                log.info("Brainstorm %s: idea message %s unreachable (%s)", info.id, idea.message_id, error)
+                continue
+            users.discard(me)
+            reactors[idea.id] = users
+            if not mine:
+                missing.append(message)
+        return reactors, missing
+
+    async def _recount_open(self) -> None:
+        for info in await self.service.open_brainstorms():
+            try:
+                reactors, missing = await self._reactors(info)
+                if reactors:
+                    await self.service.recount(brainstorm_id=info.id, reactors=reactors)
+                for message in missing:  # a 👍 Discord refused earlier, tried again
+                    await self._add_vote_reaction(message)
+            except Exception as error:
+                log_failure(f"recount of brainstorm {info.id}", error)
+            await asyncio.sleep(self.recount_pause)
+        log.info("Brainstorm votes recounted")
+
+    # --- Discord helpers -----------------------------------------------------------------------------------------
+
+    async def _channel(self, channel_id: int) -> Any:
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            channel = await self.bot.fetch_channel(channel_id)
+        return channel
+
+    async def _add_vote_reaction(self, message: discord.Message) -> bool:
+        """The bot's own 👍 (so voting is one tap), retried when Discord refuses it for a moment."""
+        for attempt in range(1, REACTION_ATTEMPTS + 1):
+            try:
+                await message.add_reaction(VOTE_EMOJI)
+                return True
+            except (discord.Forbidden, discord.NotFound) as error:
+                log.info("Can't add %s to message %s: %s", VOTE_EMOJI, message.id, error)
+                return False
+            except discord.HTTPException as error:
+                log.info("Adding %s to message %s failed (try %d): %s", VOTE_EMOJI, message.id, attempt, error)
+                if attempt < REACTION_ATTEMPTS:
+                    await asyncio.sleep(self.reaction_retry_delay * attempt)
+        return False  # the recount at the next start adds it
+
+    async def _post_results(self, info: BrainstormInfo) -> None:
+        """Ranked ideas in the thread and the group channel; the owner's choice; the thread locked."""
+        embeds = results_embeds(info)
+        thread = None
+        try:
+            thread = await self._channel(info.thread_id or 0)
+        except discord.HTTPException as error:
+            log.info("Brainstorm %s: thread unreachable for results (%s)", info.id, error)
+        if isinstance(thread, discord.Thread):
+            for embed in embeds:
+                await _send_quietly(thread, embed=embed)
+        owner_view: discord.ui.View | None = None
+        if info.ideas:
+            owner_view = discord.ui.View(timeout=None)
+            owner_view.add_item(AdoptSelect.for_ideas(info))
+        try:
+            channel = await self._channel(info.group_channel_id)
+        except discord.HTTPException as error:
+            log.info("Brainstorm %s: group channel unreachable for results (%s)", info.id, error)
+            channel = None
+        if channel is not None:
+            for embed in embeds:
+                await _send_quietly(channel, embed=embed)
+            if owner_view is not None:
+                await _send_quietly(
+                    channel,
+                    f"<@{info.owner_id}>, choose the ideas you'll commit to: they become your commitments "
+                    "for the next meeting.",
+                    view=owner_view,
+                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(info.owner_id)]),
+                )
+        if isinstance(thread, discord.Thread):
+            try:
+                await thread.edit(locked=True, archived=True, reason=f"Brainstorm #{info.id} closed")
+            except discord.HTTPException:
+                try:  # without Manage Threads the bot can still archive its own thread
+                    await thread.edit(archived=True)
+                except discord.HTTPException as error:
+                    log.info("Brainstorm %s: thread not archived (%s)", info.id, error)
+
+
+async def _send_quietly(channel: Any, content: str | None = None, **kwargs: Any) -> discord.Message | None:
+    try:
+        return await channel.send(content, **kwargs)
+    except discord.HTTPException as error:
+        log.info("Could not post brainstorm results in %s: %s", getattr(channel, "id", channel), error)
+        return None
+
+
+async def setup(bot: RoundtableBot) -> None:
+    await bot.add_cog(BrainstormCog(bot))

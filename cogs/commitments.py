@@ -1,0 +1,660 @@
+"""``/commit …`` and ``/win``; the report-back DM buttons; the commitments' outbox renderers.
+
+Thin adapter over :class:`bot.services.commitments.CommitmentService`: parse, call one service
+method, render. The pure formatting functions (``*_embeds``, ``reportback_view``…) are used by the
+commands, the buttons and the renderers alike, and keep every message within Discord's limits.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import RoundtableBot
+from bot.services.commitments import (
+    DONE,
+    DROPPED,
+    NOT_DONE,
+    NOT_REPORTED,
+    OPEN,
+    PARTLY,
+    Board,
+    CommitmentInfo,
+    CommitmentList,
+    CommitmentRef,
+    CycleRate,
+    ReportBack,
+    Stats,
+)
+from bot.ui.actor import actor_from
+from bot.ui.base import Modal, RendersErrors, View
+from bot.ui.errors import log_failure
+from bot.ui.notify import Notification, OutgoingMessage, Rendered
+from bot.ui.options import GroupOption
+from bot.ui.reply import respond
+
+log = logging.getLogger(__name__)
+
+# Discord's limits.
+DESCRIPTION_MAX = 4096
+MESSAGE_EMBEDS_MAX = 10
+MESSAGE_EMBED_CHARS_MAX = 6000
+CHOICE_NAME_MAX = 100
+# A report-back DM has one row of buttons per commitment; a message holds five rows.
+DM_BUTTON_ROWS = 5
+
+STATUS_MARK = {OPEN: "⬜", DONE: "✅", PARTLY: "🟨", NOT_DONE: "❌", DROPPED: "➖", NOT_REPORTED: "❔"}
+STATUS_CHOICES = [
+    app_commands.Choice(name="done", value=DONE),
+    app_commands.Choice(name="partly", value=PARTLY),
+    app_commands.Choice(name="not done", value=NOT_DONE),
+    app_commands.Choice(name="dropped", value=DROPPED),
+]
+LIST_STATUS_CHOICES = [
+    app_commands.Choice(name="open", value=OPEN),
+    *STATUS_CHOICES,
+    app_commands.Choice(name="not reported", value=NOT_REPORTED),
+    app_commands.Choice(name="all", value="all"),
+]
+STATUS_LABELS_FOR_LIST = {c.value: c.name for c in LIST_STATUS_CHOICES}
+EMBED_COLOUR = discord.Colour.blurple()
+
+
+# --- formatting ----------------------------------------------------------------------------------
+
+
+def ts(when: datetime, style: str = "f") -> str:
+    """A Discord timestamp: every reader sees it in their own timezone."""
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+def local_day(when: datetime, tz: str) -> str:
+    """``Thu 3 Dec`` in ``tz`` (for plain text, where Discord timestamps don't render)."""
+    local = when.astimezone(ZoneInfo(tz))
+    return f"{local:%a} {local.day} {local:%b}"
+
+
+def commitment_line(item: CommitmentInfo, *, with_note: bool = True) -> str:
+    line = f"{STATUS_MARK[item.status]} `#{item.number}` {item.text} — *{item.status_label}*"
+    if with_note and item.note:
+        line += f"\n  ↳ {item.note}"
+    return line
+
+
+def rate_line(rate: CycleRate) -> str:
+    if rate.rate is None:
+        return "Completion: nothing to count yet."
+    return (
+        f"Completion: **{rate.rate:.0%}** — {rate.done} done, {rate.partly} partly of {rate.counted}"
+        " (partly counts half; dropped ones don't count)"
+    )
+
+
+def paginate(blocks: Sequence[Sequence[str]], limit: int = DESCRIPTION_MAX) -> list[str]:
+    """Join blocks of lines into pages of at most ``limit`` characters.
+
+    A block (a member's commitments) stays on one page when it fits; a line is never split.
+    """
+    pages: list[str] = []
+    current: list[str] = []
+    size = 0
+
+    def flush() -> None:
+        nonlocal current, size
+        if current:
+            pages.append("\n".join(current))
+        current, size = [], 0
+
+    for block in blocks:
+        block_size = sum(len(line) + 1 for line in block)
+        if current and size + block_size > limit:
+            flush()
+        for line in block:
+            if len(line) > limit:  # cannot happen with bounded text; never send an invalid embed
+                line = line[: limit - 1] + "…"
+            if current and size + len(line) + 1 > limit:
+                flush()
+            current.append(line)
+            size += len(line) + 1
+    flush()
+    return pages
+
+
+def fit_message(title: str, header: str, pages: list[str], more: str) -> list[discord.Embed]:
+    """Embeds for one message: as many pages as Discord's per-message limits allow (10 embeds,
+    6,000 characters); when some don't fit, the last embed's footer says so (never silently)."""
+    embeds: list[discord.Embed] = []
+    total = 0
+    for index, page in enumerate(pages):
+        description = f"{header}\n\n{page}" if index == 0 and header else page
+        embed_title = title if index == 0 else f"{title} (continued)"
+        size = len(embed_title) + len(description)
+        last = index == len(pages) - 1
+        # Leave room for the footer unless this is the last page.
+        room = MESSAGE_EMBED_CHARS_MAX - total - (0 if last else len(more))
+        if embeds and (size > room or (not last and len(embeds) == MESSAGE_EMBEDS_MAX - 1)):
+            embeds[-1].set_footer(text=more)
+            break
+        embeds.append(discord.Embed(title=embed_title, description=description, colour=EMBED_COLOUR))
+        total += size
+    return embeds
+
+
+def list_pages(listing: CommitmentList) -> list[discord.Embed]:
+    """``/commit list``: one embed per page, a member's commitments kept together."""
+    label = "all" if listing.status is None else STATUS_LABELS_FOR_LIST.get(listing.status, listing.status)
+    title = f"Commitments in {listing.group_name} — {label}"
+    blocks = [
+        [f"**<@{member.user_id}>**", *(commitment_line(c) + f" · due {ts(c.due_at, 'd')}" for c in member.commitments)]
+        for member in listing.members
+    ]
+    pages = paginate(blocks, DESCRIPTION_MAX - 100) or ["Nothing here."]
+    embeds = [discord.Embed(title=title, description=page, colour=EMBED_COLOUR) for page in pages]
+    if len(embeds) > 1:
+        for number, embed in enumerate(embeds, start=1):
+            embed.set_footer(text=f"Page {number} of {len(embeds)}")
+    return embeds
+
+
+def board_embeds(board: Board) -> list[discord.Embed]:
+    """The report-back board at meeting time."""
+    lines = [f"Commitments due at the meeting {ts(board.meeting_starts_at, 'F')}.", rate_line(board.rate)]
+    if board.not_reported:
+        lines.append("Not reported yet: " + ", ".join(f"<@{u}>" for u in board.not_reported))
+    else:
+        lines.append("Everyone has reported. 🎉")
+    blocks = [[f"**<@{m.user_id}>**", *(commitment_line(c) for c in m.commitments)] for m in board.members]
+    header = "\n".join(lines)
+    pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4)
+    return fit_message(
+        f"Report-back — {board.group_name}", header, pages, "More commitments than fit here: see /commit list status:all"
+    )
+
+
+def reportback_embed(report: ReportBack, *, buddy_id: int | None = None) -> discord.Embed:
+    """The member's own report-back DM, or (``buddy_id``) the summary their buddy gets."""
+    when = ts(report.meeting_starts_at, "F")
+    if buddy_id is not None:
+        title = f"Your buddy's report-back — {report.group_name}"
+        lines = [f"<@{buddy_id}>'s commitments due at the meeting {when}:"]
+    else:
+        title = f"Report back — {report.group_name}"
+        lines = [f"Your commitments due at the **{report.group_name}** meeting {when}."]
+        if report.open:
+            lines.append("Tap how each went — you can change your answer until the meeting.")
+        else:
+            lines.append("All reported — thank you! 🙌")
+    blocks = [[commitment_line(c) for c in report.commitments]]
+    page = paginate(blocks, DESCRIPTION_MAX - 400)
+    body = page[0] if page else ""
+    if len(page) > 1:
+        body += "\n…and more: see `/commit list`."
+    return discord.Embed(
+        title=title,
+        description="\n".join(lines) + "\n\n" + body,
+        colour=EMBED_COLOUR,
+    )
+
+
+def reportback_view(report: ReportBack) -> discord.ui.View | None:
+    """Buttons for up to five commitments (one row each): open ones first."""
+    items = sorted(report.commitments, key=lambda c: (not c.is_open, c.number))
+    items = [c for c in items if c.status not in (DROPPED, NOT_REPORTED)][:DM_BUTTON_ROWS]
+    if not items:
+        return None
+    view = discord.ui.View(timeout=None)
+    for row, item in enumerate(items):
+        for status in (DONE, PARTLY, NOT_DONE):
+            view.add_item(ReportButton(item.id, status, number=item.number, current=item.status, row=row))
+        view.add_item(NoteButton(item.id, number=item.number, row=row))
+    return view
+
+
+def reportback_message(report: ReportBack) -> OutgoingMessage:
+    embed = reportback_embed(report)
+    hidden = len([c for c in report.commitments if c.status not in (DROPPED, NOT_REPORTED)]) - DM_BUTTON_ROWS
+    content = None
+    if hidden > 0:
+        content = f"Buttons below are for {DM_BUTTON_ROWS} of them; report the other {hidden} with `/commit report`."
+    return OutgoingMessage(content=content, embeds=[embed], view=reportback_view(report))
+
+
+def stats_embed(stats: Stats) -> discord.Embed:
+    lines = [
+        f"Stats for <@{stats.user_id}> in **{stats.group_name}**",
+        f"Streak: **{stats.streak}** cycle{'s' if stats.streak != 1 else ''} in a row with everything done or partly",
+        f"Commitments kept this year: **{stats.kept_this_year}** · Wins this year: **{stats.wins_this_year}**"
+        f" · Open now: **{stats.open_now}**",
+        "",
+        "**Per meeting cycle** (newest first)",
+    ]
+    if not stats.cycles:
+        lines.append("No cycles with commitments yet.")
+    for cycle in stats.cycles[:12]:
+        rate = "—" if cycle.rate.rate is None else f"{cycle.rate.rate:.0%}"
+        lines.append(
+            f"{ts(cycle.starts_at, 'D')}: **{rate}** ({cycle.rate.done} done, {cycle.rate.partly} partly"
+            f" of {cycle.rate.counted})"
+        )
+    return discord.Embed(title="Commitment stats", description="\n".join(lines), colour=EMBED_COLOUR)
+
+
+def choice_name(item: CommitmentInfo, tz: str) -> str:
+    """``#12 Send 10 invoices — due Thu 3 Dec``, shortened in the middle of the text if needed."""
+    suffix = f" — due {local_day(item.due_at, tz)}"
+    prefix = f"#{item.number} "
+    room = CHOICE_NAME_MAX - len(prefix) - len(suffix)
+    text = item.text if len(item.text) <= room else item.text[: room - 1] + "…"
+    return prefix + text + suffix
+
+
+# --- the report-back DM buttons ------------------------------------------------------------------
+
+
+class ReportButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"commit:report:(?P<id>[0-9]+):(?P<status>done|partly|not_done)",
+):
+    """Done / Partly / Not done for one commitment; works after a restart (the id is in custom_id)."""
+
+    LABELS: ClassVar[dict[str, str]] = {DONE: "Done", PARTLY: "Partly", NOT_DONE: "Not done"}
+    STYLES: ClassVar[dict[str, discord.ButtonStyle]] = {DONE: discord.ButtonStyle.success, PARTLY: discord.ButtonStyle.primary, NOT_DONE: discord.ButtonStyle.danger}
+
+    def __init__(
+        self, commitment_id: int, status: str, *, number: int | None = None, current: str | None = None,
+        row: int | None = None,
+    ) -> None:
+        label = self.LABELS[status] if number is None else f"#{number} {self.LABELS[status]}"
+        style = self.STYLES[status] if current == status else discord.ButtonStyle.secondary
+        super().__init__(
+            discord.ui.Button(label=label, style=style, custom_id=f"commit:report:{commitment_id}:{status}", row=row)
+        )
+        self.commitment_id = commitment_id
+        self.status = status
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+    ) -> ReportButton:
+        return cls(int(match["id"]), match["status"])
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        _changed, report = await interaction.client.services.commitments.report_by_button(
+            user_id=interaction.user.id, commitment_id=self.commitment_id, status=self.status
+        )
+        await redraw(interaction, report)
+
+
+class NoteButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"commit:note:(?P<id>[0-9]+)",
+):
+    """"Add a note": opens a modal; the note is saved with the commitment."""
+
+    def __init__(self, commitment_id: int, *, number: int | None = None, row: int | None = None) -> None:
+        label = "Add a note" if number is None else f"#{number} Add a note"
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=discord.ButtonStyle.secondary, emoji="📝", custom_id=f"commit:note:{commitment_id}",
+                row=row,
+            )
+        )
+        self.commitment_id = commitment_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+    ) -> NoteButton:
+        return cls(int(match["id"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        commitment = await interaction.client.services.commitments.commitment_for_note(
+            user_id=interaction.user.id, commitment_id=self.commitment_id
+        )
+        await interaction.response.send_modal(NoteModal(commitment))
+
+
+class NoteModal(Modal):
+    def __init__(self, commitment: CommitmentInfo) -> None:
+        title = f"Note on #{commitment.number}"
+        super().__init__(title=title[:45], custom_id=f"commit:notemodal:{commitment.id}")
+        self.commitment_id = commitment.id
+        self.note: discord.ui.TextInput[NoteModal] = discord.ui.TextInput(
+            label="How did it go?", style=discord.TextStyle.paragraph, max_length=1000,
+            default=commitment.note, placeholder=commitment.text[:100],
+        )
+        self.add_item(self.note)
+
+    async def on_submit(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+        _changed, report = await interaction.client.services.commitments.note_by_button(
+            user_id=interaction.user.id, commitment_id=self.commitment_id, note=self.note.value
+        )
+        await redraw(interaction, report)
+
+
+async def redraw(interaction: discord.Interaction, report: ReportBack) -> None:
+    """Update the report-back DM in place after a click."""
+    message = reportback_message(report)
+    await interaction.response.edit_message(content=message.content, embeds=message.embeds, view=message.view)
+
+
+class Pages(View):
+    """Previous / Next over an ephemeral list; only for the member who asked."""
+
+    def __init__(self, owner_id: int, pages: list[discord.Embed]) -> None:
+        super().__init__(timeout=600)
+        self.owner_id = owner_id
+        self.pages = pages
+        self.index = 0
+        self._sync()
+
+    def _sync(self) -> None:
+        self.previous.disabled = self.index == 0
+        self.next.disabled = self.index >= len(self.pages) - 1
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id != self.owner_id:
+            await respond(interaction, "These buttons are for the member who ran the command.")
+            return False
+        return True
+
+    async def _show(self, interaction: discord.Interaction, delta: int) -> None:
+        self.index = max(0, min(len(self.pages) - 1, self.index + delta))
+        self._sync()
+        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button[Pages]) -> None:
+        await self._show(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, _button: discord.ui.Button[Pages]) -> None:
+        await self._show(interaction, 1)
+
+
+# --- the cog -------------------------------------------------------------------------------------
+
+
+def _ref(text: str) -> CommitmentRef:
+    return CommitmentRef.parse(text)
+
+
+class CommitmentsCog(commands.Cog):
+    def __init__(self, bot: RoundtableBot) -> None:
+        self.bot = bot
+
+    commit = app_commands.Group(name="commit", description="Commit before the next meeting and report back", guild_only=True)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(ReportButton, NoteButton)
+        register = self.bot.notifications.register
+        register("reportback_dm", self.render_reportback_dm)
+        register("reportback_board", self.render_reportback_board)
+        register("buddy_summary", self.render_buddy_summary)
+        register("post_meeting", self.render_post_meeting)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(ReportButton, NoteButton)
+        for kind in ("reportback_dm", "reportback_board", "buddy_summary", "post_meeting"):
+            self.bot.notifications.unregister(kind)
+
+    # autocomplete ---------------------------------------------------------------------------------
+
+    async def _choices(
+        self, interaction: discord.Interaction, current: str, *, include_managed: bool = False
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        try:
+            actor = actor_from(interaction)
+            items = await self.bot.services.commitments.choices(actor, current, include_managed=include_managed)
+            tz = await self.bot.services.guilds.member_timezone(actor.guild_id, actor.user_id)
+        except Exception as error:  # an autocomplete has no way to show an error: offer nothing
+            log_failure("commitment autocomplete", error)
+            return []
+        return [app_commands.Choice(name=choice_name(item, tz), value=f"id:{item.id}") for item in items]
+
+    async def own_commitments(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current)
+
+    async def droppable_commitments(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self._choices(interaction, current, include_managed=True)
+
+    # commands -------------------------------------------------------------------------------------
+
+    @commit.command(name="add", description="Commit to something before the next meeting")
+    @app_commands.describe(
+        text="What you'll do (up to 300 characters)",
+        due="Due date if not the next meeting, in your timezone (e.g. 'next friday 17:00')",
+        group="Your group (defaults to this channel's group)",
+    )
+    async def commit_add(
+        self,
+        interaction: discord.Interaction,
+        text: app_commands.Range[str, 1, 300],
+        due: app_commands.Range[str, 1, 100] | None = None,
+        group: GroupOption = None,
+    ) -> None:
+        added = await self.bot.services.commitments.add(actor_from(interaction), text=text, due=due, group_id=group)
+        item = added.commitment
+        when = "the next meeting, " if item.meeting_id is not None else ""
+        await respond(
+            interaction,
+            f"Committed: `#{item.number}` {item.text}\nDue {when}{ts(item.due_at, 'F')} ({added.group_name}).",
+        )
+        if added.announce_channel_id is not None:
+            channel = self.bot.get_partial_messageable(added.announce_channel_id, guild_id=item.guild_id)
+            try:
+                await channel.send(f"<@{item.user_id}> committed to: {item.text} (`#{item.number}`, due {ts(item.due_at, 'f')})")
+            except discord.HTTPException as error:
+                log.warning("Couldn't announce commitment %s in %s: %s", item.id, added.announce_channel_id, error)
+                await respond(interaction, f"I couldn't post it in <#{added.announce_channel_id}> (missing access?).")
+
+    @commit.command(name="list", description="The group's open commitments, by member")
+    @app_commands.describe(member="Only this member's", status="Which ones (default: open)", group="Your group")
+    @app_commands.choices(status=LIST_STATUS_CHOICES)
+    async def commit_list(
+        self,
+        interaction: discord.Interaction,
+        member: discord.Member | None = None,
+        status: app_commands.Choice[str] | None = None,
+        group: GroupOption = None,
+    ) -> None:
+        wanted = OPEN if status is None else (None if status.value == "all" else status.value)
+        listing = await self.bot.services.commitments.list_commitments(
+            actor_from(interaction), member_id=member.id if member else None, status=wanted, group_id=group
+        )
+        pages = list_pages(listing)
+        view = Pages(interaction.user.id, pages) if len(pages) > 1 else None
+        await respond(interaction, embed=pages[0], view=view)
+
+    @commit.command(name="done", description="Report a commitment done")
+    @app_commands.describe(commitment="Your commitment (#number)", note="How it went (optional)", group="Your group")
+    @app_commands.autocomplete(commitment=own_commitments)
+    async def commit_done(
+        self,
+        interaction: discord.Interaction,
+        commitment: app_commands.Range[str, 1, 100],
+        note: app_commands.Range[str, 1, 1000] | None = None,
+        group: GroupOption = None,
+    ) -> None:
+        await self._report(interaction, commitment, DONE, note, group)
+
+    @commit.command(name="report", description="Report how a commitment went: done, partly, not done or dropped")
+    @app_commands.describe(
+        commitment="Your commitment (#number)", status="How it went", note="A note (optional)", group="Your group"
+    )
+    @app_commands.autocomplete(commitment=own_commitments)
+    @app_commands.choices(status=STATUS_CHOICES)
+    async def commit_report(
+        self,
+        interaction: discord.Interaction,
+        commitment: app_commands.Range[str, 1, 100],
+        status: app_commands.Choice[str],
+        note: app_commands.Range[str, 1, 1000] | None = None,
+        group: GroupOption = None,
+    ) -> None:
+        await self._report(interaction, commitment, status.value, note, group)
+
+    async def _report(
+        self, interaction: discord.Interaction, commitment: str, status: str, note: str | None, group: int | None
+    ) -> None:
+        result = await self.bot.services.commitments.report(
+            actor_from(interaction), commitment=_ref(commitment), status=status, note=note, group_id=group
+        )
+        item = result.commitment
+        prefix = "Recorded" if result.changed else "Already recorded"
+        await respond(interaction, f"{prefix}: {commitment_line(item)}")
+
+    @commit.command(name="edit", description="Change your open commitment's text or due date")
+    @app_commands.describe(
+        commitment="Your commitment (#number)", text="New text", due="New due date, in your timezone", group="Your group"
+    )
+    @app_commands.autocomplete(commitment=own_commitments)
+    async def commit_edit(
+        self,
+        interaction: discord.Interaction,
+        commitment: app_commands.Range[str, 1, 100],
+        text: app_commands.Range[str, 1, 300] | None = None,
+        due: app_commands.Range[str, 1, 100] | None = None,
+        group: GroupOption = None,
+    ) -> None:
+        result = await self.bot.services.commitments.edit(
+            actor_from(interaction), commitment=_ref(commitment), text=text, due=due, group_id=group
+        )
+        item = result.commitment
+        await respond(interaction, f"{'Updated' if result.changed else 'Unchanged'}: `#{item.number}` {item.text} — due {ts(item.due_at, 'F')}")
+
+    @commit.command(name="drop", description="Drop a commitment (yours, or as a facilitator any in your group)")
+    @app_commands.describe(commitment="The commitment (#number)", group="Its group")
+    @app_commands.autocomplete(commitment=droppable_commitments)
+    async def commit_drop(
+        self, interaction: discord.Interaction, commitment: app_commands.Range[str, 1, 100], group: GroupOption = None
+    ) -> None:
+        result = await self.bot.services.commitments.drop(
+            actor_from(interaction), commitment=_ref(commitment), group_id=group
+        )
+        item = result.commitment
+        reply = f"Dropped `#{item.number}` {item.text}." if result.changed else f"`#{item.number}` was already dropped."
+        if result.tell_owner_id is not None:
+            told = await self._tell_owner(result.tell_owner_id, interaction.user.id, item, result.group_name)
+            reply += " I let them know by DM." if told else " Their DMs are closed: please tell them yourself."
+        await respond(interaction, reply)
+
+    async def _tell_owner(self, owner_id: int, by_id: int, item: CommitmentInfo, group_name: str) -> bool:
+        try:
+            channel = await self.bot.create_dm(discord.Object(id=owner_id))
+            await channel.send(
+                f"<@{by_id}>, a facilitator of **{group_name}**, dropped your commitment `#{item.number}`: {item.text}"
+            )
+        except discord.HTTPException as error:
+            log.info("Couldn't tell %s their commitment %s was dropped: %s", owner_id, item.id, error)
+            return False
+        return True
+
+    @commit.command(name="stats", description="Completion per meeting cycle, streak, commitments kept this year")
+    @app_commands.describe(member="Whose stats (default: yours)", group="Your group")
+    async def commit_stats(
+        self, interaction: discord.Interaction, member: discord.Member | None = None, group: GroupOption = None
+    ) -> None:
+        stats = await self.bot.services.commitments.stats(
+            actor_from(interaction), member_id=member.id if member else None, group_id=group
+        )
+        await respond(interaction, embed=stats_embed(stats))
+
+    @app_commands.command(name="win", description="Share a win with your group 🎉")
+    @app_commands.describe(text="Your win (up to 300 characters)", group="Your group")
+    @app_commands.guild_only()
+    async def win(
+        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 300], group: GroupOption = None
+    ) -> None:
+        actor = actor_from(interaction)
+        won = await self.bot.services.commitments.win(actor, text=text, group_id=group)
+        channel = self.bot.get_partial_messageable(won.channel_id, guild_id=actor.guild_id)
+        try:
+            message = await channel.send(f"🎉 <@{actor.user_id}> shared a win: {won.text}")
+        except discord.HTTPException as error:
+            log.warning("Couldn't post win %s in %s: %s", won.id, won.channel_id, error)
+            await respond(interaction, f"Your win is counted, but I couldn't post it in <#{won.channel_id}>.")
+            return
+        await self.bot.services.commitments.record_win_message(win_id=won.id, message_id=message.id)
+        await respond(interaction, f"Shared in <#{won.channel_id}>. 🎉")
+
+    # outbox renderers -----------------------------------------------------------------------------
+
+    async def render_reportback_dm(self, note: Notification) -> Rendered:
+        if note.meeting_id is None:
+            return Rendered.skip("no meeting")
+        report = await self.bot.services.commitments.reportback(
+            group_id=note.group_id, meeting_id=note.meeting_id, user_id=note.recipient_id
+        )
+        if report is None:
+            return Rendered.skip("the meeting or group is gone")
+        if not report.open:
+            return Rendered.skip("nothing left to report")
+        count = len(report.open)
+        plural = "commitment" if count == 1 else "commitments"
+        fallback = OutgoingMessage(
+            content=(
+                f"<@{report.user_id}>, {count} {plural} to report on before "
+                f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, 'R')})"
+                " — `/commit report`"
+            ),
+            allowed_mentions=discord.AllowedMentions(
+                everyone=False, roles=False, replied_user=False, users=[discord.Object(id=report.user_id)]
+            ),
+        )
+        return Rendered(message=reportback_message(report), fallback=fallback)
+
+    async def render_reportback_board(self, note: Notification) -> Rendered:
+        if note.meeting_id is None:
+            return Rendered.skip("no meeting")
+        board = await self.bot.services.commitments.board(group_id=note.group_id, meeting_id=note.meeting_id)
+        if board is None:
+            return Rendered.skip("the meeting or group is gone")
+        if not board.members:
+            return Rendered.skip("no commitments were due at this meeting")
+        return Rendered(message=OutgoingMessage(embeds=board_embeds(board)))
+
+    async def render_buddy_summary(self, note: Notification) -> Rendered:
+        if note.meeting_id is None:
+            return Rendered.skip("no meeting")
+        summary = await self.bot.services.commitments.buddy_summary(
+            group_id=note.group_id, meeting_id=note.meeting_id, user_id=note.recipient_id
+        )
+        if summary is None:
+            return Rendered.skip("no active buddy with commitments due")
+        embed = reportback_embed(summary.report, buddy_id=summary.buddy_id)
+        return Rendered(message=OutgoingMessage(embeds=[embed]))
+
+    async def render_post_meeting(self, note: Notification) -> Rendered:
+        if note.meeting_id is None:
+            return Rendered.skip("no meeting")
+        following = await self.bot.services.commitments.next_meeting_after(
+            group_id=note.group_id, meeting_id=note.meeting_id
+        )
+        if following is None:
+            return Rendered.skip("the meeting or group is gone")
+        if following.starts_at is None:
+            content = (
+                "What will you commit to before the next meeting? — `/commit add`"
+                " (no meeting is scheduled yet, so give a `due` date)"
+            )
+        else:
+            content = f"What will you commit to before {ts(following.starts_at, 'F')}? — `/commit add`"
+        return Rendered(message=OutgoingMessage(content=content))
+
+
+async def setup(bot: RoundtableBot) -> None:
+    await bot.add_cog(CommitmentsCog(bot))

@@ -1,0 +1,199 @@
+"""``/group …``: create a group, join and leave, members and facilitators, settings, archive."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import RoundtableBot
+from bot.errors import InvalidInput
+from bot.services.groups import GroupInfo
+from bot.ui.actor import actor_from
+from bot.ui.options import AnyGroupOption, GroupOption
+from bot.ui.reply import respond
+from cogs.meetings import stamp
+from cogs.server import timezone_autocomplete
+
+PAGE_CHARS = 4000  # an embed description holds 4096
+
+
+def _member_of_this_server(interaction: discord.Interaction, member: discord.Member | discord.User) -> discord.Member:
+    if not isinstance(member, discord.Member) or member.guild.id != interaction.guild_id:
+        raise InvalidInput(f"{member.mention} isn't a member of this server.")
+    return member
+
+
+def _pages(lines: list[str]) -> list[str]:
+    """Lines joined into descriptions that each fit an embed; never cut a line silently."""
+    pages, current = [], ""
+    for line in lines:
+        line = line[:PAGE_CHARS]
+        if current and len(current) + 1 + len(line) > PAGE_CHARS:
+            pages.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        pages.append(current)
+    return pages
+
+
+def info_embed(info: GroupInfo) -> discord.Embed:
+    embed = discord.Embed(title=info.name + (" (archived)" if info.archived else ""), colour=discord.Colour.teal())
+    embed.add_field(name="Channel", value=f"<#{info.channel_id}>")
+    embed.add_field(name="Timezone", value=info.timezone)
+    embed.add_field(name="Size", value=f"{len(info.members)} of {info.max_members}")
+    members = ", ".join(f"<@{m.user_id}>" + (" ★" if m.is_facilitator else "") for m in info.members)
+    embed.add_field(name="Members (★ facilitator)", value=members[:1024] or "—", inline=False)
+    if info.next_meeting is not None:
+        when = info.next_meeting.starts_at
+        embed.add_field(name="Next meeting", value=f"{stamp(when)} ({stamp(when, 'R')})", inline=False)
+    else:
+        embed.add_field(name="Next meeting", value="None planned (`/meeting recurring`)", inline=False)
+    if info.current_module is not None:
+        embed.add_field(name="Current module", value=info.current_module[:1024])
+    if info.open_commitments is not None:
+        embed.add_field(name="Open commitments", value=str(info.open_commitments))
+    return embed
+
+
+class GroupsCog(commands.Cog):
+    def __init__(self, bot: RoundtableBot) -> None:
+        self.bot = bot
+
+    group = app_commands.Group(name="group", description="Peer groups in this server", guild_only=True)
+
+    @group.command(name="create", description="Create a group bound to a channel (Manage Server or the facilitator role)")
+    @app_commands.describe(name="The group's name", channel="Its channel (default: this one)",
+                           timezone="The group's timezone (default: the server's)",
+                           max_members="Most members it takes, 2–12 (default 8)")
+    @app_commands.autocomplete(timezone=timezone_autocomplete)
+    async def group_create(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100],
+                           channel: discord.TextChannel | None = None,
+                           timezone: app_commands.Range[str, 1, 64] | None = None,
+                           max_members: app_commands.Range[int, 2, 12] = 8) -> None:
+        actor = actor_from(interaction)
+        target = channel if channel is not None else interaction.channel
+        if not isinstance(target, discord.TextChannel) or target.guild.id != interaction.guild_id:
+            raise InvalidInput("A group lives in a text channel of this server: use this in one, or pick `channel`.")
+        info = await self.bot.services.groups.create(actor, name=name, channel_id=target.id, timezone=timezone,
+                                                     max_members=max_members)
+        await respond(
+            interaction,
+            f"Created **{info.name}** in <#{info.channel_id}> ({info.timezone}). You're its facilitator.\n"
+            "Next: `/meeting recurring rule:\"first tuesday\" time:18:00`, and ask members to `/group join`.",
+            ephemeral=False,
+        )
+
+    @group.command(name="join", description="Join a group in this server")
+    @app_commands.describe(group="The group to join")
+    async def group_join(self, interaction: discord.Interaction, group: AnyGroupOption) -> None:
+        change = await self.bot.services.groups.join(actor_from(interaction), group_id=group)
+        await respond(interaction, f"Welcome to **{change.group_name}** ({change.member_count} of "
+                                   f"{change.max_members}). It meets in <#{change.channel_id}>; set your own "
+                                   "timezone with `/timezone set`.")
+
+    @group.command(name="leave", description="Leave a group")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def group_leave(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        change = await self.bot.services.groups.leave(actor_from(interaction), group_id=group)
+        await respond(interaction, f"You've left **{change.group_name}**.")
+
+    @group.command(name="add", description="Add a member to the group (facilitator)")
+    @app_commands.describe(member="Who to add", group="Which group (default: this channel's)")
+    async def group_add(self, interaction: discord.Interaction, member: discord.Member,
+                        group: GroupOption = None) -> None:
+        member = _member_of_this_server(interaction, member)
+        change = await self.bot.services.groups.add_member(actor_from(interaction), member_id=member.id,
+                                                           group_id=group, member_is_bot=member.bot)
+        await respond(interaction, f"Added <@{member.id}> to **{change.group_name}** "
+                                   f"({change.member_count} of {change.max_members}).")
+
+    @group.command(name="remove", description="Remove a member from the group (facilitator)")
+    @app_commands.describe(member="Who to remove", group="Which group (default: this channel's)")
+    async def group_remove(self, interaction: discord.Interaction, member: discord.User,
+                           group: GroupOption = None) -> None:
+        change = await self.bot.services.groups.remove_member(actor_from(interaction), member_id=member.id,
+                                                              group_id=group)
+        await respond(interaction, f"Removed <@{member.id}> from **{change.group_name}**.")
+
+    @group.command(name="facilitator", description="Make a member a co-facilitator (facilitator)")
+    @app_commands.describe(member="Who", group="Which group (default: this channel's)")
+    async def group_facilitator(self, interaction: discord.Interaction, member: discord.Member,
+                                group: GroupOption = None) -> None:
+        member = _member_of_this_server(interaction, member)
+        change = await self.bot.services.groups.make_facilitator(actor_from(interaction), member_id=member.id,
+                                                                 group_id=group)
+        await respond(interaction, f"<@{member.id}> is now a facilitator of **{change.group_name}**.")
+
+    @group.command(name="info", description="Members, facilitators, timezone and the next meeting")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def group_info(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        info = await self.bot.services.groups.info(actor_from(interaction), group_id=group)
+        await respond(interaction, embed=info_embed(info))
+
+    @group.command(name="list", description="The groups in this server")
+    @app_commands.describe(archived="List archived groups instead")
+    async def group_list(self, interaction: discord.Interaction, archived: bool = False) -> None:
+        groups = await self.bot.services.groups.list_groups(actor_from(interaction), archived=archived)
+        if not groups:
+            await respond(interaction, "No archived groups." if archived else
+                          "No groups yet: someone with Manage Server or the facilitator role can `/group create` one.")
+            return
+        lines = [f"**{g.name}** — <#{g.channel_id}> · {g.member_count}/{g.max_members} members · {g.timezone}"
+                 for g in groups]
+        title = "Archived groups" if archived else "Groups in this server"
+        pages = _pages(lines)
+        for number, page in enumerate(pages, start=1):
+            suffix = f" ({number}/{len(pages)})" if len(pages) > 1 else ""
+            await respond(interaction, embed=discord.Embed(title=title + suffix, description=page))
+
+    @group.command(name="settings", description="Timezone, reminder lead times, announcements (facilitator)")
+    @app_commands.describe(
+        timezone="The group's timezone (IANA name)",
+        meeting_reminders="Hours before a meeting to remind the channel, comma-separated (default 168,24)",
+        reportback_lead_hours="Hours before a meeting to DM each member their commitments (default 48)",
+        checkin_nudge_lead_hours="Hours before a meeting to nudge for module check-ins (default 72)",
+        announce_commitments="Announce new commitments in the channel",
+        group="Which group (default: this channel's)",
+    )
+    @app_commands.autocomplete(timezone=timezone_autocomplete)
+    async def group_settings(
+        self,
+        interaction: discord.Interaction,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+        meeting_reminders: app_commands.Range[str, 1, 40] | None = None,
+        reportback_lead_hours: app_commands.Range[int, 1, 672] | None = None,
+        checkin_nudge_lead_hours: app_commands.Range[int, 1, 672] | None = None,
+        announce_commitments: bool | None = None,
+        group: GroupOption = None,
+    ) -> None:
+        hours = None
+        if meeting_reminders is not None:
+            parts = [p.strip().removesuffix("h") for p in meeting_reminders.split(",") if p.strip()]
+            if not parts or not all(p.isdigit() for p in parts):
+                raise InvalidInput("Reminders are hours before the meeting, comma-separated, like `168,24`.")
+            hours = [int(p) for p in parts]
+        info = await self.bot.services.groups.update_settings(
+            actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=hours,
+            reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
+            announce_commitments=announce_commitments,
+        )
+        reminders = ", ".join(f"{h} h" for h in info.meeting_reminder_hours) or "none"
+        await respond(
+            interaction,
+            f"**{info.name}** settings: timezone {info.timezone}; meeting reminders {reminders} before; "
+            f"report-back DM {info.reportback_lead_hours} h before; check-in nudge {info.checkin_nudge_lead_hours} h "
+            f"before; new commitments {'announced' if info.announce_commitments else 'not announced'}.",
+        )
+
+    @group.command(name="archive", description="Archive the group: every scheduled post stops, data is kept (facilitator)")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def group_archive(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        info = await self.bot.services.groups.archive(actor_from(interaction), group_id=group)
+        await respond(interaction, f"**{info.name}** is archived. Its history stays; `/group list archived:true` "
+                                   "lists it.")
+
+
+async def setup(bot: RoundtableBot) -> None:
+    await bot.add_cog(GroupsCog(bot))

@@ -1,0 +1,246 @@
+"""``/meeting …``: one-off meetings, the series, RSVPs, and the meeting reminder."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import RoundtableBot
+from bot.services.meetings import MeetingInfo
+from bot.ui.actor import actor_from
+from bot.ui.base import RendersErrors
+from bot.ui.notify import Notification, OutgoingMessage, Rendered
+from bot.ui.options import GroupOption
+from bot.ui.reply import respond
+
+log = logging.getLogger(__name__)
+
+ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "no": "Can't make it"}
+ANSWER_STYLES = {"going": discord.ButtonStyle.success, "maybe": discord.ButtonStyle.secondary,
+                 "no": discord.ButtonStyle.danger}
+
+
+def stamp(when: Any, style: str = "F") -> str:
+    """A Discord timestamp: every viewer sees it in their own timezone."""
+    return f"<t:{int(when.timestamp())}:{style}>"
+
+
+def _mentions(user_ids: list[int]) -> str:
+    text = ", ".join(f"<@{uid}>" for uid in user_ids)
+    return text if len(text) <= 1024 else f"{len(user_ids)} members"
+
+
+def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
+    embed = discord.Embed(
+        title=title or f"Next meeting — {meeting.group_name}",
+        description=f"{stamp(meeting.starts_at)} ({stamp(meeting.starts_at, 'R')})\n"
+        f"-# Shown in your own timezone; the group's is {meeting.timezone}.",
+        colour=discord.Colour.blurple() if meeting.status == "scheduled" else discord.Colour.dark_grey(),
+    )
+    if meeting.status != "scheduled":
+        embed.add_field(name="Status", value=meeting.status.capitalize(), inline=False)
+    if meeting.location:
+        embed.add_field(name="Where", value=meeting.location[:1024], inline=False)
+    for answer, label in ANSWER_LABELS.items():
+        ids = meeting.answers.get(answer, [])
+        embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
+    embed.set_footer(text=f"Meeting {meeting.id}")
+    return embed
+
+
+def rsvp_view(meeting: MeetingInfo) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for answer in ANSWER_LABELS:
+        view.add_item(RsvpButton(meeting.id, answer))
+    return view
+
+
+class RsvpButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"rsvp:(?P<meeting_id>[0-9]+):(?P<answer>going|maybe|no)",
+):
+    """Going / Maybe / Can't make it; works after a restart (the ids are in the custom_id)."""
+
+    def __init__(self, meeting_id: int, answer: str) -> None:
+        super().__init__(
+            discord.ui.Button(label=ANSWER_LABELS[answer], style=ANSWER_STYLES[answer],
+                              custom_id=f"rsvp:{meeting_id}:{answer}")
+        )
+        self.meeting_id = meeting_id
+        self.answer = answer
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> RsvpButton:
+        return cls(int(match["meeting_id"]), match["answer"])
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        meeting = await interaction.client.services.meetings.rsvp(
+            guild_id=interaction.guild_id, user_id=interaction.user.id, meeting_id=self.meeting_id, answer=self.answer
+        )
+        await interaction.response.edit_message(embed=meeting_embed(meeting), view=rsvp_view(meeting))
+
+
+class MeetingTransformer(app_commands.Transformer):
+    """A meeting option: autocompletes over upcoming meetings of the member's groups; yields its id."""
+
+    async def transform(self, interaction: discord.Interaction, value: str) -> int:
+        if not value.strip().isdigit():
+            raise app_commands.TransformerError(value, self.type, self)
+        return int(value.strip())
+
+    async def autocomplete(  # type: ignore[override]
+        self, interaction: discord.Interaction[RoundtableBot], value: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        choices = await interaction.client.services.meetings.choices(actor_from(interaction), value)
+        return [app_commands.Choice(name=c.label, value=str(c.id)) for c in choices]
+
+
+MeetingOption = app_commands.Transform[int, MeetingTransformer]
+
+
+def _in_group_channel(interaction: discord.Interaction, channel_id: int) -> bool:
+    """Post publicly only in the group's own channel: elsewhere, others mustn't see the group's data."""
+    channel = interaction.channel
+    parent = getattr(channel, "parent_id", None) if isinstance(channel, discord.Thread) else None
+    return channel_id in (interaction.channel_id, parent)
+
+
+class MeetingsCog(commands.Cog):
+    def __init__(self, bot: RoundtableBot) -> None:
+        self.bot = bot
+
+    meeting = app_commands.Group(name="meeting", description="Your group's meetings", guild_only=True)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(RsvpButton)
+        self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(RsvpButton)
+        self.bot.notifications.unregister("meeting_reminder")
+
+    # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
+
+    async def render_meeting_reminder(self, note: Notification) -> Rendered:
+        meeting = await self.bot.services.meetings.get(note.meeting_id) if note.meeting_id else None
+        if meeting is None:
+            return Rendered.skip("meeting deleted")
+        if meeting.status != "scheduled":
+            return Rendered.skip(f"meeting {meeting.status}")
+        if meeting.starts_at <= note.due_at and meeting.starts_at <= self.bot.clock.now():
+            return Rendered.skip("meeting already started")
+        message = OutgoingMessage(
+            content=f"Reminder: **{meeting.group_name}** meets {stamp(meeting.starts_at, 'R')}.",
+            embeds=[meeting_embed(meeting, title=f"Meeting reminder — {meeting.group_name}")],
+            view=rsvp_view(meeting),
+        )
+        return Rendered(message)
+
+    # --- commands ------------------------------------------------------------------------------
+
+    @meeting.command(name="schedule", description="Schedule one meeting (facilitator)")
+    @app_commands.describe(when='When, in the group\'s timezone: "2026-12-03 18:00", "3 Dec 6pm", "next tuesday 18:00"',
+                           location="Where (a place or a call link)", group="Which group (default: this channel's)")
+    async def meeting_schedule(self, interaction: discord.Interaction, when: app_commands.Range[str, 1, 100],
+                               location: app_commands.Range[str, 1, 200] | None = None,
+                               group: GroupOption = None) -> None:
+        meeting = await self.bot.services.meetings.schedule(actor_from(interaction), when=when, location=location,
+                                                             group_id=group)
+        await respond(interaction, "Meeting scheduled.", embed=meeting_embed(meeting), view=rsvp_view(meeting),
+                      ephemeral=not _in_group_channel(interaction, meeting.channel_id))
+
+    @meeting.command(name="recurring", description="Set the group's meeting series (facilitator)")
+    @app_commands.describe(rule='"first tuesday", "last friday", "every 4 weeks on monday", or an RRULE',
+                           time="Wall-clock time in the group's timezone (default 18:00)",
+                           location="Where (a place or a call link)", group="Which group (default: this channel's)")
+    async def meeting_recurring(self, interaction: discord.Interaction, rule: app_commands.Range[str, 1, 200],
+                                time: app_commands.Range[str, 1, 10] | None = None,
+                                location: app_commands.Range[str, 1, 200] | None = None,
+                                group: GroupOption = None) -> None:
+        series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
+                                                             location=location, group_id=group)
+        dates = "\n".join(f"• {stamp(d)}" for d in series.next_dates)
+        replaced = (f"\nThe {series.replaced} upcoming meeting(s) of the previous series were replaced."
+                    if series.replaced else "")
+        await respond(
+            interaction,
+            f"**{series.group_name}** now meets {series.description} at {series.local_time} ({series.timezone})."
+            f"{replaced}\nThe next three:\n{dates}",
+        )
+
+    @meeting.command(name="next", description="The next meeting, with Going / Maybe / Can't make it")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def meeting_next(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        meeting = await self.bot.services.meetings.next(actor_from(interaction), group_id=group)
+        await respond(interaction, embed=meeting_embed(meeting), view=rsvp_view(meeting),
+                      ephemeral=not _in_group_channel(interaction, meeting.channel_id))
+
+    @meeting.command(name="list", description="The group's upcoming meetings")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def meeting_list(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        name, meetings = await self.bot.services.meetings.upcoming(actor_from(interaction), group_id=group)
+        if not meetings:
+            await respond(interaction, f"**{name}** has no meeting planned.")
+            return
+        lines = [
+            f"• {stamp(m.starts_at)} ({stamp(m.starts_at, 'R')})" + (f" — {m.location[:100]}" if m.location else "")
+            + f" · going {m.counts.get('going', 0)}"
+            for m in meetings
+        ]
+        embed = discord.Embed(title=f"Upcoming meetings — {name}", description="\n".join(lines)[:4096])
+        await respond(interaction, embed=embed)
+
+    @meeting.command(name="cancel", description="Cancel a meeting and tell the group (facilitator)")
+    @app_commands.describe(meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_cancel(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                             group: GroupOption = None) -> None:
+        cancelled = await self.bot.services.meetings.cancel(actor_from(interaction), meeting_id=meeting,
+                                                            group_id=group)
+        await respond(interaction, f"Cancelled the meeting of {stamp(cancelled.starts_at)}.")
+        await self._notice(cancelled.channel_id,
+                           f"The **{cancelled.group_name}** meeting of {stamp(cancelled.starts_at)} is cancelled.")
+
+    @meeting.command(name="move", description="Move a meeting to another time (facilitator)")
+    @app_commands.describe(meeting="Which meeting", when="The new time, in the group's timezone")
+    async def meeting_move(self, interaction: discord.Interaction, meeting: MeetingOption,
+                           when: app_commands.Range[str, 1, 100]) -> None:
+        moved = await self.bot.services.meetings.move(actor_from(interaction), meeting_id=meeting, when=when)
+        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.")
+        await self._notice(
+            moved.meeting.channel_id,
+            f"The **{moved.meeting.group_name}** meeting of {stamp(moved.previous_starts_at)} moved to "
+            f"{stamp(moved.meeting.starts_at)} ({stamp(moved.meeting.starts_at, 'R')}).",
+        )
+
+    @meeting.command(name="end", description="End the meeting now: commitments close, the next cycle starts (facilitator)")
+    @app_commands.describe(meeting="Which meeting (default: the one under way)", group="Which group (default: this channel's)")
+    async def meeting_end(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                          group: GroupOption = None) -> None:
+        ended = await self.bot.services.groups.end_meeting(meeting_id=meeting, actor=actor_from(interaction),
+                                                           group_id=group)
+        await respond(interaction, f"Meeting of {stamp(ended.starts_at)} ended. The wrap-up post follows shortly.")
+
+    async def _notice(self, channel_id: int, text: str) -> None:
+        channel = self.bot.get_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            return
+        try:
+            await channel.send(text)
+        except discord.HTTPException as exc:
+            log.warning("Couldn't post a meeting notice in channel %s: %s", channel_id, exc)
+
+
+async def setup(bot: RoundtableBot) -> None:
+    await bot.add_cog(MeetingsCog(bot))

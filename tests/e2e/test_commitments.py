@@ -1,0 +1,188 @@
+"""Commitments end to end, as members use them: the real bot against the Discord simulator.
+
+The group, its members and its meeting are written to the database directly (the groups feature's
+commands are tested in its own files); everything a member does goes through Discord.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.app import App
+from bot.models import Commitment, Group, GroupMember, Meeting
+from bot.services.outbox import plan_group
+from tests.conftest import START
+from tests.e2e.conftest import Harness
+from tests.sim import Channel, Guild, Sim
+from tests.sim.state import Member, Message
+
+MEETING_AT = START + timedelta(days=10, hours=8)  # Thu 3 Dec 2026, 18:00 UTC
+
+
+async def seed_group(
+    app: App, guild: Guild, channel: Channel, members: list[Member], *, facilitators: tuple[Member, ...] = ()
+) -> tuple[int, int]:
+    """A group bound to ``channel`` with ``members`` and one meeting; its outbox planned."""
+    now = app.clock.now()
+    async with app.sessions.begin() as session:
+        group = Group(
+            guild_id=guild.id, channel_id=channel.id, name="Makers", name_key="makers", timezone="UTC",
+            created_by=members[0].id, created_at=now,
+        )
+        session.add(group)
+        await session.flush()
+        for index, member in enumerate(members):
+            session.add(GroupMember(
+                group_id=group.id, user_id=member.id, guild_id=guild.id, is_facilitator=member in facilitators,
+                joined_at=now + timedelta(seconds=index),
+            ))
+        meeting = Meeting(guild_id=guild.id, group_id=group.id, starts_at=MEETING_AT, status="scheduled", created_at=now)
+        session.add(meeting)
+        await session.flush()
+        await plan_group(session, group.id, now)
+        return group.id, meeting.id
+
+
+async def statuses(app: App, group_id: int) -> dict[int, tuple[str, str | None]]:
+    async with app.sessions.begin() as session:
+        rows = await session.scalars(select(Commitment).where(Commitment.group_id == group_id))
+        return {row.number: (row.status, row.note) for row in rows}
+
+
+def buttons(message: Message) -> list[str]:
+    return [c["label"] for c in message.iter_components() if c.get("type") == 2]
+
+
+async def test_commit_list_report_and_win_from_the_channel(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
+) -> None:
+    ana, bob, fac = sim.member(guild, "Ana"), sim.member(guild, "Bob"), sim.member(guild, "Fac")
+    outsider = sim.member(guild, "Outsider")
+    group_id, _meeting_id = await seed_group(app, guild, channel, [ana, bob, fac], facilitators=(fac,))
+
+    added = await sim.command(ana, channel, "commit add", text="Send 10 invoices @everyone")
+    assert added.ephemeral and "`#1`" in added.content and "Send 10 invoices" in added.content
+    announcement = sim.last_message(channel)
+    assert announcement.content.startswith(f"<@{ana.id}> committed to: Send 10 invoices @everyone")
+    assert announcement.allowed_mentions is not None and announcement.allowed_mentions.get("parse") == []
+    await sim.command(bob, channel, "commit add", text="Call the bank")
+
+    refused = await sim.command(outsider, channel, "commit add", text="Let me in")
+    assert refused.ephemeral and "not a member" in refused.content
+
+    choices = await sim.autocomplete(ana, channel, "commit done", option="commitment", value="")
+    assert [c["name"] for c in choices] == ["#1 Send 10 invoices @everyone — due Thu 3 Dec"]
+    done = await sim.command(ana, channel, "commit done", commitment=choices[0]["value"], note="all sent")
+    assert done.ephemeral and "done" in done.content
+
+    not_yours = await sim.command(bob, channel, "commit report", commitment="#1", status="not_done")
+    assert not_yours.ephemeral and "another member's" in not_yours.content
+
+    listing = await sim.command(bob, channel, "commit list")
+    assert listing.ephemeral and "Call the bank" in listing.text and "Send 10 invoices" not in listing.text
+
+    dropped = await sim.command(fac, channel, "commit drop", commitment="#2")
+    assert "Dropped `#2`" in dropped.content and "let them know" in dropped.content
+    assert "dropped your commitment `#2`" in sim.dms(bob)[-1].content
+
+    won = await sim.command(bob, channel, "win", text="First big client!")
+    assert won.ephemeral
+    assert sim.last_message(channel).content == f"🎉 <@{bob.id}> shared a win: First big client!"
+
+    stats = await sim.command(ana, channel, "commit stats")
+    assert "Wins this year: **0**" in stats.text and "Open now: **0**" in stats.text
+    assert await statuses(app, group_id) == {1: ("done", "all sent"), 2: ("dropped", None)}
+
+
+async def test_the_report_back_cycle(sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App) -> None:
+    ana, bob, cat = sim.member(guild, "Ana"), sim.member(guild, "Bob"), sim.member(guild, "Cat")
+    group_id, _meeting_id = await seed_group(app, guild, channel, [ana, bob, cat])
+    for member, text in ((ana, "Send 10 invoices"), (bob, "Call the bank"), (cat, "Hire an assistant")):
+        reply = await sim.command(member, channel, "commit add", text=text)
+        assert reply.ephemeral
+    sim.close_dms(cat)
+
+    # The reminder: two days before the meeting.
+    await sim.advance(MEETING_AT - timedelta(hours=48) - app.clock.now())
+    # (The module's check-in nudge, due a day earlier, is a DM of its own: pick the report-back.)
+    def reportback(member):  # noqa: ANN001, ANN202
+        [dm] = [m for m in sim.dms(member) if any(label.startswith("#") for label in buttons(m))]
+        return dm
+
+    ana_dm, bob_dm = reportback(ana), reportback(bob)
+    assert "Send 10 invoices" in ana_dm.embeds[0]["description"]
+    assert buttons(ana_dm) == ["#1 Done", "#1 Partly", "#1 Not done", "#1 Add a note"]
+    assert sim.dms(cat) == []
+    fallback = sim.last_message(channel)
+    assert fallback.content.startswith(f"<@{cat.id}>, 1 commitment to report on before Thu 3 Dec")
+    assert fallback.allowed_mentions is not None
+    assert [int(u) for u in fallback.allowed_mentions.get("users", [])] == [cat.id]
+    assert fallback.allowed_mentions.get("parse") == []  # only Cat: no @everyone, no roles
+
+    # Two report by button; the DM updates in place; a double click records once.
+    clicked = await sim.click(ana, ana_dm, label="#1 Done")
+    assert clicked.interaction.response_type == 7
+    assert "✅ `#1` Send 10 invoices — *done*" in reportback(ana).embeds[0]["description"]
+    async with app.sessions.begin() as session:
+        first_report = (await session.scalar(select(Commitment).where(Commitment.number == 1))).reported_at
+    await sim.advance(minutes=5)
+    await sim.click(ana, reportback(ana), label="#1 Done")
+    async with app.sessions.begin() as session:
+        assert (await session.scalar(select(Commitment).where(Commitment.number == 1))).reported_at == first_report
+
+    await sim.click(bob, bob_dm, label="#2 Partly")
+    opened = await sim.click(bob, reportback(bob), label="#2 Add a note")
+    assert opened.modal is not None
+    await sim.submit_modal(bob, opened, {"How did it go?": "Bank called back; meeting next week"})
+    assert "Bank called back" in reportback(bob).embeds[0]["description"]
+    assert await statuses(app, group_id) == {
+        1: ("done", None), 2: ("partly", "Bank called back; meeting next week"), 3: ("open", None),
+    }
+
+    # The meeting: the board, with each status, who hasn't reported, and the completion rate.
+    await sim.advance(MEETING_AT - app.clock.now())
+    board = sim.last_message(channel)
+    text = "\n".join(embed.get("description") or "" for embed in board.embeds)
+    assert "✅ `#1` Send 10 invoices — *done*" in text
+    assert "🟨 `#2` Call the bank — *partly*" in text
+    assert "⬜ `#3` Hire an assistant — *open*" in text
+    assert f"Not reported yet: <@{cat.id}>" in text
+    assert "**50%**" in text  # 1 done + ½ partly of 3
+
+    # A restart: the old DM's buttons still work (and the later answer wins).
+    await harness.restart()
+    await sim.click(ana, reportback(ana), label="#1 Not done")
+    assert "❌ `#1` Send 10 invoices — *not done*" in reportback(ana).embeds[0]["description"]
+    assert (await statuses(harness.app, group_id))[1] == ("not_done", None)  # type: ignore[arg-type]
+
+    # After the meeting: unreported commitments close, and the channel is asked for new ones.
+    await sim.advance(hours=3, minutes=1)
+    assert "What will you commit to before" in sim.last_message(channel).content
+    assert (await statuses(harness.app, group_id))[3] == ("not_reported", None)  # type: ignore[arg-type]
+
+
+async def test_a_long_list_pages_with_buttons_for_its_owner_only(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
+) -> None:
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    group_id, meeting_id = await seed_group(app, guild, channel, [ana, bob])
+    now = app.clock.now()
+    async with app.sessions.begin() as session:
+        for number in range(1, 41):
+            session.add(Commitment(
+                guild_id=guild.id, group_id=group_id, number=number, user_id=ana.id if number % 2 else bob.id,
+                text=f"Task {number} " + "x" * 280, due_at=MEETING_AT, meeting_id=meeting_id, status="open",
+                created_at=now, updated_at=now,
+            ))
+
+    listing = await sim.command(ana, channel, "commit list")
+    first = listing.embed
+    assert first["footer"]["text"].startswith("Page 1 of ")
+    assert buttons(listing.message) == ["Previous", "Next"]  # type: ignore[arg-type]
+    refused = await sim.click(bob, listing, label="Next")
+    assert refused.ephemeral and "for the member who ran the command" in refused.content
+    turned = await sim.click(ana, listing, label="Next")
+    assert turned.embed["footer"]["text"].startswith("Page 2 of ")
+    assert "`#1` Task 1 " in first["description"] and "`#1` Task 1 " not in turned.embed["description"]

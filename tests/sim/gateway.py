@@ -1,0 +1,322 @@
+"""The simulated gateway: HELLO, heartbeats, IDENTIFY → READY → GUILD_CREATE, RESUME, dispatches.
+
+Frames are sent as text JSON even when the bot asks for ``compress=zlib-stream`` (discord.py
+accepts both). Dispatches the bot did not subscribe to by intent are not sent, as on Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from tests.sim.state import JSON, Guild, iso
+from tests.sim.world import World
+
+log = logging.getLogger(__name__)
+
+
+class Op:
+    DISPATCH = 0
+    HEARTBEAT = 1
+    IDENTIFY = 2
+    PRESENCE_UPDATE = 3
+    RESUME = 6
+    RECONNECT = 7
+    REQUEST_GUILD_MEMBERS = 8
+    INVALID_SESSION = 9
+    HELLO = 10
+    HEARTBEAT_ACK = 11
+
+
+class Intent:
+    GUILDS = 1 << 0
+    GUILD_MESSAGES = 1 << 9
+    GUILD_MESSAGE_REACTIONS = 1 << 10
+    DIRECT_MESSAGES = 1 << 12
+    DIRECT_MESSAGE_REACTIONS = 1 << 13
+    MESSAGE_CONTENT = 1 << 15
+
+
+# Events that need an intent; the guild/DM split is decided by the payload's guild_id.
+_INTENTS: dict[str, tuple[int, int]] = {
+    "MESSAGE_CREATE": (Intent.GUILD_MESSAGES, Intent.DIRECT_MESSAGES),
+    "MESSAGE_UPDATE": (Intent.GUILD_MESSAGES, Intent.DIRECT_MESSAGES),
+    "MESSAGE_DELETE": (Intent.GUILD_MESSAGES, Intent.DIRECT_MESSAGES),
+    "MESSAGE_REACTION_ADD": (Intent.GUILD_MESSAGE_REACTIONS, Intent.DIRECT_MESSAGE_REACTIONS),
+    "MESSAGE_REACTION_REMOVE": (Intent.GUILD_MESSAGE_REACTIONS, Intent.DIRECT_MESSAGE_REACTIONS),
+    "GUILD_CREATE": (Intent.GUILDS, Intent.GUILDS),
+    "GUILD_DELETE": (Intent.GUILDS, Intent.GUILDS),
+    "CHANNEL_CREATE": (Intent.GUILDS, Intent.GUILDS),
+    "CHANNEL_UPDATE": (Intent.GUILDS, Intent.GUILDS),
+    "CHANNEL_DELETE": (Intent.GUILDS, Intent.GUILDS),
+    "THREAD_CREATE": (Intent.GUILDS, Intent.GUILDS),
+    "THREAD_UPDATE": (Intent.GUILDS, Intent.GUILDS),
+    "THREAD_DELETE": (Intent.GUILDS, Intent.GUILDS),
+}
+
+INVALID_TOKEN_CLOSE = 4004
+
+
+@dataclass(eq=False)
+class Session:
+    id: str
+    intents: int
+    seq: int = 0
+    log: list[JSON] = field(default_factory=list)  # every dispatch, for RESUME
+    invalidated: bool = False
+
+    def frame(self, event: str, data: Any) -> JSON:
+        self.seq += 1
+        frame = {"op": Op.DISPATCH, "t": event, "s": self.seq, "d": data}
+        self.log.append(frame)
+        return frame
+
+
+class Gateway:
+    """One bot connection at a time (the bot is not sharded), with resumable sessions."""
+
+    def __init__(self, world: World, *, token: str, url: Callable[[], str]) -> None:
+        self.world = world
+        self.token = token
+        self._url = url
+        self.sessions: dict[str, Session] = {}
+        self.session: Session | None = None
+        self._socket: web.WebSocketResponse | None = None
+        self._outbox: asyncio.Queue[JSON] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self.connections = 0
+        self.identifies = 0
+        self.resumes = 0
+        self.heartbeats = 0
+        self.ready = asyncio.Event()
+        self.errors: list[str] = []
+
+    # --- the test side -------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Frames queued but not yet written to the socket."""
+        return self._outbox.qsize() if self._outbox is not None else 0
+
+    @property
+    def connected(self) -> bool:
+        return self._socket is not None and not self._socket.closed
+
+    def dispatch(self, event: str, data: JSON) -> None:
+        """Send an event now, or keep it for the RESUME if the bot is disconnected."""
+        session = self.session
+        if session is None or session.invalidated or not self._subscribed(session, event, data):
+            return
+        frame = session.frame(event, self._redact(session, event, data))
+        if self._outbox is not None and self.connected:
+            self._outbox.put_nowait(frame)
+
+    async def drop(self, *, resumable: bool = True) -> None:
+        """Cut the connection. The bot reconnects and RESUMEs (or IDENTIFYs again if not resumable)."""
+        if self.session is not None and not resumable:
+            self.session.invalidated = True
+        socket = self._socket
+        if socket is not None and not socket.closed:
+            await socket.close(code=4000 if resumable else 4009, message=b"simulated disconnect")
+
+    async def close(self) -> None:
+        if self._socket is not None and not self._socket.closed:
+            await self._socket.close(code=1001, message=b"simulator shutting down")
+        await self._stop_writer()
+
+    # --- the websocket -------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True, max_msg_size=0)
+        await socket.prepare(request)
+        if self._socket is not None and not self._socket.closed:
+            await self._socket.close(code=4000, message=b"replaced by a new connection")
+        await self._stop_writer()
+        self.connections += 1
+        self._socket = socket
+        self._outbox = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write(socket, self._outbox), name="sim-gateway-writer")
+        self._outbox.put_nowait({"op": Op.HELLO, "d": {"heartbeat_interval": 41_250, "_trace": ["sim"]}, "s": None, "t": None})
+        try:
+            async for message in socket:
+                if message.type is not WSMsgType.TEXT:
+                    continue
+                await self._receive(socket, json.loads(message.data))
+        finally:
+            if self._socket is socket:
+                self.ready.clear()
+        return socket
+
+    async def _write(self, socket: web.WebSocketResponse, outbox: asyncio.Queue[JSON]) -> None:
+        while True:
+            frame = await outbox.get()
+            try:
+                await socket.send_str(json.dumps(frame))
+            except ConnectionResetError:
+                return
+            finally:
+                outbox.task_done()
+
+    async def _stop_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+            self._writer = None
+
+    async def _receive(self, socket: web.WebSocketResponse, payload: JSON) -> None:
+        op = payload.get("op")
+        data = payload.get("d")
+        assert self._outbox is not None
+        if op == Op.HEARTBEAT:
+            self.heartbeats += 1
+            self._outbox.put_nowait({"op": Op.HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+        elif op == Op.IDENTIFY:
+            await self._identify(socket, data)
+        elif op == Op.RESUME:
+            self._resume(data)
+        elif op in (Op.PRESENCE_UPDATE, Op.REQUEST_GUILD_MEMBERS):
+            pass
+        else:
+            self.errors.append(f"unexpected gateway op {op}: {payload!r}")
+
+    async def _identify(self, socket: web.WebSocketResponse, data: JSON) -> None:
+        if data.get("token") != self.token:
+            await socket.close(code=INVALID_TOKEN_CLOSE, message=b"Authentication failed.")
+            return
+        self.identifies += 1
+        if self.session is not None:
+            self.session.invalidated = True
+        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)))
+        self.sessions[session.id] = session
+        self.session = session
+        assert self._outbox is not None
+        guilds = self._bot_guilds()
+        self._outbox.put_nowait(session.frame("READY", self._ready_payload(session, guilds)))
+        for guild in guilds:
+            if guild.available:
+                self._outbox.put_nowait(session.frame("GUILD_CREATE", self.guild_create_payload(guild)))
+        self.ready.set()
+
+    def _resume(self, data: JSON) -> None:
+        assert self._outbox is not None
+        session = self.sessions.get(str(data.get("session_id")))
+        if session is None or session.invalidated or data.get("token") != self.token:
+            self._outbox.put_nowait({"op": Op.INVALID_SESSION, "d": False, "s": None, "t": None})
+            return
+        self.resumes += 1
+        self.session = session
+        seq = int(data.get("seq") or 0)
+        for frame in session.log:
+            if frame["s"] > seq:
+                self._outbox.put_nowait(frame)
+        self._outbox.put_nowait(session.frame("RESUMED", {"_trace": ["sim"]}))
+        self.ready.set()
+
+    # --- payloads ------------------------------------------------------------------------------
+
+    def _bot_guilds(self) -> list[Guild]:
+        return [guild for guild in self.world.guilds.values() if self.world.bot.id in guild.members]
+
+    def _ready_payload(self, session: Session, guilds: list[Guild]) -> JSON:
+        world = self.world
+        return {
+            "v": 10,
+            "user": world.bot.payload() | {"verified": True, "mfa_enabled": False, "email": None},
+            "guilds": [{"id": str(guild.id), "unavailable": True} for guild in guilds],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self._url(),
+            "application": {"id": str(world.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "user_settings": {},
+            "auth_session_id_hash": "",
+            "_trace": ["sim"],
+        }
+
+    def guild_create_payload(self, guild: Guild) -> JSON:
+        world = self.world
+        channels = [world.channels[cid] for cid in guild.channel_ids]
+        bot_member = world.bot_member(guild)
+        return {
+            "id": str(guild.id),
+            "name": guild.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": str(guild.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "features": [],
+            "mfa_level": 0,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "safety_alerts_channel_id": None,
+            "vanity_url_code": None,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "premium_progress_bar_enabled": False,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+            "max_members": 500_000,
+            "max_video_channel_users": 25,
+            "roles": [role.payload() for role in guild.roles.values()],
+            "emojis": [],
+            "stickers": [],
+            "joined_at": iso(bot_member.joined_at),
+            "large": False,
+            "unavailable": False,
+            "member_count": len(guild.members),
+            "voice_states": [],
+            "members": [bot_member.payload()],
+            "channels": [channel.payload() for channel in channels if not channel.is_thread],
+            "threads": [
+                channel.payload()
+                for channel in channels
+                if channel.is_thread and not channel.archived and world.can_view(channel, world.bot.id)
+            ],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "lazy": True,
+            "application_command_counts": {},
+        }
+
+    # --- filtering -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _subscribed(session: Session, event: str, data: JSON) -> bool:
+        needed = _INTENTS.get(event)
+        if needed is None:
+            return True
+        guild_intent, dm_intent = needed
+        return bool(session.intents & (guild_intent if data.get("guild_id") else dm_intent))
+
+    def _redact(self, session: Session, event: str, data: JSON) -> JSON:
+        """Without the Message Content intent, others' guild messages arrive without their content."""
+        if event not in ("MESSAGE_CREATE", "MESSAGE_UPDATE") or session.intents & Intent.MESSAGE_CONTENT:
+            return data
+        author = (data.get("author") or {}).get("id")
+        if not data.get("guild_id") or author == str(self.world.bot.id):
+            return data
+        return data | {"content": "", "embeds": [], "attachments": [], "components": []}
