@@ -107,7 +107,7 @@ async def test_the_report_back_cycle(sim: Sim, guild: Guild, channel: Channel, h
     # The reminder: two days before the meeting.
     await sim.advance(MEETING_AT - timedelta(hours=48) - app.clock.now())
     # (The module's check-in nudge, due a day earlier, is a DM of its own: pick the report-back.)
-    def reportback(member):  # noqa: ANN001, ANN202
+    def reportback(member):
         [dm] = [m for m in sim.dms(member) if any(label.startswith("#") for label in buttons(m))]
         return dm
 
