@@ -62,10 +62,13 @@ class OutboxScheduler:
         self._scheduler = scheduler
 
     async def shutdown(self) -> None:
-        """Stop the clock; let a run in progress finish its current send (claims not tried are released)."""
+        """Stop the clock; let a run in progress finish its current send (claims not tried are released).
+
+        APScheduler's executor cancels running coroutine jobs when it shuts down, so no new run may
+        start (``_scheduler`` is cleared first), the run in progress is awaited, and only then is
+        APScheduler stopped.
+        """
         scheduler, self._scheduler = self._scheduler, None
-        if scheduler is not None and scheduler.running:
-            scheduler.shutdown(wait=False)
         self.dispatcher.stopping = True
         try:
             async with asyncio.timeout(STOP_WAIT_SECONDS):
@@ -73,6 +76,8 @@ class OutboxScheduler:
                     pass
         except TimeoutError:
             log.warning("An outbox run was still sending at shutdown; its leases will expire")
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=False)
 
     async def run_due(self) -> int:
         """Send everything due by the injected clock now; return how many were sent."""
@@ -83,6 +88,8 @@ class OutboxScheduler:
                 await self._schedule_wake()
 
     async def _tick(self) -> None:
+        if self._scheduler is None:
+            return  # shutting down: a job that fired just before shutdown() must not start a run
         if self._lock.locked():
             return  # a run is in progress; it drains everything due
         try:
