@@ -266,6 +266,10 @@ class BrainstormCog(commands.Cog):
         self.service = bot.services.brainstorms
         self._recount: asyncio.Task[None] | None = None
         self.recount_done = asyncio.Event()
+        # discord.py runs each raw reaction event in its own task: a quick add then remove could
+        # otherwise commit out of order (the remove finding no vote yet, the add counted after).
+        # Events are dispatched in order and the lock is FIFO, so votes apply in Discord's order.
+        self._votes_lock = asyncio.Lock()
 
     brainstorm = app_commands.Group(name="brainstorm", description="Table an issue; the group brainstorms it", guild_only=True)
 
@@ -339,8 +343,9 @@ class BrainstormCog(commands.Cog):
         actor = actor_from(interaction)
         info = await self.service.to_close(actor, brainstorm_id=brainstorm)
         await defer(interaction)
-        reactors, _missing = await self._reactors(info)
-        closed = await self.service.close(actor, brainstorm_id=info.id, reactors=reactors)
+        async with self._votes_lock:  # no vote event applied between reading the reactors and the close
+            reactors, _missing = await self._reactors(info)
+            closed = await self.service.close(actor, brainstorm_id=info.id, reactors=reactors)
         await self._post_results(closed)
         await respond(interaction, f"Brainstorm #{closed.id} is closed; the ranked ideas are posted.")
 
@@ -460,7 +465,10 @@ class BrainstormCog(commands.Cog):
             return
         assert payload.guild_id is not None
         try:
-            result = await self.service.vote(guild_id=payload.guild_id, message_id=payload.message_id, user_id=payload.user_id)
+            async with self._votes_lock:
+                result = await self.service.vote(
+                    guild_id=payload.guild_id, message_id=payload.message_id, user_id=payload.user_id
+                )
             if result is not None and result.status == "over_limit":
                 await self._refuse_over_limit(payload, result)
         except Exception as error:
@@ -472,7 +480,8 @@ class BrainstormCog(commands.Cog):
             return
         assert payload.guild_id is not None
         try:
-            await self.service.unvote(guild_id=payload.guild_id, message_id=payload.message_id, user_id=payload.user_id)
+            async with self._votes_lock:
+                await self.service.unvote(guild_id=payload.guild_id, message_id=payload.message_id, user_id=payload.user_id)
         except Exception as error:
             log_failure(f"brainstorm unvote (message {payload.message_id}, user {payload.user_id})", error)
 
@@ -538,9 +547,10 @@ class BrainstormCog(commands.Cog):
     async def _recount_open(self) -> None:
         for info in await self.service.open_brainstorms():
             try:
-                reactors, missing = await self._reactors(info)
-                if reactors:
-                    await self.service.recount(brainstorm_id=info.id, reactors=reactors)
+                async with self._votes_lock:  # a live vote is applied before the read or after the recount
+                    reactors, missing = await self._reactors(info)
+                    if reactors:
+                        await self.service.recount(brainstorm_id=info.id, reactors=reactors)
                 for message in missing:  # a 👍 Discord refused earlier, tried again
                     await self._add_vote_reaction(message)
             except Exception as error:

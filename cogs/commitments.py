@@ -34,10 +34,11 @@ from bot.services.commitments import (
     Stats,
 )
 from bot.ui.actor import actor_from
-from bot.ui.base import Modal, RendersErrors, View
+from bot.ui.base import Modal, RendersErrors
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
+from bot.ui.pages import respond_pages
 from bot.ui.reply import respond
 
 log = logging.getLogger(__name__)
@@ -347,40 +348,6 @@ async def redraw(interaction: discord.Interaction, report: ReportBack) -> None:
     await interaction.response.edit_message(content=message.content, embeds=message.embeds, view=message.view)
 
 
-class Pages(View):
-    """Previous / Next over an ephemeral list; only for the member who asked."""
-
-    def __init__(self, owner_id: int, pages: list[discord.Embed]) -> None:
-        super().__init__(timeout=600)
-        self.owner_id = owner_id
-        self.pages = pages
-        self.index = 0
-        self._sync()
-
-    def _sync(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.next.disabled = self.index >= len(self.pages) - 1
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id != self.owner_id:
-            await respond(interaction, "These buttons are for the member who ran the command.")
-            return False
-        return True
-
-    async def _show(self, interaction: discord.Interaction, delta: int) -> None:
-        self.index = max(0, min(len(self.pages) - 1, self.index + delta))
-        self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button[Pages]) -> None:
-        await self._show(interaction, -1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, _button: discord.ui.Button[Pages]) -> None:
-        await self._show(interaction, 1)
-
-
 # --- the cog -------------------------------------------------------------------------------------
 
 
@@ -475,9 +442,7 @@ class CommitmentsCog(commands.Cog):
         listing = await self.bot.services.commitments.list_commitments(
             actor_from(interaction), member_id=member.id if member else None, status=wanted, group_id=group
         )
-        pages = list_pages(listing)
-        view = Pages(interaction.user.id, pages) if len(pages) > 1 else None
-        await respond(interaction, embed=pages[0], view=view)
+        await respond_pages(interaction, list_pages(listing))
 
     @commit.command(name="done", description="Report a commitment done")
     @app_commands.describe(commitment="Your commitment (#number)", note="How it went (optional)", group="Your group")

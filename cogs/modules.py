@@ -29,9 +29,10 @@ from bot.services.modules import (
     SavedCheckIn,
 )
 from bot.ui.actor import actor_from
-from bot.ui.base import Modal, RendersErrors, View
+from bot.ui.base import Modal, RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
+from bot.ui.pages import respond_pages
 from bot.ui.reply import defer, respond
 
 log = logging.getLogger(__name__)
@@ -298,42 +299,6 @@ async def post_checkin(bot: RoundtableBot, saved: SavedCheckIn) -> bool | None:
 
 
 # --- pages -------------------------------------------------------------------------------------
-
-
-class Pages(View):
-    """Previous / Next over a private list; only for the member who asked."""
-
-    def __init__(self, owner_id: int, pages: list[discord.Embed]) -> None:
-        super().__init__(timeout=600)
-        self.owner_id = owner_id
-        self.pages = pages
-        self.index = 0
-        self._sync()
-
-    def _sync(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.next.disabled = self.index >= len(self.pages) - 1
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return interaction.user.id == self.owner_id
-
-    async def _show(self, interaction: discord.Interaction, delta: int) -> None:
-        self.index = max(0, min(len(self.pages) - 1, self.index + delta))
-        self._sync()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
-
-    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, _button: discord.ui.Button[Pages]) -> None:
-        await self._show(interaction, -1)
-
-    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, _button: discord.ui.Button[Pages]) -> None:
-        await self._show(interaction, 1)
-
-
-async def respond_pages(interaction: discord.Interaction, pages: list[discord.Embed]) -> None:
-    view = Pages(interaction.user.id, pages) if len(pages) > 1 else None
-    await respond(interaction, embed=pages[0], view=view)
 
 
 class DigestPageButton(

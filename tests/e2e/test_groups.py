@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot.app import App
 from tests.sim import Channel, Guild, Sim
-from tests.sim.api import Reply
-from tests.sim.options import build_data
+from tests.sim.api import Reply, UsageError
 from tests.sim.state import Member
 
 
 async def run(sim: Sim, user: Member, channel: Channel, command_name: str, /, **options: Any) -> Reply:
-    """``Sim.command`` for commands with a ``name`` or ``member`` option (its own parameters' names)."""
-    command = sim._command_for(user, channel, command_name)
-    data = build_data(sim.world, command, command_name, options, guild_id=channel.guild_id)
-    return await sim._answer(sim._interaction(2, user, channel, data))
+    """``sim.command`` (kept as a name: other e2e modules import it)."""
+    return await sim.command(user, channel, command_name, **options)
 
 
 async def create(sim: Sim, user: Member, channel: Channel, group_name: str, **options: Any) -> Reply:
@@ -85,7 +84,48 @@ async def test_facilitator_manages_members_and_archives(sim: Sim, guild: Guild, 
     assert "Makers" in listed.embed["description"]
 
 
-async def test_help_works_and_the_bot_welcomes_a_new_server(sim: Sim, guild: Guild, channel: Channel, app: App) -> None:
+async def test_refusals_dm_other_server_and_inert_mentions(sim: Sim, guild: Guild, channel: Channel, app: App) -> None:
+    admin = sim.member(guild, "Admin", manage_guild=True)
     ana = sim.member(guild, "Ana")
-    shown = await run(sim, ana, channel, "help")
-    assert shown.ephemeral and "Start a group" in [f["name"] for f in shown.embed["fields"]]
+    await create(sim, admin, channel, "Makers")
+    await run(sim, ana, channel, "group join", group="Makers")
+
+    # A server command in a DM: the client won't offer it (guild-only), so nothing reaches the bot.
+    before = len(sim.requests)
+    with pytest.raises(UsageError):
+        await run(sim, ana, sim.dm_channel(ana), "group create", name="DM group")
+    with pytest.raises(UsageError):
+        await run(sim, ana, sim.dm_channel(ana), "meeting next")
+    assert len(sim.requests) == before and sim.dms(ana) == []
+
+    # A group of another server, typed into the group option by id or by name: not found here.
+    other = sim.guild("Other Server")
+    other_admin = sim.member(other, "Olga", manage_guild=True)
+    other_channel = sim.text_channel(other, "general")
+    theirs = await create(sim, other_admin, other_channel, "Secret Circle")
+    assert not theirs.ephemeral
+    secret_id = await app.services.groups.find_id(other.id, "Secret Circle")
+    assert secret_id is not None
+    for typed in (str(secret_id), "Secret Circle"):
+        refused = await run(sim, ana, channel, "group join", group=typed)
+        assert refused.ephemeral and "no group called" in refused.content
+        info = await run(sim, admin, channel, "group info", group=typed)
+        assert info.ephemeral and "no group called" in info.content
+    assert "Secret Circle" not in (await run(sim, ana, channel, "group list")).text
+    choices = await sim.autocomplete(ana, channel, "group join", option="group", value="sec")
+    assert choices == []
+
+    # Mentions inside a name: refused privately, nothing stored, and the reply pings nobody.
+    role = sim.role(guild, "Founders")
+    for name in ("Hi @everyone", "Hey @here", f"Team <@&{role.id}>", f"Ana's <@{ana.id}>"):
+        bad = await create(sim, admin, sim.channel(guild, f"c{len(name)}"), name)
+        assert bad.ephemeral and "can't contain mentions" in bad.content
+        assert bad.message.allowed_mentions is not None
+        assert not any(bad.message.allowed_mentions.get(key) for key in ("parse", "users", "roles"))
+    listed = await run(sim, ana, channel, "group list")
+    assert "Makers" in listed.text and "everyone" not in listed.text and "Founders" not in listed.text
+    # Whatever the bot posts publicly mentions nobody unless it means to.
+    for message in sim.messages(channel):
+        assert message.allowed_mentions is not None, message.content
+        mentions = message.allowed_mentions
+        assert "everyone" not in mentions.get("parse", []) and "roles" not in mentions.get("parse", [])

@@ -82,3 +82,77 @@ async def test_schedule_move_cancel_and_refusals(sim: Sim, guild: Guild, channel
     assert "is cancelled" in sim.last_message(channel).content
     none = await run(sim, ana, channel, "meeting next")
     assert none.ephemeral and "no meeting planned" in none.content
+
+
+async def test_a_facilitator_ends_the_meeting_and_the_channel_is_asked_for_commitments(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    ana = sim.member(guild, "Ana")
+    await create(sim, admin, channel, "Makers")
+    await run(sim, ana, channel, "group join", group="Makers")
+    scheduled = await run(sim, admin, channel, "meeting schedule", when="2026-11-24 18:00")
+    meeting_id = int(scheduled.embed["footer"]["text"].removeprefix("Meeting "))
+
+    early = await run(sim, admin, channel, "meeting end")
+    assert early.ephemeral and "No meeting of **Makers** is under way" in early.content
+
+    await sim.advance(app.clock.now().replace(day=24, hour=18, minute=5) - app.clock.now())
+    member_try = await run(sim, ana, channel, "meeting end")
+    assert member_try.ephemeral and "Only a facilitator" in member_try.content
+    assert (await app.services.meetings.get(meeting_id)).status == "scheduled"  # type: ignore[union-attr]
+
+    ended = await run(sim, admin, channel, "meeting end")
+    assert "Meeting of <t:1795543200:F> ended" in ended.content  # Tue 24 Nov 2026 18:00 UTC
+    assert (await app.services.meetings.get(meeting_id)).status == "ended"  # type: ignore[union-attr]
+
+    await sim.advance(minutes=1)
+    prompts = [m for m in sim.messages(channel) if "What will you commit to before" in m.content]
+    assert len(prompts) == 1 and "/commit add" in prompts[0].content
+
+    again = await run(sim, admin, channel, "meeting end")
+    assert again.ephemeral and "under way" in again.content
+    await sim.advance(hours=4)  # the scheduler's own end of the meeting doesn't ask a second time
+    assert len([m for m in sim.messages(channel) if "What will you commit to before" in m.content]) == 1
+
+
+async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
+) -> None:
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    ana = sim.member(guild, "Ana")
+    await create(sim, admin, channel, "Makers", timezone="Europe/London")
+    await run(sim, ana, channel, "group join", group="Makers")
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", location="Zoom")  # 8 days out
+
+    def reminders() -> list[Message]:
+        return [m for m in sim.messages(channel) if m.content.startswith("Reminder:")]
+
+    start = app.clock.now()
+    await sim.advance(start.replace(day=24, hour=17, minute=59) - start)  # a minute before "7 days before"
+    assert reminders() == []
+    await sim.advance(minutes=2)
+    [week] = reminders()
+    assert week.content == "Reminder: **Makers** meets <t:1796148000:R>."
+    embed = week.embeds[0]
+    assert embed["title"] == "Meeting reminder — Makers"
+    assert "<t:1796148000:F>" in embed["description"] and "<t:1796148000:R>" in embed["description"]
+    assert {f["name"]: f["value"] for f in embed["fields"]}["Where"] == "Zoom"
+    labels = [c.get("label") for c in week.iter_components() if c.get("type") == 2]
+    assert labels == ["Going", "Maybe", "Can't make it"]
+
+    clicked = await sim.click(ana, week, label="Going")
+    assert f"<@{ana.id}>" in _fields(clicked)["Going (1)"]
+
+    await harness.restart()  # nothing is sent again after a restart
+    now = app.clock.now()
+    await sim.advance(now.replace(day=30, hour=17, minute=59) - now)
+    assert len(reminders()) == 1
+    await sim.advance(minutes=2)
+    assert len(reminders()) == 2
+    day = reminders()[1]
+    assert day.content == "Reminder: **Makers** meets <t:1796148000:R>."
+    assert _fields(day)["Going (1)"] == f"<@{ana.id}>"  # the answers so far
+
+    await sim.advance(hours=23)
+    assert len(reminders()) == 2

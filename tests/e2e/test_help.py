@@ -1,0 +1,88 @@
+"""``/help`` and the getting-started message when the bot joins a server, as members see them."""
+
+from __future__ import annotations
+
+from bot.app import App
+from tests.e2e.conftest import Harness
+from tests.sim import Channel, Guild, Sim
+from tests.sim.state import Perm, User
+
+
+async def test_help_lists_commands_by_role_and_the_first_steps(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    ana = sim.member(guild, "Ana")
+    shown = await sim.command(ana, channel, "help")
+    assert shown.ephemeral
+    fields = {f["name"]: f["value"] for f in shown.embed["fields"]}
+    assert list(fields) == ["Start a group", "Members", "Facilitators", "Server admins (Manage Server)"]
+    assert "/server setup" in fields["Start a group"] and "/group create" in fields["Start a group"]
+    assert "/group join" in fields["Members"] and "/meeting end" in fields["Facilitators"]
+    assert "/server setup" in fields["Server admins (Manage Server)"]
+    assert sim.messages(channel) == []  # private: nothing in the channel
+
+
+def _owner(sim: Sim, guild: Guild) -> User:
+    return sim.world.users[guild.owner_id]
+
+
+async def _join(sim: Sim, name: str, *, system_channel: bool, dms_open: bool = True, can_post: bool = True) -> Guild:
+    """The bot is added to a new server: GUILD_CREATE as Discord sends it for a join.
+
+    Workaround for the simulator: ``sim.guild`` after READY sends ``"unavailable": false``, which
+    discord.py reads as an outage ending (``on_guild_available``), not a join; and its payload has
+    no system channel. So the same payload is sent again without ``unavailable`` (a join, as on
+    Discord) and, if asked, with ``#general`` as the system channel.
+    """
+    guild = sim.guild(name)
+    await sim.settle()
+    general = sim.text_channel(guild, "general")
+    if not dms_open:
+        sim.close_dms(_owner(sim, guild))
+    if not can_post:
+        sim.revoke_permissions(general, Perm.SEND_MESSAGES)
+        await sim.settle()
+    payload = sim.gateway.guild_create_payload(guild)
+    del payload["unavailable"]
+    if system_channel:
+        payload["system_channel_id"] = str(general.id)
+    sim.gateway.dispatch("GUILD_CREATE", payload)
+    await sim.settle()
+    return guild
+
+
+async def test_joining_a_server_posts_in_its_system_channel_once(sim: Sim, harness: Harness, app: App) -> None:
+    joined = await _join(sim, "New Server", system_channel=True)
+    posted = sim.messages(sim.text_channel(joined, "general"))
+    assert len(posted) == 1
+    assert "Thanks for adding Roundtable" in posted[0].content and "/server setup" in posted[0].content
+    assert "/help" in posted[0].content
+    assert posted[0].allowed_mentions is not None and not posted[0].allowed_mentions.get("parse")
+    assert sim.dms(_owner(sim, joined)) == []
+
+    # A restart (every guild arrives again in GUILD_CREATE) doesn't welcome anyone twice.
+    await harness.restart()
+    assert len(sim.messages(sim.text_channel(joined, "general"))) == 1
+
+
+async def test_without_a_system_channel_the_owner_gets_a_dm(sim: Sim, app: App) -> None:
+    joined = await _join(sim, "New Server", system_channel=False)
+    dms = sim.dms(_owner(sim, joined))
+    assert len(dms) == 1 and "Thanks for adding Roundtable" in dms[0].content
+    assert sim.messages(sim.text_channel(joined, "general")) == []
+
+
+async def test_a_system_channel_the_bot_may_not_post_in_falls_back_to_the_owner(sim: Sim, app: App) -> None:
+    joined = await _join(sim, "Locked Server", system_channel=True, can_post=False)
+    assert sim.messages(sim.text_channel(joined, "general")) == []
+    assert "Thanks for adding Roundtable" in sim.dms(_owner(sim, joined))[0].content
+
+
+async def test_an_owner_with_closed_dms_gets_nothing_and_the_bot_carries_on(sim: Sim, app: App) -> None:
+    joined = await _join(sim, "Quiet Server", system_channel=False, dms_open=False)
+    owner = _owner(sim, joined)
+    assert sim.dms(owner) == []
+    assert any(r.status == 403 and r.template == "/channels/{channel_id}/messages" for r in sim.requests)
+    general = sim.text_channel(joined, "general")
+    fran = sim.member(joined, "Fran")
+    assert (await sim.command(fran, general, "help")).ephemeral
