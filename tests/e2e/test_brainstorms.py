@@ -18,7 +18,7 @@ from bot.models import BrainstormIdea, Commitment
 from bot.services.brainstorms import BrainstormInfo, BrainstormService
 from cogs.brainstorms import BrainstormCog
 from tests.e2e.conftest import Harness
-from tests.e2e.test_commitments import MEETING_AT, seed_group
+from tests.e2e.seeding import MEETING_AT, seed_group
 from tests.sim import Channel, Guild, Sim, UsageError
 from tests.sim.state import Message
 

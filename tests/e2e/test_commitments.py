@@ -11,48 +11,16 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.app import App
-from bot.models import Commitment, Group, GroupMember, Meeting
-from bot.services.outbox import plan_group
-from tests.conftest import START
+from bot.models import Commitment
 from tests.e2e.conftest import Harness
+from tests.e2e.seeding import MEETING_AT, buttons, seed_group
 from tests.sim import Channel, Guild, Sim
-from tests.sim.state import Member, Message
-
-MEETING_AT = START + timedelta(days=10, hours=8)  # Thu 3 Dec 2026, 18:00 UTC
-
-
-async def seed_group(
-    app: App, guild: Guild, channel: Channel, members: list[Member], *, facilitators: tuple[Member, ...] = ()
-) -> tuple[int, int]:
-    """A group bound to ``channel`` with ``members`` and one meeting; its outbox planned."""
-    now = app.clock.now()
-    async with app.sessions.begin() as session:
-        group = Group(
-            guild_id=guild.id, channel_id=channel.id, name="Makers", name_key="makers", timezone="UTC",
-            created_by=members[0].id, created_at=now,
-        )
-        session.add(group)
-        await session.flush()
-        for index, member in enumerate(members):
-            session.add(GroupMember(
-                group_id=group.id, user_id=member.id, guild_id=guild.id, is_facilitator=member in facilitators,
-                joined_at=now + timedelta(seconds=index),
-            ))
-        meeting = Meeting(guild_id=guild.id, group_id=group.id, starts_at=MEETING_AT, status="scheduled", created_at=now)
-        session.add(meeting)
-        await session.flush()
-        await plan_group(session, group.id, now)
-        return group.id, meeting.id
 
 
 async def statuses(app: App, group_id: int) -> dict[int, tuple[str, str | None]]:
     async with app.sessions.begin() as session:
         rows = await session.scalars(select(Commitment).where(Commitment.group_id == group_id))
         return {row.number: (row.status, row.note) for row in rows}
-
-
-def buttons(message: Message) -> list[str]:
-    return [c["label"] for c in message.iter_components() if c.get("type") == 2]
 
 
 async def test_commit_list_report_and_win_from_the_channel(

@@ -13,14 +13,10 @@ import yaml
 from sqlalchemy import select
 
 from bot.app import App
-from bot.models import CheckIn, Group, GroupMember, Meeting
-from bot.services.outbox import plan_group
-from tests.conftest import START
+from bot.models import CheckIn, Group
 from tests.e2e.conftest import Harness
+from tests.e2e.seeding import MEETING_AT, buttons, seed_group
 from tests.sim import Channel, Guild, Sim
-from tests.sim.state import Member, Message
-
-MEETING_AT = START + timedelta(days=10, hours=8)  # Thu 3 Dec 2026, 18:00 UTC
 
 MARKDOWN = b"""# Our own year
 
@@ -38,40 +34,9 @@ Follow up every quote.
 """
 
 
-async def seed_group(
-    app: App, guild: Guild, channel: Channel, members: list[Member], *, facilitators: tuple[Member, ...] = (),
-    meeting: bool = True,
-) -> tuple[int, int | None]:
-    now = app.clock.now()
-    async with app.sessions.begin() as session:
-        group = Group(
-            guild_id=guild.id, channel_id=channel.id, name="Makers", name_key="makers", timezone="UTC",
-            created_by=members[0].id, created_at=now,
-        )
-        session.add(group)
-        await session.flush()
-        for index, member in enumerate(members):
-            session.add(GroupMember(
-                group_id=group.id, user_id=member.id, guild_id=guild.id, is_facilitator=member in facilitators,
-                joined_at=now + timedelta(seconds=index),
-            ))
-        meeting_id = None
-        if meeting:
-            row = Meeting(guild_id=guild.id, group_id=group.id, starts_at=MEETING_AT, status="scheduled", created_at=now)
-            session.add(row)
-            await session.flush()
-            meeting_id = row.id
-        await plan_group(session, group.id, now)
-        return group.id, meeting_id
-
-
 def label_texts(components: list[dict]) -> list[str]:
     """The labels a member sees above a modal's fields (Label components)."""
     return [c["label"] for c in components if c.get("type") == 18]
-
-
-def buttons(message: Message) -> list[str]:
-    return [c["label"] for c in message.iter_components() if c.get("type") == 2]
 
 
 async def test_module_commands_import_and_export(sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App) -> None:

@@ -1,0 +1,51 @@
+"""Shared set-up for end-to-end tests: a group written straight to the database, and reading buttons.
+
+Tests of one feature seed the group this way so they exercise that feature's commands, not
+``/group create`` (covered by test_groups.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import App
+from bot.models import Group, GroupMember, Meeting
+from bot.services.outbox import plan_group
+from tests.conftest import START
+from tests.sim import Channel, Guild
+from tests.sim.state import Member, Message
+
+MEETING_AT = START + timedelta(days=10, hours=8)  # Thu 3 Dec 2026, 18:00 UTC
+
+
+async def seed_group(
+    app: App, guild: Guild, channel: Channel, members: list[Member], *, facilitators: tuple[Member, ...] = (),
+    meeting: bool = True,
+) -> tuple[int, int | None]:
+    """A group bound to ``channel`` with ``members`` (and one meeting at MEETING_AT); its outbox planned."""
+    now = app.clock.now()
+    async with app.sessions.begin() as session:
+        group = Group(
+            guild_id=guild.id, channel_id=channel.id, name="Makers", name_key="makers", timezone="UTC",
+            created_by=members[0].id, created_at=now,
+        )
+        session.add(group)
+        await session.flush()
+        for index, member in enumerate(members):
+            session.add(GroupMember(
+                group_id=group.id, user_id=member.id, guild_id=guild.id, is_facilitator=member in facilitators,
+                joined_at=now + timedelta(seconds=index),
+            ))
+        meeting_id = None
+        if meeting:
+            row = Meeting(guild_id=guild.id, group_id=group.id, starts_at=MEETING_AT, status="scheduled", created_at=now)
+            session.add(row)
+            await session.flush()
+            meeting_id = row.id
+        await plan_group(session, group.id, now)
+        return group.id, meeting_id
+
+
+def buttons(message: Message) -> list[str]:
+    """The labels of a message's buttons, in order."""
+    return [c["label"] for c in message.iter_components() if c.get("type") == 2]
