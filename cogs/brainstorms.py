@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import discord
@@ -32,6 +31,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.errors import log_failure
 from bot.ui.options import GroupOption
+from bot.ui.pages import join_lines
 from bot.ui.reply import defer, respond
 
 log = logging.getLogger(__name__)
@@ -67,22 +67,6 @@ def ranked_lines(info: BrainstormInfo) -> list[str]:
     ]
 
 
-def paginate(lines: Sequence[str], limit: int = DESCRIPTION_LIMIT) -> list[str]:
-    """Lines joined into pages of at most ``limit`` characters (a line is never split)."""
-    pages: list[str] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit and current:
-            pages.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        pages.append(current)
-    return pages
-
-
 def issue_embed(info: BrainstormInfo) -> discord.Embed:
     embed = discord.Embed(title=_shorten(info.issue, 256), description=info.details, colour=discord.Colour.gold())
     embed.add_field(name="Tabled by", value=f"<@{info.owner_id}>")
@@ -98,7 +82,7 @@ def issue_embed(info: BrainstormInfo) -> discord.Embed:
 
 def results_embeds(info: BrainstormInfo) -> list[discord.Embed]:
     lines = ranked_lines(info) or ["No ideas were posted."]
-    pages = paginate(lines)
+    pages = join_lines(lines, DESCRIPTION_LIMIT)
     embeds = []
     for n, page in enumerate(pages, start=1):
         title = f"Brainstorm #{info.id} results: {_shorten(info.issue, 200)}"
@@ -367,7 +351,7 @@ class BrainstormCog(commands.Cog):
             + (f" — <#{b.thread_id}>" if b.thread_id else "")
             for b in brainstorms
         ]
-        pages = paginate(lines)
+        pages = join_lines(lines, DESCRIPTION_LIMIT)
         for n, page in enumerate(pages, start=1):
             title = f"Brainstorms of {name}" + (f" ({n}/{len(pages)})" if len(pages) > 1 else "")
             await respond(interaction, embed=discord.Embed(title=title, description=page))
@@ -381,7 +365,7 @@ class BrainstormCog(commands.Cog):
         if info.closed_at is not None:
             state += f" <t:{int(info.closed_at.timestamp())}:R>"
         embed.add_field(name="Status", value=state + (f" · <#{info.thread_id}>" if info.thread_id else ""))
-        pages = paginate(ranked_lines(info) or ["No ideas yet."])
+        pages = join_lines(ranked_lines(info) or ["No ideas yet."], DESCRIPTION_LIMIT)
         fits = len(pages) == 1 and len(pages[0]) <= 1024  # an embed field's limit
         embed.add_field(name="Ideas, ranked", value=pages[0] if fits else "Below.", inline=False)
         await respond(interaction, embed=embed)

@@ -32,7 +32,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
-from bot.ui.pages import respond_pages
+from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
 
 log = logging.getLogger(__name__)
@@ -56,23 +56,8 @@ def ts(when: datetime, style: str = "F") -> str:
     return f"<t:{int(when.timestamp())}:{style}>"
 
 
-def chunk_lines(lines: Sequence[str], limit: int = FIELD_MAX) -> list[str]:
-    """Join lines into values of at most ``limit`` characters, never splitting a line."""
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit and current:
-            chunks.append(current)
-            candidate = line
-        current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
-
-
 def add_chunked_field(embed: discord.Embed, name: str, lines: Sequence[str]) -> None:
-    for index, value in enumerate(chunk_lines(lines)):
+    for index, value in enumerate(join_lines(lines, FIELD_MAX)):
         embed.add_field(name=name if index == 0 else f"{name} (continued)", value=value, inline=False)
 
 
@@ -371,7 +356,7 @@ def progress_pages(progress: Progress) -> list[discord.Embed]:
         history = f"{len(year)} check-in(s) this year (modules {', '.join(map(str, year))})" if year else "no check-ins yet"
         lines.append(f"{mark} <@{member.user_id}> · {history}")
     pages: list[discord.Embed] = []
-    for chunk in chunk_lines(lines, 4000):  # a page per 4,000 characters of members
+    for chunk in join_lines(lines, 4000):  # a page per 4,000 characters of members
         page = overview.copy() if pages else overview
         page.description = chunk
         page.set_footer(text=progress.group.name)

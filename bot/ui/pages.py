@@ -1,11 +1,28 @@
-"""Previous / Next over a list of embeds, for the member who asked (private lists that don't fit one embed)."""
+"""Lists longer than one embed: joining lines into pages, and Previous / Next for the member who asked."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import discord
 
 from bot.ui.base import View
 from bot.ui.reply import respond
+
+
+def join_lines(lines: Sequence[str], limit: int) -> list[str]:
+    """Lines joined into chunks of at most ``limit`` characters; a line is never split."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            chunks.append(current)
+            candidate = line
+        current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 class Pages(View):

@@ -15,12 +15,12 @@ from bot.clock import ManualClock
 from bot.models import BrainstormVote
 from bot.services.brainstorms import BrainstormInfo, IdeaInfo
 from bot.settings import Settings
+from bot.ui.pages import join_lines
 from cogs.brainstorms import (
     AdoptSelect,
     BrainstormCog,
     IdeaButton,
     idea_line,
-    paginate,
     results_embeds,
     thread_name,
 )
@@ -68,9 +68,9 @@ def test_results_of_25_long_ideas_are_paged_within_discord_limits() -> None:
     assert results_embeds(_info(0))[0].description == "No ideas were posted."
 
 
-def test_paginate_never_splits_a_line() -> None:
+def test_join_lines_never_splits_a_line() -> None:
     lines = [f"line {n} " + "y" * 90 for n in range(100)]
-    pages = paginate(lines, limit=1000)
+    pages = join_lines(lines, limit=1000)
     assert all(len(page) <= 1000 for page in pages)
     assert "\n".join(pages).split("\n") == lines
 
