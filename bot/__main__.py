@@ -50,8 +50,13 @@ async def run_bot(settings: Settings) -> int:
         log.error("%s", exc)
         return EXIT_RUNTIME
     except Exception as exc:
+        import aiohttp
         import discord
 
+        if isinstance(exc, aiohttp.ClientConnectionError | OSError):
+            where = settings.discord_api_base or "Discord"
+            log.error("Cannot reach %s: %s. Check the network (or DISCORD_API_BASE).", where, exc)
+            return EXIT_RUNTIME
         if isinstance(exc, discord.LoginFailure):
             log.error("Discord refused the token: check DISCORD_TOKEN (Bot → Reset Token in the developer portal).")
             return EXIT_CONFIG

@@ -69,3 +69,24 @@ async def test_python_m_bot_runs_against_the_api_base_and_stops_on_sigterm(
     assert time.monotonic() - stopped < 5
     assert code == 0, rest
     assert "Stopped." in rest and "Traceback" not in rest
+
+
+async def test_an_unreachable_discord_is_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEV_GUILD_IDS"}}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DISCORD_TOKEN="x",
+        DISCORD_API_BASE="http://127.0.0.1:9/api/v10",  # the discard port: nothing listens
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    async with asyncio.timeout(60):
+        output = (await process.stdout.read()).decode(errors="replace")
+        code = await process.wait()
+    assert code == 1, output
+    assert "Cannot reach http://127.0.0.1:9/api/v10" in output
+    assert "Traceback" not in output
