@@ -7,7 +7,8 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from bot import migrate
 from bot.client import RoundtableBot
@@ -15,7 +16,9 @@ from bot.clock import Clock, SystemClock
 from bot.db import create_engine, create_sessionmaker
 from bot.scheduler import OutboxScheduler
 from bot.services import ServiceContext, Services
+from bot.services.outbox import OUTBOX_CHANGED
 from bot.settings import Settings
+from bot.ui.errors import log_failure
 from cogs import EXTENSIONS
 
 log = logging.getLogger(__name__)
@@ -44,7 +47,7 @@ class App:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.engine = create_engine(settings.database_url)
-        self.sessions = create_sessionmaker(self.engine)
+        self.sessions = create_sessionmaker(self.engine, sync_session_class=self._session_class())
         self.services = Services.build(ServiceContext(sessions=self.sessions, clock=self.clock))
         self.bot = RoundtableBot(
             services=self.services,
@@ -56,6 +59,26 @@ class App:
         self.scheduler = OutboxScheduler(self.bot)
         self.bot.scheduler = self.scheduler  # type: ignore[attr-defined]
         self._client_task: asyncio.Task[None] | None = None
+
+    def _session_class(self) -> type[Session]:
+        """This App's sessions: after a commit that planned outbox rows, the scheduler is told the
+        earliest due time, so a row due now is sent at once instead of at the next tick."""
+
+        class AppSession(Session):
+            pass
+
+        event.listen(AppSession, "after_commit", self._after_commit)
+        event.listen(AppSession, "after_rollback", lambda session: session.info.pop(OUTBOX_CHANGED, None))
+        return AppSession
+
+    def _after_commit(self, session: Session) -> None:
+        due = session.info.pop(OUTBOX_CHANGED, None)
+        if due is None:
+            return
+        try:
+            self.scheduler.poke(due)
+        except Exception as exc:  # the commit stands; the next tick sends the row
+            log_failure("scheduler wake-up after a commit", exc)
 
     async def check_database(self) -> None:
         try:

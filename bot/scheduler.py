@@ -2,9 +2,15 @@
 
 Two jobs in an in-memory job store, never one job per notification: an interval tick every
 ``SCHEDULER_TICK_SECONDS`` that sends whatever is due, and a one-off wake-up at the next pending
-row's due time so nothing waits a whole tick. Both only call :meth:`OutboxScheduler.run_due`,
-which the tests and the simulator also call directly; runs never overlap within a process, and
-the claim keeps processes apart. Because every tick re-reads the clock, a jump (suspend, NTP
+row's due time so nothing waits a whole tick. The wake-up is set after every run, and when a
+commit plans a row due before it (:meth:`OutboxScheduler.poke`, called by the composition root),
+so a command that plans a row due now has it sent at once. Both jobs only call
+:meth:`OutboxScheduler.run_due`, which the tests also call directly; runs never overlap within a
+process, and the claim keeps processes apart.
+
+Due times come from the injected clock; APScheduler runs on the wall clock. A wake-up is set at
+"now on the wall clock + how long until due by the injected clock", which is the due time itself
+in production and keeps a test's manual clock meaningful. Because every tick re-reads the clock, a jump (suspend, NTP
 correction, an outage) is caught up within one tick; what fell due while the bot was down is sent
 if still useful and expired with the reason otherwise (see ``OutboxService.claim_due``).
 """
@@ -13,12 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from bot.clock import SystemClock
 from bot.dispatch import Dispatcher
 from bot.ui.errors import log_failure
 
@@ -30,6 +37,7 @@ log = logging.getLogger(__name__)
 TICK_JOB = "outbox-tick"
 WAKE_JOB = "outbox-wake"
 STOP_WAIT_SECONDS = 3.0
+RUN_TASK_NAME = "roundtable-outbox-run"  # the asyncio task of a scheduled run (the simulator waits for it)
 
 
 class OutboxScheduler:
@@ -38,7 +46,9 @@ class OutboxScheduler:
         self.dispatcher = Dispatcher(bot)
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
-        self._wake_at: datetime | None = None
+        self._wall = SystemClock()
+        self._wake_at: datetime | None = None  # wall-clock time of the pending wake-up job
+        self._queued = False  # a scheduled run is waiting for the one in progress
 
     @property
     def running(self) -> bool:
@@ -50,9 +60,12 @@ class OutboxScheduler:
             return
         await self.bot.services.outbox.load_dms_closed()
         self.dispatcher.stopping = False
+        self._queued = False
+        # Runs coalesce in _tick (one in progress, at most one queued behind it), so a job that fires
+        # during a long run returns at once instead of APScheduler logging it as skipped.
         scheduler = AsyncIOScheduler(
             timezone=UTC,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            job_defaults={"coalesce": True, "max_instances": 3, "misfire_grace_time": None},
         )
         scheduler.add_job(
             self._tick, "interval", seconds=self.bot.settings.scheduler_tick_seconds, id=TICK_JOB
@@ -82,6 +95,7 @@ class OutboxScheduler:
     async def run_due(self) -> int:
         """Send everything due by the injected clock now; return how many were sent."""
         async with self._lock:
+            self._queued = False  # this run sees every row committed before it started
             try:
                 return await self.dispatcher.run_due()
             finally:
@@ -90,34 +104,44 @@ class OutboxScheduler:
     async def _tick(self) -> None:
         if self._scheduler is None:
             return  # shutting down: a job that fired just before shutdown() must not start a run
-        if self._lock.locked():
-            return  # a run is in progress; it drains everything due
+        if self._queued:
+            return  # a run is already waiting to start; it will see everything this one would
+        task = asyncio.current_task()
+        if task is not None:
+            task.set_name(RUN_TASK_NAME)
+        self._queued = True
         try:
-            await self.run_due()
+            await self.run_due()  # waits for a run in progress, then sends what that run did not see
         except Exception as exc:  # the clock must keep ticking
             log_failure("outbox tick", exc)
 
     async def _schedule_wake(self) -> None:
-        """A one-off run at the next pending due time, if it comes before the next tick."""
-        scheduler = self._scheduler
-        if scheduler is None or not scheduler.running:
+        """After a run: a one-off run at the next pending due time, if it comes before the next tick."""
+        if not self.running:
             return
         try:
             due = await self.bot.services.outbox.next_due()
         except Exception as exc:
             log_failure("outbox next due", exc)
             return
-        if due is None:
-            return
-        tick = scheduler.get_job(TICK_JOB)
-        if tick is not None and tick.next_run_time is not None and due >= tick.next_run_time:
-            return
-        if self._wake_at == due and scheduler.get_job(WAKE_JOB) is not None:
-            return
-        self._wake_at = due
-        scheduler.add_job(self._tick, DateTrigger(run_date=due), id=WAKE_JOB, replace_existing=True)
+        if due is not None:
+            self.poke(due)
 
-    def wake(self) -> None:
-        """Ask for a run soon (e.g. after a commit that planned a row due now)."""
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.add_job(self._tick, id=WAKE_JOB, replace_existing=True)
+    def poke(self, due: datetime) -> None:
+        """A row falls due at ``due`` (injected clock): make sure a run starts by then.
+
+        Synchronous and cheap (no I/O), so the composition root can call it from a commit hook.
+        """
+        scheduler = self._scheduler
+        if scheduler is None or not scheduler.running:
+            return
+        wall_now = self._wall.now()
+        run_at = wall_now + max(due - self.bot.clock.now(), timedelta(0))
+        tick = scheduler.get_job(TICK_JOB)
+        if tick is not None and tick.next_run_time is not None and run_at >= tick.next_run_time:
+            return
+        wake = scheduler.get_job(WAKE_JOB)
+        if wake is not None and self._wake_at is not None and wall_now <= self._wake_at <= run_at:
+            return  # an earlier wake-up is already set
+        self._wake_at = run_at
+        scheduler.add_job(self._tick, DateTrigger(run_date=run_at), id=WAKE_JOB, replace_existing=True)

@@ -122,11 +122,25 @@ class PlanResult:
     retimed: int = 0
     cancelled: int = 0
     revived: int = 0
-    earliest_due: datetime | None = None
+    earliest_change: datetime | None = None  # the earliest due time among rows inserted, re-timed or revived
 
-    def _saw(self, due: datetime) -> None:
-        if self.earliest_due is None or due < self.earliest_due:
-            self.earliest_due = due
+    def _changed(self, due: datetime) -> None:
+        if self.earliest_change is None or due < self.earliest_change:
+            self.earliest_change = due
+
+
+OUTBOX_CHANGED = "roundtable.outbox_earliest_change"
+
+
+def note_outbox_change(session: AsyncSession, due: datetime) -> None:
+    """Record in the session that a row due at ``due`` was planned.
+
+    The composition root reads it once the transaction commits, so the scheduler can wake for a
+    row due before its next tick (a command that plans a row due now sends it at once).
+    """
+    info = session.sync_session.info
+    known = info.get(OUTBOX_CHANGED)
+    info[OUTBOX_CHANGED] = due if known is None else min(known, due)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -278,7 +292,6 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
             if row.payload != item.payload:
                 row.payload = item.payload
                 row.updated_at = now
-            result._saw(row.due_at)
             continue  # unchanged (an overdue row stays for the dispatcher to send or expire)
         due = item.due_at
         if due < now:
@@ -289,7 +302,7 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
                     result.cancelled += 1
                 continue
             due = now
-        result._saw(due)
+        result._changed(due)
         if row is None:
             inserts.append(
                 {
@@ -333,6 +346,8 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
         await session.execute(statement)
         result.inserted = len(inserts)
     await session.flush()
+    if result.earliest_change is not None:
+        note_outbox_change(session, result.earliest_change)
     return result
 
 
@@ -465,26 +480,21 @@ class OutboxService(Service):
         self._dms_closed.discard(user_id)
 
     async def mark_dms_closed(self, user_id: int) -> None:
-        now = self.now()
-        async with self.begin() as session:
-            row = await session.get(DMChannel, user_id)
-            if row is None:
-                session.add(DMChannel(user_id=user_id, channel_id=None, dms_closed_at=now, updated_at=now))
-            else:
-                row.dms_closed_at = now
-                row.updated_at = now
+        await self._upsert_dm_channel(user_id, dms_closed_at=self.now())
         if self._dms_closed is not None:
             self._dms_closed.add(user_id)
 
     async def store_dm_channel(self, user_id: int, channel_id: int) -> None:
+        await self._upsert_dm_channel(user_id, channel_id=channel_id)
+
+    async def _upsert_dm_channel(self, user_id: int, **values: Any) -> None:
+        """One statement (``INSERT … ON CONFLICT DO UPDATE``): two processes opening the same member's
+        DM channel at once both succeed, where a read-then-insert would fail one of them."""
         now = self.now()
         async with self.begin() as session:
-            row = await session.get(DMChannel, user_id)
-            if row is None:
-                session.add(DMChannel(user_id=user_id, channel_id=channel_id, dms_closed_at=None, updated_at=now))
-            else:
-                row.channel_id = channel_id
-                row.updated_at = now
+            statement = _insert(session)(DMChannel).values(user_id=user_id, updated_at=now, **values)
+            statement = statement.on_conflict_do_update(index_elements=["user_id"], set_={**values, "updated_at": now})
+            await session.execute(statement)
 
     # --- claiming --------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 ``sim`` starts the simulator; ``guild`` and ``channel`` are a server with the bot in it and its
 #general; ``harness`` builds the bot exactly as ``python -m bot`` does (settings → ``App``),
-points it at the simulator with ``DISCORD_API_BASE``, migrates a fresh SQLite database and starts
+points it at the simulator with ``DISCORD_API_BASE``, migrates a fresh database (SQLite; PostgreSQL too
+where a module overrides ``e2e_backend`` with ``backend``) and starts
 it; ``app`` is that running ``App``. A test module adds test-only extensions by overriding the
 ``extensions`` fixture. At teardown the test fails if the bot sent anything Discord would refuse.
 """
@@ -20,7 +21,7 @@ import pytest
 from bot.app import App
 from bot.clock import ManualClock
 from bot.settings import Settings
-from tests.conftest import _Templates, fresh_database_url
+from tests.conftest import _Templates, drop_database_url, fresh_database_url
 from tests.sim import Channel, Guild, Sim
 
 READY_TIMEOUT_SECONDS = 0.05  # the bot waits this long for GUILD_CREATEs after READY (default 2 s)
@@ -37,6 +38,7 @@ class Harness:
     clock: ManualClock
     extensions: Sequence[str]
     app: App | None = None
+    others: list[App] = field(default_factory=list)  # more processes on the same database (start_another)
     migrate_seconds: list[float] = field(default_factory=list)
     ready_seconds: list[float] = field(default_factory=list)  # App.start() until the bot is ready
 
@@ -65,7 +67,22 @@ class Harness:
         await self.sim.settle()
         return app
 
+    async def start_another(self) -> App:
+        """A second bot process: its own App (engine, client, scheduler) on the same database and Discord."""
+        other = self.build()
+        try:
+            await other.migrate()
+            await other.start()
+        except BaseException:
+            await other.stop()
+            raise
+        self.others.append(other)
+        await self.sim.settle()
+        return other
+
     async def stop(self) -> None:
+        while self.others:
+            await self.others.pop().stop()
         if self.app is not None:
             await self.app.stop()
             self.app = None
@@ -106,14 +123,24 @@ def channel(sim: Sim, guild: Guild) -> Channel:
 
 
 @pytest.fixture
-async def settings(sim: Sim, guild: Guild, _templates: _Templates, tmp_path: Path) -> Settings:
-    return Settings(
+def e2e_backend() -> str:
+    """The bot's database: SQLite. A module overrides it with ``backend`` to run on PostgreSQL too."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def settings(
+    sim: Sim, guild: Guild, e2e_backend: str, _templates: _Templates, tmp_path: Path
+) -> AsyncIterator[Settings]:
+    url = await fresh_database_url(e2e_backend, _templates, tmp_path)
+    yield Settings(
         discord_token=sim.token,
-        database_url=await fresh_database_url("sqlite", _templates, tmp_path),
+        database_url=url,
         discord_api_base=sim.api_base,
         dev_guild_ids=[guild.id],
         _env_file=None,  # type: ignore[call-arg]
     )
+    await drop_database_url(url)
 
 
 @pytest.fixture

@@ -22,7 +22,11 @@ async def seed_group(
     app: App, guild: Guild, channel: Channel, members: list[Member], *, facilitators: tuple[Member, ...] = (),
     meeting: bool = True,
 ) -> tuple[int, int | None]:
-    """A group bound to ``channel`` with ``members`` (and one meeting at MEETING_AT); its outbox planned."""
+    """A group bound to ``channel`` with ``members`` (and one meeting at MEETING_AT); its outbox planned.
+
+    What falls due at once (the module prompt) is sent before this returns, as the running bot
+    does right after a commit, so a test's first command is not interleaved with it.
+    """
     now = app.clock.now()
     async with app.sessions.begin() as session:
         group = Group(
@@ -43,7 +47,8 @@ async def seed_group(
             await session.flush()
             meeting_id = row.id
         await plan_group(session, group.id, now)
-        return group.id, meeting_id
+    await app.run_due()
+    return group.id, meeting_id
 
 
 def buttons(message: Message) -> list[str]:

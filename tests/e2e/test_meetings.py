@@ -156,3 +156,18 @@ async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
 
     await sim.advance(hours=23)
     assert len(reminders()) == 2
+
+
+async def test_what_a_command_makes_due_now_is_sent_without_waiting_for_the_tick(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    """The commit wakes the scheduler: no clock step, no explicit run, and the tick is 30 s away."""
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    await create(sim, admin, channel, "Makers")
+    assert app.settings.scheduler_tick_seconds >= 30
+
+    await run(sim, admin, channel, "meeting schedule", when="3 Dec 6pm")
+    await sim.settle()
+
+    prompts = [m for m in sim.messages(channel) if m.content.startswith("📚 This cycle's module for **Makers**")]
+    assert len(prompts) == 1

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from discord.utils import snowflake_time
 from sqlalchemy import select
 
 from bot.app import App
@@ -21,11 +24,19 @@ def extensions() -> Sequence[str]:
     return ["tests.e2e.outbox_renderers", "tests.e2e.probe_cog"]
 
 
-async def make_group(app: App, guild: Guild, channel: Channel, members: Sequence[Member], starts_in: timedelta) -> tuple[int, int]:
+@pytest.fixture
+def e2e_backend(backend: str) -> str:
+    """The scheduler's end-to-end tests run on SQLite and on PostgreSQL."""
+    return backend
+
+
+async def make_group(
+    app: App, guild: Guild, channel: Channel, members: Sequence[Member], starts_in: timedelta, *, name: str = "Founders"
+) -> tuple[int, int]:
     now = app.clock.now()
     async with app.sessions.begin() as session:
         group = Group(
-            guild_id=guild.id, channel_id=channel.id, name="Founders", name_key="founders",
+            guild_id=guild.id, channel_id=channel.id, name=name, name_key=name.lower(),
             timezone="Europe/London", created_by=members[0].user.id, created_at=now,
         )
         session.add(group)
@@ -214,3 +225,83 @@ async def test_admin_outbox_lists_upcoming_and_problems_for_facilitators(
 
     refused = await sim.command(bob, channel, "admin outbox")
     assert "Only a facilitator" in refused.content
+
+
+async def test_two_processes_on_one_database_send_each_row_once(
+    sim: Sim, guild: Guild, harness: Harness, app: App, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two App instances (two engines, Discord clients and schedulers) on one database and one Discord."""
+    monkeypatch.setattr("bot.dispatch.CLAIM_BATCH", 4)  # small claims, so the processes take turns
+    other = await harness.start_another()
+    sent_by: dict[str, int] = {"first": 0, "second": 0}
+
+    def counting(name: str, mark_sent: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def mark(*args: Any, **kwargs: Any) -> None:
+            await mark_sent(*args, **kwargs)
+            sent_by[name] += 1
+
+        return mark
+
+    monkeypatch.setattr(app.services.outbox, "mark_sent", counting("first", app.services.outbox.mark_sent))
+    monkeypatch.setattr(other.services.outbox, "mark_sent", counting("second", other.services.outbox.mark_sent))
+
+    channels, members, group_ids = [], [], []
+    for n in range(3):
+        group_channel = sim.channel(guild, f"group-{n}")
+        group_members = [sim.member(guild, f"Member {n}.{i}") for i in range(4)]
+        group_id, _ = await make_group(app, guild, group_channel, group_members, timedelta(days=10), name=f"Group {n}")
+        channels.append(group_channel)
+        members += group_members
+        group_ids.append(group_id)
+    await asyncio.gather(app.run_due(), other.run_due())  # each group's module prompt
+    clock.advance(days=10, minutes=-1)  # every reminder, nudge and report-back DM is due, none stale
+    await asyncio.gather(app.run_due(), other.run_due(), app.run_due(), other.run_due())
+    await sim.settle()
+
+    rows = [row for group_id in group_ids for row in (await outbox_rows(app, group_id)).values()]
+    sent = [row for row in rows if row.status == "sent"]
+    assert len(sent) == 3 * (1 + 2 + 4 + 4)  # per group: prompt, 2 reminders, a nudge and a report-back DM each
+    assert not [row for row in rows if row.status == "pending" and row.due_at <= clock.now()]
+    delivered = [m for c in channels for m in sim.messages(c)] + [m for member in members for m in sim.dms(member)]
+    assert sorted(m.id for m in delivered) == sorted(row.message_id for row in sent)  # each row once, nothing else
+    assert sent_by["first"] > 0 and sent_by["second"] > 0
+    assert sent_by["first"] + sent_by["second"] == len(sent)
+
+
+THIRD_THURSDAYS = [(2026, 12, 17), (2027, 1, 21), (2027, 2, 18), (2027, 3, 18), (2027, 4, 15)]
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc_hours"),
+    [
+        # 18:00 in London is 18:00 UTC until 28 Mar 2027 (GMT → BST), then 17:00 …
+        pytest.param("Europe/London", [18, 18, 18, 18, 17], id="north"),
+        # … and 18:00 in Sydney is 07:00 UTC until 4 Apr 2027 (AEDT → AEST), then 08:00.
+        pytest.param("Australia/Sydney", [7, 7, 7, 7, 8], id="south"),
+    ],
+)
+async def test_a_series_keeps_its_local_time_across_daylight_saving(
+    sim: Sim, guild: Guild, channel: Channel, app: App, clock: ManualClock, zone: str, utc_hours: list[int]
+) -> None:
+    """Five monthly meetings, each ended by the scheduler (which tops the series up), each reminded
+    at 18:00 local the day before, on both sides of the change."""
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    await sim.command(admin, channel, "group create", name="Makers", timezone=zone)
+    series = await sim.command(admin, channel, "meeting recurring", rule="third thursday", time="18:00")
+    assert "third Thursday of each month at 18:00" in series.content
+
+    for (year, month, day), hour in zip(THIRD_THURSDAYS, utc_hours, strict=True):
+        starts_at = datetime(year, month, day, hour, tzinfo=UTC)
+        async with app.sessions.begin() as session:
+            meeting = await session.scalar(select(Meeting).where(Meeting.starts_at == starts_at))
+        assert meeting is not None, f"no meeting at {starts_at} (18:00 in {zone})"
+        reminder = f"meeting_reminder meeting:{meeting.id}:24h"
+        day_before = starts_at - timedelta(days=1)
+        await sim.advance(day_before - timedelta(minutes=1) - clock.now())
+        assert reminder not in contents(sim.messages(channel))
+        await sim.advance(minutes=1)
+        [sent] = [m for m in sim.messages(channel) if m.content == reminder]
+        assert snowflake_time(sent.id) == day_before  # on the simulator's clock
+        await sim.advance(starts_at + timedelta(hours=3, minutes=1) - clock.now())  # the scheduler ends it
+        async with app.sessions.begin() as session:
+            assert (await session.get(Meeting, meeting.id)).status == "ended"

@@ -46,6 +46,7 @@ _BUSY_TASKS = (
     "discord-ui-view-dispatch-",
     "discord-ui-modal-dispatch-",
     "discord-ui-dynamic-item-",
+    "roundtable-outbox-run",  # bot.scheduler.RUN_TASK_NAME: a scheduled outbox run sending
 )
 FOLLOW_UP_TIMEOUT = 10.0
 

@@ -80,18 +80,38 @@ class Session:
         return frame
 
 
+@dataclass(eq=False)
+class Connection:
+    """One websocket: its outgoing frames, and the session it IDENTIFYd or RESUMEd (if any)."""
+
+    socket: web.WebSocketResponse
+    outbox: asyncio.Queue[JSON] = field(default_factory=asyncio.Queue)
+    writer: asyncio.Task[None] | None = None
+    session: Session | None = None
+    closed_by_sim: bool = False  # a simulated drop: the session stays resumable
+
+    @property
+    def open(self) -> bool:
+        return not self.socket.closed
+
+
 class Gateway:
-    """One bot connection at a time (the bot is not sharded), with resumable sessions."""
+    """Any number of bot connections at once, each with its own resumable session, as on Discord.
+
+    Every live session receives every dispatch (two unsharded bot processes on one token both see
+    everything, as they would on Discord). A session survives a dropped connection, for RESUME,
+    until the bot closes its socket cleanly (discord.py closes with 1000 on ``Client.close``) or
+    the simulator invalidates it. (aiohttp reports the code of the peer's close frame, and a client
+    answers the simulator's close with 1000, hence ``closed_by_sim``.)
+    """
 
     def __init__(self, world: World, *, token: str, url: Callable[[], str]) -> None:
         self.world = world
         self.token = token
         self._url = url
         self.sessions: dict[str, Session] = {}
-        self.session: Session | None = None
-        self._socket: web.WebSocketResponse | None = None
-        self._outbox: asyncio.Queue[JSON] | None = None
-        self._writer: asyncio.Task[None] | None = None
+        self.session: Session | None = None  # the newest live session
+        self._connections: list[Connection] = []
         self.connections = 0
         self.identifies = 0
         self.resumes = 0
@@ -103,122 +123,131 @@ class Gateway:
 
     @property
     def pending(self) -> int:
-        """Frames queued but not yet written to the socket."""
-        return self._outbox.qsize() if self._outbox is not None else 0
+        """Frames queued but not yet written to a socket."""
+        return sum(connection.outbox.qsize() for connection in self._connections if connection.open)
 
     @property
     def connected(self) -> bool:
-        return self._socket is not None and not self._socket.closed
+        return any(connection.open for connection in self._connections)
+
+    @property
+    def live_sessions(self) -> list[Session]:
+        return [session for session in self.sessions.values() if not session.invalidated]
 
     def dispatch(self, event: str, data: JSON) -> None:
-        """Send an event now, or keep it for the RESUME if the bot is disconnected."""
-        session = self.session
-        if session is None or session.invalidated or not self._subscribed(session, event, data):
-            return
-        frame = session.frame(event, self._redact(session, event, data))
-        if self._outbox is not None and self.connected:
-            self._outbox.put_nowait(frame)
+        """Send an event to every live session now, or keep it for its RESUME if it is disconnected."""
+        for session in self.live_sessions:
+            if not self._subscribed(session, event, data):
+                continue
+            frame = session.frame(event, self._redact(session, event, data))
+            for connection in self._connections:
+                if connection.session is session and connection.open:
+                    connection.outbox.put_nowait(frame)
 
     async def drop(self, *, resumable: bool = True) -> None:
-        """Cut the connection. The bot reconnects and RESUMEs (or IDENTIFYs again if not resumable)."""
-        if self.session is not None and not resumable:
-            self.session.invalidated = True
-        socket = self._socket
-        if socket is not None and not socket.closed:
-            await socket.close(code=4000 if resumable else 4009, message=b"simulated disconnect")
+        """Cut every connection. The bot reconnects and RESUMEs (or IDENTIFYs again if not resumable)."""
+        for connection in list(self._connections):
+            if connection.session is not None and not resumable:
+                connection.session.invalidated = True
+            if connection.open:
+                connection.closed_by_sim = True
+                await connection.socket.close(code=4000 if resumable else 4009, message=b"simulated disconnect")
 
     async def close(self) -> None:
-        if self._socket is not None and not self._socket.closed:
-            await self._socket.close(code=1001, message=b"simulator shutting down")
-        await self._stop_writer()
+        for connection in list(self._connections):
+            if connection.open:
+                await connection.socket.close(code=1001, message=b"simulator shutting down")
+            await self._stop_writer(connection)
+        self._connections.clear()
 
     # --- the websocket -------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await socket.prepare(request)
-        if self._socket is not None and not self._socket.closed:
-            await self._socket.close(code=4000, message=b"replaced by a new connection")
-        await self._stop_writer()
+        connection = Connection(socket)
+        connection.writer = asyncio.create_task(self._write(connection), name="sim-gateway-writer")
+        self._connections.append(connection)
         self.connections += 1
-        self._socket = socket
-        self._outbox = asyncio.Queue()
-        self._writer = asyncio.create_task(self._write(socket, self._outbox), name="sim-gateway-writer")
-        self._outbox.put_nowait({"op": Op.HELLO, "d": {"heartbeat_interval": 41_250, "_trace": ["sim"]}, "s": None, "t": None})
+        connection.outbox.put_nowait({"op": Op.HELLO, "d": {"heartbeat_interval": 41_250, "_trace": ["sim"]}, "s": None, "t": None})
         try:
             async for message in socket:
                 if message.type is not WSMsgType.TEXT:
                     continue
-                await self._receive(socket, json.loads(message.data))
+                await self._receive(connection, json.loads(message.data))
         finally:
-            if self._socket is socket:
+            self._connections.remove(connection)
+            await self._stop_writer(connection)
+            if connection.session is not None and not connection.closed_by_sim and socket.close_code in (1000, 1001):
+                connection.session.invalidated = True  # the bot closed cleanly: its session ends, as on Discord
+            if not self.connected:
                 self.ready.clear()
+            self.session = next(reversed(self.live_sessions), None)
         return socket
 
-    async def _write(self, socket: web.WebSocketResponse, outbox: asyncio.Queue[JSON]) -> None:
+    @staticmethod
+    async def _write(connection: Connection) -> None:
         while True:
-            frame = await outbox.get()
+            frame = await connection.outbox.get()
             try:
-                await socket.send_str(json.dumps(frame))
+                await connection.socket.send_str(json.dumps(frame))
             except ConnectionResetError:
                 return
             finally:
-                outbox.task_done()
+                connection.outbox.task_done()
 
-    async def _stop_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
+    @staticmethod
+    async def _stop_writer(connection: Connection) -> None:
+        if connection.writer is not None:
+            connection.writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+                await connection.writer
+            connection.writer = None
 
-    async def _receive(self, socket: web.WebSocketResponse, payload: JSON) -> None:
+    async def _receive(self, connection: Connection, payload: JSON) -> None:
         op = payload.get("op")
         data = payload.get("d")
-        assert self._outbox is not None
         if op == Op.HEARTBEAT:
             self.heartbeats += 1
-            self._outbox.put_nowait({"op": Op.HEARTBEAT_ACK, "d": None, "s": None, "t": None})
+            connection.outbox.put_nowait({"op": Op.HEARTBEAT_ACK, "d": None, "s": None, "t": None})
         elif op == Op.IDENTIFY:
-            await self._identify(socket, data)
+            await self._identify(connection, data)
         elif op == Op.RESUME:
-            self._resume(data)
+            self._resume(connection, data)
         elif op in (Op.PRESENCE_UPDATE, Op.REQUEST_GUILD_MEMBERS):
             pass
         else:
             self.errors.append(f"unexpected gateway op {op}: {payload!r}")
 
-    async def _identify(self, socket: web.WebSocketResponse, data: JSON) -> None:
+    async def _identify(self, connection: Connection, data: JSON) -> None:
         if data.get("token") != self.token:
-            await socket.close(code=INVALID_TOKEN_CLOSE, message=b"Authentication failed.")
+            await connection.socket.close(code=INVALID_TOKEN_CLOSE, message=b"Authentication failed.")
             return
         self.identifies += 1
-        if self.session is not None:
-            self.session.invalidated = True
+        if connection.session is not None:
+            connection.session.invalidated = True  # a second IDENTIFY on one socket replaces its session
         session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)))
         self.sessions[session.id] = session
-        self.session = session
-        assert self._outbox is not None
+        self.session = connection.session = session
         guilds = self._bot_guilds()
-        self._outbox.put_nowait(session.frame("READY", self._ready_payload(session, guilds)))
+        connection.outbox.put_nowait(session.frame("READY", self._ready_payload(session, guilds)))
         for guild in guilds:
             if guild.available:
-                self._outbox.put_nowait(session.frame("GUILD_CREATE", self.guild_create_payload(guild)))
+                connection.outbox.put_nowait(session.frame("GUILD_CREATE", self.guild_create_payload(guild)))
         self.ready.set()
 
-    def _resume(self, data: JSON) -> None:
-        assert self._outbox is not None
+    def _resume(self, connection: Connection, data: JSON) -> None:
         session = self.sessions.get(str(data.get("session_id")))
         if session is None or session.invalidated or data.get("token") != self.token:
-            self._outbox.put_nowait({"op": Op.INVALID_SESSION, "d": False, "s": None, "t": None})
+            connection.outbox.put_nowait({"op": Op.INVALID_SESSION, "d": False, "s": None, "t": None})
             return
         self.resumes += 1
-        self.session = session
+        self.session = connection.session = session
         seq = int(data.get("seq") or 0)
         for frame in session.log:
             if frame["s"] > seq:
-                self._outbox.put_nowait(frame)
-        self._outbox.put_nowait(session.frame("RESUMED", {"_trace": ["sim"]}))
+                connection.outbox.put_nowait(frame)
+        connection.outbox.put_nowait(session.frame("RESUMED", {"_trace": ["sim"]}))
         self.ready.set()
 
     # --- payloads ------------------------------------------------------------------------------
