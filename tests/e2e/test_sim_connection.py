@@ -105,3 +105,24 @@ async def test_a_server_that_removes_the_bot_is_gone_from_its_cache(
     sim.remove_guild(guild)
     await sim.settle()
     assert harness.app.bot.get_guild(guild.id) is None
+
+
+async def test_two_bot_processes_each_get_every_event_and_one_stopping_leaves_the_other_connected(
+    sim: Sim, guild: Guild, harness: Harness
+) -> None:
+    first = harness.app
+    assert first is not None
+    second = await harness.start_another()
+    assert sim.gateway.identifies == 2 and len(sim.gateway.live_sessions) == 2
+
+    ops = sim.channel(guild, "ops")
+    await sim.settle()
+    assert first.bot.get_channel(ops.id) is not None and second.bot.get_channel(ops.id) is not None
+
+    await second.stop()
+    harness.others.remove(second)
+    await sim.settle()
+    assert sim.gateway.connected  # the first bot's connection is untouched
+    notes = sim.channel(guild, "notes")
+    await sim.settle()
+    assert first.bot.get_channel(notes.id) is not None

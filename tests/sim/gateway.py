@@ -88,7 +88,6 @@ class Connection:
     outbox: asyncio.Queue[JSON] = field(default_factory=asyncio.Queue)
     writer: asyncio.Task[None] | None = None
     session: Session | None = None
-    closed_by_sim: bool = False  # a simulated drop: the session stays resumable
 
     @property
     def open(self) -> bool:
@@ -98,11 +97,11 @@ class Connection:
 class Gateway:
     """Any number of bot connections at once, each with its own resumable session, as on Discord.
 
-    Every live session receives every dispatch (two unsharded bot processes on one token both see
-    everything, as they would on Discord). A session survives a dropped connection, for RESUME,
-    until the bot closes its socket cleanly (discord.py closes with 1000 on ``Client.close``) or
-    the simulator invalidates it. (aiohttp reports the code of the peer's close frame, and a client
-    answers the simulator's close with 1000, hence ``closed_by_sim``.)
+    Every session receives every dispatch (two unsharded bot processes on one token both see
+    everything, as they would on Discord), and keeps it for a RESUME while its connection is down,
+    until the simulator invalidates it. Sessions are never ended by a close: discord.py's
+    ``Client.close`` reaches the wire as close code 4000 (its reader closes first), which Discord
+    also treats as resumable.
     """
 
     def __init__(self, world: World, *, token: str, url: Callable[[], str]) -> None:
@@ -150,7 +149,6 @@ class Gateway:
             if connection.session is not None and not resumable:
                 connection.session.invalidated = True
             if connection.open:
-                connection.closed_by_sim = True
                 await connection.socket.close(code=4000 if resumable else 4009, message=b"simulated disconnect")
 
     async def close(self) -> None:
@@ -178,8 +176,6 @@ class Gateway:
         finally:
             self._connections.remove(connection)
             await self._stop_writer(connection)
-            if connection.session is not None and not connection.closed_by_sim and socket.close_code in (1000, 1001):
-                connection.session.invalidated = True  # the bot closed cleanly: its session ends, as on Discord
             if not self.connected:
                 self.ready.clear()
             self.session = next(reversed(self.live_sessions), None)
