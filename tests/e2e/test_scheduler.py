@@ -174,7 +174,8 @@ async def test_deleted_channel_stops_the_group_and_tells_facilitators(
 
 
 async def test_crash_between_send_and_mark_does_not_post_twice(
-    sim: Sim, guild: Guild, channel: Channel, app: App, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App, clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     alice = sim.member(guild, "Alice")
     group_id, meeting_id = await make_group(app, guild, channel, [alice], timedelta(days=30))
@@ -188,10 +189,35 @@ async def test_crash_between_send_and_mark_does_not_post_twice(
     assert len(sim.messages(channel)) == 1
     row = (await outbox_rows(app, group_id))[("module_prompt", f"meeting:{meeting_id}", 0)]
     assert row.status == "pending"  # not marked: it will be tried again
+    app = await harness.restart()  # the process is gone; a new one finds the row once its lease ends
     await step(sim, app, clock, timedelta(seconds=90))
     assert len(sim.messages(channel)) == 1  # the nonce returned the first message
     row = (await outbox_rows(app, group_id))[("module_prompt", f"meeting:{meeting_id}", 0)]
     assert row.status == "sent" and row.message_id == sim.messages(channel)[0].id
+
+
+async def test_a_moved_meeting_re_times_its_rows_and_an_archived_group_cancels_them(
+    sim: Sim, guild: Guild, channel: Channel, app: App, clock: ManualClock
+) -> None:
+    alice, bob = sim.member(guild, "Alice"), sim.member(guild, "Bob")
+    group_id, meeting_id = await make_group(app, guild, channel, [alice, bob], timedelta(days=10))  # Thu 3 Dec 10:00
+    day_before = ("meeting_reminder", f"meeting:{meeting_id}:24h", 0)
+    await step(sim, app, clock, timedelta(0))
+
+    [choice] = await sim.autocomplete(alice, channel, "meeting move", option="meeting", value="")
+    await sim.command(alice, channel, "meeting move", meeting=choice["value"], when="2026-12-10 10:00")
+    assert (await outbox_rows(app, group_id))[day_before].due_at == datetime(2026, 12, 9, 10, tzinfo=UTC)
+    await step(sim, app, clock, datetime(2026, 12, 2, 10, 1, tzinfo=UTC) - clock.now())  # the old day before
+    assert f"meeting_reminder meeting:{meeting_id}:24h" not in contents(sim.messages(channel))
+
+    archived = await sim.command(alice, channel, "group archive")
+    assert "archived" in archived.content
+    rows = await outbox_rows(app, group_id)
+    assert rows[day_before].status == "cancelled" and "archived" in rows[day_before].reason
+    assert not [row for row in rows.values() if row.status == "pending"]
+    seen = len(sim.messages(channel))
+    await step(sim, app, clock, timedelta(days=10))
+    assert len(sim.messages(channel)) == seen and sim.dms(bob) == []
 
 
 async def test_a_kind_without_renderer_fails_visibly(
