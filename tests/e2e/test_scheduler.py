@@ -103,9 +103,15 @@ async def test_a_month_arrives_once_each_at_its_time(
         f"reportback_board {occ}",
         f"checkin_digest {occ}",
     ]
+    await step(sim, app, clock, timedelta(hours=3) - timedelta(minutes=1))
+    assert len(sim.messages(channel)) == 5
+    await step(sim, app, clock, timedelta(minutes=1))  # T + 3 h: the meeting ends, commitments are asked for
+    assert contents(sim.messages(channel))[5:] == [f"post_meeting {occ}"]
+    await step(sim, app, clock, timedelta(days=30))
+    assert len(sim.messages(channel)) == 6 and len(sim.dms(alice)) == len(sim.dms(bob)) == 2
     rows = await outbox_rows(app, group_id)
     sent = {k: r for k, r in rows.items() if r.status == "sent"}
-    assert len(sent) == 9 and all(r.message_id for r in sent.values())
+    assert len(sent) == 10 and all(r.message_id for r in sent.values())
     # One DM channel opened per member, stored: the second DM cost one request.
     dm_opens = [r for r in sim.requests if "/users/@me/channels" in str(r)]
     assert len(dm_opens) == 2
