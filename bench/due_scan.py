@@ -1,7 +1,7 @@
 """Due-scan benchmark: find the due rows among many outbox rows, and show the plan uses the index.
 
     /work/venv/bin/python -m bench.due_scan sqlite+aiosqlite:////tmp/bench.db [rows] [groups]
-    /work/venv/bin/python -m bench.due_scan postgresql+asyncpg://postgres@127.0.0.1:5432/bench [rows] [groups]
+    /work/venv/bin/python -m bench.due_scan postgresql://postgres@127.0.0.1:5432/bench_scan [rows] [groups]
 
 A benchmark, not a test: it prints numbers for docs/PERFORMANCE.md. The database must be empty
 (it is migrated here). It runs the dispatcher's own claim query (OutboxService.claim_due's SELECT).
@@ -20,6 +20,7 @@ from sqlalchemy import insert, or_, select, text
 from bot import migrate
 from bot.db import create_engine
 from bot.models import Group, OutboxRow
+from bot.settings import normalise_database_url
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 DUE = 500
@@ -39,7 +40,7 @@ def claim_query(limit: int = DUE):
 
 
 async def main(url: str, rows: int, groups: int) -> None:
-    engine = create_engine(url)
+    engine = create_engine(normalise_database_url(url))  # postgresql:// → asyncpg, as DATABASE_URL is read
     await migrate.upgrade(engine)
     async with engine.begin() as conn:
         for start in range(0, groups, 10_000):

@@ -27,7 +27,7 @@ def setup_logging(level: int) -> None:
 
 
 async def run_bot(settings: Settings) -> int:
-    from bot.app import App, StartupError
+    from bot.app import App, StartupError, freeze_startup_heap
 
     app = App(settings)
     stop = asyncio.Event()
@@ -39,6 +39,7 @@ async def run_bot(settings: Settings) -> int:
         if settings.bot_auto_migrate:
             await app.migrate()
         await app.start()
+        freeze_startup_heap()
         closed = asyncio.create_task(app.wait_closed())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -74,6 +74,7 @@ class RateLimits:
     bucket_window: float = 1.0
     global_limit: int = 50  # per second, across every route (interaction callbacks excepted)
     limited: list[str] = field(default_factory=list)  # "METHOD template" of every 429 sent
+    limited_global: list[str] = field(default_factory=list)  # the same, of the global ones only
     _buckets: dict[str, _Bucket] = field(default_factory=dict)
     _global: list[float] = field(default_factory=list)
     _forced: list[_Forced] = field(default_factory=list)
@@ -96,6 +97,8 @@ class RateLimits:
             if forced.method == method and forced.template == template and forced.times > 0:
                 forced.times -= 1
                 self.limited.append(key)
+                if forced.is_global:
+                    self.limited_global.append(key)
                 scope = "global" if forced.is_global else "shared"
                 return Limited(forced.retry_after, forced.is_global, scope, _bucket_hash(key)), {}
         if not self.enabled:
@@ -105,6 +108,7 @@ class RateLimits:
             self._global = [at for at in self._global if now - at < 1.0]
             if len(self._global) >= self.global_limit:
                 self.limited.append(key)
+                self.limited_global.append(key)
                 return Limited(1.0 - (now - self._global[0]), True, "global", ""), {}
             self._global.append(now)
         bucket_id = _bucket_hash(key)
