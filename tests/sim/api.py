@@ -187,6 +187,7 @@ class Sim:
     # --- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.contract.load()  # a missing description fails here, not as a 500 on every request
         await self.server.start()
         self.world.origin = self.server.origin
 

@@ -185,6 +185,11 @@ _DiscriminatingValidator = jsonschema.validators.extend(
 class Contract:
     """Maps requests to operations and validates their bodies."""
 
+    @staticmethod
+    def load() -> None:
+        """Read the description now (once per process); FileNotFoundError says where it was looked for."""
+        _routes()
+
     def operation(self, method: str, path: str) -> Operation | None:
         method = method.lower()
         for regex, _literal, template in _routes():
