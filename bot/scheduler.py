@@ -10,9 +10,11 @@ process, and the claim keeps processes apart.
 
 Due times come from the injected clock; APScheduler runs on the wall clock. A wake-up is set at
 "now on the wall clock + how long until due by the injected clock", which is the due time itself
-in production and keeps a test's manual clock meaningful. Because every tick re-reads the clock, a jump (suspend, NTP
-correction, an outage) is caught up within one tick; what fell due while the bot was down is sent
-if still useful and expired with the reason otherwise (see ``OutboxService.claim_due``).
+in production and keeps a test's manual clock meaningful.
+
+Because every tick re-reads the clock, a jump (suspend, NTP correction, an outage) is caught up
+within one tick; what fell due while the bot was down is sent if still useful and expired with
+the reason otherwise (see ``OutboxService.claim_due``).
 """
 
 from __future__ import annotations

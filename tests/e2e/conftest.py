@@ -2,9 +2,9 @@
 
 ``sim`` starts the simulator; ``guild`` and ``channel`` are a server with the bot in it and its
 #general; ``harness`` builds the bot exactly as ``python -m bot`` does (settings → ``App``),
-points it at the simulator with ``DISCORD_API_BASE``, migrates a fresh database (SQLite; PostgreSQL too
-where a module overrides ``e2e_backend`` with ``backend``) and starts
-it; ``app`` is that running ``App``. A test module adds test-only extensions by overriding the
+points it at the simulator with ``DISCORD_API_BASE``, migrates a fresh database (SQLite, and
+PostgreSQL too where a module overrides ``e2e_backend`` with ``backend``) and starts it; ``app``
+is that running ``App``. A test module adds test-only extensions by overriding the
 ``extensions`` fixture. At teardown the test fails if the bot sent anything Discord would refuse.
 """
 
