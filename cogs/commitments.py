@@ -36,7 +36,7 @@ from bot.services.commitments import (
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.errors import log_failure
-from bot.ui.notify import Notification, OutgoingMessage, Rendered
+from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
 from bot.ui.pages import respond_pages
 from bot.ui.reply import respond
@@ -361,18 +361,21 @@ class CommitmentsCog(commands.Cog):
 
     commit = app_commands.Group(name="commit", description="Commit before the next meeting and report back", guild_only=True)
 
+    def _renderers(self) -> dict[str, Renderer]:
+        return {
+            "reportback_dm": self.render_reportback_dm,
+            "reportback_board": self.render_reportback_board,
+            "buddy_summary": self.render_buddy_summary,
+            "post_meeting": self.render_post_meeting,
+        }
+
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ReportButton, NoteButton)
-        register = self.bot.notifications.register
-        register("reportback_dm", self.render_reportback_dm)
-        register("reportback_board", self.render_reportback_board)
-        register("buddy_summary", self.render_buddy_summary)
-        register("post_meeting", self.render_post_meeting)
+        self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ReportButton, NoteButton)
-        for kind in ("reportback_dm", "reportback_board", "buddy_summary", "post_meeting"):
-            self.bot.notifications.unregister(kind)
+        self.bot.notifications.unregister_all(self._renderers())
 
     # autocomplete ---------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from bot.services.modules import (
 )
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
-from bot.ui.notify import Notification, OutgoingMessage, Rendered
+from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
@@ -378,17 +378,20 @@ class ModulesCog(commands.Cog):
 
     module = app_commands.Group(name="module", description="Your group's year of monthly modules", guild_only=True)
 
+    def _renderers(self) -> dict[str, Renderer]:
+        return {
+            "module_prompt": self.render_module_prompt,
+            "checkin_nudge": self.render_checkin_nudge,
+            "checkin_digest": self.render_checkin_digest,
+        }
+
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(CheckInButton, DigestPageButton)
-        register = self.bot.notifications.register
-        register("module_prompt", self.render_module_prompt)
-        register("checkin_nudge", self.render_checkin_nudge)
-        register("checkin_digest", self.render_checkin_digest)
+        self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(CheckInButton, DigestPageButton)
-        for kind in ("module_prompt", "checkin_nudge", "checkin_digest"):
-            self.bot.notifications.unregister(kind)
+        self.bot.notifications.unregister_all(self._renderers())
 
     # --- commands --------------------------------------------------------------------------------
 

@@ -401,15 +401,10 @@ class BrainstormService(Service):
     async def vote(self, *, guild_id: int, message_id: int, user_id: int) -> VoteResult | None:
         """A 👍 added on ``message_id``. None when it isn't an idea message of this server."""
         async with self.begin() as session:
-            idea = await session.scalar(
-                select(BrainstormIdea).where(BrainstormIdea.message_id == message_id, BrainstormIdea.guild_id == guild_id)
-            )
-            if idea is None:
+            found = await _reacted_idea(session, guild_id=guild_id, message_id=message_id)
+            if found is None:
                 return None
-            brainstorm = await session.scalar(
-                select(Brainstorm).where(Brainstorm.id == idea.brainstorm_id).with_for_update()
-            )
-            assert brainstorm is not None
+            idea, brainstorm = found
 
             def result(status: str, voted: tuple[IdeaInfo, ...] = ()) -> VoteResult:
                 return VoteResult(status, brainstorm.id, idea.number, brainstorm.max_votes, voted, brainstorm.thread_id)
@@ -442,15 +437,10 @@ class BrainstormService(Service):
     async def unvote(self, *, guild_id: int, message_id: int, user_id: int) -> bool:
         """A 👍 removed from ``message_id``: True when a counted vote went with it."""
         async with self.begin() as session:
-            idea = await session.scalar(
-                select(BrainstormIdea).where(BrainstormIdea.message_id == message_id, BrainstormIdea.guild_id == guild_id)
-            )
-            if idea is None:
+            found = await _reacted_idea(session, guild_id=guild_id, message_id=message_id)
+            if found is None:
                 return False
-            brainstorm = await session.scalar(
-                select(Brainstorm).where(Brainstorm.id == idea.brainstorm_id).with_for_update()
-            )
-            assert brainstorm is not None
+            idea, brainstorm = found
             if brainstorm.status != OPEN:
                 return False
             vote = await session.get(BrainstormVote, (idea.id, user_id))
@@ -618,3 +608,17 @@ class BrainstormService(Service):
                 if len(choices) == 25:
                     break
             return choices
+
+
+async def _reacted_idea(
+    session: AsyncSession, *, guild_id: int, message_id: int
+) -> tuple[BrainstormIdea, Brainstorm] | None:
+    """The idea posted as ``message_id`` in this server, and its brainstorm locked for the vote count."""
+    idea = await session.scalar(
+        select(BrainstormIdea).where(BrainstormIdea.message_id == message_id, BrainstormIdea.guild_id == guild_id)
+    )
+    if idea is None:
+        return None
+    brainstorm = await session.scalar(select(Brainstorm).where(Brainstorm.id == idea.brainstorm_id).with_for_update())
+    assert brainstorm is not None
+    return idea, brainstorm

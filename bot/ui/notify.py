@@ -12,7 +12,7 @@ recipient), records the message id, and handles closed DMs, lost channels and re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,6 +72,15 @@ class NotificationRegistry:
 
     def unregister(self, kind: str) -> None:
         self._renderers.pop(kind, None)
+
+    def register_all(self, renderers: Mapping[str, Renderer]) -> None:
+        """A cog's renderers, by kind (``cog_load``); ``unregister_all`` takes the same mapping back."""
+        for kind, renderer in renderers.items():
+            self.register(kind, renderer)
+
+    def unregister_all(self, kinds: Iterable[str]) -> None:
+        for kind in kinds:
+            self.unregister(kind)
 
     def get(self, kind: str) -> Renderer | None:
         return self._renderers.get(kind)

@@ -10,13 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.errors import InvalidInput, LimitReached, NotAllowed, NotFound
-from bot.models import Brainstorm, BrainstormIdea, BrainstormVote, Commitment, Group, GroupMember, Meeting
+from bot.models import Brainstorm, BrainstormIdea, BrainstormVote, Commitment
 from bot.services import Services
 from bot.services.base import Actor
+from tests.unit.seeding import CHANNEL, GUILD, add_meeting, make_group
 
-GUILD = 1_000_000_000_000_000_001
 OTHER_GUILD = 1_000_000_000_000_000_002
-CHANNEL = 2_000_000_000_000_000_001
 OTHER_CHANNEL = 2_000_000_000_000_000_002
 THREAD = 3_000_000_000_000_000_001
 ANA, BOB, CAT, FAC, OUTSIDER, BOT = (
@@ -31,41 +30,6 @@ ANA, BOB, CAT, FAC, OUTSIDER, BOT = (
 
 def actor(user_id: int, *, channel_id: int | None = CHANNEL, guild_id: int = GUILD, parent: int | None = None) -> Actor:
     return Actor(guild_id=guild_id, user_id=user_id, channel_id=channel_id, parent_channel_id=parent)
-
-
-async def make_group(
-    sessions: async_sessionmaker[AsyncSession],
-    clock: ManualClock,
-    *,
-    name: str,
-    channel_id: int,
-    members: list[int],
-    facilitators: tuple[int, ...] = (),
-    guild_id: int = GUILD,
-) -> int:
-    async with sessions.begin() as session:
-        group = Group(
-            guild_id=guild_id, channel_id=channel_id, name=name, name_key=name.casefold(), timezone="UTC",
-            created_by=members[0], created_at=clock.now(),
-        )
-        session.add(group)
-        await session.flush()
-        for user_id in members:
-            session.add(GroupMember(
-                group_id=group.id, user_id=user_id, guild_id=guild_id,
-                is_facilitator=user_id in facilitators, joined_at=clock.now(),
-            ))
-        return group.id
-
-
-async def add_meeting(
-    sessions: async_sessionmaker[AsyncSession], group_id: int, starts_at, *, status: str = "scheduled"
-) -> int:
-    async with sessions.begin() as session:
-        meeting = Meeting(guild_id=GUILD, group_id=group_id, starts_at=starts_at, status=status, created_at=starts_at)
-        session.add(meeting)
-        await session.flush()
-        return meeting.id
 
 
 @pytest.fixture

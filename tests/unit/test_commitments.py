@@ -12,14 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.models import BuddyPair, Commitment, Group, GroupMember, Meeting, Win
+from bot.models import BuddyPair, Commitment, Meeting, Win
 from bot.services import Services
 from bot.services.base import Actor
 from bot.services.commitments import CommitmentRef, close_meeting_commitments, count_open
+from tests.unit.seeding import CHANNEL, GUILD, add_meeting, make_group
 
-GUILD = 1_000_000_000_000_000_001
 OTHER_GUILD = 1_000_000_000_000_000_002
-CHANNEL = 2_000_000_000_000_000_001
 OTHER_CHANNEL = 2_000_000_000_000_000_002
 FAR_CHANNEL = 2_000_000_000_000_000_003
 ANA, BOB, CAT, FAC, OUTSIDER = (
@@ -33,43 +32,6 @@ ANA, BOB, CAT, FAC, OUTSIDER = (
 
 def actor(user_id: int, *, channel_id: int | None = CHANNEL, guild_id: int = GUILD, manage: bool = False) -> Actor:
     return Actor(guild_id=guild_id, user_id=user_id, channel_id=channel_id, can_manage_server=manage)
-
-
-async def make_group(
-    sessions: async_sessionmaker[AsyncSession],
-    clock: ManualClock,
-    *,
-    name: str,
-    channel_id: int,
-    members: list[int],
-    facilitators: tuple[int, ...] = (),
-    guild_id: int = GUILD,
-    announce: bool = True,
-) -> int:
-    async with sessions.begin() as session:
-        group = Group(
-            guild_id=guild_id, channel_id=channel_id, name=name, name_key=name.casefold(), timezone="UTC",
-            created_by=members[0], created_at=clock.now(), announce_commitments=announce,
-        )
-        session.add(group)
-        await session.flush()
-        for index, user_id in enumerate(members):
-            session.add(GroupMember(
-                group_id=group.id, user_id=user_id, guild_id=guild_id, is_facilitator=user_id in facilitators,
-                joined_at=clock.now() + timedelta(seconds=index),
-            ))
-        return group.id
-
-
-async def add_meeting(
-    sessions: async_sessionmaker[AsyncSession], group_id: int, starts_at: datetime, *, status: str = "scheduled",
-    guild_id: int = GUILD,
-) -> int:
-    async with sessions.begin() as session:
-        meeting = Meeting(guild_id=guild_id, group_id=group_id, starts_at=starts_at, status=status, created_at=starts_at)
-        session.add(meeting)
-        await session.flush()
-        return meeting.id
 
 
 async def count(sessions: async_sessionmaker[AsyncSession], model: type = Commitment) -> int:

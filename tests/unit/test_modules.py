@@ -4,7 +4,7 @@ nudge and digest renderers read."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -13,44 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import ManualClock
 from bot.curriculum import CurriculumError, parse_yaml
 from bot.errors import InvalidInput, LimitReached, NotAllowed, NotFound
-from bot.models import CheckIn, Group, GroupMember, Meeting, Module
+from bot.models import CheckIn, Group, Meeting, Module
 from bot.services import Services
 from bot.services.base import Actor
 from bot.services.modules import advance_module
+from tests.unit.seeding import CHANNEL, GUILD, add_meeting, make_group
 
-GUILD = 1_000_000_000_000_000_001
-CHANNEL = 2_000_000_000_000_000_001
 OTHER_CHANNEL = 2_000_000_000_000_000_002
 ANA, BOB, CAT, FAC, OUTSIDER = (4_000_000_000_000_000_000 + n for n in range(1, 6))
 
 
 def actor(user_id: int, *, channel_id: int | None = CHANNEL) -> Actor:
     return Actor(guild_id=GUILD, user_id=user_id, channel_id=channel_id)
-
-
-async def make_group(
-    sessions: async_sessionmaker[AsyncSession], clock: ManualClock, *, name: str, channel_id: int,
-    members: list[int], facilitators: tuple[int, ...] = (),
-) -> int:
-    async with sessions.begin() as session:
-        group = Group(guild_id=GUILD, channel_id=channel_id, name=name, name_key=name.casefold(), timezone="UTC",
-                      created_by=members[0], created_at=clock.now())
-        session.add(group)
-        await session.flush()
-        for index, user_id in enumerate(members):
-            session.add(GroupMember(group_id=group.id, user_id=user_id, guild_id=GUILD,
-                                    is_facilitator=user_id in facilitators,
-                                    joined_at=clock.now() + timedelta(seconds=index)))
-        return group.id
-
-
-async def add_meeting(sessions: async_sessionmaker[AsyncSession], group_id: int, starts_at: datetime) -> int:
-    async with sessions.begin() as session:
-        meeting = Meeting(guild_id=GUILD, group_id=group_id, starts_at=starts_at, status="scheduled",
-                          created_at=starts_at)
-        session.add(meeting)
-        await session.flush()
-        return meeting.id
 
 
 MARKDOWN = b"""## 1. Pricing
