@@ -321,7 +321,7 @@ class Sim:
             content=content,
             timestamp=self.now(),
         )
-        self.world.messages[message.id] = message
+        self.world.add_message(message)
         channel.last_message_id = message.id
         self.gateway.dispatch("MESSAGE_CREATE", self.rest.message_event(message))
         return message

@@ -730,7 +730,7 @@ class Rest:
             message.interaction_metadata = self._interaction_metadata(interaction)
             message.application_id = world.application_id
             message.webhook_id = world.application_id
-        world.messages[message.id] = message
+        world.add_message(message)
         if not message.ephemeral:
             channel.last_message_id = message.id
             if channel.is_thread:

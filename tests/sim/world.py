@@ -33,6 +33,7 @@ class World:
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
         self.messages: dict[int, Message] = {}
+        self._by_channel: dict[int, list[Message]] = {}
         self.interactions: dict[int, Interaction] = {}
         self.global_commands: list[JSON] = []
         self.guild_commands: dict[int, list[JSON]] = {}
@@ -51,16 +52,24 @@ class World:
     def bot_member(self, guild: Guild) -> Member:
         return guild.members[self.bot.id]
 
+    def add_message(self, message: Message) -> None:
+        """Store a new message; ids grow with time, so each channel's list stays oldest first."""
+        self.messages[message.id] = message
+        in_channel = self._by_channel.setdefault(message.channel_id, [])
+        if in_channel and in_channel[-1].id > message.id:
+            in_channel.append(message)
+            in_channel.sort(key=lambda m: m.id)
+        else:
+            in_channel.append(message)
+
     def channel_messages(self, channel_id: int, *, include_ephemeral: bool = False) -> list[Message]:
-        """The channel's messages, oldest first."""
-        found = [
+        """The channel's messages, oldest first (an index per channel: a send's nonce check doesn't
+        walk every message in the world)."""
+        return [
             message
-            for message in self.messages.values()
-            if message.channel_id == channel_id
-            and not message.deleted
-            and (include_ephemeral or not message.ephemeral)
+            for message in self._by_channel.get(channel_id, ())
+            if not message.deleted and (include_ephemeral or not message.ephemeral)
         ]
-        return sorted(found, key=lambda message: message.id)
 
     def threads_of(self, guild: Guild) -> list[Channel]:
         return [self.channels[cid] for cid in guild.channel_ids if self.channels[cid].is_thread]
