@@ -49,7 +49,7 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
     for answer, label in ANSWER_LABELS.items():
         ids = meeting.answers.get(answer, [])
         embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
-    embed.set_footer(text=f"Meeting {meeting.id}")
+    embed.set_footer(text=meeting.label)
     return embed
 
 

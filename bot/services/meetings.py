@@ -52,6 +52,29 @@ class MeetingInfo:
     series_id: int | None
     counts: dict[str, int] = field(default_factory=dict)
     answers: dict[str, list[int]] = field(default_factory=dict)
+    number: int = 0  # its place among the group's meetings (cancelled ones not counted): "3rd meeting"
+
+    @property
+    def label(self) -> str:
+        """How members name it: "3rd meeting of Founders Circle" — never the internal id."""
+        return f"{ordinal(self.number)} meeting of {self.group_name}" if self.number else f"Meeting of {self.group_name}"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+async def meeting_number(session: AsyncSession, meeting: Meeting) -> int:
+    """The meeting's place among its group's meetings in time (cancelled ones don't count)."""
+    earlier = await session.scalar(
+        select(func.count(Meeting.id)).where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.status != "cancelled",
+            (Meeting.starts_at < meeting.starts_at) | ((Meeting.starts_at == meeting.starts_at) & (Meeting.id < meeting.id)),
+        )
+    )
+    return int(earlier or 0) + (0 if meeting.status == "cancelled" else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +146,7 @@ async def meeting_info(session: AsyncSession, group: Group, meeting: Meeting) ->
         series_id=meeting.series_id,
         counts={answer: len(ids) for answer, ids in answers.items()},
         answers=answers,
+        number=await meeting_number(session, meeting),
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.app import App
+from bot.models import Meeting
 from tests.e2e.conftest import Harness
 from tests.e2e.test_groups import create, run
 from tests.sim import Channel, Guild, Sim
@@ -92,7 +95,9 @@ async def test_a_facilitator_ends_the_meeting_and_the_channel_is_asked_for_commi
     await create(sim, admin, channel, "Makers")
     await run(sim, ana, channel, "group join", group="Makers")
     scheduled = await run(sim, admin, channel, "meeting schedule", when="2026-11-24 18:00")
-    meeting_id = int(scheduled.embed["footer"]["text"].removeprefix("Meeting "))
+    assert scheduled.embed["footer"]["text"] == "1st meeting of Makers"  # by its place, never an internal id
+    async with app.sessions.begin() as session:
+        meeting_id = await session.scalar(select(Meeting.id).where(Meeting.status == "scheduled"))
 
     early = await run(sim, admin, channel, "meeting end")
     assert early.ephemeral and "No meeting of **Makers** is under way" in early.content
