@@ -17,6 +17,7 @@ from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
 from bot.ui.reply import respond
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,19 @@ ANSWER_STYLES = {"going": discord.ButtonStyle.success, "maybe": discord.ButtonSt
 def stamp(when: Any, style: str = "F") -> str:
     """A Discord timestamp: every viewer sees it in their own timezone."""
     return f"<t:{int(when.timestamp())}:{style}>"
+
+
+def reminder_lead(hours: object) -> str:
+    """Which reminder this is, so the week-ahead and the day-ahead ones read differently."""
+    if not isinstance(hours, int) or hours <= 0:
+        return "the meeting is coming up"
+    if hours % 168 == 0:
+        weeks = hours // 168
+        return "one week to go" if weeks == 1 else f"{weeks} weeks to go"
+    if hours % 24 == 0:
+        days = hours // 24
+        return "one day to go" if days == 1 else f"{days} days to go"
+    return "one hour to go" if hours == 1 else f"{hours} hours to go"
 
 
 def _mentions(user_ids: list[int]) -> str:
@@ -141,9 +155,11 @@ class MeetingsCog(commands.Cog):
             return Rendered.skip(f"meeting {meeting.status}")
         if meeting.starts_at <= note.due_at and meeting.starts_at <= self.bot.clock.now():
             return Rendered.skip("meeting already started")
+        lead = reminder_lead(note.payload.get("hours"))
         message = OutgoingMessage(
-            content=f"Reminder: **{meeting.group_name}** meets {stamp(meeting.starts_at, 'R')}.",
-            embeds=[meeting_embed(meeting, title=f"Meeting reminder — {meeting.group_name}")],
+            content=f"Reminder, {lead}: **{meeting.group_name}** meets {stamp(meeting.starts_at)} "
+            f"({stamp(meeting.starts_at, 'R')}), in your own time.",
+            embeds=[meeting_embed(meeting, title=f"Meeting reminder ({lead}) — {meeting.group_name}")],
             view=rsvp_view(meeting),
         )
         return Rendered(message)
@@ -172,7 +188,8 @@ class MeetingsCog(commands.Cog):
         series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
                                                              location=location, group_id=group)
         dates = "\n".join(f"• {stamp(d)}" for d in series.next_dates)
-        replaced = (f"\nThe {series.replaced} upcoming meeting(s) of the previous series were replaced."
+        replaced = (f"\n{plural(series.replaced, 'upcoming meeting')} of the previous series "
+                    f"{'was' if series.replaced == 1 else 'were'} replaced."
                     if series.replaced else "")
         await respond(
             interaction,

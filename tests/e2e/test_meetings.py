@@ -131,16 +131,18 @@ async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
     await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", location="Zoom")  # 8 days out
 
     def reminders() -> list[Message]:
-        return [m for m in sim.messages(channel) if m.content.startswith("Reminder:")]
+        return [m for m in sim.messages(channel) if m.content.startswith("Reminder, ")]
 
     start = app.clock.now()
     await sim.advance(start.replace(day=24, hour=17, minute=59) - start)  # a minute before "7 days before"
     assert reminders() == []
     await sim.advance(minutes=2)
     [week] = reminders()
-    assert week.content == "Reminder: **Makers** meets <t:1796148000:R>."
+    assert week.content == (
+        "Reminder, one week to go: **Makers** meets <t:1796148000:F> (<t:1796148000:R>), in your own time."
+    )
     embed = week.embeds[0]
-    assert embed["title"] == "Meeting reminder — Makers"
+    assert embed["title"] == "Meeting reminder (one week to go) — Makers"
     assert "<t:1796148000:F>" in embed["description"] and "<t:1796148000:R>" in embed["description"]
     assert {f["name"]: f["value"] for f in embed["fields"]}["Where"] == "Zoom"
     labels = [c.get("label") for c in week.iter_components() if c.get("type") == 2]
@@ -156,7 +158,9 @@ async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
     await sim.advance(minutes=2)
     assert len(reminders()) == 2
     day = reminders()[1]
-    assert day.content == "Reminder: **Makers** meets <t:1796148000:R>."
+    assert day.content == (
+        "Reminder, one day to go: **Makers** meets <t:1796148000:F> (<t:1796148000:R>), in your own time."
+    )
     assert _fields(day)["Going (1)"] == f"<@{ana.id}>"  # the answers so far
 
     await sim.advance(hours=23)
