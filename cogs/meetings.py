@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.errors import InvalidInput
 from bot.services.meetings import MeetingInfo
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
@@ -101,7 +102,39 @@ class RsvpButton(
         meeting = await interaction.client.services.meetings.rsvp(
             guild_id=interaction.guild_id, user_id=interaction.user.id, meeting_id=self.meeting_id, answer=self.answer
         )
-        await interaction.response.edit_message(embed=meeting_embed(meeting), view=rsvp_view(meeting))
+        view = rsvp_view(meeting)
+        if interaction.message is not None and interaction.message.flags.ephemeral:
+            view.add_item(ShareMeetingButton(meeting.id))  # a private card keeps its Share button
+        await interaction.response.edit_message(embed=meeting_embed(meeting), view=view)
+
+
+class ShareMeetingButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"meeting:share:(?P<meeting_id>[0-9]+)",
+):
+    """Under a private ``/meeting next``: post the card, with its RSVP buttons, in the group's channel."""
+
+    def __init__(self, meeting_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label="Share with the group", style=discord.ButtonStyle.secondary, emoji="📣",
+                              custom_id=f"meeting:share:{meeting_id}")
+        )
+        self.meeting_id = meeting_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> ShareMeetingButton:
+        return cls(int(match["meeting_id"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+        meeting = await interaction.client.services.meetings.share(actor_from(interaction), meeting_id=self.meeting_id)
+        channel = interaction.client.get_channel(meeting.channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise InvalidInput("I can't see the group's channel any more: ask a facilitator to check my permissions.")
+        await channel.send(embed=meeting_embed(meeting), view=rsvp_view(meeting))
+        await respond(interaction, f"Shared in <#{meeting.channel_id}>.")
 
 
 class MeetingTransformer(app_commands.Transformer):
@@ -138,11 +171,11 @@ class MeetingsCog(commands.Cog):
     meeting = app_commands.Group(name="meeting", description="Your group's meetings", guild_only=True)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RsvpButton)
+        self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton)
         self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(RsvpButton)
+        self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton)
         self.bot.notifications.unregister("meeting_reminder")
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
@@ -201,8 +234,10 @@ class MeetingsCog(commands.Cog):
     @app_commands.describe(group="Which group (default: this channel's)")
     async def meeting_next(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
         meeting = await self.bot.services.meetings.next(actor_from(interaction), group_id=group)
-        await respond(interaction, embed=meeting_embed(meeting), view=rsvp_view(meeting),
-                      ephemeral=not _in_group_channel(interaction, meeting.channel_id))
+        # Looking it up is private; the Share button posts it for the group when that helps.
+        view = rsvp_view(meeting)
+        view.add_item(ShareMeetingButton(meeting.id))
+        await respond(interaction, embed=meeting_embed(meeting), view=view)
 
     @meeting.command(name="list", description="The group's upcoming meetings")
     @app_commands.describe(group="Which group (default: this channel's)")

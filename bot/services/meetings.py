@@ -28,6 +28,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_member,
     resolve_group,
 )
 
@@ -258,6 +259,19 @@ class MeetingService(Service):
                     f"**{group.name}** has no meeting planned. A facilitator can set one with "
                     "`/meeting schedule` or `/meeting recurring`."
                 )
+            return await meeting_info(session, group, meeting)
+
+    async def share(self, actor: Actor, *, meeting_id: int) -> MeetingInfo:
+        """The "Share" button under a private ``/meeting next``: a member posts the card to the group."""
+        async with self.begin() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            group = await session.get(Group, meeting.group_id) if meeting is not None else None
+            if meeting is None or group is None or group.guild_id != actor.guild_id:
+                raise NotFound("That meeting no longer exists.")
+            await require_member(session, group, actor)
+            require_active(group)
+            if meeting.status != "scheduled" or meeting.starts_at <= self.now():
+                raise InvalidInput("That meeting is no longer ahead: `/meeting next` shows the next one.")
             return await meeting_info(session, group, meeting)
 
     async def upcoming(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, list[MeetingInfo]]:

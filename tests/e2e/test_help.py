@@ -67,8 +67,7 @@ async def test_help_says_what_next_from_the_members_place_in_the_cycle(
     assert "coming to the next meeting" in _next(shown) and "/meeting next" in _next(shown)
     assert f"<t:{int(MEETING_AT.timestamp())}:F>" in _next(shown)
 
-    await sim.command(ana, channel, "meeting next")
-    await sim.click(ana, sim.last_message(channel), label="Going")
+    await sim.click(ana, await sim.command(ana, channel, "meeting next"), label="Going")
     await sim.command(ana, channel, "commit add", text="Send 10 invoices")
     assert "all set" in _next(await sim.command(ana, channel, "help"))
 

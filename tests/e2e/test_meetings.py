@@ -7,6 +7,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.models import Meeting
 from tests.e2e.conftest import Harness
+from tests.e2e.seeding import buttons
 from tests.e2e.test_groups import create, run
 from tests.sim import Channel, Guild, Sim
 from tests.sim.api import Reply
@@ -35,15 +36,25 @@ async def test_series_next_and_rsvp_survive_a_restart(
     assert "first Tuesday" in series.content and series.content.count("<t:") == 3
     assert "<t:1796148000:F>" in series.content  # Tue 1 Dec 2026 18:00 in London
 
+    before = len(sim.messages(channel))
     nxt = await run(sim, ana, channel, "meeting next")
-    assert not nxt.ephemeral  # in the group's own channel everyone may answer
+    assert nxt.ephemeral and len(sim.messages(channel)) == before  # looking it up is private
     assert "<t:1796148000:F>" in nxt.embed["description"] and "<t:1796148000:R>" in nxt.embed["description"]
     assert _fields(nxt)["Where"] == "Zoom"
-    message = sim.last_message(channel)
+    assert buttons(nxt.message) == ["Going", "Maybe", "Can't make it", "Share with the group"]
+    privately = await sim.click(ana, nxt, label="Going")
+    assert _fields(privately)["Going (1)"] == f"<@{ana.id}>"
+    assert buttons(privately.message)[-1] == "Share with the group"
 
-    clicked = await sim.click(ana, message, label="Going")
-    assert not clicked.ephemeral
-    assert _fields(sim.last_message(channel))["Going (1)"] == f"<@{ana.id}>"
+    not_member = await sim.click(outsider, nxt, label="Share with the group")
+    assert not_member.ephemeral and "not a member" in not_member.content
+    assert len(sim.messages(channel)) == before
+    shared = await sim.click(ana, nxt, label="Share with the group")
+    assert shared.ephemeral and f"<#{channel.id}>" in shared.content
+    message = sim.last_message(channel)
+    assert _fields(message)["Going (1)"] == f"<@{ana.id}>"
+    assert buttons(message) == ["Going", "Maybe", "Can't make it"]
+    assert len(sim.messages(channel)) == before + 1
 
     refused = await sim.click(outsider, message, label="Maybe")
     assert refused.ephemeral and "Only members" in refused.content
