@@ -68,40 +68,46 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
     return embed
 
 
-def rsvp_view(meeting: MeetingInfo) -> discord.ui.View:
+def rsvp_view(meeting: MeetingInfo, *, reply: bool = False) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for answer in ANSWER_LABELS:
-        view.add_item(RsvpButton(meeting.id, answer))
+        view.add_item(RsvpButton(meeting.id, answer, reply=reply))
     return view
 
 
 class RsvpButton(
     RendersErrors,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"rsvp:(?P<meeting_id>[0-9]+):(?P<answer>going|maybe|no)",
+    template=r"rsvp:(?P<meeting_id>[0-9]+):(?P<answer>going|maybe|no)(?P<reply>:reply)?",
 ):
-    """Going / Maybe / Can't make it; works after a restart (the ids are in the custom_id)."""
+    """Going / Maybe / Can't make it; works after a restart (the ids are in the custom_id).
 
-    def __init__(self, meeting_id: int, answer: str) -> None:
+    On a meeting card the click redraws the card; on another message (a welcome) it answers with
+    the card instead, leaving that message and its other buttons as they were (``reply``).
+    """
+
+    def __init__(self, meeting_id: int, answer: str, *, reply: bool = False) -> None:
         super().__init__(
             discord.ui.Button(label=ANSWER_LABELS[answer], style=ANSWER_STYLES[answer],
-                              custom_id=f"rsvp:{meeting_id}:{answer}")
+                              custom_id=f"rsvp:{meeting_id}:{answer}" + (":reply" if reply else ""))
         )
         self.meeting_id = meeting_id
         self.answer = answer
+        self.reply = reply
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
     ) -> RsvpButton:
-        return cls(int(match["meeting_id"]), match["answer"])
+        return cls(int(match["meeting_id"]), match["answer"], reply=bool(match["reply"]))
 
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
         meeting = await interaction.client.services.meetings.rsvp(
             guild_id=interaction.guild_id, user_id=interaction.user.id, meeting_id=self.meeting_id, answer=self.answer
         )
+        if self.reply:
+            await respond(interaction, f"Noted: **{ANSWER_LABELS[self.answer]}**.", embed=meeting_embed(meeting))
+            return
         view = rsvp_view(meeting)
         if interaction.message is not None and interaction.message.flags.ephemeral:
             view.add_item(ShareMeetingButton(meeting.id))  # a private card keeps its Share button

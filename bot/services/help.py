@@ -14,12 +14,14 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import NotFound
 from bot.models import Group, GroupMember, Meeting, MemberProfile, Rsvp
 from bot.models.modules import CheckIn
-from bot.services.base import Actor, Service, groups_of_member
+from bot.services.base import Actor, Service, groups_of_member, require_member
 from bot.services.commitments import _due_at
-from bot.services.meetings import next_meeting_of
-from bot.services.modules import OPEN_CYCLE, cycle_key
+from bot.services.meetings import MeetingInfo, meeting_info, next_meeting_of
+from bot.services.modules import OPEN_CYCLE, cycle_key, group_modules
+from bot.services.modules import _current as current_module
 
 
 class NextStep(StrEnum):
@@ -45,7 +47,38 @@ class HelpState:
     to_report: int = 0  # open commitments due at the next meeting (inside its report-back window)
 
 
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """What a member who just joined needs: the next meeting, the module, what to do now."""
+
+    guild_id: int
+    group_id: int
+    group_name: str
+    channel_id: int
+    meeting: MeetingInfo | None
+    module_number: int
+    module_title: str
+    timezone_set: bool
+
+
 class HelpService(Service):
+    async def welcome(self, actor: Actor, *, group_id: int) -> Welcome:
+        """The welcome for a member of ``group_id`` (the ``/group join`` reply and DM)."""
+        async with self.begin() as session:
+            group = await session.get(Group, group_id)
+            if group is None or group.guild_id != actor.guild_id:
+                raise NotFound("That group doesn't exist in this server.")
+            await require_member(session, group, actor)
+            meeting = await next_meeting_of(session, group.id, self.now())
+            module = current_module(group, await group_modules(session, group))
+            profile = await session.get(MemberProfile, (actor.guild_id, actor.user_id))
+            return Welcome(
+                guild_id=group.guild_id, group_id=group.id, group_name=group.name, channel_id=group.channel_id,
+                meeting=await meeting_info(session, group, meeting) if meeting is not None else None,
+                module_number=module.number, module_title=module.title,
+                timezone_set=profile is not None and bool(profile.timezone),
+            )
+
     async def state(self, actor: Actor) -> HelpState:
         async with self.begin() as session:
             groups = await groups_of_member(session, actor.guild_id, actor.user_id)

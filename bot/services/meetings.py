@@ -308,13 +308,16 @@ class MeetingService(Service):
             await outbox.plan_group(session, group.id, now)
             return Moved(await meeting_info(session, group, meeting), previous)
 
-    async def rsvp(self, *, guild_id: int, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
-        """Record (or change) a member's answer; non-members are refused."""
+    async def rsvp(self, *, guild_id: int | None, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
+        """Record (or change) a member's answer; non-members are refused.
+
+        ``guild_id`` is the server the button was clicked in, or None in a DM (a welcome DM's buttons).
+        """
         if answer not in ANSWERS:
             raise InvalidInput("Answer going, maybe or no.")
         async with self.begin() as session:
             meeting = await session.get(Meeting, meeting_id)
-            if meeting is None or meeting.guild_id != guild_id:
+            if meeting is None or (guild_id is not None and meeting.guild_id != guild_id):
                 raise NotFound("That meeting doesn't exist any more.")
             group = await session.get(Group, meeting.group_id)
             assert group is not None
@@ -327,7 +330,7 @@ class MeetingService(Service):
                 raise InvalidInput("That meeting is over.")
             row = await session.get(Rsvp, (meeting.id, user_id))
             if row is None:
-                session.add(Rsvp(meeting_id=meeting.id, user_id=user_id, guild_id=guild_id, answer=answer,
+                session.add(Rsvp(meeting_id=meeting.id, user_id=user_id, guild_id=meeting.guild_id, answer=answer,
                                  updated_at=now))
             else:
                 row.answer = answer
