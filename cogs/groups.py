@@ -15,6 +15,7 @@ from bot.services.help import Welcome
 from bot.ui.actor import actor_from
 from bot.ui.options import AnyGroupOption, GroupOption
 from bot.ui.reply import respond
+from cogs.help import checklist_text
 from cogs.meetings import rsvp_view, stamp
 from cogs.modules import CheckInButton
 from cogs.server import TimezoneButton, timezone_autocomplete
@@ -122,10 +123,14 @@ class GroupsCog(commands.Cog):
                                                      max_members=max_members)
         await respond(
             interaction,
-            f"Created **{info.name}** in <#{info.channel_id}> ({info.timezone}). You're its facilitator.\n"
-            "Next: `/meeting recurring rule:\"first tuesday\" time:18:00`, and ask members to `/group join`.",
+            f"Created **{info.name}** in <#{info.channel_id}> ({info.timezone}). <@{actor.user_id}> is its "
+            "facilitator; members join with `/group join`.",
             ephemeral=False,
         )
+        # The facilitator's own first-run checklist; `/help` shows it, ticked off, until it's done.
+        steps = await self.bot.services.help.checklist(actor, group_id=info.id)
+        await respond(interaction, f"**Setting up {info.name}**\n{checklist_text(steps)}\n"
+                                   "-# `/help` shows this list, ticked off as you go, until it's done.")
 
     @group.command(name="join", description="Join a group in this server")
     @app_commands.describe(group="The group to join")

@@ -10,7 +10,7 @@ from discord.ext import commands
 from discord.utils import escape_markdown
 
 from bot.client import RoundtableBot
-from bot.services.help import HelpState, NextStep
+from bot.services.help import Checklist, HelpState, NextStep
 from bot.ui.actor import actor_from
 from bot.ui.errors import log_failure
 from bot.ui.reply import respond
@@ -93,6 +93,10 @@ def what_next(state: HelpState | None) -> str:
             return f"You're all set for the next meeting of {group}{when}."
 
 
+def checklist_text(checklist: Checklist) -> str:
+    return "\n".join(f"{'✅' if step.done else '⬜'} {step.text}" for step in checklist.steps)
+
+
 def help_embed(state: HelpState | None = None) -> discord.Embed:
     """``/help`` for its reader: a member sees the cycle; facilitators and admins also see theirs."""
     embed = discord.Embed(
@@ -102,6 +106,9 @@ def help_embed(state: HelpState | None = None) -> discord.Embed:
     is_admin = state is not None and state.is_admin
     if not is_member:
         embed.add_field(name=SECTIONS["start"], value=FIRST_STEPS, inline=False)
+    if state is not None and state.setup is not None:
+        name = f"Setting up {state.setup.group_name}"[:256]
+        embed.add_field(name=name, value=checklist_text(state.setup)[:1024], inline=False)
     embed.add_field(name=SECTIONS["before"], value=BEFORE, inline=False)
     embed.add_field(name=SECTIONS["at"], value=AT, inline=False)
     embed.add_field(name=SECTIONS["after"], value=AFTER, inline=False)

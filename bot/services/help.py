@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotFound
 from bot.models import Group, GroupMember, Meeting, MemberProfile, Rsvp
 from bot.models.modules import CheckIn
-from bot.services.base import Actor, Service, groups_of_member, require_member
+from bot.services.base import Actor, Service, groups_of_member, require_facilitator, require_member
 from bot.services.commitments import _due_at
-from bot.services.meetings import MeetingInfo, meeting_info, next_meeting_of
+from bot.services.meetings import MeetingInfo, active_series, meeting_info, next_meeting_of
 from bot.services.modules import OPEN_CYCLE, cycle_key, group_modules
 from bot.services.modules import _current as current_module
 
@@ -35,6 +35,35 @@ class NextStep(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SetupStep:
+    done: bool
+    text: str  # what to do, with the command
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    """A facilitator's first-run checklist for a group; each step ticks itself off from the data."""
+
+    group_name: str
+    steps: tuple[SetupStep, ...]
+
+    @property
+    def complete(self) -> bool:
+        return all(step.done for step in self.steps)
+
+
+async def checklist(session: AsyncSession, group: Group, now: datetime) -> Checklist:
+    members = await session.scalar(select(func.count()).where(GroupMember.group_id == group.id))
+    planned = await active_series(session, group.id) is not None or await next_meeting_of(session, group.id, now) is not None
+    return Checklist(group.name, (
+        SetupStep(True, f"Group created, in its own time zone ({group.timezone}): `/group settings` changes it"),
+        SetupStep(bool(planned), "Set the monthly meeting: `/meeting recurring rule:\"first tuesday\" time:18:00`"),
+        SetupStep((members or 0) >= 2, "Invite members: they run `/group join` (or `/group add member:`)"),
+        SetupStep(True, "The year of modules is ready (`/module list`); `/module import` brings your own"),
+    ))
+
+
+@dataclass(frozen=True, slots=True)
 class HelpState:
     """What ``/help`` needs to fit its reader."""
 
@@ -45,6 +74,7 @@ class HelpState:
     next_step: NextStep
     next_meeting_at: datetime | None = None
     to_report: int = 0  # open commitments due at the next meeting (inside its report-back window)
+    setup: Checklist | None = None  # for a facilitator whose group isn't set up yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +92,15 @@ class Welcome:
 
 
 class HelpService(Service):
+    async def checklist(self, actor: Actor, *, group_id: int) -> Checklist:
+        """The first-run checklist of a group the actor facilitates (the ``/group create`` reply)."""
+        async with self.begin() as session:
+            group = await session.get(Group, group_id)
+            if group is None or group.guild_id != actor.guild_id:
+                raise NotFound("That group doesn't exist in this server.")
+            await require_facilitator(session, group, actor)
+            return await checklist(session, group, self.now())
+
     async def welcome(self, actor: Actor, *, group_id: int) -> Welcome:
         """The welcome for a member of ``group_id`` (the ``/group join`` reply and DM)."""
         async with self.begin() as session:
@@ -98,6 +137,10 @@ class HelpService(Service):
             )
             group, meeting = await self._focus(session, actor, groups)
             step, to_report = await self._next_step(session, actor, group, meeting)
+            setup = None
+            if group.id in facilitator_of or actor.can_manage_server:
+                setup = await checklist(session, group, self.now())
+                setup = None if setup.complete else setup
             return HelpState(
                 is_member=True,
                 is_facilitator=bool(facilitator_of),
@@ -106,6 +149,7 @@ class HelpService(Service):
                 next_step=step,
                 next_meeting_at=meeting.starts_at if meeting is not None else None,
                 to_report=to_report,
+                setup=setup,
             )
 
     async def _focus(self, session: AsyncSession, actor: Actor, groups: list[Group]) -> tuple[Group, Meeting | None]:

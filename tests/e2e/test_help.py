@@ -145,3 +145,28 @@ async def test_an_owner_with_closed_dms_gets_nothing_and_the_bot_carries_on(sim:
     general = sim.text_channel(joined, "general")
     fran = sim.member(joined, "Fran")
     assert (await sim.command(fran, general, "help")).ephemeral
+
+
+async def test_a_facilitators_first_run_checklist_ticks_itself_off(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    from tests.e2e.test_groups import create, run
+
+    fac, ana = sim.member(guild, "Fac", manage_guild=True), sim.member(guild, "Ana")
+    created = await create(sim, fac, channel, "Makers", timezone="Europe/London")
+    announced, checklist = created.messages
+    assert not announced.ephemeral and "Makers" in announced.content
+    assert checklist.ephemeral and "Setting up Makers" in checklist.content
+    assert "✅ Group created" in checklist.content and "⬜ Set the monthly meeting" in checklist.content
+    assert "⬜ Invite members" in checklist.content
+
+    def field(shown: object) -> str:
+        return _fields(shown).get("Setting up Makers", "")
+
+    assert "⬜ Set the monthly meeting" in field(await sim.command(fac, channel, "help"))
+    await run(sim, fac, channel, "meeting recurring", rule="first tuesday", time="18:00")
+    shown = field(await sim.command(fac, channel, "help"))
+    assert "✅ Set the monthly meeting" in shown and "⬜ Invite members" in shown
+    await run(sim, ana, channel, "group join", group="Makers")
+    assert "Setting up Makers" not in _fields(await sim.command(fac, channel, "help"))  # done: gone
+    assert "Setting up Makers" not in _fields(await sim.command(ana, channel, "help"))  # never a member's
