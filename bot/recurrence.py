@@ -75,7 +75,7 @@ def parse_time(text: str) -> time:
                 hour = hour % 12 + (12 if match["ampm"] == "pm" else 0)
         if match is not None and hour < 24 and minute < 60:
             return time(hour, minute)
-    raise InvalidInput(f"`{text[:20]}` isn't a time I can read. Use 24-hour `18:00`, or `6pm`.")
+    raise InvalidInput(f"`{text[:20].replace('`', '')}` isn't a time I can read. Use 24-hour `18:00`, or `6pm`.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +130,11 @@ _ALLOWED = ("FREQ", "INTERVAL", "COUNT", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYSE
 MAX_POSITION = 5  # "1TU" to "5TU", "-1TU" to "-5TU": a weekday's place in its month
 
 
+def _shown(part: str) -> str:
+    """A piece of the member's rule, short and without backticks, to quote back."""
+    return part.replace("`", "")[:30]
+
+
 def _invalid(reason: str) -> InvalidInput:
     return InvalidInput(f"That RRULE isn't valid ({reason}). {_RAW_EXAMPLE}")
 
@@ -138,12 +143,12 @@ def _raw_rule(text: str) -> Series:
     body = text.split(":", 1)[1] if text.lower().startswith("rrule:") else text
     body = "".join(body.split()).upper().rstrip(";")
     parts: dict[str, str] = {}
-    for part in body.split(";"):
+    for part in filter(None, body.split(";")):
         key, eq, value = part.partition("=")
         if not eq or not key or not value:
-            raise _invalid(f"`{part[:30]}` isn't NAME=VALUE")
+            raise _invalid(f"`{_shown(part)}` isn't NAME=VALUE")
         if key in parts:
-            raise _invalid(f"`{key[:30]}` is given twice")
+            raise _invalid(f"`{_shown(key)}` is given twice")
         parts[key] = value
     for forbidden in ("DTSTART", "BYHOUR", "BYMINUTE", "BYSECOND"):
         if forbidden in parts:
@@ -152,7 +157,7 @@ def _raw_rule(text: str) -> Series:
         raise InvalidInput("Leave `UNTIL` out of the rule (use `COUNT`, or cancel the series later).")
     for key in parts:
         if key not in _ALLOWED:
-            raise _invalid(f"`{key[:30]}` isn't a part I accept; use {', '.join(_ALLOWED[:8])}")
+            raise _invalid(f"`{_shown(key)}` isn't a part I accept; use {', '.join(_ALLOWED[:8])}")
     freq = parts.get("FREQ")
     if freq is None:
         raise _invalid("it needs a `FREQ`, like `FREQ=MONTHLY`")
@@ -162,12 +167,12 @@ def _raw_rule(text: str) -> Series:
             "use `WEEKLY`, `MONTHLY` or `YEARLY`."
         )
     if freq not in _FREQUENCIES:
-        raise _invalid(f"`FREQ={freq[:20]}`: use `WEEKLY`, `MONTHLY` or `YEARLY`")
+        raise _invalid(f"`FREQ={_shown(freq)}`: use `WEEKLY`, `MONTHLY` or `YEARLY`")
     for key, value in parts.items():
         if key in _RANGES:
             _check_numbers(key, value, freq)
     if "WKST" in parts and parts["WKST"] not in _CODES:
-        raise _invalid(f"`WKST` must be a day code like `MO`, not `{parts['WKST'][:20]}`")
+        raise _invalid(f"`WKST` must be a day code like `MO`, not `{_shown(parts['WKST'])}`")
     if "BYDAY" in parts:
         _check_byday(parts["BYDAY"], freq)
     try:
@@ -190,7 +195,7 @@ def _check_numbers(key: str, value: str, freq: str) -> None:
         number = int(item) if _INT.fullmatch(item) else None
         if number is None or number == 0 or not low <= number <= high:
             span = f"{low} to {high}" if low > 0 else f"1 to {high} or -1 to {low}"
-            raise _invalid(f"`{key}={value[:30]}`: each value is a whole number from {span}")
+            raise _invalid(f"`{key}={_shown(value)}`: each value is a whole number from {span}")
 
 
 def _check_byday(value: str, freq: str) -> None:
@@ -200,7 +205,7 @@ def _check_byday(value: str, freq: str) -> None:
     for item in items:
         match = _BYDAY.fullmatch(item)
         if match is None:
-            raise _invalid(f"`{item[:20]}` in `BYDAY` isn't a day like `TU`, `1TU` or `-1FR`")
+            raise _invalid(f"`{_shown(item)}` in `BYDAY` isn't a day like `TU`, `1TU` or `-1FR`")
         if match["n"] is None:
             continue
         if freq == "WEEKLY":
