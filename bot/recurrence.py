@@ -118,11 +118,10 @@ _CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _INT = re.compile(r"[+-]?[0-9]{1,3}", re.ASCII)
 _BYDAY = re.compile(r"(?P<n>[+-]?[0-9]{1,2})?(?P<code>MO|TU|WE|TH|FR|SA|SU)", re.ASCII)
 _MAX_LIST = 31
-# Numbers a rule part may hold: (low, high, zero allowed); a signed part counts from the end too.
+# The numbers a rule part may hold, never 0 (a negative one counts from the end).
 _RANGES = {
-    "INTERVAL": (1, 99, False), "COUNT": (1, 999, False), "BYMONTH": (1, 12, False),
-    "BYMONTHDAY": (-31, 31, False), "BYSETPOS": (-366, 366, False), "BYWEEKNO": (-53, 53, False),
-    "BYYEARDAY": (-366, 366, False),
+    "INTERVAL": (1, 99), "COUNT": (1, 999), "BYMONTH": (1, 12), "BYMONTHDAY": (-31, 31),
+    "BYSETPOS": (-366, 366), "BYWEEKNO": (-53, 53), "BYYEARDAY": (-366, 366),
 }
 _LISTS = ("BYMONTH", "BYMONTHDAY", "BYSETPOS", "BYWEEKNO", "BYYEARDAY")
 _YEARLY_ONLY = ("BYWEEKNO", "BYYEARDAY")
@@ -190,7 +189,7 @@ def _check_numbers(key: str, value: str, freq: str) -> None:
         raise _invalid(f"`{key}` takes one number")
     if len(items) > _MAX_LIST:
         raise _invalid(f"`{key}` lists more than {_MAX_LIST} values")
-    low, high, _ = _RANGES[key]
+    low, high = _RANGES[key]
     for item in items:
         number = int(item) if _INT.fullmatch(item) else None
         if number is None or number == 0 or not low <= number <= high:
@@ -224,7 +223,7 @@ def _build(rule: str, anchor_local: datetime) -> du.rrule:
 
 @cache
 def _calendar_shift(first_year: int, last_year: int) -> int:
-    """Years to add so that ``first_year..last_year`` (and the year after) end near the year 9999.
+    """Years to add so that ``first_year..last_year`` (and a year either side) end near the year 9999.
 
     A shift is only taken if the calendar is the same there: every year keeps its leap-ness and
     every date its weekday, so dateutil gives the same dates, shifted. The Gregorian calendar
@@ -236,9 +235,9 @@ def _calendar_shift(first_year: int, last_year: int) -> int:
     for shift in range(top, max(top - 400, 0), -1):
         if (calendar.leapdays(first_year, first_year + shift) % 7 + shift * 365) % 7:
             continue  # 1 January would fall on another weekday
-        if all(calendar.isleap(y) == calendar.isleap(y + shift) for y in range(first_year, last_year + 2)):
+        if all(calendar.isleap(y) == calendar.isleap(y + shift) for y in range(first_year - 1, last_year + 2)):
             return shift
-    return 0  # pragma: no cover - a range of more than ~8,000 years; never asked
+    return 0  # pragma: no cover - dates past the year ~9600: the end of the calendar is near anyway
 
 
 def _shifted(wall: datetime, years: int) -> datetime:
