@@ -76,6 +76,7 @@ _IN = re.compile(rf"in\s+(?P<n>[0-9]{{1,3}}|an?)\s+(?P<unit>{_UNIT_RE})", _F)
 _FROM_NOW = re.compile(rf"(?P<n>[0-9]{{1,3}}|an?)\s+(?P<unit>{_UNIT_RE})\s+from\s+(?:now|today)", _F)
 _NEXT_UNIT = re.compile(r"next\s+(?P<unit>week|month|year)", _F)
 _SLASHED = re.compile(r"[0-9]{1,2}[/.][0-9]{1,2}(?:[/.][0-9]{2,4})?", _F)
+UTC_OFFSET = timedelta(0)
 _DAY_WORDS = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "yesterday": -1,
               "day after tomorrow": 2, "the day after tomorrow": 2}
 
@@ -129,7 +130,7 @@ def parse_when(
     shown = cleaned.replace("`", "")
     local_now = now.astimezone(zone(tz)).replace(tzinfo=None)
     try:
-        wall, offset = _read(cleaned.lower(), local_now, shown)
+        wall, offset = _read(cleaned.lower(), now, local_now, shown)
     except _Unreadable:
         raise InvalidInput(
             f"I couldn't read `{shown}` as a date and time. Try {_EXAMPLES} (times are in {tz})."
@@ -162,21 +163,19 @@ def _too_far(shown: str, ceiling: datetime, tz: str) -> str:
 # --- the grammar ---------------------------------------------------------------------------------
 
 
-def _read(text: str, local_now: datetime, shown: str) -> tuple[datetime, timedelta | None]:
-    """The naive wall-clock datetime and the explicit UTC offset (if the text gave one)."""
+def _read(text: str, now: datetime, local_now: datetime, shown: str) -> tuple[datetime, timedelta | None]:
+    """The naive wall-clock datetime and its UTC offset, if the text fixes one (else: the zone's)."""
     text = re.sub(r"(?<=[0-9])t(?=[0-9])", " ", text.replace(",", " "), flags=_F)  # ISO "T"
     text = " ".join(text.split()).removesuffix(".")
     clock, offset, rest = _split_time(text, shown)
     rest = rest.removeprefix("on ").strip()
-    if clock is None and offset is not None:
-        raise _Unreadable
     day, keeps_time = _read_day(rest, local_now, shown)
     if clock is not None:
         if keeps_time is None:  # "in 3 hours 18:00"
             raise _Unreadable
         return datetime.combine(day.date(), clock), offset
-    if keeps_time is None:
-        return day, None
+    if keeps_time is None:  # a span of hours or minutes from now: on the real clock, not the wall's
+        return now.astimezone(UTC).replace(tzinfo=None, second=0, microsecond=0) + (day - local_now), UTC_OFFSET
     if not keeps_time:
         return datetime.combine(day.date(), time()), None
     return day, None
@@ -217,7 +216,7 @@ def _offset(raw: str | None) -> timedelta | None:
     if raw is None:
         return None
     if raw in ("z", "utc", "gmt"):
-        return timedelta(0)
+        return UTC_OFFSET
     digits = raw[1:].replace(":", "")
     hours, minutes = int(digits[:2]), int(digits[2:] or 0)
     if hours > 14 or minutes > 59:
@@ -259,7 +258,7 @@ def _read_day(text: str, local_now: datetime, shown: str) -> tuple[datetime, boo
         n = 1 if m["n"] in ("a", "an") else int(m["n"])
         unit = _UNITS[m["unit"]]
         if unit in ("minutes", "hours"):
-            return local_now.replace(second=0, microsecond=0) + timedelta(**{unit: n}), None
+            return local_now + timedelta(**{unit: n}), None
         return _add(now_minute, unit, n), True
     if (m := _NEXT_UNIT.fullmatch(text)) is not None:
         return _add(now_minute, _UNITS[m["unit"]], 1), True

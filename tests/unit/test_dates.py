@@ -156,6 +156,13 @@ def test_a_time_skipped_by_the_clocks_going_forward_is_refused() -> None:
         parse_when("2027-03-28 01:30", "Europe/London", NOW)
 
 
+def test_hours_from_now_count_on_the_real_clock_across_a_change() -> None:
+    # 00:30 in London on the night the clocks go forward: two hours on is 03:30 BST, 02:30 UTC.
+    night = datetime(2027, 3, 28, 0, 30, tzinfo=UTC)
+    assert parse_when("in 2 hours", "Europe/London", night) == datetime(2027, 3, 28, 2, 30, tzinfo=UTC)
+    assert parse_when("90 minutes from now", "Europe/London", night) == datetime(2027, 3, 28, 2, 0, tzinfo=UTC)
+
+
 def test_a_time_shown_twice_means_the_first() -> None:
     # 01:30 on 2027-10-31 happens twice in London: first in BST (00:30 UTC).
     assert parse_when("2027-10-31 01:30", "Europe/London", NOW) == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
