@@ -246,3 +246,42 @@ async def test_bad_group_names_are_refused_and_nothing_is_stored(services: Servi
     with pytest.raises(InvalidInput, match=match):
         await create(services, name, CHANNEL_2)
     assert await count(sessions, Group) == 0
+
+
+# --- migration 0007: existing groups re-keyed ---------------------------------------------------------------
+
+
+async def test_migration_0007_rekeys_existing_groups(backend: str, _templates: object, tmp_path, clock) -> None:
+    from bot import migrate
+    from bot.db import create_engine, create_sessionmaker
+    from tests.conftest import drop_database_url
+    from tests.unit.test_migrations import _empty_url
+
+    url = await _empty_url(backend, _templates, tmp_path)
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine, "0006")
+        sessions = create_sessionmaker(engine)
+        # Keys as the old code made them (``name.casefold()``).
+        names = {1: "Alpha", 2: "Al\u200bpha", 3: NFD_CAFE, 4: "Ｂｅｔａ", 5: "Gamma"}
+        async with sessions.begin() as session:
+            for number, name in names.items():
+                session.add(Group(id=number, guild_id=GUILD, channel_id=CHANNEL + number, name=name,
+                                  name_key=name.casefold(), timezone="UTC", created_by=ADMIN, created_at=clock.now()))
+            session.add(Group(id=6, guild_id=GUILD + 1, channel_id=CHANNEL + 6, name="Al\u200bpha",
+                              name_key="al\u200bpha", timezone="UTC", created_by=ADMIN, created_at=clock.now()))
+        await migrate.upgrade(engine)
+        async with sessions.begin() as session:
+            keys = {group.id: group.name_key for group in await session.scalars(select(Group))}
+        assert keys == {
+            1: "alpha",
+            2: "al\u200bpha",  # "alpha" is taken by the older group: this one keeps its old key
+            3: "café club",
+            4: "beta",
+            5: "gamma",
+            6: "alpha",  # another server
+        }
+        await migrate.downgrade(engine, "0006")  # nothing to undo, and it doesn't fail
+    finally:
+        await engine.dispose()
+        await drop_database_url(url)
