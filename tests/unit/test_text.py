@@ -4,7 +4,7 @@ the services refusing invisible or lookalike text with nothing stored — on bot
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -285,3 +285,64 @@ async def test_migration_0007_rekeys_existing_groups(backend: str, _templates: o
     finally:
         await engine.dispose()
         await drop_database_url(url)
+
+
+# --- the renderers: member text shown as typed wherever it sits in the bot's formatting -----------------
+
+MARKDOWN = "```x [the brief](https://evil.example/x) **b** ||s||"
+ESCAPED = "\\`\\`\\`x \\[the brief](https://evil.example/x) \\*\\*b\\*\\* \\|\\|s\\|\\|"
+
+
+def test_commitment_lines_boards_and_report_backs_escape_member_text() -> None:
+    from bot.services.commitments import Board, CommitmentInfo, CycleRate, MemberCommitments, ReportBack
+    from cogs.commitments import board_embeds, commitment_line, reportback_embed
+
+    when = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+    item = CommitmentInfo(id=1, guild_id=GUILD, group_id=1, number=1, user_id=ANA, text=MARKDOWN, due_at=when,
+                          meeting_id=7, status="done", note="> quoted\n# big", reported_at=when)
+    line = commitment_line(item)
+    assert line.startswith(f"✅ `#1` {ESCAPED} — *") and "↳ \\> quoted\n    \\# big" in line
+    board = Board(group_id=1, group_name="Makers", meeting_id=7, meeting_starts_at=when, rate=CycleRate(1, 0, 1),
+                  not_reported=[], members=[MemberCommitments(user_id=ANA, commitments=[item])])
+    assert ESCAPED in board_embeds(board)[0].description
+    report = ReportBack(guild_id=GUILD, group_id=1, group_name="Makers", channel_id=CHANNEL, meeting_id=7,
+                        meeting_starts_at=when, user_id=ANA, timezone="UTC", commitments=[item])
+    assert ESCAPED in reportback_embed(report).description
+
+
+def test_brainstorm_cards_and_results_escape_member_text() -> None:
+    from bot.services.brainstorms import BrainstormInfo, IdeaInfo
+    from cogs.brainstorms import idea_line, issue_embed, results_embeds
+
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    idea = IdeaInfo(id=1, number=1, author_id=BOB, text=MARKDOWN, votes=2, message_id=5, commitment_id=None,
+                    created_at=start)
+    info = BrainstormInfo(
+        id=7, guild_id=GUILD, group_id=1, group_name="Makers", group_channel_id=2, owner_id=ANA, issue=MARKDOWN,
+        details="- a list?\n[link](https://evil.example)", anonymous=False, max_votes=None, status="closed",
+        thread_id=9, message_id=1, created_at=start, closed_at=start, ideas=(idea,),
+    )
+    assert idea_line(info, idea) == f"💡 #1 {ESCAPED} — <@{BOB}>"
+    card = issue_embed(info)
+    assert card.title == ESCAPED and card.description == "\\- a list?\n\\[link](https://evil.example)"
+    results = results_embeds(info)
+    assert results[0].title.endswith(ESCAPED) and ESCAPED in results[0].description
+
+
+def test_check_ins_and_meeting_locations_escape_member_text() -> None:
+    from bot.services.meetings import MeetingInfo
+    from bot.services.modules import CheckInEntry
+    from cogs.meetings import meeting_embed
+    from cogs.modules import checkin_fields
+
+    when = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
+    entry = CheckInEntry(id=1, user_id=ANA, module_number=1, module_title="Vision", consumed=MARKDOWN,
+                         activities=None, learning="`" * 1000, application=None, visibility="group", updated_at=when)
+    fields = checkin_fields(entry)
+    assert fields[0][1] == f"<@{ANA}>\n{ESCAPED}"
+    assert len(fields[1][1]) <= 1024 and fields[1][1].endswith("…")  # escapes never push past a field's limit
+    meeting = MeetingInfo(id=1, group_id=1, group_name="Makers", channel_id=2, timezone="UTC", starts_at=when,
+                          location="[Zoom](https://evil.example) https://zoom.us/j/1_2", status="scheduled",
+                          series_id=None)
+    [where] = [f for f in meeting_embed(meeting).fields if f.name == "Where"]
+    assert where.value == "\\[Zoom](https://evil.example) https://zoom.us/j/1_2"
