@@ -142,3 +142,18 @@ def name_key(name: str) -> str:
     text = unicodedata.normalize("NFKC", clean(name))
     text = "".join(char for char in text if not is_invisible(char))  # joiners and flag tags too
     return " ".join(unicodedata.normalize("NFKC", text.casefold()).split())
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """What a member typed, echoed in a refusal as an inline code span that can't break out.
+
+    One line, at most ``limit`` characters, a backtick shown as ``ˋ`` (so the span can't close
+    early); "nothing" when nothing visible was typed. For the domain's messages
+    (``f"{quoted(text)} isn't a commitment"``), where ``bot.ui.text.inert`` can't be used.
+    """
+    shown = clean(text).replace("`", "ˋ")
+    if not shown:
+        return "nothing"
+    if len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return f"`{shown}`"

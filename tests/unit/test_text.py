@@ -15,7 +15,7 @@ from bot.errors import Conflict, InvalidInput
 from bot.models import Brainstorm, BrainstormIdea, CheckIn, Commitment, Group, Win
 from bot.services import Services
 from bot.services.base import Actor
-from bot.text import clean, is_blank, name_key
+from bot.text import clean, is_blank, name_key, quoted
 from bot.ui.text import inert
 from tests.unit.seeding import CHANNEL, GUILD, add_meeting, make_group
 
@@ -94,6 +94,12 @@ def test_name_keys() -> None:
     assert name_key("Straße") == name_key("STRASSE")
     assert name_key("Café") != name_key("Cafe")  # an accent is a different name, not a lookalike
     assert name_key(FAMILY) == "👨👩👧"
+
+
+@pytest.mark.parametrize(("typed", "shown"), [("#12", "`#12`"), ("a`b```", "`aˋbˋˋˋ`"), ("\u200b", "nothing"),
+                                             ("x" * 100, "`" + "x" * 39 + "…`"), ("a\nb", "`a b`")])
+def test_quoted_echoes_stay_inside_their_code_span(typed: str, shown: str) -> None:
+    assert quoted(typed) == shown
 
 
 # --- bot.ui.text.inert --------------------------------------------------------------------------------
