@@ -345,8 +345,8 @@ def test_check_ins_and_meeting_locations_escape_member_text() -> None:
     entry = CheckInEntry(id=1, user_id=ANA, module_number=1, module_title="Vision", consumed=MARKDOWN,
                          activities=None, learning="`" * 1000, application=None, visibility="group", updated_at=when)
     fields = checkin_fields(entry)
-    assert fields[0][1] == f"<@{ANA}>\n{ESCAPED}"
-    assert len(fields[1][1]) <= 1024 and fields[1][1].endswith("…")  # escapes never push past a field's limit
+    assert fields[0][1] == f"<@{ANA}>" and fields[1][1] == ESCAPED
+    assert len(fields[2][1]) <= 1024 and fields[2][1].endswith("…")  # escapes never push past a field's limit
     meeting = MeetingInfo(id=1, group_id=1, group_name="Makers", channel_id=2, timezone="UTC", starts_at=when,
                           location="[Zoom](https://evil.example) https://zoom.us/j/1_2", status="scheduled",
                           series_id=None)
