@@ -609,7 +609,7 @@ class BrainstormCog(commands.Cog):
             # (or, when the thread is out of reach, the results themselves).
             if posted is not None:
                 count = plural(len(info.ideas), "idea")
-                await _send_quietly(channel, f"💡 Brainstorm closed: **{_shorten(info.issue, 200)}** — {count}, "
+                await _send_quietly(channel, f"💡 Brainstorm closed: **{inert(info.issue, 200)}** — {count}, "
                                     f"ranked by the group's {VOTE_EMOJI}: {posted.jump_url}")
             else:
                 for embed in embeds:
