@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.models import Commitment
+from bot.models import Commitment, Group
 from tests.e2e.conftest import Harness
 from tests.e2e.seeding import seed_group
 from tests.sim import Channel, Guild, Sim
@@ -54,3 +54,24 @@ async def test_a_commitment_of_zero_width_spaces_is_refused_privately(
     async with app.sessions.begin() as session:
         assert await session.scalar(select(func.count()).select_from(Commitment)) == 0
     assert len(sim.messages(channel)) == before  # nothing announced
+
+
+async def test_lookalike_group_names_are_refused_and_typed_names_find_the_group(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    nfd_cafe = "Cafe\u0301 Club"  # "Café Club" with the accent as a combining mark
+    assert not (await sim.command(admin, channel, "group create", name="Alpha")).ephemeral
+    assert not (await sim.command(admin, sim.channel(guild, "cafe"), "group create", name="Café Club")).ephemeral
+
+    for lookalike in ("Al\u200bpha", "ＡＬＰＨＡ", nfd_cafe):
+        refused = await sim.command(admin, sim.channel(guild, "spare"), "group create", name=lookalike)
+        assert refused.ephemeral and "already a group" in refused.content
+    invisible = await sim.command(admin, sim.channel(guild, "spare"), "group create", name="\u200b\u2060")
+    assert invisible.ephemeral and "needs a name" in invisible.content
+    async with app.sessions.begin() as session:
+        assert sorted(await session.scalars(select(Group.name))) == ["Alpha", "Café Club"]
+
+    # A name typed by hand into a group option, spelled either way, finds the group.
+    info = await sim.command(admin, sim.channel(guild, "spare"), "group info", group=nfd_cafe)
+    assert info.ephemeral and "Café Club" in info.text
