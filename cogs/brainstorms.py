@@ -33,6 +33,7 @@ from bot.ui.errors import log_failure
 from bot.ui.options import GroupOption
 from bot.ui.pages import join_lines
 from bot.ui.reply import defer, respond
+from bot.ui.text import inert
 from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def _votes(n: int) -> str:
 
 def idea_line(info: BrainstormInfo, idea: IdeaInfo) -> str:
     """"💡 #3 Raise prices for new clients — <@Bob>" (the author left out when anonymous)."""
-    line = f"💡 #{idea.number} {idea.text}"
+    line = f"💡 #{idea.number} {inert(idea.text)}"
     return line if info.anonymous else f"{line} — <@{idea.author_id}>"
 
 
@@ -80,7 +81,10 @@ def ranked_lines(info: BrainstormInfo) -> list[str]:
 
 
 def issue_embed(info: BrainstormInfo) -> discord.Embed:
-    embed = discord.Embed(title=_shorten(info.issue, 256), description=info.details, colour=discord.Colour.gold())
+    embed = discord.Embed(
+        title=inert(info.issue, 256), description=inert(info.details, 4096) if info.details else None,
+        colour=discord.Colour.gold(),
+    )
     embed.add_field(name="Tabled by", value=f"<@{info.owner_id}>")
     voting = f"React {VOTE_EMOJI} on the ideas you back"
     if info.max_votes is not None:
@@ -97,7 +101,7 @@ def results_embeds(info: BrainstormInfo) -> list[discord.Embed]:
     pages = join_lines(lines, DESCRIPTION_LIMIT)
     embeds = []
     for n, page in enumerate(pages, start=1):
-        title = f"Brainstorm #{info.id} results: {_shorten(info.issue, 200)}"
+        title = f"Brainstorm #{info.id} results: {inert(info.issue, 200)}"
         if len(pages) > 1:
             title += f" ({n}/{len(pages)})"
         embeds.append(discord.Embed(title=title, description=page, colour=discord.Colour.green()))
@@ -217,7 +221,7 @@ class AdoptSelect(
             actor_from(interaction), brainstorm_id=self.brainstorm_id, idea_ids=[int(v) for v in self.item.values]
         )
         due = f"<t:{int(result.due_at.timestamp())}:D>"
-        lines = [f"#{commitment} {_shorten(text, 200)} (idea #{idea})" for idea, commitment, text in result.adopted]
+        lines = [f"#{commitment} {inert(text, 200)} (idea #{idea})" for idea, commitment, text in result.adopted]
         message = f"New commitments, due at the meeting on {due}:\n" + "\n".join(lines) if lines else ""
         if result.already:
             numbers = ", ".join(f"#{n}" for n in result.already)
@@ -360,7 +364,7 @@ class BrainstormCog(commands.Cog):
             await respond(interaction, f"**{name}** has no {which} yet.")
             return
         lines = [
-            f"**#{b.id}** {_shorten(b.issue, 120)} — {b.status} — <@{b.owner_id}>"
+            f"**#{b.id}** {inert(b.issue, 120)} — {b.status} — <@{b.owner_id}>"
             + (f" — <#{b.thread_id}>" if b.thread_id else "")
             for b in brainstorms
         ]
@@ -605,7 +609,7 @@ class BrainstormCog(commands.Cog):
             # (or, when the thread is out of reach, the results themselves).
             if posted is not None:
                 count = plural(len(info.ideas), "idea")
-                await _send_quietly(channel, f"💡 Brainstorm closed: **{_shorten(info.issue, 200)}** — {count}, "
+                await _send_quietly(channel, f"💡 Brainstorm closed: **{inert(info.issue, 200)}** — {count}, "
                                     f"ranked by the group's {VOTE_EMOJI}: {posted.jump_url}")
             else:
                 for embed in embeds:

@@ -18,6 +18,7 @@ from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
 from bot.ui.reply import respond
+from bot.ui.text import inert
 from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
     if meeting.status != "scheduled":
         embed.add_field(name="Status", value=meeting.status.capitalize(), inline=False)
     if meeting.location:
-        embed.add_field(name="Where", value=meeting.location[:1024], inline=False)
+        embed.add_field(name="Where", value=inert(meeting.location, 1024), inline=False)
     for answer, label in ANSWER_LABELS.items():
         ids = meeting.answers.get(answer, [])
         embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
@@ -253,7 +254,7 @@ class MeetingsCog(commands.Cog):
             await respond(interaction, f"**{name}** has no meeting planned.")
             return
         lines = [
-            f"• {stamp(m.starts_at)} ({stamp(m.starts_at, 'R')})" + (f" — {m.location[:100]}" if m.location else "")
+            f"• {stamp(m.starts_at)} ({stamp(m.starts_at, 'R')})" + (f" — {inert(m.location, 100)}" if m.location else "")
             + f" · going {m.counts.get('going', 0)}"
             for m in meetings
         ]

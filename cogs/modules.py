@@ -34,6 +34,7 @@ from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
+from bot.ui.text import inert
 from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,15 @@ def module_embed(
 
 def checkin_fields(entry: CheckInEntry, *, with_member: bool = True) -> list[tuple[str, str]]:
     """(name, value) pairs for one check-in, each answer under its question; with the member first
-    (a mention that pings nobody), so the answers read under their name."""
+    (a mention that pings nobody), so the answers read under their name.
+
+    Member text is made inert (markdown shown as typed); escapes can only push an answer past a field's
+    1,024 characters when it is mostly markdown characters, and then it ends in "…"."""
     fields: list[tuple[str, str]] = []
     for name, label in CHECKIN_LABELS.items():
         text = getattr(entry, name)
         if text:
-            fields.append((label, text))
+            fields.append((label, inert(text, FIELD_MAX)))
     if with_member and fields:
         fields.insert(0, ("Check-in by", f"<@{entry.user_id}>"))
     return fields

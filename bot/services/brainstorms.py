@@ -28,6 +28,7 @@ from bot.services.base import (
     require_member,
     resolve_group,
 )
+from bot.text import clean
 
 ISSUE_MAX = 200
 DETAILS_MAX = 1500
@@ -161,8 +162,8 @@ async def _info(session: AsyncSession, brainstorm: Brainstorm, *, with_ideas: bo
     )
 
 
-def _clean(text: str | None, *, what: str, maximum: int, required: bool = True) -> str | None:
-    text = (text or "").strip()
+def _clean(text: str | None, *, what: str, maximum: int, required: bool = True, multiline: bool = True) -> str | None:
+    text = clean(text, multiline=multiline)
     if not text:
         if required:
             raise InvalidInput(f"The {what} can't be empty.")
@@ -311,7 +312,7 @@ class BrainstormService(Service):
         group_id: int | None = None,
     ) -> BrainstormInfo:
         """Table an issue. The adapter then opens its thread and calls :meth:`attach_thread`."""
-        issue_text = _clean(issue, what="issue", maximum=ISSUE_MAX)
+        issue_text = _clean(issue, what="issue", maximum=ISSUE_MAX, multiline=False)
         details_text = _clean(details, what="details", maximum=DETAILS_MAX, required=False)
         if max_votes is not None and not 1 <= max_votes <= MAX_VOTES_LIMIT:
             raise InvalidInput(f"`max_votes` must be between 1 and {MAX_VOTES_LIMIT}.")

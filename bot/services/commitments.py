@@ -32,6 +32,7 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.guilds import GuildService
+from bot.text import clean
 
 DONE = "done"
 PARTLY = "partly"
@@ -231,7 +232,7 @@ def _info(row: Commitment) -> CommitmentInfo:
 
 
 def _clean_text(text: str) -> str:
-    cleaned = " ".join(text.split())
+    cleaned = clean(text)
     if not cleaned:
         raise InvalidInput("Say what you'll do: the commitment text can't be empty.")
     if len(cleaned) > TEXT_MAX:
@@ -242,7 +243,7 @@ def _clean_text(text: str) -> str:
 def _clean_note(note: str | None) -> str | None:
     if note is None:
         return None
-    cleaned = note.strip()
+    cleaned = clean(note, multiline=True)
     if len(cleaned) > NOTE_MAX:
         raise InvalidInput(f"Keep the note to {NOTE_MAX} characters (yours has {len(cleaned)}).")
     return cleaned or None
@@ -536,7 +537,7 @@ class CommitmentService(Service):
 
     async def win(self, actor: Actor, *, text: str, group_id: int | None = None) -> WinInfo:
         """``/win``: a success shared with the group (posted by the adapter, counted in stats)."""
-        cleaned = " ".join(text.split())
+        cleaned = clean(text)
         if not cleaned:
             raise InvalidInput("Tell us the win: the text can't be empty.")
         if len(cleaned) > TEXT_MAX:

@@ -28,12 +28,14 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.meetings import MeetingInfo, extend_series, meeting_info, members_of, next_meeting_of
+from bot.text import clean, name_key
 from bot.timezones import validate_timezone
 
 MIN_MEMBERS, MAX_MEMBERS, DEFAULT_MAX_MEMBERS = 2, 12, 8
 MAX_NAME_LENGTH = 80
 _MENTION_RE = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>|<#\d+>", re.IGNORECASE)
 _MAX_LEAD_HOURS = 24 * 28
+_MARKDOWN_CHARS = frozenset("*_~|`\\[]<>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +108,26 @@ class BuddyRequest:
 
 
 def clean_name(name: str) -> tuple[str, str]:
-    """A group name and its case-insensitive key; refuses empty, long and mentioning names."""
-    cleaned = " ".join(name.split())
+    """A group name and its key (:func:`bot.text.name_key`); refuses empty, long, mentioning and markdown names.
+
+    Names sit inside the bot's own formatting everywhere (``**Alpha**``, embeds, autocomplete), so
+    the characters Discord reads as markdown are refused rather than escaped in every message.
+    """
+    cleaned = clean(name)
     if not cleaned:
-        raise InvalidInput("A group needs a name.")
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"That name is {len(cleaned)} characters long; at most {MAX_NAME_LENGTH}, please.")
+        raise InvalidInput("A group needs a name (one with visible characters).")
+    key = name_key(cleaned)
+    if len(cleaned) > MAX_NAME_LENGTH or len(key) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"That name is {max(len(cleaned), len(key))} characters long; at most {MAX_NAME_LENGTH}, please."
+        )
     if _MENTION_RE.search(cleaned):
         raise InvalidInput("A group name can't contain mentions (`@everyone`, `@here`, members, roles or channels).")
-    return cleaned, cleaned.casefold()
+    markdown = sorted(set(cleaned) & _MARKDOWN_CHARS)
+    if markdown:
+        shown = " ".join(markdown)
+        raise InvalidInput(f"A group name can't contain the formatting characters {shown} (they'd garble messages).")
+    return cleaned, key
 
 
 async def _group_in_guild(session: AsyncSession, actor: Actor, group_id: int) -> Group:
@@ -146,7 +159,7 @@ class GroupService(Service):
 
     async def choices(self, actor: Actor, query: str, *, every_group: bool = False) -> list[GroupChoice]:
         """Groups for an autocomplete: the member's own (or, for /group join, every open group)."""
-        needle = query.strip().casefold()
+        needle = name_key(query)
         async with self.begin() as session:
             if every_group:
                 groups = list(
@@ -169,7 +182,7 @@ class GroupService(Service):
                 if found is not None:
                     return found
             return await session.scalar(
-                select(Group.id).where(Group.guild_id == guild_id, Group.name_key == func.lower(text.casefold()))
+                select(Group.id).where(Group.guild_id == guild_id, Group.name_key == name_key(text))
             )
 
     # --- groups ---------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from bot.services.base import (
     require_member,
     resolve_group,
 )
+from bot.text import clean
 
 SERIES_AHEAD = 3
 ANSWERS = ("going", "maybe", "no")
@@ -189,7 +190,7 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
 def _clean_location(location: str | None) -> str | None:
     if location is None:
         return None
-    cleaned = " ".join(location.split())
+    cleaned = clean(location)
     if len(cleaned) > MAX_LOCATION_LENGTH:
         raise InvalidInput(f"The location is {len(cleaned)} characters long; at most {MAX_LOCATION_LENGTH}.")
     return cleaned or None

@@ -36,6 +36,7 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.meetings import members_of, next_meeting_of
+from bot.text import clean
 
 CHECKIN_FIELD_MAX = 1000
 CHECKIN_FIELDS = ("consumed", "activities", "learning", "application")
@@ -290,7 +291,7 @@ def _clean_checkin(values: dict[str, str | None]) -> dict[str, str | None]:
         "application": "How you'll apply it",
     }
     for name in CHECKIN_FIELDS:
-        text = (values.get(name) or "").strip()
+        text = clean(values.get(name), multiline=True)
         if len(text) > CHECKIN_FIELD_MAX:
             raise InvalidInput(f"{labels[name]} is {len(text)} characters; the most is {CHECKIN_FIELD_MAX}.")
         cleaned[name] = text or None
