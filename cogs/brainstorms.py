@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput, NotFound, UserError
+from bot.models import BrainstormStatus
 from bot.services.brainstorms import (
     DETAILS_MAX,
     IDEA_MAX,
@@ -139,7 +140,7 @@ class IdeaButton(
 
     async def handle(self, interaction: discord.Interaction) -> None:
         info = await _cog(interaction).service.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
-        if info.status != "open":
+        if info.status != BrainstormStatus.OPEN:
             raise InvalidInput(f"Brainstorm #{info.id} is closed: it takes no more ideas.")
         await interaction.response.send_modal(IdeaModal(self.brainstorm_id, info.issue))
 
@@ -349,7 +350,7 @@ class BrainstormCog(commands.Cog):
     @brainstorm.command(name="list", description="Your group's brainstorms")
     @app_commands.describe(status="Only open or only closed brainstorms", group="Your group")
     @app_commands.choices(
-        status=[app_commands.Choice(name="open", value="open"), app_commands.Choice(name="closed", value="closed")]
+        status=[app_commands.Choice(name=status, value=status) for status in BrainstormStatus]
     )
     async def brainstorm_list(
         self, interaction: discord.Interaction, status: str | None = None, group: GroupOption = None

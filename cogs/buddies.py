@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.models import BuddyStatus
 from bot.services.groups import BuddyRequest
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
@@ -48,7 +49,7 @@ class BuddyAnswer(
         pair = await interaction.client.services.groups.buddy_respond(
             user_id=interaction.user.id, pair_id=self.pair_id, accept=self.action == "accept"
         )
-        if pair.status == "active":
+        if pair.status == BuddyStatus.ACTIVE:
             text = f"<@{pair.partner_id}> and <@{pair.requester_id}> are now buddies in **{pair.group_name}** 🤝"
         else:
             text = f"<@{pair.partner_id}> declined the buddy request in **{pair.group_name}**."

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import recurrence
 from bot.dates import parse_when
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.models import Group, GroupMember, Meeting, MeetingSeries, Rsvp
+from bot.models import Group, GroupMember, Meeting, MeetingSeries, MeetingStatus, Rsvp
 from bot.services import outbox
 from bot.services.base import (
     Actor,
@@ -109,7 +109,7 @@ async def next_meeting_of(session: AsyncSession, group_id: int, now: datetime) -
     """The group's next scheduled meeting that hasn't started yet."""
     return await session.scalar(
         select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > now)
+        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(1)
     )
@@ -167,7 +167,7 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
         return 0
     future = await session.scalar(
         select(func.count()).where(
-            Meeting.series_id == series.id, Meeting.status == "scheduled", Meeting.starts_at > now
+            Meeting.series_id == series.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now
         )
     ) or 0
     if future >= SERIES_AHEAD:
@@ -181,7 +181,7 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
     for when in dates:
         session.add(
             Meeting(guild_id=group.guild_id, group_id=group.id, series_id=series.id, starts_at=when,
-                    series_occurrence_at=when, location=series.location, status="scheduled", created_at=now)
+                    series_occurrence_at=when, location=series.location, status=MeetingStatus.SCHEDULED, created_at=now)
         )
     return len(dates)
 
@@ -207,7 +207,7 @@ class MeetingService(Service):
             now = self.now()
             starts_at = self._future(parse_when(when, group.timezone, now), now, group.timezone)
             meeting = Meeting(guild_id=group.guild_id, group_id=group.id, starts_at=starts_at, location=place,
-                              status="scheduled", created_at=now)
+                              status=MeetingStatus.SCHEDULED, created_at=now)
             session.add(meeting)
             await outbox.plan_group(session, group.id, now)
             return await meeting_info(session, group, meeting)
@@ -233,10 +233,10 @@ class MeetingService(Service):
                 old.ended_at = now
                 for meeting in await session.scalars(
                     select(Meeting).where(
-                        Meeting.series_id == old.id, Meeting.status == "scheduled", Meeting.starts_at > now
+                        Meeting.series_id == old.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now
                     )
                 ):
-                    meeting.status = "cancelled"
+                    meeting.status = MeetingStatus.CANCELLED
                     replaced += 1
             series = MeetingSeries(
                 guild_id=group.guild_id, group_id=group.id, rule_text=" ".join(rule.split())[:200],
@@ -280,7 +280,7 @@ class MeetingService(Service):
             group = await resolve_group(session, actor, group_id)
             meetings = await session.scalars(
                 select(Meeting)
-                .where(Meeting.group_id == group.id, Meeting.status == "scheduled",
+                .where(Meeting.group_id == group.id, Meeting.status == MeetingStatus.SCHEDULED,
                        Meeting.starts_at > self.now() - MEETING_LENGTH)
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(MAX_LISTED)
@@ -293,7 +293,7 @@ class MeetingService(Service):
             now = self.now()
             if meeting.starts_at <= now:
                 raise InvalidInput("That meeting has already started; it can't be cancelled.")
-            meeting.status = "cancelled"
+            meeting.status = MeetingStatus.CANCELLED
             await outbox.plan_group(session, group.id, now)
             return await meeting_info(session, group, meeting)
 
@@ -324,9 +324,9 @@ class MeetingService(Service):
             if await membership(session, group.id, user_id) is None:
                 raise NotAllowed(f"Only members of **{group.name}** can answer for its meetings.")
             now = self.now()
-            if meeting.status == "cancelled":
+            if meeting.status == MeetingStatus.CANCELLED:
                 raise InvalidInput("That meeting was cancelled.")
-            if meeting.status == "ended" or meeting.starts_at + MEETING_LENGTH <= now:
+            if meeting.status == MeetingStatus.ENDED or meeting.starts_at + MEETING_LENGTH <= now:
                 raise InvalidInput("That meeting is over.")
             row = await session.get(Rsvp, (meeting.id, user_id))
             if row is None:
@@ -358,7 +358,7 @@ class MeetingService(Service):
             now = self.now()
             meetings = await session.scalars(
                 select(Meeting)
-                .where(Meeting.group_id.in_(groups), Meeting.status == "scheduled",
+                .where(Meeting.group_id.in_(groups), Meeting.status == MeetingStatus.SCHEDULED,
                        Meeting.starts_at > now - MEETING_LENGTH)
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(100)
@@ -393,7 +393,7 @@ class MeetingService(Service):
             meeting = found
         require_active(group)
         await require_facilitator(session, group, actor)
-        if meeting.status != "scheduled":
+        if meeting.status != MeetingStatus.SCHEDULED:
             raise InvalidInput(f"That meeting is already {meeting.status}.")
         return group, meeting
 
