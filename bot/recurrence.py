@@ -114,7 +114,7 @@ def _raw_rule(text: str) -> Series:
 
 
 def _build(rule: str, anchor_local: datetime) -> du.rrule:
-    return du.rrulestr(f"RRULE:{rule}", dtstart=anchor_local)  # type: ignore[return-value]
+    return du.rrulestr(f"RRULE:{rule}", dtstart=anchor_local)
 
 
 def local_instant(wall: datetime, tz: str) -> datetime:

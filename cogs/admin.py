@@ -67,8 +67,8 @@ class OutboxPageButton(
         self.group_id, self.section, self.page = group_id, section, page
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    async def from_custom_id(  # type: ignore[override]  # the item is the button this class built
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
     ) -> OutboxPageButton:
         return cls(int(match["group"]), match["section"], int(match["page"]), label=item.label or "")
 

@@ -41,11 +41,11 @@ class BuddyAnswer(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> BuddyAnswer:
         return cls(int(match["pair_id"]), match["action"])
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         pair = await interaction.client.services.groups.buddy_respond(
             user_id=interaction.user.id, pair_id=self.pair_id, accept=self.action == "accept"
         )

@@ -53,7 +53,7 @@ NOT_REPORTED = CommitmentStatus.NOT_REPORTED
 STATUSES = (OPEN, DONE, PARTLY, NOT_DONE, DROPPED, NOT_REPORTED)
 # What a member may report (a facilitator may only drop).
 REPORTABLE = (DONE, PARTLY, NOT_DONE, DROPPED)
-STATUS_LABELS = {status: status.label for status in CommitmentStatus}
+STATUS_LABELS: dict[str, str] = {status: status.label for status in CommitmentStatus}
 
 TEXT_MAX = 300
 NOTE_MAX = 1000
@@ -374,8 +374,8 @@ class CommitmentService(Service):
         async with self.begin() as session:
             # Lock the group row: numbers are allocated one writer at a time per group (PostgreSQL;
             # SQLite's BEGIN IMMEDIATE already serialises writers).
-            group = await resolve_group(session, actor, group_id)
-            group = await session.scalar(select(Group).where(Group.id == group.id).with_for_update())
+            resolved = await resolve_group(session, actor, group_id)
+            group = await session.scalar(select(Group).where(Group.id == resolved.id).with_for_update())
             assert group is not None
             require_active(group)
             await require_member(session, group, actor)

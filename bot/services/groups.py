@@ -386,15 +386,15 @@ class GroupService(Service):
             if meeting_id is None:
                 if actor is None:
                     raise ValueError("the scheduler names the meeting")
-                group = await resolve_group(session, actor, group_id)
+                named = await resolve_group(session, actor, group_id)
                 meeting_id = await session.scalar(
                     select(Meeting.id)
-                    .where(Meeting.group_id == group.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at <= self.now())
+                    .where(Meeting.group_id == named.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at <= self.now())
                     .order_by(Meeting.starts_at.desc())
                     .limit(1)
                 )
                 if meeting_id is None:
-                    raise NotFound(f"No meeting of **{group.name}** is under way.")
+                    raise NotFound(f"No meeting of **{named.name}** is under way.")
             meeting = await session.get(Meeting, meeting_id)
             if meeting is None or (actor is not None and meeting.guild_id != actor.guild_id):
                 raise NotFound("That meeting doesn't exist.")
