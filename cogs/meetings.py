@@ -131,11 +131,11 @@ class ShareMeetingButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ShareMeetingButton:
         return cls(int(match["meeting_id"]))
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         meeting = await interaction.client.services.meetings.share(actor_from(interaction), meeting_id=self.meeting_id)
         channel = interaction.client.get_channel(meeting.channel_id)
         if not isinstance(channel, discord.abc.Messageable):

@@ -71,11 +71,11 @@ async def meeting_number(session: AsyncSession, meeting: Meeting) -> int:
     earlier = await session.scalar(
         select(func.count(Meeting.id)).where(
             Meeting.group_id == meeting.group_id,
-            Meeting.status != "cancelled",
+            Meeting.status != MeetingStatus.CANCELLED,
             (Meeting.starts_at < meeting.starts_at) | ((Meeting.starts_at == meeting.starts_at) & (Meeting.id < meeting.id)),
         )
     )
-    return int(earlier or 0) + (0 if meeting.status == "cancelled" else 1)
+    return int(earlier or 0) + (0 if meeting.status == MeetingStatus.CANCELLED else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +270,7 @@ class MeetingService(Service):
                 raise NotFound("That meeting no longer exists.")
             await require_member(session, group, actor)
             require_active(group)
-            if meeting.status != "scheduled" or meeting.starts_at <= self.now():
+            if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at <= self.now():
                 raise InvalidInput("That meeting is no longer ahead: `/meeting next` shows the next one.")
             return await meeting_info(session, group, meeting)
 
