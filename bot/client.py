@@ -140,9 +140,9 @@ class RoundtableBot(commands.Bot):
         synced: list[str] = []
         scopes: list[tuple[str, discord.Object | None]] = [("global", None)]
         for guild_id in self.settings.dev_guild_ids:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            scopes.append((str(guild_id), guild))
+            dev_guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=dev_guild)
+            scopes.append((str(guild_id), dev_guild))
         for scope, guild in scopes:
             digest = self.payload_hash(self.command_payload(guild))
             if await self.services.guilds.command_hash(scope) == digest:

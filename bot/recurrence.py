@@ -218,7 +218,7 @@ def _check_byday(value: str, freq: str) -> None:
 
 
 def _build(rule: str, anchor_local: datetime) -> du.rrule:
-    return du.rrulestr(f"RRULE:{rule}", dtstart=anchor_local)  # type: ignore[return-value]
+    return du.rrulestr(f"RRULE:{rule}", dtstart=anchor_local)
 
 
 @cache

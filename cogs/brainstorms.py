@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any
+from typing import Any, Final
 
 import discord
 from discord import app_commands
@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput, NotFound, UserError
+from bot.models import BrainstormStatus
 from bot.services.brainstorms import (
     DETAILS_MAX,
     IDEA_MAX,
@@ -39,7 +40,7 @@ from bot.ui.words import plural
 log = logging.getLogger(__name__)
 
 VOTE_EMOJI = "👍"
-THREAD_ARCHIVE_MINUTES = 10080  # a week: brainstorms run between meetings
+THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: brainstorms run between meetings
 NOTICE_SECONDS = 30.0  # the short-lived channel notice when a member's DMs are closed
 DESCRIPTION_LIMIT = 4000  # under Discord's 4,096 per embed description
 REACTION_ATTEMPTS = 3
@@ -116,7 +117,7 @@ def thread_name(issue: str) -> str:
 
 
 def _cog(interaction: discord.Interaction) -> BrainstormCog:
-    return interaction.client.get_cog(BrainstormCog.__cog_name__)  # type: ignore[attr-defined,no-any-return]
+    return interaction.client.get_cog(BrainstormCog.__cog_name__)  # type: ignore[attr-defined]
 
 
 class IdeaButton(
@@ -137,13 +138,13 @@ class IdeaButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> IdeaButton:
         return cls(int(match["id"]))
 
     async def handle(self, interaction: discord.Interaction) -> None:
         info = await _cog(interaction).service.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
-        if info.status != "open":
+        if info.status != BrainstormStatus.OPEN:
             raise InvalidInput(f"Brainstorm #{info.id} is closed: it takes no more ideas.")
         await interaction.response.send_modal(IdeaModal(self.brainstorm_id, info.issue))
 
@@ -172,11 +173,14 @@ class OpenModal(Modal):
     def __init__(self, *, issue: str, anonymous: bool, max_votes: int | None, group: int | None) -> None:
         super().__init__(title="Table an issue")
         self.issue.default = issue[:ISSUE_MAX]
-        self.open_options = {"anonymous": anonymous, "max_votes": max_votes, "group": group}
+        self.anonymous = anonymous
+        self.max_votes = max_votes
+        self.group_id = group
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).open_brainstorm(
-            interaction, issue=self.issue.value, details=self.details.value or None, **self.open_options
+            interaction, issue=self.issue.value, details=self.details.value or None, anonymous=self.anonymous,
+            max_votes=self.max_votes, group=self.group_id,
         )
 
 
@@ -199,8 +203,8 @@ class AdoptSelect(
         self.brainstorm_id = brainstorm_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str], /
+    async def from_custom_id(  # type: ignore[override]  # the item is the select this class built
+        cls, interaction: discord.Interaction, item: discord.ui.Select[Any], match: re.Match[str], /
     ) -> AdoptSelect:
         return cls(int(match["id"]), list(item.options))
 
@@ -353,7 +357,7 @@ class BrainstormCog(commands.Cog):
     @brainstorm.command(name="list", description="Your group's brainstorms")
     @app_commands.describe(status="Only open or only closed brainstorms", group="Your group")
     @app_commands.choices(
-        status=[app_commands.Choice(name="open", value="open"), app_commands.Choice(name="closed", value="closed")]
+        status=[app_commands.Choice(name=status, value=status) for status in BrainstormStatus]
     )
     async def brainstorm_list(
         self, interaction: discord.Interaction, status: str | None = None, group: GroupOption = None

@@ -52,7 +52,7 @@ CHOICE_NAME_MAX = 100
 # A report-back DM has one row of buttons per commitment; a message holds five rows.
 DM_BUTTON_ROWS = 5
 
-STATUS_MARK = {OPEN: "⬜", DONE: "✅", PARTLY: "🟨", NOT_DONE: "❌", DROPPED: "➖", NOT_REPORTED: "❔"}
+STATUS_MARK: dict[str, str] = {OPEN: "⬜", DONE: "✅", PARTLY: "🟨", NOT_DONE: "❌", DROPPED: "➖", NOT_REPORTED: "❔"}
 STATUS_CHOICES = [
     app_commands.Choice(name="done", value=DONE),
     app_commands.Choice(name="partly", value=PARTLY),
@@ -284,7 +284,7 @@ class ReportButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> ReportButton:
         return cls(int(match["id"]), match["status"])
 
@@ -314,7 +314,7 @@ class NoteButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> NoteButton:
         return cls(int(match["id"]))
 

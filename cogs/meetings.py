@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
+from bot.models import MeetingStatus
 from bot.services.meetings import MeetingInfo
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
@@ -56,9 +57,9 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
         title=title or f"Next meeting — {meeting.group_name}",
         description=f"{stamp(meeting.starts_at)} ({stamp(meeting.starts_at, 'R')})\n"
         f"-# Shown in your own timezone; the group's is {meeting.timezone}.",
-        colour=discord.Colour.blurple() if meeting.status == "scheduled" else discord.Colour.dark_grey(),
+        colour=discord.Colour.blurple() if meeting.status == MeetingStatus.SCHEDULED else discord.Colour.dark_grey(),
     )
-    if meeting.status != "scheduled":
+    if meeting.status != MeetingStatus.SCHEDULED:
         embed.add_field(name="Status", value=meeting.status.capitalize(), inline=False)
     if meeting.location:
         embed.add_field(name="Where", value=inert(meeting.location, 1024), inline=False)
@@ -98,11 +99,11 @@ class RsvpButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> RsvpButton:
         return cls(int(match["meeting_id"]), match["answer"], reply=bool(match["reply"]))
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         meeting = await interaction.client.services.meetings.rsvp(
             guild_id=interaction.guild_id, user_id=interaction.user.id, meeting_id=self.meeting_id, answer=self.answer
         )
@@ -131,11 +132,11 @@ class ShareMeetingButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> ShareMeetingButton:
         return cls(int(match["meeting_id"]))
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         meeting = await interaction.client.services.meetings.share(actor_from(interaction), meeting_id=self.meeting_id)
         channel = interaction.client.get_channel(meeting.channel_id)
         if not isinstance(channel, discord.abc.Messageable):
@@ -191,7 +192,7 @@ class MeetingsCog(commands.Cog):
         meeting = await self.bot.services.meetings.get(note.meeting_id) if note.meeting_id else None
         if meeting is None:
             return Rendered.skip("meeting deleted")
-        if meeting.status != "scheduled":
+        if meeting.status != MeetingStatus.SCHEDULED:
             return Rendered.skip(f"meeting {meeting.status}")
         if meeting.starts_at <= note.due_at and meeting.starts_at <= self.bot.clock.now():
             return Rendered.skip("meeting already started")

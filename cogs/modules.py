@@ -162,7 +162,7 @@ class CheckInButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> CheckInButton:
         return cls(int(match["group"]))
 
@@ -265,13 +265,13 @@ async def post_checkin(bot: RoundtableBot, saved: SavedCheckIn) -> bool | None:
     try:
         if saved.entry.visibility != "group":
             if previous is not None:
-                await channel.get_partial_message(previous).delete()  # type: ignore[union-attr]
+                await channel.get_partial_message(previous).delete()
             return None
         embed = checkin_embed(saved.entry, saved.group.name)
         message_id: int | None = None
         if previous is not None:
             try:
-                await channel.get_partial_message(previous).edit(embed=embed)  # type: ignore[union-attr]
+                await channel.get_partial_message(previous).edit(embed=embed)
                 message_id = previous
             except discord.NotFound:
                 message_id = None
@@ -310,7 +310,7 @@ class DigestPageButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> DigestPageButton:
         return cls(int(match["group"]), int(match["meeting"]), int(match["page"]))
 

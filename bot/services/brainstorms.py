@@ -17,7 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import InvalidInput, LimitReached, NotAllowed, NotFound
-from bot.models import Brainstorm, BrainstormIdea, BrainstormVote, Commitment, Group, GroupMember, Meeting
+from bot.models import (
+    Brainstorm,
+    BrainstormIdea,
+    BrainstormStatus,
+    BrainstormVote,
+    Commitment,
+    Group,
+    GroupMember,
+    Meeting,
+    MeetingStatus,
+)
 from bot.models.commitments import OPEN as COMMITMENT_OPEN
 from bot.services.base import (
     Actor,
@@ -35,8 +45,8 @@ DETAILS_MAX = 1500
 IDEA_MAX = 300
 MAX_IDEAS = 25  # one select menu's worth
 MAX_VOTES_LIMIT = MAX_IDEAS
-OPEN = "open"
-CLOSED = "closed"
+OPEN = BrainstormStatus.OPEN
+CLOSED = BrainstormStatus.CLOSED
 STATUSES = (OPEN, CLOSED)
 
 
@@ -206,7 +216,7 @@ async def _visible_brainstorm(
 async def next_meeting(session: AsyncSession, group_id: int, now: datetime) -> Meeting | None:
     return await session.scalar(
         select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > now)
+        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
         .order_by(Meeting.starts_at)
         .limit(1)
     )
@@ -411,7 +421,7 @@ class BrainstormService(Service):
                 return VoteResult(status, brainstorm.id, idea.number, brainstorm.max_votes, voted, brainstorm.thread_id)
 
             if brainstorm.status != OPEN:
-                return result("closed")
+                return result(CLOSED)
             if await membership(session, brainstorm.group_id, user_id) is None:
                 return result("not_member")
             if await session.get(BrainstormVote, (idea.id, user_id)) is not None:

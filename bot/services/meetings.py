@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import recurrence
 from bot.dates import parse_when
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.models import Group, GroupMember, Meeting, MeetingSeries, Rsvp
+from bot.models import Group, GroupMember, Meeting, MeetingSeries, MeetingStatus, Rsvp
 from bot.services import outbox
 from bot.services.base import (
     Actor,
@@ -72,11 +72,11 @@ async def meeting_number(session: AsyncSession, meeting: Meeting) -> int:
     earlier = await session.scalar(
         select(func.count(Meeting.id)).where(
             Meeting.group_id == meeting.group_id,
-            Meeting.status != "cancelled",
+            Meeting.status != MeetingStatus.CANCELLED,
             (Meeting.starts_at < meeting.starts_at) | ((Meeting.starts_at == meeting.starts_at) & (Meeting.id < meeting.id)),
         )
     )
-    return int(earlier or 0) + (0 if meeting.status == "cancelled" else 1)
+    return int(earlier or 0) + (0 if meeting.status == MeetingStatus.CANCELLED else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ async def next_meeting_of(session: AsyncSession, group_id: int, now: datetime) -
     """The group's next scheduled meeting that hasn't started yet."""
     return await session.scalar(
         select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > now)
+        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(1)
     )
@@ -168,7 +168,7 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
         return 0
     future = await session.scalar(
         select(func.count()).where(
-            Meeting.series_id == series.id, Meeting.status == "scheduled", Meeting.starts_at > now
+            Meeting.series_id == series.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now
         )
     ) or 0
     if future >= SERIES_AHEAD:
@@ -182,7 +182,7 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
     for when in dates:
         session.add(
             Meeting(guild_id=group.guild_id, group_id=group.id, series_id=series.id, starts_at=when,
-                    series_occurrence_at=when, location=series.location, status="scheduled", created_at=now)
+                    series_occurrence_at=when, location=series.location, status=MeetingStatus.SCHEDULED, created_at=now)
         )
     return len(dates)
 
@@ -208,7 +208,7 @@ class MeetingService(Service):
             now = self.now()
             starts_at = self._future(parse_when(when, group.timezone, now), now, group.timezone)
             meeting = Meeting(guild_id=group.guild_id, group_id=group.id, starts_at=starts_at, location=place,
-                              status="scheduled", created_at=now)
+                              status=MeetingStatus.SCHEDULED, created_at=now)
             session.add(meeting)
             await outbox.plan_group(session, group.id, now)
             return await meeting_info(session, group, meeting)
@@ -234,10 +234,10 @@ class MeetingService(Service):
                 old.ended_at = now
                 for meeting in await session.scalars(
                     select(Meeting).where(
-                        Meeting.series_id == old.id, Meeting.status == "scheduled", Meeting.starts_at > now
+                        Meeting.series_id == old.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now
                     )
                 ):
-                    meeting.status = "cancelled"
+                    meeting.status = MeetingStatus.CANCELLED
                     replaced += 1
             series = MeetingSeries(
                 guild_id=group.guild_id, group_id=group.id, rule_text=" ".join(rule.split())[:200],
@@ -271,7 +271,7 @@ class MeetingService(Service):
                 raise NotFound("That meeting no longer exists.")
             await require_member(session, group, actor)
             require_active(group)
-            if meeting.status != "scheduled" or meeting.starts_at <= self.now():
+            if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at <= self.now():
                 raise InvalidInput("That meeting is no longer ahead: `/meeting next` shows the next one.")
             return await meeting_info(session, group, meeting)
 
@@ -281,7 +281,7 @@ class MeetingService(Service):
             group = await resolve_group(session, actor, group_id)
             meetings = await session.scalars(
                 select(Meeting)
-                .where(Meeting.group_id == group.id, Meeting.status == "scheduled",
+                .where(Meeting.group_id == group.id, Meeting.status == MeetingStatus.SCHEDULED,
                        Meeting.starts_at > self.now() - MEETING_LENGTH)
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(MAX_LISTED)
@@ -294,7 +294,7 @@ class MeetingService(Service):
             now = self.now()
             if meeting.starts_at <= now:
                 raise InvalidInput("That meeting has already started; it can't be cancelled.")
-            meeting.status = "cancelled"
+            meeting.status = MeetingStatus.CANCELLED
             await outbox.plan_group(session, group.id, now)
             return await meeting_info(session, group, meeting)
 
@@ -325,9 +325,9 @@ class MeetingService(Service):
             if await membership(session, group.id, user_id) is None:
                 raise NotAllowed(f"Only members of **{group.name}** can answer for its meetings.")
             now = self.now()
-            if meeting.status == "cancelled":
+            if meeting.status == MeetingStatus.CANCELLED:
                 raise InvalidInput("That meeting was cancelled.")
-            if meeting.status == "ended" or meeting.starts_at + MEETING_LENGTH <= now:
+            if meeting.status == MeetingStatus.ENDED or meeting.starts_at + MEETING_LENGTH <= now:
                 raise InvalidInput("That meeting is over.")
             row = await session.get(Rsvp, (meeting.id, user_id))
             if row is None:
@@ -359,7 +359,7 @@ class MeetingService(Service):
             now = self.now()
             meetings = await session.scalars(
                 select(Meeting)
-                .where(Meeting.group_id.in_(groups), Meeting.status == "scheduled",
+                .where(Meeting.group_id.in_(groups), Meeting.status == MeetingStatus.SCHEDULED,
                        Meeting.starts_at > now - MEETING_LENGTH)
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(100)
@@ -394,7 +394,7 @@ class MeetingService(Service):
             meeting = found
         require_active(group)
         await require_facilitator(session, group, actor)
-        if meeting.status != "scheduled":
+        if meeting.status != MeetingStatus.SCHEDULED:
             raise InvalidInput(f"That meeting is already {meeting.status}.")
         return group, meeting
 

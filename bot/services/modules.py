@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import curriculum
 from bot.curriculum import MAX_MODULES, ModuleSpec
 from bot.errors import InvalidInput, LimitReached, NotFound
-from bot.models import CheckIn, Group, GroupMember, Meeting, Module
+from bot.models import CheckIn, Group, GroupMember, Meeting, MeetingStatus, Module
 from bot.services.base import (
     Actor,
     Service,
@@ -529,7 +529,7 @@ class ModuleService(Service):
         under_way = await session.scalar(
             select(Meeting.id).where(
                 Meeting.group_id == group.id,
-                Meeting.status == "scheduled",
+                Meeting.status == MeetingStatus.SCHEDULED,
                 Meeting.starts_at <= now,
                 Meeting.starts_at > now - MEETING_UNDER_WAY,
             )
@@ -593,7 +593,7 @@ class ModuleService(Service):
                 return None
             rows = await group_modules(session, group)
             meeting = await session.get(Meeting, meeting_id) if meeting_id is not None else None
-            if meeting is None or meeting.group_id != group.id or meeting.status != "scheduled":
+            if meeting is None or meeting.group_id != group.id or meeting.status != MeetingStatus.SCHEDULED:
                 meeting = await next_meeting_of(session, group.id, self.now())
             return Prompt(
                 _ref(group), _spec(_current(group, rows)), len(rows), meeting.starts_at if meeting else None
@@ -604,7 +604,7 @@ class ModuleService(Service):
         async with self.begin() as session:
             group = await session.get(Group, group_id)
             meeting = await session.get(Meeting, meeting_id)
-            if group is None or meeting is None or meeting.group_id != group.id or meeting.status != "scheduled":
+            if group is None or meeting is None or meeting.group_id != group.id or meeting.status != MeetingStatus.SCHEDULED:
                 return None
             if await membership(session, group.id, user_id) is None:
                 return None

@@ -25,15 +25,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import BuddyPair, DMChannel, Group, GroupMember, Meeting, OutboxRow
-from bot.models.outbox import PENDING
+from bot.models.outbox import PENDING, OutboxStatus
 from bot.services.base import Actor, Service, require_facilitator, resolve_group
 
 log = logging.getLogger(__name__)
 
-SENT = "sent"
-FAILED = "failed"
-EXPIRED = "expired"
-CANCELLED = "cancelled"
+SENT = OutboxStatus.SENT
+FAILED = OutboxStatus.FAILED
+EXPIRED = OutboxStatus.EXPIRED
+CANCELLED = OutboxStatus.CANCELLED
 
 # The kinds plan_group owns (docs/ARCHITECTURE.md). Rows of other kinds are left alone by the
 # planner (except that an archived or channel-broken group loses every pending row).

@@ -23,7 +23,7 @@ class GroupTransformer(app_commands.Transformer):
     def __init__(self, *, every_group: bool = False) -> None:
         self.every_group = every_group
 
-    async def transform(self, interaction: discord.Interaction[RoundtableBot], value: str) -> int:
+    async def transform(self, interaction: discord.Interaction[RoundtableBot], value: str) -> int:  # type: ignore[override]
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         group_id = await interaction.client.services.groups.find_id(interaction.guild_id, value)
