@@ -51,12 +51,26 @@ class ServerCog(commands.Cog):
             f"Server set up. Default timezone: **{setup.timezone}**. Role that may create groups: {role}.",
         )
 
-    @timezone.command(name="set", description="Set your own timezone, used for your DMs and the dates you type")
-    @app_commands.describe(tz="Your timezone (IANA name, e.g. America/New_York)")
+    @timezone.command(name="set", description="Set your timezone and the hours your DMs may reach you")
+    @app_commands.describe(
+        tz="Your timezone (IANA name, e.g. America/New_York)",
+        start="From when DMs may reach you, your time (default 08:00)",
+        end="Until when DMs may reach you, your time (default 21:00; before `from` wraps past midnight)",
+    )
+    @app_commands.rename(start="from", end="to")
     @app_commands.autocomplete(tz=timezone_autocomplete)
-    async def timezone_set(self, interaction: discord.Interaction, tz: app_commands.Range[str, 1, 64]) -> None:
-        name = await self.bot.services.guilds.set_member_timezone(actor_from(interaction), tz)
-        await respond(interaction, f"Your timezone is now **{name}**.")
+    async def timezone_set(
+        self,
+        interaction: discord.Interaction,
+        tz: app_commands.Range[str, 1, 64] | None = None,
+        start: app_commands.Range[str, 1, 10] | None = None,
+        end: app_commands.Range[str, 1, 10] | None = None,
+    ) -> None:
+        settings = await self.bot.services.guilds.set_member_timezone(actor_from(interaction), tz, start=start, end=end)
+        zone = f"**{settings.timezone}**" if settings.timezone else "not set (each group's timezone is used)"
+        hours = "at any hour" if settings.window.all_day else f"between **{settings.window.label()}** your time"
+        moved = f"\n{settings.retimed} upcoming DM(s) moved to fit." if settings.retimed else ""
+        await respond(interaction, f"Your timezone: {zone}. Reminders reach you by DM {hours}.{moved}")
 
 
 async def setup(bot: RoundtableBot) -> None:

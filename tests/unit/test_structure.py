@@ -14,7 +14,8 @@ from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = [ROOT / "bot" / "models", ROOT / "bot" / "services", ROOT / "bot" / "db.py", ROOT / "bot" / "errors.py",
-          ROOT / "bot" / "clock.py", ROOT / "bot" / "timezones.py", ROOT / "bot" / "settings.py"]
+          ROOT / "bot" / "clock.py", ROOT / "bot" / "timezones.py", ROOT / "bot" / "settings.py",
+          ROOT / "bot" / "waking.py"]
 # Commands that make sense outside a server (in a DM with the bot).
 DM_ALLOWED = {"help"}
 

@@ -1,0 +1,209 @@
+"""The waking window: arithmetic across daylight saving in both hemispheres, and the input rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.errors import InvalidInput
+from bot.waking import DEFAULT_WINDOW, Window, deliver_at, inside, outside, parse_window, window_of
+
+LONDON = ZoneInfo("Europe/London")
+SYDNEY = ZoneInfo("Australia/Sydney")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def local(zone: ZoneInfo, *args: int) -> datetime:
+    return datetime(*args, tzinfo=zone).astimezone(UTC)  # type: ignore[misc]
+
+
+def at(zone: ZoneInfo, when: datetime) -> str:
+    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# --- inside the window: unchanged -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hour, minute", [(8, 0), (12, 30), (21, 0)])
+def test_a_dm_due_inside_the_window_keeps_its_time(hour: int, minute: int) -> None:
+    due = local(LONDON, 2026, 11, 29, hour, minute)
+    assert deliver_at(due, LONDON) == due
+    assert inside(due, LONDON)
+
+
+def test_a_dm_due_a_minute_after_the_window_closes_goes_at_the_close() -> None:
+    due = local(LONDON, 2026, 11, 29, 21, 1)
+    assert at(LONDON, deliver_at(due, LONDON)) == "2026-11-29 21:00 GMT"
+
+
+def test_a_dm_due_a_minute_before_the_window_opens_goes_the_evening_before() -> None:
+    due = local(LONDON, 2026, 11, 29, 7, 59)
+    assert at(LONDON, deliver_at(due, LONDON)) == "2026-11-28 21:00 GMT"
+
+
+def test_the_sydney_member_of_a_london_group_gets_the_report_back_the_evening_before() -> None:
+    # Meeting Tue 1 Dec 18:00 London; report-back 48 h before: Sun 29 Nov 18:00 UTC = Mon 05:00 Sydney.
+    due = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+    assert at(SYDNEY, due) == "2026-11-30 05:00 AEDT"
+    assert at(SYDNEY, deliver_at(due, SYDNEY)) == "2026-11-29 21:00 AEDT"
+    # The New York member's 13:00 is inside her window.
+    assert deliver_at(due, NEW_YORK) == due
+
+
+def test_the_zone_may_be_given_by_name() -> None:
+    due = datetime(2026, 11, 29, 18, 0, tzinfo=UTC)
+    assert deliver_at(due, "Australia/Sydney") == deliver_at(due, SYDNEY)
+
+
+def test_every_hour_of_a_fortnight_across_a_change_lands_inside_and_never_later() -> None:
+    start = datetime(2026, 3, 22, 0, 0, tzinfo=UTC)  # spans London's spring change
+    windows = (DEFAULT_WINDOW, Window(time(22), time(6)), Window(time(6, 30), time(7, 30)))
+    for hour in range(24 * 14):
+        moment = start + timedelta(hours=hour)
+        for zone in (LONDON, SYDNEY, NEW_YORK):
+            for window in windows:
+                sent = deliver_at(moment, zone, window.start, window.end)
+                assert sent <= moment
+                assert moment - sent < timedelta(hours=24)
+                assert inside(sent, zone, window.start, window.end), (moment, zone, window)
+
+
+# --- daylight saving, both hemispheres --------------------------------------------------------------
+
+
+def test_london_spring_forward_the_evening_before_is_read_in_the_old_offset() -> None:
+    # Clocks go forward Sun 29 Mar 2026 01:00 GMT -> 02:00 BST.
+    due = local(LONDON, 2026, 3, 29, 6, 0)  # 05:00 UTC, BST
+    sent = deliver_at(due, LONDON)
+    assert at(LONDON, sent) == "2026-03-28 21:00 GMT"
+    assert sent == datetime(2026, 3, 28, 21, 0, tzinfo=UTC)
+
+
+def test_london_fall_back_keeps_the_wall_clock_close() -> None:
+    # Clocks go back Sun 25 Oct 2026 02:00 BST -> 01:00 GMT.
+    due = local(LONDON, 2026, 10, 25, 7, 0)
+    sent = deliver_at(due, LONDON)
+    assert at(LONDON, sent) == "2026-10-24 21:00 BST"
+    assert sent == datetime(2026, 10, 24, 20, 0, tzinfo=UTC)
+    # After the change the same wall-clock close is an hour later in UTC.
+    assert deliver_at(local(LONDON, 2026, 10, 26, 7, 0), LONDON) == datetime(2026, 10, 25, 21, 0, tzinfo=UTC)
+
+
+def test_sydney_clocks_go_back_in_april() -> None:
+    # Sun 5 Apr 2026 03:00 AEDT -> 02:00 AEST.
+    due = local(SYDNEY, 2026, 4, 5, 5, 0)
+    sent = deliver_at(due, SYDNEY)
+    assert at(SYDNEY, sent) == "2026-04-04 21:00 AEDT"
+    assert sent == datetime(2026, 4, 4, 10, 0, tzinfo=UTC)
+    assert deliver_at(local(SYDNEY, 2026, 4, 6, 5, 0), SYDNEY) == datetime(2026, 4, 5, 11, 0, tzinfo=UTC)
+
+
+def test_sydney_clocks_go_forward_in_october() -> None:
+    # Sun 4 Oct 2026 02:00 AEST -> 03:00 AEDT.
+    due = local(SYDNEY, 2026, 10, 4, 5, 0)
+    sent = deliver_at(due, SYDNEY)
+    assert at(SYDNEY, sent) == "2026-10-03 21:00 AEST"
+    assert sent == datetime(2026, 10, 3, 11, 0, tzinfo=UTC)
+    assert deliver_at(local(SYDNEY, 2026, 10, 5, 5, 0), SYDNEY) == datetime(2026, 10, 4, 10, 0, tzinfo=UTC)
+
+
+def test_a_window_edge_in_the_skipped_hour_shrinks_the_window() -> None:
+    # A window closing at 01:30 (wrapping midnight); on 29 Mar 2026 London has no 01:00-02:00.
+    # The close is read at the earlier instant (01:30 GMT), never later.
+    window = Window(time(18), time(1, 30))
+    due = local(LONDON, 2026, 3, 29, 4, 0)
+    sent = deliver_at(due, LONDON, window.start, window.end)
+    assert sent == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert sent.astimezone(LONDON).strftime("%H:%M") == "00:30"
+
+
+def test_a_window_edge_in_the_repeated_hour_is_read_at_the_first_pass() -> None:
+    # 01:30 happens twice in London on 25 Oct 2026: the close is the first (BST) one.
+    window = Window(time(18), time(1, 30))
+    due = local(LONDON, 2026, 10, 25, 4, 0)
+    assert deliver_at(due, LONDON, window.start, window.end) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+
+
+# --- a window that wraps midnight ------------------------------------------------------------------
+
+
+NIGHT = Window(time(22), time(6))
+
+
+@pytest.mark.parametrize("hour", [22, 23, 0, 3, 6])
+def test_a_night_window_keeps_times_across_midnight(hour: int) -> None:
+    day = 29 if hour >= 22 else 30
+    due = local(LONDON, 2026, 11, day, hour, 0)
+    assert deliver_at(due, LONDON, NIGHT.start, NIGHT.end) == due
+
+
+def test_a_night_window_sends_a_daytime_dm_at_six_that_morning() -> None:
+    due = local(LONDON, 2026, 11, 30, 14, 0)
+    assert at(LONDON, deliver_at(due, LONDON, NIGHT.start, NIGHT.end)) == "2026-11-30 06:00 GMT"
+    due = local(LONDON, 2026, 11, 30, 21, 59)
+    assert at(LONDON, deliver_at(due, LONDON, NIGHT.start, NIGHT.end)) == "2026-11-30 06:00 GMT"
+
+
+def test_a_whole_day_window_never_moves_a_dm() -> None:
+    whole = parse_window("00:00", "24:00")
+    assert whole.all_day
+    due = local(SYDNEY, 2026, 11, 30, 3, 0)
+    assert deliver_at(due, SYDNEY, whole.start, whole.end) == due
+
+
+# --- sociable hours for meeting replies -------------------------------------------------------------
+
+
+def test_a_meeting_outside_seven_to_ten_is_flagged() -> None:
+    meeting = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+    assert outside(meeting, SYDNEY)  # Wed 05:00
+    assert not outside(meeting, NEW_YORK)  # 13:00
+    assert not outside(local(LONDON, 2026, 12, 1, 22, 0), LONDON)  # the edge counts as inside
+    assert outside(local(LONDON, 2026, 12, 1, 22, 1), LONDON)
+    assert not outside(local(LONDON, 2026, 12, 1, 7, 0), LONDON)
+
+
+# --- input ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "start, end, expected",
+    [
+        ("08:00", "21:00", Window(time(8), time(21))),
+        ("7", "22", Window(time(7), time(22))),
+        ("7am", "9:30pm", Window(time(7), time(21, 30))),
+        ("22:00", "06:00", Window(time(22), time(6))),
+        ("22:00", "30:00", Window(time(22), time(6))),
+        ("00:00", "24:00", Window(time(0), time(0))),
+    ],
+)
+def test_windows_are_read_from_what_a_member_types(start: str, end: str, expected: Window) -> None:
+    assert parse_window(start, end) == expected
+
+
+@pytest.mark.parametrize(
+    "start, end, words",
+    [
+        ("08:00", "08:00", "no length"),
+        ("00:00", "00:00", "no length"),
+        ("08:00", "32:30", "longer than 24 hours"),
+        ("08:00", "99:00", "longer than 24 hours"),
+        ("24:00", "08:00", "00:00–23:59"),
+        ("08:00", "08:20", "at least an hour"),
+        ("eight", "21:00", "isn't a time"),
+        ("08:75", "21:00", "minutes run"),
+        ("13pm", "21:00", "hours run 1–12"),
+    ],
+)
+def test_bad_windows_are_refused_with_a_reason(start: str, end: str, words: str) -> None:
+    with pytest.raises(InvalidInput, match=words):
+        parse_window(start, end)
+
+
+def test_the_stored_window_defaults_to_eight_to_nine() -> None:
+    assert window_of(None, None) == DEFAULT_WINDOW == Window(time(8), time(21))
+    assert window_of("22:00", "06:00") == NIGHT
+    assert DEFAULT_WINDOW.label() == "08:00–21:00"
+    assert parse_window("0", "24").label() == "all day"
