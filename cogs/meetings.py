@@ -12,11 +12,13 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.services.meetings import MeetingInfo
+from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
 from bot.ui.reply import respond
+from bot.waking import SOCIABLE_END, SOCIABLE_START
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,21 @@ def stamp(when: Any, style: str = "F") -> str:
 def _mentions(user_ids: list[int]) -> str:
     text = ", ".join(f"<@{uid}>" for uid in user_ids)
     return text if len(text) <= 1024 else f"{len(user_ids)} members"
+
+
+def local_times_text(local_times: list[MemberLocalTime], *, series: bool = False) -> str:
+    """The meeting in each member's own zone (those who set one), flagging unsociable hours."""
+    if not local_times:
+        return ""
+    head = "The next meeting for members who set a timezone:" if series else "For members who set a timezone:"
+    lines = [head]
+    for item in local_times:
+        flag = f" ⚠️ outside {SOCIABLE_START:%H:%M}–{SOCIABLE_END:%H:%M}" if item.unsociable else ""
+        if flag and series:
+            flag += " (at least once in the next three)"
+        lines.append(f"• <@{item.user_id}>: {item.local:%a %d %b %H:%M} ({item.timezone}){flag}")
+    text = "\n".join(lines)
+    return text if len(text) <= 1500 else text[:1499] + "…"
 
 
 def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
@@ -110,6 +127,10 @@ class MeetingTransformer(app_commands.Transformer):
 MeetingOption = app_commands.Transform[int, MeetingTransformer]
 
 
+def _then(text: str) -> str:
+    return f"\n{text}" if text else ""
+
+
 def _in_group_channel(interaction: discord.Interaction, channel_id: int) -> bool:
     """Post publicly only in the group's own channel: elsewhere, others mustn't see the group's data."""
     channel = interaction.channel
@@ -158,8 +179,12 @@ class MeetingsCog(commands.Cog):
                                group: GroupOption = None) -> None:
         meeting = await self.bot.services.meetings.schedule(actor_from(interaction), when=when, location=location,
                                                              group_id=group)
-        await respond(interaction, "Meeting scheduled.", embed=meeting_embed(meeting), view=rsvp_view(meeting),
-                      ephemeral=not _in_group_channel(interaction, meeting.channel_id))
+        public = _in_group_channel(interaction, meeting.channel_id)
+        local = local_times_text(meeting.local_times)
+        content = "Meeting scheduled." if public or not local else f"Meeting scheduled.\n{local}"
+        await respond(interaction, content, embed=meeting_embed(meeting), view=rsvp_view(meeting), ephemeral=not public)
+        if public and local:  # members' zones are for the facilitator, not the channel
+            await respond(interaction, local)
 
     @meeting.command(name="recurring", description="Set the group's meeting series (facilitator)")
     @app_commands.describe(rule='"first tuesday", "last friday", "every 4 weeks on monday", or an RRULE',
@@ -177,7 +202,7 @@ class MeetingsCog(commands.Cog):
         await respond(
             interaction,
             f"**{series.group_name}** now meets {series.description} at {series.local_time} ({series.timezone})."
-            f"{replaced}\nThe next three:\n{dates}",
+            f"{replaced}\nThe next three:\n{dates}" + _then(local_times_text(series.local_times, series=True)),
         )
 
     @meeting.command(name="next", description="The next meeting, with Going / Maybe / Can't make it")
@@ -217,7 +242,8 @@ class MeetingsCog(commands.Cog):
     async def meeting_move(self, interaction: discord.Interaction, meeting: MeetingOption,
                            when: app_commands.Range[str, 1, 100]) -> None:
         moved = await self.bot.services.meetings.move(actor_from(interaction), meeting_id=meeting, when=when)
-        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.")
+        local = _then(local_times_text(moved.meeting.local_times))
+        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.{local}")
         await self._notice(
             moved.meeting.channel_id,
             f"The **{moved.meeting.group_name}** meeting of {stamp(moved.previous_starts_at)} moved to "

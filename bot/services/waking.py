@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import MemberProfile
-from bot.waking import DEFAULT_WINDOW, Window, deliver_after, deliver_at, window_of
+from bot.waking import DEFAULT_WINDOW, Window, deliver_after, deliver_at, outside, window_of
 
 
 def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
@@ -84,3 +84,31 @@ async def member_reach(
                 zone_set=bool(profile.timezone),
             )
     return MemberReach(group_zone, found)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLocalTime:
+    """A meeting as one member who set a zone lives it (the facilitator's reply to schedule / move / a series)."""
+
+    user_id: int
+    timezone: str
+    local: datetime  # the (first) meeting in the member's zone
+    unsociable: bool  # it falls outside 07:00–22:00 there (for a series: any of the dates given)
+
+
+async def member_local_times(
+    session: AsyncSession, guild_id: int, user_ids: Iterable[int], dates: list[datetime]
+) -> list[MemberLocalTime]:
+    """For each member who set a zone, ``dates[0]`` in that zone and whether any date is unsociable."""
+    if not dates:
+        return []
+    ids = list(user_ids)
+    reach = await member_reach(session, guild_id, ids, ZoneInfo("UTC"))
+    result = []
+    for user_id in ids:
+        member = reach.members.get(user_id)
+        if member is None or not member.zone_set:
+            continue
+        result.append(MemberLocalTime(user_id, member.zone.key, dates[0].astimezone(member.zone),
+                                      any(outside(d, member.zone) for d in dates)))
+    return result

@@ -6,9 +6,15 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
+from bot.clock import ManualClock
 from bot.errors import InvalidInput
-from bot.waking import DEFAULT_WINDOW, Window, deliver_at, inside, outside, parse_window, window_of
+from bot.models import MemberProfile, OutboxRow
+from bot.services import Services
+from bot.waking import DEFAULT_WINDOW, Window, deliver_after, deliver_at, inside, outside, parse_window, window_of
+from tests.unit.test_groups import ALICE, GUILD, actor, make_group
+from tests.unit.test_meetings import FAC
 
 LONDON = ZoneInfo("Europe/London")
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -68,6 +74,16 @@ def test_every_hour_of_a_fortnight_across_a_change_lands_inside_and_never_later(
                 assert sent <= moment
                 assert moment - sent < timedelta(hours=24)
                 assert inside(sent, zone, window.start, window.end), (moment, zone, window)
+
+
+def test_a_dm_that_must_not_go_early_waits_for_the_next_opening() -> None:
+    after_meeting = datetime(2026, 12, 1, 18, 1, tzinfo=UTC)  # Wed 05:01 Sydney
+    assert at(SYDNEY, deliver_after(after_meeting, SYDNEY)) == "2026-12-02 08:00 AEDT"
+    assert deliver_after(after_meeting, NEW_YORK) == after_meeting
+    assert at(LONDON, deliver_after(local(LONDON, 2026, 11, 30, 21, 1), LONDON)) == "2026-12-01 08:00 GMT"
+    assert at(LONDON, deliver_after(local(LONDON, 2026, 11, 30, 14, 0), LONDON, time(22), time(6))) == (
+        "2026-11-30 22:00 GMT"
+    )
 
 
 # --- daylight saving, both hemispheres --------------------------------------------------------------
@@ -207,3 +223,135 @@ def test_the_stored_window_defaults_to_eight_to_nine() -> None:
     assert window_of("22:00", "06:00") == NIGHT
     assert DEFAULT_WINDOW.label() == "08:00–21:00"
     assert parse_window("0", "24").label() == "all day"
+
+
+# --- the service: stored windows, re-planned DMs, refusals (both databases) -----------------------
+
+SIA, NED = 31, 32  # Sydney and New York members of a London group
+MEETING = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # Tue 18:00 London = Wed 05:00 Sydney
+
+
+async def _london_group(services: Services, *members: int) -> int:
+    gid = await make_group(services, timezone="Europe/London")
+    for member in members:
+        await services.groups.join(actor(member), group_id=gid)
+    return gid
+
+
+async def _due(sessions, kind: str, user_id: int) -> datetime:
+    async with sessions() as session:
+        row = await session.scalar(
+            select(OutboxRow).where(OutboxRow.kind == kind, OutboxRow.recipient_id == user_id,
+                                    OutboxRow.status == "pending")
+        )
+    assert row is not None, f"no pending {kind} for {user_id}"
+    return row.due_at
+
+
+async def test_the_sydney_members_report_back_is_due_the_evening_before(services: Services, sessions) -> None:
+    await _london_group(services, SIA, ALICE)
+    await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney")
+    await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    reportback = await _due(sessions, "reportback_dm", SIA)
+    assert at(SYDNEY, reportback) == "2026-11-29 21:00 AEDT"  # not Mon 05:00
+    assert at(SYDNEY, await _due(sessions, "checkin_nudge", SIA)) == "2026-11-28 21:00 AEDT"
+    # A member without a zone is read in the group's (London 18:00: inside her window).
+    assert await _due(sessions, "reportback_dm", ALICE) == MEETING - timedelta(hours=48)
+
+
+async def test_setting_a_zone_or_a_window_re_times_the_pending_dm(services: Services, sessions) -> None:
+    await _london_group(services, SIA)
+    await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    assert await _due(sessions, "reportback_dm", SIA) == MEETING - timedelta(hours=48)
+    settings = await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney")
+    assert settings.retimed == 2  # her nudge and report-back
+    assert at(SYDNEY, await _due(sessions, "reportback_dm", SIA)) == "2026-11-29 21:00 AEDT"
+    # An early riser: 05:00 is inside 04:30–12:00, so the DM goes back to the planned lead.
+    settings = await services.guilds.set_member_timezone(actor(SIA), start="04:30", end="12:00")
+    assert settings.window == Window(time(4, 30), time(12)) and settings.timezone == "Australia/Sydney"
+    assert await _due(sessions, "reportback_dm", SIA) == MEETING - timedelta(hours=48)
+    # Only one side given keeps the other: until 11:00 still starts at 04:30.
+    settings = await services.guilds.set_member_timezone(actor(SIA), end="11:00")
+    assert settings.window == Window(time(4, 30), time(11))
+
+
+async def test_a_night_workers_window_wraps_midnight(services: Services, sessions) -> None:
+    await _london_group(services, SIA)
+    settings = await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney", start="22:00", end="06:00")
+    assert settings.window == Window(time(22), time(6))
+    await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    assert await _due(sessions, "reportback_dm", SIA) == MEETING - timedelta(hours=48)  # Mon 05:00: awake
+    async with sessions() as session:
+        profile = await session.get(MemberProfile, (GUILD, SIA))
+    assert profile is not None and (profile.waking_start, profile.waking_end) == ("22:00", "06:00")
+
+
+async def test_a_window_only_member_uses_the_groups_zone(services: Services, sessions) -> None:
+    await _london_group(services, ALICE)
+    settings = await services.guilds.set_member_timezone(actor(ALICE), start="09:00", end="17:00")
+    assert settings.timezone is None
+    await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    assert at(LONDON, await _due(sessions, "reportback_dm", ALICE)) == "2026-11-29 17:00 GMT"
+
+
+async def test_a_late_planned_dm_waits_for_her_morning_not_the_middle_of_her_night(
+    services: Services, sessions, clock: ManualClock
+) -> None:
+    await _london_group(services, SIA)
+    await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney")
+    clock.set(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))  # Mon 23:00 Sydney; the 48 h lead has passed
+    await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    assert at(SYDNEY, await _due(sessions, "reportback_dm", SIA)) == "2026-12-01 08:00 AEDT"
+    assert await _due(sessions, "reportback_dm", SIA) < MEETING
+
+
+@pytest.mark.parametrize(
+    "start, end, words",
+    [("08:00", "08:00", "no length"), ("21:00", "21:00", "no length"), ("08:00", "33:00", "longer than 24 hours"),
+     ("nine", "21:00", "isn't a time")],
+)
+async def test_bad_windows_are_refused_and_nothing_is_stored(
+    services: Services, sessions, start: str, end: str, words: str
+) -> None:
+    await _london_group(services, SIA)
+    await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    before = await _due(sessions, "reportback_dm", SIA)
+    with pytest.raises(InvalidInput, match=words):
+        await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney", start=start, end=end)
+    async with sessions() as session:
+        assert await session.get(MemberProfile, (GUILD, SIA)) is None  # not even the zone
+    assert await _due(sessions, "reportback_dm", SIA) == before
+
+
+async def test_a_bad_window_leaves_the_stored_one_as_it_was(services: Services, sessions) -> None:
+    await _london_group(services, SIA)
+    await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney", start="07:00", end="22:00")
+    with pytest.raises(InvalidInput, match="no length"):
+        await services.guilds.set_member_timezone(actor(SIA), "Europe/London", end="07:00")
+    async with sessions() as session:
+        profile = await session.get(MemberProfile, (GUILD, SIA))
+    assert profile is not None
+    assert (profile.timezone, profile.waking_start, profile.waking_end) == ("Australia/Sydney", "07:00", "22:00")
+
+
+async def test_the_facilitators_reply_shows_members_local_times_and_flags_unsociable_hours(
+    services: Services,
+) -> None:
+    await _london_group(services, SIA, NED, ALICE)
+    await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney")
+    await services.guilds.set_member_timezone(actor(NED), "America/New_York")
+    meeting = await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    shown = {item.user_id: item for item in meeting.local_times}
+    assert set(shown) == {SIA, NED}  # Alice set no zone
+    assert shown[SIA].local.strftime("%a %H:%M") == "Wed 05:00" and shown[SIA].unsociable
+    assert shown[NED].local.strftime("%a %H:%M") == "Tue 13:00" and not shown[NED].unsociable
+
+    moved = await services.meetings.move(FAC, meeting_id=meeting.id, when="2026-12-01 09:00")
+    shown = {item.user_id: item for item in moved.meeting.local_times}
+    assert shown[SIA].local.strftime("%H:%M") == "20:00" and not shown[SIA].unsociable
+    assert shown[NED].local.strftime("%H:%M") == "04:00" and shown[NED].unsociable
+
+    series = await services.meetings.recurring(FAC, rule="first tuesday", time="18:00")
+    shown = {item.user_id: item for item in series.local_times}
+    assert shown[SIA].local == series.next_dates[0].astimezone(SYDNEY) and shown[SIA].unsociable
+    assert not shown[NED].unsociable
