@@ -18,7 +18,7 @@ from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
 from bot.ui.reply import respond
-from bot.waking import SOCIABLE_END, SOCIABLE_START
+from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,8 @@ def local_times_text(local_times: list[MemberLocalTime], *, series: bool = False
     lines = [head]
     for item in local_times:
         flag = f" ⚠️ outside {SOCIABLE_START:%H:%M}–{SOCIABLE_END:%H:%M}" if item.unsociable else ""
-        if flag and series:
-            flag += " (at least once in the next three)"
+        if flag and series and not outside(item.local, item.timezone):
+            flag += " on a later date of the three"
         lines.append(f"• <@{item.user_id}>: {item.local:%a %d %b %H:%M} ({item.timezone}){flag}")
     text = "\n".join(lines)
     return text if len(text) <= 1500 else text[:1499] + "…"

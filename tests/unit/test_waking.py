@@ -12,7 +12,16 @@ from bot.clock import ManualClock
 from bot.errors import InvalidInput
 from bot.models import MemberProfile, OutboxRow
 from bot.services import Services
-from bot.waking import DEFAULT_WINDOW, Window, deliver_after, deliver_at, inside, outside, parse_window, window_of
+from bot.waking import (
+    DEFAULT_WINDOW,
+    Window,
+    deliver_after,
+    deliver_at,
+    inside,
+    outside,
+    parse_window,
+    window_of,
+)
 from tests.unit.test_groups import ALICE, GUILD, actor, make_group
 from tests.unit.test_meetings import FAC
 
