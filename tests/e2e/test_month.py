@@ -244,3 +244,36 @@ async def test_two_cycles_in_three_time_zones(
 
 def person_local(person: Person, message: Message) -> str:
     return person.local(snowflake_time(message.id))
+
+
+async def test_the_facilitator_sees_a_meeting_and_its_move_in_each_members_zone(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    fran = sim.member(guild, "Fran", manage_guild=True)
+    sia, ned, ana = sim.member(guild, "Sia"), sim.member(guild, "Ned"), sim.member(guild, "Ana")
+    await sim.command(fran, channel, "server setup", timezone="Europe/London")
+    await sim.command(fran, channel, "group create", name="Founders Circle")
+    for member in (sia, ned, ana):
+        await sim.command(member, channel, "group join", group="Founders Circle")
+    await sim.command(sia, channel, "timezone set", tz="Australia/Sydney")
+    await sim.command(ned, channel, "timezone set", tz="America/New_York")
+
+    # In the group's channel the meeting is posted for all; the members' zones go to the facilitator alone.
+    scheduled = await sim.command(fran, channel, "meeting schedule", when="2026-12-01 18:00")
+    public, private = scheduled.messages
+    assert not public.ephemeral and "Australia/Sydney" not in message_text(public)
+    assert private.ephemeral
+    lines = {line.split(":")[0]: line for line in private.content.splitlines() if line.startswith("• <@")}
+    assert set(lines) == {f"• <@{sia.id}>", f"• <@{ned.id}>"}  # Ana set no zone
+    assert "Wed 02 Dec 05:00 (Australia/Sydney) ⚠️ outside 07:00–22:00" in lines[f"• <@{sia.id}>"]
+    assert "Tue 01 Dec 13:00 (America/New_York)" in lines[f"• <@{ned.id}>"]
+    assert "outside" not in lines[f"• <@{ned.id}>"]
+
+    # Moved to the London morning: now New York is asleep and Sydney isn't.
+    choices = await sim.autocomplete(fran, channel, "meeting move", option="meeting", value="")
+    moved = await sim.command(fran, channel, "meeting move", meeting=choices[0]["value"], when="2026-12-01 09:00")
+    assert moved.ephemeral
+    lines = {line.split(":")[0]: line for line in moved.content.splitlines() if line.startswith("• <@")}
+    assert "Tue 01 Dec 20:00 (Australia/Sydney)" in lines[f"• <@{sia.id}>"]
+    assert "outside" not in lines[f"• <@{sia.id}>"]
+    assert "Tue 01 Dec 04:00 (America/New_York) ⚠️ outside 07:00–22:00" in lines[f"• <@{ned.id}>"]
