@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -16,6 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import MemberProfile
 from bot.waking import DEFAULT_WINDOW, Window, deliver_after, deliver_at, outside, window_of
+
+# A row that fell due this recently is sent now, not held for the next window: a re-plan racing
+# the dispatcher at the window's close must not push a DM to the next day.
+LATE_GRACE = timedelta(minutes=10)
 
 
 def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
@@ -54,11 +58,12 @@ class MemberReach:
 
     def deliver(self, user_id: int, due: datetime, *, now: datetime, before: datetime) -> datetime:
         """When a DM due at ``due`` about something at ``before`` goes: the window's last moment at
-        or before ``due``; if that has passed, the next opening still before ``before``; failing
-        both, the past moment (the planner sends it now)."""
+        or before ``due``; if that passed more than :data:`LATE_GRACE` ago (a meeting planned at
+        short notice), the next opening still before ``before``; failing both, the past moment
+        (the planner sends it now)."""
         reach = self.of(user_id)
         at = reach.deliver_at(due)
-        if at >= now:
+        if at >= now - LATE_GRACE:
             return at
         later = reach.deliver_after(now)
         return later if later < before else at

@@ -364,3 +364,15 @@ async def test_the_facilitators_reply_shows_members_local_times_and_flags_unsoci
     shown = {item.user_id: item for item in series.local_times}
     assert shown[SIA].local == series.next_dates[0].astimezone(SYDNEY) and shown[SIA].unsociable
     assert not shown[NED].unsociable
+
+
+async def test_a_re_plan_just_after_the_window_closed_does_not_hold_the_dm_a_day(
+    services: Services, sessions, clock: ManualClock
+) -> None:
+    await _london_group(services, SIA)
+    await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney")
+    await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    due = await _due(sessions, "reportback_dm", SIA)  # Sun 21:00 Sydney
+    clock.set(due + timedelta(minutes=1))  # the dispatcher hasn't claimed it yet; someone joins
+    await services.groups.join(actor(NED), group_id=(await services.meetings.next(actor(SIA))).group_id)
+    assert await _due(sessions, "reportback_dm", SIA) == due  # still due: sent at once, not tomorrow 08:00
