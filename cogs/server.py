@@ -68,7 +68,7 @@ class ServerCog(commands.Cog):
     ) -> None:
         settings = await self.bot.services.guilds.set_member_timezone(actor_from(interaction), tz, start=start, end=end)
         zone = f"**{settings.timezone}**" if settings.timezone else "not set (each group's timezone is used)"
-        hours = "at any hour" if settings.window.all_day else f"between **{settings.window.label()}** your time"
+        hours = "at any hour" if settings.window.all_day else f"during **{settings.window.label()}** your time"
         moved = f"\n{settings.retimed} upcoming DM(s) moved to fit." if settings.retimed else ""
         await respond(interaction, f"Your timezone: {zone}. Reminders reach you by DM {hours}.{moved}")
 

@@ -68,6 +68,8 @@ class GuildService(Service):
             if start is not None or end is not None:
                 window = parse_window(start if start is not None else f"{current.start:%H:%M}",
                                       end if end is not None else f"{current.end:%H:%M}")
+            if tz is None and window is None:  # nothing to change: what is set
+                return MemberSettings(row.timezone if row is not None else None, current, 0)
             now = self.now()
             if row is None:
                 row = MemberProfile(guild_id=actor.guild_id, user_id=actor.user_id, timezone=None, updated_at=now)
@@ -78,9 +80,8 @@ class GuildService(Service):
                 row.waking_start, row.waking_end = f"{window.start:%H:%M}", f"{window.end:%H:%M}"
             row.updated_at = now
             retimed = 0
-            if tz is not None or window is not None:
-                for group in await groups_of_member(session, actor.guild_id, actor.user_id):
-                    retimed += (await outbox.plan_group(session, group.id, now)).retimed
+            for group in await groups_of_member(session, actor.guild_id, actor.user_id):
+                retimed += (await outbox.plan_group(session, group.id, now)).retimed
             return MemberSettings(row.timezone, window_of(row.waking_start, row.waking_end), retimed)
 
     async def member_timezone(self, guild_id: int, user_id: int) -> str:

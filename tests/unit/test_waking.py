@@ -12,6 +12,7 @@ from bot.clock import ManualClock
 from bot.errors import InvalidInput
 from bot.models import MemberProfile, OutboxRow
 from bot.services import Services
+from bot.services.guilds import MemberSettings
 from bot.waking import (
     DEFAULT_WINDOW,
     Window,
@@ -376,3 +377,13 @@ async def test_a_re_plan_just_after_the_window_closed_does_not_hold_the_dm_a_day
     clock.set(due + timedelta(minutes=1))  # the dispatcher hasn't claimed it yet; someone joins
     await services.groups.join(actor(NED), group_id=(await services.meetings.next(actor(SIA))).group_id)
     assert await _due(sessions, "reportback_dm", SIA) == due  # still due: sent at once, not tomorrow 08:00
+
+
+async def test_timezone_set_with_nothing_given_shows_the_settings_and_stores_nothing(
+    services: Services, sessions
+) -> None:
+    await _london_group(services, SIA)
+    settings = await services.guilds.set_member_timezone(actor(SIA))
+    assert settings == MemberSettings(None, DEFAULT_WINDOW, 0)
+    async with sessions() as session:
+        assert await session.get(MemberProfile, (GUILD, SIA)) is None
