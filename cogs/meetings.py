@@ -14,6 +14,7 @@ from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import MeetingStatus
 from bot.services.meetings import MeetingInfo
+from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
@@ -21,6 +22,7 @@ from bot.ui.options import GroupOption
 from bot.ui.reply import respond
 from bot.ui.text import inert
 from bot.ui.words import plural
+from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,21 @@ def reminder_lead(hours: object) -> str:
 def _mentions(user_ids: list[int]) -> str:
     text = ", ".join(f"<@{uid}>" for uid in user_ids)
     return text if len(text) <= 1024 else f"{len(user_ids)} members"
+
+
+def local_times_text(local_times: list[MemberLocalTime], *, series: bool = False) -> str:
+    """The meeting in each member's own zone (those who set one), flagging unsociable hours."""
+    if not local_times:
+        return ""
+    head = "The next meeting for members who set a timezone:" if series else "For members who set a timezone:"
+    lines = [head]
+    for item in local_times:
+        flag = f" ⚠️ outside {SOCIABLE_START:%H:%M}–{SOCIABLE_END:%H:%M}" if item.unsociable else ""
+        if flag and series and not outside(item.local, item.timezone):
+            flag += " on a later date of the three"
+        lines.append(f"• <@{item.user_id}>: {item.local:%a %d %b %H:%M} ({item.timezone}){flag}")
+    text = "\n".join(lines)
+    return text if len(text) <= 1500 else text[:1499] + "…"
 
 
 def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
@@ -165,6 +182,10 @@ class MeetingTransformer(app_commands.Transformer):
 MeetingOption = app_commands.Transform[int, MeetingTransformer]
 
 
+def _then(text: str) -> str:
+    return f"\n{text}" if text else ""
+
+
 def _in_group_channel(interaction: discord.Interaction, channel_id: int) -> bool:
     """Post publicly only in the group's own channel: elsewhere, others mustn't see the group's data."""
     channel = interaction.channel
@@ -215,8 +236,12 @@ class MeetingsCog(commands.Cog):
                                group: GroupOption = None) -> None:
         meeting = await self.bot.services.meetings.schedule(actor_from(interaction), when=when, location=location,
                                                              group_id=group)
-        await respond(interaction, "Meeting scheduled.", embed=meeting_embed(meeting), view=rsvp_view(meeting),
-                      ephemeral=not _in_group_channel(interaction, meeting.channel_id))
+        public = _in_group_channel(interaction, meeting.channel_id)
+        local = local_times_text(meeting.local_times)
+        content = "Meeting scheduled." if public or not local else f"Meeting scheduled.\n{local}"
+        await respond(interaction, content, embed=meeting_embed(meeting), view=rsvp_view(meeting), ephemeral=not public)
+        if public and local:  # members' zones are for the facilitator, not the channel
+            await respond(interaction, local)
 
     @meeting.command(name="recurring", description="Set the group's meeting series (facilitator)")
     @app_commands.describe(rule='"first tuesday", "last friday", "every 4 weeks on monday", or an RRULE',
@@ -235,7 +260,7 @@ class MeetingsCog(commands.Cog):
         await respond(
             interaction,
             f"**{series.group_name}** now meets {series.description} at {series.local_time} ({series.timezone})."
-            f"{replaced}\nThe next three:\n{dates}",
+            f"{replaced}\nThe next three:\n{dates}" + _then(local_times_text(series.local_times, series=True)),
         )
 
     @meeting.command(name="next", description="The next meeting, with Going / Maybe / Can't make it")
@@ -277,7 +302,8 @@ class MeetingsCog(commands.Cog):
     async def meeting_move(self, interaction: discord.Interaction, meeting: MeetingOption,
                            when: app_commands.Range[str, 1, 100]) -> None:
         moved = await self.bot.services.meetings.move(actor_from(interaction), meeting_id=meeting, when=when)
-        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.")
+        local = _then(local_times_text(moved.meeting.local_times))
+        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.{local}")
         await self._notice(
             moved.meeting.channel_id,
             f"The **{moved.meeting.group_name}** meeting of {stamp(moved.previous_starts_at)} moved to "

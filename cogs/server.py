@@ -35,8 +35,11 @@ class TimezoneModal(Modal):
 
     async def on_submit(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
         actor = Actor(guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name)
-        name = await interaction.client.services.guilds.set_member_timezone(actor, self.zone.value)
-        await respond(interaction, f"Your timezone is now **{name}**. `/timezone set` changes it.")
+        settings = await interaction.client.services.guilds.set_member_timezone(actor, self.zone.value)
+        window = settings.window
+        hours = "at any hour" if window.all_day else f"between {window.start:%H:%M} and {window.end:%H:%M} your time"
+        await respond(interaction, f"Your timezone is now **{settings.timezone}**. Reminders reach you {hours}; "
+                                   "`/timezone set` changes either.")
 
 
 class TimezoneButton(
@@ -104,12 +107,26 @@ class ServerCog(commands.Cog):
             f"Server set up. Default timezone: **{setup.timezone}**. Role that may create groups: {role}.",
         )
 
-    @timezone.command(name="set", description="Set your own timezone, used for your DMs and the dates you type")
-    @app_commands.describe(tz="Your timezone (IANA name, e.g. America/New_York)")
+    @timezone.command(name="set", description="Set your timezone and the hours your DMs may reach you")
+    @app_commands.describe(
+        tz="Your timezone (IANA name, e.g. America/New_York)",
+        start="From when DMs may reach you, your time (default 08:00)",
+        end="Until when DMs may reach you, your time (default 21:00; before `from` wraps past midnight)",
+    )
+    @app_commands.rename(start="from", end="to")
     @app_commands.autocomplete(tz=timezone_autocomplete)
-    async def timezone_set(self, interaction: discord.Interaction, tz: app_commands.Range[str, 1, 64]) -> None:
-        name = await self.bot.services.guilds.set_member_timezone(actor_from(interaction), tz)
-        await respond(interaction, f"Your timezone is now **{name}**.")
+    async def timezone_set(
+        self,
+        interaction: discord.Interaction,
+        tz: app_commands.Range[str, 1, 64] | None = None,
+        start: app_commands.Range[str, 1, 10] | None = None,
+        end: app_commands.Range[str, 1, 10] | None = None,
+    ) -> None:
+        settings = await self.bot.services.guilds.set_member_timezone(actor_from(interaction), tz, start=start, end=end)
+        zone = f"**{settings.timezone}**" if settings.timezone else "not set (each group's timezone is used)"
+        hours = "at any hour" if settings.window.all_day else f"during **{settings.window.label()}** your time"
+        moved = f"\n{settings.retimed} upcoming DM(s) moved to fit." if settings.retimed else ""
+        await respond(interaction, f"Your timezone: {zone}. Reminders reach you by DM {hours}.{moved}")
 
 
 async def setup(bot: RoundtableBot) -> None:

@@ -10,7 +10,7 @@ In-session helpers other features may use: :func:`next_meeting_of`, :func:`membe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -31,6 +31,7 @@ from bot.services.base import (
     require_member,
     resolve_group,
 )
+from bot.services.waking import MemberLocalTime, member_local_times
 from bot.text import clean
 
 SERIES_AHEAD = 3
@@ -55,6 +56,8 @@ class MeetingInfo:
     counts: dict[str, int] = field(default_factory=dict)
     answers: dict[str, list[int]] = field(default_factory=dict)
     number: int = 0  # its place among the group's meetings (cancelled ones not counted): "3rd meeting"
+    # Filled for the facilitator's reply to schedule / move: members who set a zone, in it.
+    local_times: list[MemberLocalTime] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -89,6 +92,7 @@ class SeriesInfo:
     location: str | None
     next_dates: list[datetime]
     replaced: int  # future meetings of the previous series that were cancelled
+    local_times: list[MemberLocalTime] = field(default_factory=list)  # the next dates, per member with a zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +191,11 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
     return len(dates)
 
 
+async def _local_times(session: AsyncSession, group: Group, dates: list[datetime]) -> list[MemberLocalTime]:
+    members = [m.user_id for m in await members_of(session, group.id)]
+    return await member_local_times(session, group.guild_id, members, dates)
+
+
 def _clean_location(location: str | None) -> str | None:
     if location is None:
         return None
@@ -211,7 +220,8 @@ class MeetingService(Service):
                               status=MeetingStatus.SCHEDULED, created_at=now)
             session.add(meeting)
             await outbox.plan_group(session, group.id, now)
-            return await meeting_info(session, group, meeting)
+            info = await meeting_info(session, group, meeting)
+            return replace(info, local_times=await _local_times(session, group, [starts_at]))
 
     async def recurring(self, actor: Actor, *, rule: str, time: str | None = None, location: str | None = None,
                         group_id: int | None = None) -> SeriesInfo:
@@ -249,7 +259,7 @@ class MeetingService(Service):
             await extend_series(session, group, now)
             await outbox.plan_group(session, group.id, now)
             return SeriesInfo(series.id, group.name, series_rule.description, series.local_time, group.timezone,
-                              place, next_dates, replaced)
+                              place, next_dates, replaced, await _local_times(session, group, next_dates))
 
     async def next(self, actor: Actor, *, group_id: int | None = None) -> MeetingInfo:
         async with self.begin() as session:
@@ -307,7 +317,8 @@ class MeetingService(Service):
             previous = meeting.starts_at
             meeting.starts_at = self._future(parse_when(when, group.timezone, now), now, group.timezone)
             await outbox.plan_group(session, group.id, now)
-            return Moved(await meeting_info(session, group, meeting), previous)
+            info = await meeting_info(session, group, meeting)
+            return Moved(replace(info, local_times=await _local_times(session, group, [meeting.starts_at])), previous)
 
     async def rsvp(self, *, guild_id: int | None, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
         """Record (or change) a member's answer; non-members are refused.
