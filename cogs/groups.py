@@ -177,7 +177,17 @@ class GroupsCog(commands.Cog):
         member = _member_of_this_server(interaction, member)
         change = await self.bot.services.groups.make_facilitator(actor_from(interaction), member_id=member.id,
                                                                  group_id=group)
-        await respond(interaction, f"<@{member.id}> is now a facilitator of **{change.group_name}**.")
+        text = f"<@{member.id}> is now a facilitator of **{change.group_name}**."
+        # A change of who runs the group is announced once, in its channel; the reply says so.
+        channel = self.bot.get_channel(change.channel_id)
+        announced = False
+        if isinstance(channel, discord.abc.Messageable):
+            try:
+                await channel.send(text)
+                announced = True
+            except discord.HTTPException as exc:
+                log.info("Couldn't announce the new facilitator in %s: %s", change.channel_id, exc)
+        await respond(interaction, f"{text} Announced in <#{change.channel_id}>." if announced else text)
 
     @group.command(name="info", description="Members, facilitators, timezone and the next meeting")
     @app_commands.describe(group="Which group (default: this channel's)")

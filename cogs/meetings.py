@@ -262,6 +262,13 @@ class MeetingsCog(commands.Cog):
             f"**{series.group_name}** now meets {series.description} at {series.local_time} ({series.timezone})."
             f"{replaced}\nThe next three:\n{dates}" + _then(local_times_text(series.local_times, series=True)),
         )
+        # A change of the group's plans is announced once, in its channel (the reply above is private).
+        first = f" The next one: {stamp(series.next_dates[0])} ({stamp(series.next_dates[0], 'R')})." if series.next_dates else ""
+        await self._notice(
+            series.channel_id,
+            f"📅 **{series.group_name}** now meets {series.description} at {series.local_time} "
+            f"({series.timezone}; each of you sees the dates in your own time).{first}",
+        )
 
     @meeting.command(name="next", description="The next meeting, with Going / Maybe / Can't make it")
     @app_commands.describe(group="Which group (default: this channel's)")

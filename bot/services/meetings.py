@@ -93,6 +93,7 @@ class SeriesInfo:
     next_dates: list[datetime]
     replaced: int  # future meetings of the previous series that were cancelled
     local_times: list[MemberLocalTime] = field(default_factory=list)  # the next dates, per member with a zone
+    channel_id: int = 0  # the group's channel, where the new schedule is announced
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +260,8 @@ class MeetingService(Service):
             await extend_series(session, group, now)
             await outbox.plan_group(session, group.id, now)
             return SeriesInfo(series.id, group.name, series_rule.description, series.local_time, group.timezone,
-                              place, next_dates, replaced, await _local_times(session, group, next_dates))
+                              place, next_dates, replaced, await _local_times(session, group, next_dates),
+                              channel_id=group.channel_id)
 
     async def next(self, actor: Actor, *, group_id: int | None = None) -> MeetingInfo:
         async with self.begin() as session:

@@ -71,7 +71,10 @@ async def test_facilitator_manages_members_and_archives(sim: Sim, guild: Guild, 
     added = await run(sim, admin, channel, "group add", member=ana)
     assert "Added" in added.content
     promoted = await run(sim, admin, channel, "group facilitator", member=ana)
-    assert "facilitator" in promoted.content
+    assert promoted.ephemeral and "facilitator" in promoted.content and "Announced" in promoted.content
+    announced = sim.last_message(channel)  # the group is told once, without a ping
+    assert announced.content == f"<@{ana.id}> is now a facilitator of **Makers**."
+    assert announced.allowed_mentions is not None and not announced.allowed_mentions.get("users")
     await run(sim, ana, channel, "group add", member=bob)
     removed = await run(sim, ana, channel, "group remove", member=bob)
     assert "Removed" in removed.content

@@ -33,8 +33,12 @@ async def test_series_next_and_rsvp_survive_a_restart(
     assert bad.ephemeral and "more than one meeting a week" in bad.content
 
     series = await run(sim, admin, channel, "meeting recurring", rule="first tuesday", time="18:00", location="Zoom")
+    assert series.ephemeral
     assert "first Tuesday" in series.content and series.content.count("<t:") == 3
     assert "<t:1796148000:F>" in series.content  # Tue 1 Dec 2026 18:00 in London
+    schedule = [m for m in sim.messages(channel) if m.content.startswith("📅")]
+    assert len(schedule) == 1  # the group is told its schedule, once, in its channel
+    assert "first Tuesday" in schedule[0].content and "<t:1796148000:F>" in schedule[0].content
 
     before = len(sim.messages(channel))
     nxt = await run(sim, ana, channel, "meeting next")
