@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.services import Services
 from bot.ui.errors import log_failure, render_error
 from bot.ui.notify import NotificationRegistry
+from bot.ui.vanished import answer_vanished_click
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -66,6 +67,12 @@ class RoundtableTree(app_commands.CommandTree["RoundtableBot"]):
 
 
 class RoundtableBot(commands.Bot):
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        try:
+            await answer_vanished_click(interaction)
+        except Exception as error:  # a listener must never die silently
+            log_failure("vanished click", error)
+
     def __init__(
         self,
         *,
