@@ -35,7 +35,7 @@ async def answer_vanished_click(interaction: discord.Interaction) -> bool:
     """Answer privately if the clicked component has left its message; True if it had."""
     if interaction.type is not discord.InteractionType.component or interaction.message is None:
         return False
-    data = interaction.data or {}
+    data: dict[str, object] = dict(interaction.data or {})
     custom_id, component_type = data.get("custom_id"), data.get("component_type")
     if not isinstance(custom_id, str) or not isinstance(component_type, int):
         return False
