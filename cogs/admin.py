@@ -15,6 +15,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.options import GroupOption
 from bot.ui.reply import respond
+from bot.ui.time import Style, ts
 
 SECTION_TITLES = {"upcoming": "Upcoming notifications", "problems": "Failed, expired and cancelled"}
 KIND_LABELS = {
@@ -33,7 +34,7 @@ def outbox_embed(page: OutboxPage) -> discord.Embed:
     lines: list[str] = []
     for entry in page.entries:
         who = "channel" if entry.recipient_id == 0 else f"DM <@{entry.recipient_id}>"
-        when = discord.utils.format_dt(entry.sent_at or entry.due_at, "f")
+        when = ts(entry.sent_at or entry.due_at, Style.DATE_TIME)
         line = f"**{KIND_LABELS.get(entry.kind, entry.kind)}** → {who} · {when}"
         if entry.status != "pending":
             line += f" · {entry.status}"

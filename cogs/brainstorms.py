@@ -33,6 +33,7 @@ from bot.ui.errors import log_failure
 from bot.ui.options import GroupOption
 from bot.ui.pages import join_lines
 from bot.ui.reply import defer, respond
+from bot.ui.time import Style, ts
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class AdoptSelect(
         result = await cog.service.adopt(
             actor_from(interaction), brainstorm_id=self.brainstorm_id, idea_ids=[int(v) for v in self.item.values]
         )
-        due = f"<t:{int(result.due_at.timestamp())}:D>"
+        due = ts(result.due_at, Style.LONG_DATE)
         lines = [f"#{commitment} {_shorten(text, 200)} (idea #{idea})" for idea, commitment, text in result.adopted]
         message = f"New commitments, due at the meeting on {due}:\n" + "\n".join(lines) if lines else ""
         if result.already:
@@ -363,7 +364,7 @@ class BrainstormCog(commands.Cog):
         embed = issue_embed(info)
         state = info.status
         if info.closed_at is not None:
-            state += f" <t:{int(info.closed_at.timestamp())}:R>"
+            state += f" {ts(info.closed_at, Style.RELATIVE)}"
         embed.add_field(name="Status", value=state + (f" · <#{info.thread_id}>" if info.thread_id else ""))
         pages = join_lines(ranked_lines(info) or ["No ideas yet."], DESCRIPTION_LIMIT)
         fits = len(pages) == 1 and len(pages[0]) <= 1024  # an embed field's limit

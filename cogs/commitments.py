@@ -40,6 +40,7 @@ from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
 from bot.ui.pages import respond_pages
 from bot.ui.reply import respond
+from bot.ui.time import Style, ts
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,6 @@ EMBED_COLOUR = discord.Colour.blurple()
 
 
 # --- formatting ----------------------------------------------------------------------------------
-
-
-def ts(when: datetime, style: str = "f") -> str:
-    """A Discord timestamp: every reader sees it in their own timezone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 def local_day(when: datetime, tz: str) -> str:
@@ -153,7 +149,7 @@ def list_pages(listing: CommitmentList) -> list[discord.Embed]:
     label = "all" if listing.status is None else STATUS_LABELS_FOR_LIST.get(listing.status, listing.status)
     title = f"Commitments in {listing.group_name} — {label}"
     blocks = [
-        [f"**<@{member.user_id}>**", *(commitment_line(c) + f" · due {ts(c.due_at, 'd')}" for c in member.commitments)]
+        [f"**<@{member.user_id}>**", *(commitment_line(c) + f" · due {ts(c.due_at, Style.SHORT_DATE)}" for c in member.commitments)]
         for member in listing.members
     ]
     pages = paginate(blocks, DESCRIPTION_MAX - 100) or ["Nothing here."]
@@ -166,7 +162,7 @@ def list_pages(listing: CommitmentList) -> list[discord.Embed]:
 
 def board_embeds(board: Board) -> list[discord.Embed]:
     """The report-back board at meeting time."""
-    lines = [f"Commitments due at the meeting {ts(board.meeting_starts_at, 'F')}.", rate_line(board.rate)]
+    lines = [f"Commitments due at the meeting {ts(board.meeting_starts_at, Style.FULL)}.", rate_line(board.rate)]
     if board.not_reported:
         lines.append("Not reported yet: " + ", ".join(f"<@{u}>" for u in board.not_reported))
     else:
@@ -181,7 +177,7 @@ def board_embeds(board: Board) -> list[discord.Embed]:
 
 def reportback_embed(report: ReportBack, *, buddy_id: int | None = None) -> discord.Embed:
     """The member's own report-back DM, or (``buddy_id``) the summary their buddy gets."""
-    when = ts(report.meeting_starts_at, "F")
+    when = ts(report.meeting_starts_at, Style.FULL)
     if buddy_id is not None:
         title = f"Your buddy's report-back — {report.group_name}"
         lines = [f"<@{buddy_id}>'s commitments due at the meeting {when}:"]
@@ -241,7 +237,7 @@ def stats_embed(stats: Stats) -> discord.Embed:
     for cycle in stats.cycles[:12]:
         rate = "—" if cycle.rate.rate is None else f"{cycle.rate.rate:.0%}"
         lines.append(
-            f"{ts(cycle.starts_at, 'D')}: **{rate}** ({cycle.rate.done} done, {cycle.rate.partly} partly"
+            f"{ts(cycle.starts_at, Style.LONG_DATE)}: **{rate}** ({cycle.rate.done} done, {cycle.rate.partly} partly"
             f" of {cycle.rate.counted})"
         )
     return discord.Embed(title="Commitment stats", description="\n".join(lines), colour=EMBED_COLOUR)
@@ -421,12 +417,12 @@ class CommitmentsCog(commands.Cog):
         when = "the next meeting, " if item.meeting_id is not None else ""
         await respond(
             interaction,
-            f"Committed: `#{item.number}` {item.text}\nDue {when}{ts(item.due_at, 'F')} ({added.group_name}).",
+            f"Committed: `#{item.number}` {item.text}\nDue {when}{ts(item.due_at, Style.FULL)} ({added.group_name}).",
         )
         if added.announce_channel_id is not None:
             channel = self.bot.get_partial_messageable(added.announce_channel_id, guild_id=item.guild_id)
             try:
-                await channel.send(f"<@{item.user_id}> committed to: {item.text} (`#{item.number}`, due {ts(item.due_at, 'f')})")
+                await channel.send(f"<@{item.user_id}> committed to: {item.text} (`#{item.number}`, due {ts(item.due_at, Style.DATE_TIME)})")
             except discord.HTTPException as error:
                 log.warning("Couldn't announce commitment %s in %s: %s", item.id, added.announce_channel_id, error)
                 await respond(interaction, f"I couldn't post it in <#{added.announce_channel_id}> (missing access?).")
@@ -502,7 +498,7 @@ class CommitmentsCog(commands.Cog):
             actor_from(interaction), commitment=_ref(commitment), text=text, due=due, group_id=group
         )
         item = result.commitment
-        await respond(interaction, f"{'Updated' if result.changed else 'Unchanged'}: `#{item.number}` {item.text} — due {ts(item.due_at, 'F')}")
+        await respond(interaction, f"{'Updated' if result.changed else 'Unchanged'}: `#{item.number}` {item.text} — due {ts(item.due_at, Style.FULL)}")
 
     @commit.command(name="drop", description="Drop a commitment (yours, or as a facilitator any in your group)")
     @app_commands.describe(commitment="The commitment (#number)", group="Its group")
@@ -576,7 +572,7 @@ class CommitmentsCog(commands.Cog):
         fallback = OutgoingMessage(
             content=(
                 f"<@{report.user_id}>, {count} {plural} to report on before "
-                f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, 'R')})"
+                f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
                 " — `/commit report`"
             ),
             allowed_mentions=discord.AllowedMentions(
@@ -620,7 +616,7 @@ class CommitmentsCog(commands.Cog):
                 " (no meeting is scheduled yet, so give a `due` date)"
             )
         else:
-            content = f"What will you commit to before {ts(following.starts_at, 'F')}? — `/commit add`"
+            content = f"What will you commit to before {ts(following.starts_at, Style.FULL)}? — `/commit add`"
         return Rendered(message=OutgoingMessage(content=content))
 
 

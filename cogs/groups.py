@@ -12,7 +12,7 @@ from bot.services.groups import GroupInfo
 from bot.ui.actor import actor_from
 from bot.ui.options import AnyGroupOption, GroupOption
 from bot.ui.reply import respond
-from cogs.meetings import stamp
+from bot.ui.time import ts_with_relative
 from cogs.server import timezone_autocomplete
 
 PAGE_CHARS = 4000  # an embed description holds 4096
@@ -47,7 +47,7 @@ def info_embed(info: GroupInfo) -> discord.Embed:
     embed.add_field(name="Members (★ facilitator)", value=members[:1024] or "—", inline=False)
     if info.next_meeting is not None:
         when = info.next_meeting.starts_at
-        embed.add_field(name="Next meeting", value=f"{stamp(when)} ({stamp(when, 'R')})", inline=False)
+        embed.add_field(name="Next meeting", value=ts_with_relative(when), inline=False)
     else:
         embed.add_field(name="Next meeting", value="None planned (`/meeting recurring`)", inline=False)
     if info.current_module is not None:

@@ -17,17 +17,13 @@ from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
 from bot.ui.reply import respond
+from bot.ui.time import Style, ts, ts_with_relative
 
 log = logging.getLogger(__name__)
 
 ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "no": "Can't make it"}
 ANSWER_STYLES = {"going": discord.ButtonStyle.success, "maybe": discord.ButtonStyle.secondary,
                  "no": discord.ButtonStyle.danger}
-
-
-def stamp(when: Any, style: str = "F") -> str:
-    """A Discord timestamp: every viewer sees it in their own timezone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 def _mentions(user_ids: list[int]) -> str:
@@ -38,7 +34,7 @@ def _mentions(user_ids: list[int]) -> str:
 def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=title or f"Next meeting — {meeting.group_name}",
-        description=f"{stamp(meeting.starts_at)} ({stamp(meeting.starts_at, 'R')})\n"
+        description=f"{ts_with_relative(meeting.starts_at)}\n"
         f"-# Shown in your own timezone; the group's is {meeting.timezone}.",
         colour=discord.Colour.blurple() if meeting.status == "scheduled" else discord.Colour.dark_grey(),
     )
@@ -142,7 +138,7 @@ class MeetingsCog(commands.Cog):
         if meeting.starts_at <= note.due_at and meeting.starts_at <= self.bot.clock.now():
             return Rendered.skip("meeting already started")
         message = OutgoingMessage(
-            content=f"Reminder: **{meeting.group_name}** meets {stamp(meeting.starts_at, 'R')}.",
+            content=f"Reminder: **{meeting.group_name}** meets {ts(meeting.starts_at, Style.RELATIVE)}.",
             embeds=[meeting_embed(meeting, title=f"Meeting reminder — {meeting.group_name}")],
             view=rsvp_view(meeting),
         )
@@ -171,7 +167,7 @@ class MeetingsCog(commands.Cog):
                                 group: GroupOption = None) -> None:
         series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
                                                              location=location, group_id=group)
-        dates = "\n".join(f"• {stamp(d)}" for d in series.next_dates)
+        dates = "\n".join(f"• {ts(d, Style.FULL)}" for d in series.next_dates)
         replaced = (f"\nThe {series.replaced} upcoming meeting(s) of the previous series were replaced."
                     if series.replaced else "")
         await respond(
@@ -195,7 +191,7 @@ class MeetingsCog(commands.Cog):
             await respond(interaction, f"**{name}** has no meeting planned.")
             return
         lines = [
-            f"• {stamp(m.starts_at)} ({stamp(m.starts_at, 'R')})" + (f" — {m.location[:100]}" if m.location else "")
+            f"• {ts_with_relative(m.starts_at)}" + (f" — {m.location[:100]}" if m.location else "")
             + f" · going {m.counts.get('going', 0)}"
             for m in meetings
         ]
@@ -208,20 +204,20 @@ class MeetingsCog(commands.Cog):
                              group: GroupOption = None) -> None:
         cancelled = await self.bot.services.meetings.cancel(actor_from(interaction), meeting_id=meeting,
                                                             group_id=group)
-        await respond(interaction, f"Cancelled the meeting of {stamp(cancelled.starts_at)}.")
+        await respond(interaction, f"Cancelled the meeting of {ts(cancelled.starts_at, Style.FULL)}.")
         await self._notice(cancelled.channel_id,
-                           f"The **{cancelled.group_name}** meeting of {stamp(cancelled.starts_at)} is cancelled.")
+                           f"The **{cancelled.group_name}** meeting of {ts(cancelled.starts_at, Style.FULL)} is cancelled.")
 
     @meeting.command(name="move", description="Move a meeting to another time (facilitator)")
     @app_commands.describe(meeting="Which meeting", when="The new time, in the group's timezone")
     async def meeting_move(self, interaction: discord.Interaction, meeting: MeetingOption,
                            when: app_commands.Range[str, 1, 100]) -> None:
         moved = await self.bot.services.meetings.move(actor_from(interaction), meeting_id=meeting, when=when)
-        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.")
+        await respond(interaction, f"Moved to {ts(moved.meeting.starts_at, Style.FULL)}.")
         await self._notice(
             moved.meeting.channel_id,
-            f"The **{moved.meeting.group_name}** meeting of {stamp(moved.previous_starts_at)} moved to "
-            f"{stamp(moved.meeting.starts_at)} ({stamp(moved.meeting.starts_at, 'R')}).",
+            f"The **{moved.meeting.group_name}** meeting of {ts(moved.previous_starts_at, Style.FULL)} moved to "
+            f"{ts_with_relative(moved.meeting.starts_at)}.",
         )
 
     @meeting.command(name="end", description="End the meeting now: commitments close, the next cycle starts (facilitator)")
@@ -230,7 +226,7 @@ class MeetingsCog(commands.Cog):
                           group: GroupOption = None) -> None:
         ended = await self.bot.services.groups.end_meeting(meeting_id=meeting, actor=actor_from(interaction),
                                                            group_id=group)
-        await respond(interaction, f"Meeting of {stamp(ended.starts_at)} ended. The wrap-up post follows shortly.")
+        await respond(interaction, f"Meeting of {ts(ended.starts_at, Style.FULL)} ended. The wrap-up post follows shortly.")
 
     async def _notice(self, channel_id: int, text: str) -> None:
         channel = self.bot.get_channel(channel_id)

@@ -34,6 +34,7 @@ from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
+from bot.ui.time import Style, ts, ts_with_relative
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,6 @@ CHECKIN_LABELS = {
     "learning": "My key learning",
     "application": "How I'll apply it",
 }
-
-
-def ts(when: datetime, style: str = "F") -> str:
-    """A Discord timestamp: every reader sees it in their own timezone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 def add_chunked_field(embed: discord.Embed, name: str, lines: Sequence[str]) -> None:
@@ -80,7 +76,7 @@ def module_embed(
             [f"{KIND_ICONS[r.kind]} [{r.title.replace(']', ')')}]({r.url}) ({r.kind})" for r in module.resources],
         )
     if meeting_at is not None:
-        embed.add_field(name="Next meeting", value=f"{ts(meeting_at)} ({ts(meeting_at, 'R')})", inline=False)
+        embed.add_field(name="Next meeting", value=ts_with_relative(meeting_at), inline=False)
     embed.set_footer(text=group_name)
     return embed
 
@@ -241,7 +237,7 @@ def checkin_saved_text(saved: SavedCheckIn, posted: bool | None) -> str:
     else:
         text += " Only the facilitators can see it."
     if saved.next_meeting_at is not None:
-        text += f" You can edit it until the meeting, {ts(saved.next_meeting_at, 'R')}, with `/checkin`."
+        text += f" You can edit it until the meeting, {ts(saved.next_meeting_at, Style.RELATIVE)}, with `/checkin`."
     return text
 
 
@@ -348,7 +344,7 @@ def progress_pages(progress: Progress) -> list[discord.Embed]:
     done = sum(member.checked_in for member in progress.members)
     lines = [f"**{done} of {len(progress.members)}** members have checked in for this module."]
     if progress.next_meeting_at is not None:
-        lines.append(f"Next meeting {ts(progress.next_meeting_at)} ({ts(progress.next_meeting_at, 'R')}).")
+        lines.append(f"Next meeting {ts_with_relative(progress.next_meeting_at)}.")
     lines.append("")
     for member in progress.members:
         mark = "✅" if member.checked_in else "⬜"
@@ -514,7 +510,7 @@ class ModulesCog(commands.Cog):
             return Rendered.skip("already checked in")
         module = nudge.module
         text = (
-            f"**{nudge.group.name}** meets {ts(nudge.meeting_at)} ({ts(nudge.meeting_at, 'R')}). "
+            f"**{nudge.group.name}** meets {ts_with_relative(nudge.meeting_at)}. "
             f"How did module **{module.number}, {module.title}** go? Check in so the group can hear what you learned."
         )
         fallback = OutgoingMessage(
