@@ -29,7 +29,9 @@ from bot.services.brainstorms import (
 )
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
+from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
+from bot.ui.notify import OutgoingMessage
 from bot.ui.options import GroupOption
 from bot.ui.pages import join_lines
 from bot.ui.reply import defer, respond
@@ -481,17 +483,11 @@ class BrainstormCog(commands.Cog):
             f"Brainstorm #{result.brainstorm_id} allows {result.max_votes} votes each, and you back {backed}. "
             f"Your vote on idea #{result.idea_number} wasn't counted: take a {VOTE_EMOJI} back first to move it."
         )
-        try:
-            user = payload.member or await self.bot.fetch_user(payload.user_id)
-            await user.send(notice)
-            return
-        except discord.HTTPException:
-            pass  # DMs closed: a short-lived notice in the thread instead
-        channel = self.bot.get_partial_messageable(payload.channel_id)
-        await channel.send(
-            f"<@{payload.user_id}> {notice}",
-            delete_after=NOTICE_SECONDS,
-            allowed_mentions=discord.AllowedMentions(users=[discord.Object(payload.user_id)]),
+        # DMs closed: a short-lived notice in the thread instead.
+        await send_to_member(
+            self.bot, payload.user_id, OutgoingMessage(content=notice),
+            fallback=OutgoingMessage(content=f"<@{payload.user_id}> {notice}", allowed_mentions=mention_only(payload.user_id)),
+            channel_id=payload.channel_id, guild_id=payload.guild_id, delete_fallback_after=NOTICE_SECONDS,
         )
 
     # --- recount -------------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from bot.services.commitments import (
 )
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
+from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
@@ -517,15 +518,9 @@ class CommitmentsCog(commands.Cog):
         await respond(interaction, reply)
 
     async def _tell_owner(self, owner_id: int, by_id: int, item: CommitmentInfo, group_name: str) -> bool:
-        try:
-            channel = await self.bot.create_dm(discord.Object(id=owner_id))
-            await channel.send(
-                f"<@{by_id}>, a facilitator of **{group_name}**, dropped your commitment `#{item.number}`: {item.text}"
-            )
-        except discord.HTTPException as error:
-            log.info("Couldn't tell %s their commitment %s was dropped: %s", owner_id, item.id, error)
-            return False
-        return True
+        text = f"<@{by_id}>, a facilitator of **{group_name}**, dropped your commitment `#{item.number}`: {item.text}"
+        delivery = await send_to_member(self.bot, owner_id, OutgoingMessage(content=text))
+        return delivery.by_dm
 
     @commit.command(name="stats", description="Completion per meeting cycle, streak, commitments kept this year")
     @app_commands.describe(member="Whose stats (default: yours)", group="Your group")
@@ -575,9 +570,7 @@ class CommitmentsCog(commands.Cog):
                 f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
                 " — `/commit report`"
             ),
-            allowed_mentions=discord.AllowedMentions(
-                everyone=False, roles=False, replied_user=False, users=[discord.Object(id=report.user_id)]
-            ),
+            allowed_mentions=mention_only(report.user_id),
         )
         return Rendered(message=reportback_message(report), fallback=fallback)
 

@@ -9,7 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.ui.dm import send_to_member
 from bot.ui.errors import log_failure
+from bot.ui.notify import OutgoingMessage
 from bot.ui.reply import respond
 
 log = logging.getLogger(__name__)
@@ -78,13 +80,8 @@ class HelpCog(commands.Cog):
                 log.info("Couldn't welcome in %s's system channel: %s", guild.id, exc)
         if guild.owner_id is None:
             return "nowhere"
-        try:
-            owner = guild.owner or await self.bot.fetch_user(guild.owner_id)
-            await owner.send(welcome_text())
-            return "owner DM"
-        except discord.HTTPException as exc:
-            log.info("Couldn't DM the owner of %s: %s", guild.id, exc)
-            return "nowhere"
+        delivery = await send_to_member(self.bot, guild.owner_id, OutgoingMessage(content=welcome_text()))
+        return "owner DM" if delivery.by_dm else "nowhere"
 
 
 async def setup(bot: RoundtableBot) -> None:

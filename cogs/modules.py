@@ -30,6 +30,7 @@ from bot.services.modules import (
 )
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
+from bot.ui.dm import mention_only
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
 from bot.ui.pages import join_lines, respond_pages
@@ -516,9 +517,7 @@ class ModulesCog(commands.Cog):
         fallback = OutgoingMessage(
             content=f"<@{note.recipient_id}>, {text} (Use the button or `/checkin`.)",
             view=checkin_view(nudge.group.id),
-            allowed_mentions=discord.AllowedMentions(
-                everyone=False, roles=False, replied_user=False, users=[discord.Object(id=note.recipient_id)]
-            ),
+            allowed_mentions=mention_only(note.recipient_id),
         )
         return Rendered(message=OutgoingMessage(content=text, view=checkin_view(nudge.group.id)), fallback=fallback)
 
