@@ -72,9 +72,8 @@ class OutboxPageButton(
     ) -> OutboxPageButton:
         return cls(int(match["group"]), match["section"], int(match["page"]), label=item.label or "")
 
-    async def handle(self, interaction: discord.Interaction) -> None:
-        bot: RoundtableBot = interaction.client  # type: ignore[assignment]
-        page = await bot.services.outbox.list_for_admin(
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        page = await interaction.client.services.outbox.list_for_admin(
             actor_from(interaction), group_id=self.group_id, section=self.section, page=self.page
         )
         await interaction.response.edit_message(embed=outbox_embed(page), view=pager(page))

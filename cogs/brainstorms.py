@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
 import discord
 from discord import app_commands
@@ -28,7 +28,7 @@ from bot.services.brainstorms import (
     VoteResult,
 )
 from bot.ui.actor import actor_from
-from bot.ui.base import Modal, RendersErrors
+from bot.ui.base import Modal, RendersErrors, bot_of
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import OutgoingMessage
@@ -103,7 +103,7 @@ def thread_name(issue: str) -> str:
 
 
 def _cog(interaction: discord.Interaction) -> BrainstormCog:
-    return interaction.client.get_cog(BrainstormCog.__cog_name__)  # type: ignore[attr-defined,no-any-return]
+    return cast(BrainstormCog, bot_of(interaction).get_cog(BrainstormCog.__cog_name__))
 
 
 class IdeaButton(
@@ -128,8 +128,8 @@ class IdeaButton(
     ) -> IdeaButton:
         return cls(int(match["id"]))
 
-    async def handle(self, interaction: discord.Interaction) -> None:
-        info = await _cog(interaction).service.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        info = await interaction.client.services.brainstorms.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
         if info.status != "open":
             raise InvalidInput(f"Brainstorm #{info.id} is closed: it takes no more ideas.")
         await interaction.response.send_modal(IdeaModal(self.brainstorm_id, info.issue))
@@ -200,10 +200,9 @@ class AdoptSelect(
         ]
         return cls(info.id, options)
 
-    async def handle(self, interaction: discord.Interaction) -> None:
-        cog = _cog(interaction)
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         await defer(interaction)
-        result = await cog.service.adopt(
+        result = await interaction.client.services.brainstorms.adopt(
             actor_from(interaction), brainstorm_id=self.brainstorm_id, idea_ids=[int(v) for v in self.item.values]
         )
         due = ts(result.due_at, Style.LONG_DATE)
@@ -232,7 +231,7 @@ class BrainstormTransformer(app_commands.Transformer):
     ) -> list[app_commands.Choice[str]]:
         if interaction.guild_id is None:
             return []
-        choices = await _cog(interaction).service.choices(actor_from(interaction), value)
+        choices = await bot_of(interaction).services.brainstorms.choices(actor_from(interaction), value)
         return [app_commands.Choice(name=c.name, value=str(c.id)) for c in choices]
 
 

@@ -46,7 +46,7 @@ class BuddyAnswer(
     ) -> BuddyAnswer:
         return cls(int(match["pair_id"]), match["action"])
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         pair = await interaction.client.services.groups.buddy_respond(
             user_id=interaction.user.id, pair_id=self.pair_id, accept=self.action == "accept"
         )

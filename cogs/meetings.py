@@ -77,7 +77,7 @@ class RsvpButton(
     ) -> RsvpButton:
         return cls(int(match["meeting_id"]), match["answer"])
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         meeting = await interaction.client.services.meetings.rsvp(
