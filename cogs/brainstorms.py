@@ -33,7 +33,15 @@ from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import OutgoingMessage
 from bot.ui.options import GroupOption
-from bot.ui.pages import join_lines
+from bot.ui.pages import (
+    FIELD_VALUE,
+    MESSAGE_CHARS,
+    PAGE_LINES_CHARS,
+    embed_pages,
+    join_lines,
+    number_pages,
+    respond_pages,
+)
 from bot.ui.reply import defer, respond
 from bot.ui.time import Style, ts
 
@@ -42,7 +50,7 @@ log = logging.getLogger(__name__)
 VOTE_EMOJI = "👍"
 THREAD_ARCHIVE_MINUTES = 10080  # a week: brainstorms run between meetings
 NOTICE_SECONDS = 30.0  # the short-lived channel notice when a member's DMs are closed
-DESCRIPTION_LIMIT = 4000  # under Discord's 4,096 per embed description
+DESCRIPTION_LIMIT = PAGE_LINES_CHARS
 REACTION_ATTEMPTS = 3
 
 
@@ -211,7 +219,11 @@ class AdoptSelect(
         if result.already:
             numbers = ", ".join(f"#{n}" for n in result.already)
             message += f"\nAlready commitments: idea {numbers}."
-        await respond(interaction, message.strip())
+        message = message.strip()
+        if len(message) <= MESSAGE_CHARS:
+            await respond(interaction, message)
+        else:  # 25 long ideas: pages, not a message Discord would refuse
+            await respond_pages(interaction, embed_pages("New commitments", join_lines(message.split("\n"), PAGE_LINES_CHARS)))
 
 
 # --- the brainstorm option ---------------------------------------------------------------------------------
@@ -353,10 +365,7 @@ class BrainstormCog(commands.Cog):
             + (f" — <#{b.thread_id}>" if b.thread_id else "")
             for b in brainstorms
         ]
-        pages = join_lines(lines, DESCRIPTION_LIMIT)
-        for n, page in enumerate(pages, start=1):
-            title = f"Brainstorms of {name}" + (f" ({n}/{len(pages)})" if len(pages) > 1 else "")
-            await respond(interaction, embed=discord.Embed(title=title, description=page))
+        await respond_pages(interaction, embed_pages(f"Brainstorms of {name}", join_lines(lines, DESCRIPTION_LIMIT)))
 
     @brainstorm.command(name="show", description="A brainstorm's issue and its ideas, ranked by votes")
     @app_commands.describe(brainstorm="The brainstorm")
@@ -368,12 +377,14 @@ class BrainstormCog(commands.Cog):
             state += f" {ts(info.closed_at, Style.RELATIVE)}"
         embed.add_field(name="Status", value=state + (f" · <#{info.thread_id}>" if info.thread_id else ""))
         pages = join_lines(ranked_lines(info) or ["No ideas yet."], DESCRIPTION_LIMIT)
-        fits = len(pages) == 1 and len(pages[0]) <= 1024  # an embed field's limit
-        embed.add_field(name="Ideas, ranked", value=pages[0] if fits else "Below.", inline=False)
-        await respond(interaction, embed=embed)
-        if not fits:
-            for page in pages:
-                await respond(interaction, embed=discord.Embed(description=page))
+        fits = len(pages) == 1 and len(pages[0]) <= FIELD_VALUE
+        embed.add_field(name="Ideas, ranked", value=pages[0] if fits else "On the next pages.", inline=False)
+        if fits:
+            await respond(interaction, embed=embed)
+            return
+        ideas = [discord.Embed(title="Ideas, ranked", description=page) for page in pages]
+        number_pages(ideas, footer=f"Brainstorm #{info.id}")
+        await respond_pages(interaction, [embed, *ideas])
 
     # --- shared flows (commands, button, modals) ----------------------------------------------------------
 

@@ -8,7 +8,6 @@ commands, the buttons and the renderers alike, and keep every message within Dis
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -39,16 +38,14 @@ from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
-from bot.ui.pages import respond_pages
+from bot.ui.pages import EMBED_DESCRIPTION, embed_pages, fit_message, paginate, respond_pages
 from bot.ui.reply import respond
 from bot.ui.time import Style, ts
 
 log = logging.getLogger(__name__)
 
-# Discord's limits.
-DESCRIPTION_MAX = 4096
-MESSAGE_EMBEDS_MAX = 10
-MESSAGE_EMBED_CHARS_MAX = 6000
+# Discord's limits (the embed and message ones are in bot.ui.pages).
+DESCRIPTION_MAX = EMBED_DESCRIPTION
 CHOICE_NAME_MAX = 100
 # A report-back DM has one row of buttons per commitment; a message holds five rows.
 DM_BUTTON_ROWS = 5
@@ -95,56 +92,6 @@ def rate_line(rate: CycleRate) -> str:
     )
 
 
-def paginate(blocks: Sequence[Sequence[str]], limit: int = DESCRIPTION_MAX) -> list[str]:
-    """Join blocks of lines into pages of at most ``limit`` characters.
-
-    A block (a member's commitments) stays on one page when it fits; a line is never split.
-    """
-    pages: list[str] = []
-    current: list[str] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal current, size
-        if current:
-            pages.append("\n".join(current))
-        current, size = [], 0
-
-    for block in blocks:
-        block_size = sum(len(line) + 1 for line in block)
-        if current and size + block_size > limit:
-            flush()
-        for line in block:
-            if len(line) > limit:  # cannot happen with bounded text; never send an invalid embed
-                line = line[: limit - 1] + "…"
-            if current and size + len(line) + 1 > limit:
-                flush()
-            current.append(line)
-            size += len(line) + 1
-    flush()
-    return pages
-
-
-def fit_message(title: str, header: str, pages: list[str], more: str) -> list[discord.Embed]:
-    """Embeds for one message: as many pages as Discord's per-message limits allow (10 embeds,
-    6,000 characters); when some don't fit, the last embed's footer says so (never silently)."""
-    embeds: list[discord.Embed] = []
-    total = 0
-    for index, page in enumerate(pages):
-        description = f"{header}\n\n{page}" if index == 0 and header else page
-        embed_title = title if index == 0 else f"{title} (continued)"
-        size = len(embed_title) + len(description)
-        last = index == len(pages) - 1
-        # Leave room for the footer unless this is the last page.
-        room = MESSAGE_EMBED_CHARS_MAX - total - (0 if last else len(more))
-        if embeds and (size > room or (not last and len(embeds) == MESSAGE_EMBEDS_MAX - 1)):
-            embeds[-1].set_footer(text=more)
-            break
-        embeds.append(discord.Embed(title=embed_title, description=description, colour=EMBED_COLOUR))
-        total += size
-    return embeds
-
-
 def list_pages(listing: CommitmentList) -> list[discord.Embed]:
     """``/commit list``: one embed per page, a member's commitments kept together."""
     label = "all" if listing.status is None else STATUS_LABELS_FOR_LIST.get(listing.status, listing.status)
@@ -153,12 +100,7 @@ def list_pages(listing: CommitmentList) -> list[discord.Embed]:
         [f"**<@{member.user_id}>**", *(commitment_line(c) + f" · due {ts(c.due_at, Style.SHORT_DATE)}" for c in member.commitments)]
         for member in listing.members
     ]
-    pages = paginate(blocks, DESCRIPTION_MAX - 100) or ["Nothing here."]
-    embeds = [discord.Embed(title=title, description=page, colour=EMBED_COLOUR) for page in pages]
-    if len(embeds) > 1:
-        for number, embed in enumerate(embeds, start=1):
-            embed.set_footer(text=f"Page {number} of {len(embeds)}")
-    return embeds
+    return embed_pages(title, paginate(blocks, DESCRIPTION_MAX - 100), colour=EMBED_COLOUR)
 
 
 def board_embeds(board: Board) -> list[discord.Embed]:
@@ -172,7 +114,8 @@ def board_embeds(board: Board) -> list[discord.Embed]:
     header = "\n".join(lines)
     pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4)
     return fit_message(
-        f"Report-back — {board.group_name}", header, pages, "More commitments than fit here: see /commit list status:all"
+        f"Report-back — {board.group_name}", header, pages, "More commitments than fit here: see /commit list status:all",
+        colour=EMBED_COLOUR,
     )
 
 

@@ -11,31 +11,16 @@ from bot.errors import InvalidInput
 from bot.services.groups import GroupInfo
 from bot.ui.actor import actor_from
 from bot.ui.options import AnyGroupOption, GroupOption
+from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.time import ts_with_relative
 from cogs.server import timezone_autocomplete
-
-PAGE_CHARS = 4000  # an embed description holds 4096
 
 
 def _member_of_this_server(interaction: discord.Interaction, member: discord.Member | discord.User) -> discord.Member:
     if not isinstance(member, discord.Member) or member.guild.id != interaction.guild_id:
         raise InvalidInput(f"{member.mention} isn't a member of this server.")
     return member
-
-
-def _pages(lines: list[str]) -> list[str]:
-    """Lines joined into descriptions that each fit an embed; never cut a line silently."""
-    pages, current = [], ""
-    for line in lines:
-        line = line[:PAGE_CHARS]
-        if current and len(current) + 1 + len(line) > PAGE_CHARS:
-            pages.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        pages.append(current)
-    return pages
 
 
 def info_embed(info: GroupInfo) -> discord.Embed:
@@ -143,10 +128,7 @@ class GroupsCog(commands.Cog):
         lines = [f"**{g.name}** — <#{g.channel_id}> · {g.member_count}/{g.max_members} members · {g.timezone}"
                  for g in groups]
         title = "Archived groups" if archived else "Groups in this server"
-        pages = _pages(lines)
-        for number, page in enumerate(pages, start=1):
-            suffix = f" ({number}/{len(pages)})" if len(pages) > 1 else ""
-            await respond(interaction, embed=discord.Embed(title=title + suffix, description=page))
+        await respond_pages(interaction, embed_pages(title, join_lines(lines, PAGE_LINES_CHARS)))
 
     @group.command(name="settings", description="Timezone, reminder lead times, announcements (facilitator)")
     @app_commands.describe(

@@ -16,6 +16,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption
+from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.time import Style, ts, ts_with_relative
 
@@ -195,8 +196,7 @@ class MeetingsCog(commands.Cog):
             + f" · going {m.counts.get('going', 0)}"
             for m in meetings
         ]
-        embed = discord.Embed(title=f"Upcoming meetings — {name}", description="\n".join(lines)[:4096])
-        await respond(interaction, embed=embed)
+        await respond_pages(interaction, embed_pages(f"Upcoming meetings — {name}", join_lines(lines, PAGE_LINES_CHARS)))
 
     @meeting.command(name="cancel", description="Cancel a meeting and tell the group (facilitator)")
     @app_commands.describe(meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")

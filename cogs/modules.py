@@ -33,17 +33,13 @@ from bot.ui.base import Modal, RendersErrors
 from bot.ui.dm import mention_only
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
-from bot.ui.pages import join_lines, respond_pages
+from bot.ui.pages import FIELD_VALUE, field_pages, join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.time import Style, ts, ts_with_relative
 
 log = logging.getLogger(__name__)
 
 COLOUR = discord.Colour.teal()
-FIELD_MAX = 1024
-# A page's share of the 6,000 characters a message's embeds may hold (title and footer included).
-PAGE_CHARS = 5500
-PAGE_FIELDS = 25
 KIND_ICONS = {"read": "📖", "watch": "🎬", "listen": "🎧"}
 CHECKIN_LABELS = {
     "consumed": "What I read, watched or listened to",
@@ -54,7 +50,7 @@ CHECKIN_LABELS = {
 
 
 def add_chunked_field(embed: discord.Embed, name: str, lines: Sequence[str]) -> None:
-    for index, value in enumerate(join_lines(lines, FIELD_MAX)):
+    for index, value in enumerate(join_lines(lines, FIELD_VALUE)):
         embed.add_field(name=name if index == 0 else f"{name} (continued)", value=value, inline=False)
 
 
@@ -109,29 +105,7 @@ def checkin_embed(entry: CheckInEntry, group_name: str) -> discord.Embed:
 
 def checkin_pages(title: str, entries: Sequence[CheckInEntry], *, footer: str, empty: str) -> list[discord.Embed]:
     """Check-ins as pages of fields, each page within one message's limits; nothing is cut."""
-    pages: list[discord.Embed] = []
-
-    def new_page() -> discord.Embed:
-        page = discord.Embed(title=title, colour=COLOUR)
-        pages.append(page)
-        return page
-
-    page = new_page()
-    used = len(title) + len(footer) + 20
-    for entry in entries:
-        fields = checkin_fields(entry)
-        size = sum(len(name) + len(value) for name, value in fields)
-        if page.fields and (len(page.fields) + len(fields) > PAGE_FIELDS or used + size > PAGE_CHARS):
-            page = new_page()
-            used = len(title) + len(footer) + 20
-        for name, value in fields:
-            page.add_field(name=name, value=value, inline=False)
-        used += size
-    if not entries:
-        page.description = empty
-    for number, page in enumerate(pages, start=1):
-        page.set_footer(text=f"{footer} · page {number} of {len(pages)}" if len(pages) > 1 else footer)
-    return pages
+    return field_pages(title, [checkin_fields(entry) for entry in entries], footer=footer, empty=empty, colour=COLOUR)
 
 
 # --- the check-in button and modal -----------------------------------------------------------------
