@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import discord
 import pytest
@@ -59,3 +61,29 @@ def test_field_pages_keep_a_group_together_within_25_fields_and_6000_characters(
         assert len(page.fields) % 4 == 0  # no check-in split across pages
     assert sum(len(page.fields) for page in pages) == 48
     assert pages[0].footer.text == f"Makers · page 1 of {len(pages)}"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _sources() -> list[Path]:
+    return sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "cogs").rglob("*.py")])
+
+
+def _offenders(pattern: str, allowed: Path) -> list[str]:
+    needle = re.compile(pattern)
+    return [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in _sources()
+        if path != allowed
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if needle.search(line)
+    ]
+
+
+def test_every_timestamp_goes_through_the_one_helper() -> None:
+    assert _offenders(r"<t:|format_dt\(", ROOT / "bot" / "ui" / "time.py") == []
+
+
+def test_every_dm_goes_through_the_one_helper() -> None:
+    assert _offenders(r"create_dm\(|\b(user|member|owner)\.send\(", ROOT / "bot" / "ui" / "dm.py") == []
