@@ -44,6 +44,7 @@ from bot.ui.pages import (
 )
 from bot.ui.reply import defer, respond
 from bot.ui.time import Style, ts
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,21 @@ def idea_line(info: BrainstormInfo, idea: IdeaInfo) -> str:
     return line if info.anonymous else f"{line} — <@{idea.author_id}>"
 
 
+def ranks(votes: list[int]) -> list[str]:
+    """Competition ranking of ideas already sorted by votes: tied ideas share a rank, shown "=2"."""
+    labels = []
+    for votes_here in votes:
+        rank = 1 + sum(v > votes_here for v in votes)
+        tied = votes.count(votes_here) > 1
+        labels.append(f"={rank}" if tied else str(rank))
+    return labels
+
+
 def ranked_lines(info: BrainstormInfo) -> list[str]:
+    labels = ranks([idea.votes for idea in info.ideas])
     return [
-        f"**{rank}.** {idea_line(info, idea)} · **{_votes(idea.votes)}**"
-        for rank, idea in enumerate(info.ideas, start=1)
+        f"**{label}.** {idea_line(info, idea)} · **{_votes(idea.votes)}**"
+        for label, idea in zip(labels, info.ideas, strict=True)
     ]
 
 
@@ -184,7 +196,8 @@ class AdoptSelect(
         super().__init__(
             discord.ui.Select(
                 custom_id=f"brainstorm:adopt:{brainstorm_id}",
-                placeholder="Choose the ideas you'll commit to",
+                placeholder=f"Choose up to {len(options)} ideas you'll commit to"
+                if len(options) > 1 else "Choose the idea you'll commit to",
                 min_values=1,
                 max_values=max(1, len(options)),
                 options=options,
@@ -580,9 +593,11 @@ class BrainstormCog(commands.Cog):
             thread = await self._channel(info.thread_id or 0)
         except discord.HTTPException as error:
             log.info("Brainstorm %s: thread unreachable for results (%s)", info.id, error)
+        posted: discord.Message | None = None
         if isinstance(thread, discord.Thread):
             for embed in embeds:
-                await _send_quietly(thread, embed=embed)
+                message = await _send_quietly(thread, embed=embed)
+                posted = posted or message
         owner_view: discord.ui.View | None = None
         if info.ideas:
             owner_view = discord.ui.View(timeout=None)
@@ -593,12 +608,20 @@ class BrainstormCog(commands.Cog):
             log.info("Brainstorm %s: group channel unreachable for results (%s)", info.id, error)
             channel = None
         if channel is not None:
-            for embed in embeds:
-                await _send_quietly(channel, embed=embed)
+            # The results are posted once, in the thread; the channel gets a line that links to them
+            # (or, when the thread is out of reach, the results themselves).
+            if posted is not None:
+                count = plural(len(info.ideas), "idea")
+                await _send_quietly(channel, f"💡 Brainstorm closed: **{_shorten(info.issue, 200)}** — {count}, "
+                                    f"ranked by the group's {VOTE_EMOJI}: {posted.jump_url}")
+            else:
+                for embed in embeds:
+                    await _send_quietly(channel, embed=embed)
             if owner_view is not None:
+                pick = f"up to {min(len(info.ideas), 25)} ideas" if len(info.ideas) > 1 else "the idea"
                 await _send_quietly(
                     channel,
-                    f"<@{info.owner_id}>, choose the ideas you'll commit to: they become your commitments "
+                    f"<@{info.owner_id}>, choose {pick} you'll commit to: they become your commitments "
                     "for the next meeting.",
                     view=owner_view,
                     allowed_mentions=discord.AllowedMentions(users=[discord.Object(info.owner_id)]),

@@ -9,12 +9,17 @@ from discord.ext import commands
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.services.groups import GroupInfo
+from bot.services.help import Welcome
 from bot.ui.actor import actor_from
+from bot.ui.dm import send_to_member
+from bot.ui.notify import OutgoingMessage
 from bot.ui.options import AnyGroupOption, GroupOption
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.time import ts_with_relative
-from cogs.server import timezone_autocomplete
+from cogs.meetings import rsvp_view
+from cogs.modules import CheckInButton
+from cogs.server import TimezoneButton, timezone_autocomplete
 
 
 def _member_of_this_server(interaction: discord.Interaction, member: discord.Member | discord.User) -> discord.Member:
@@ -40,6 +45,42 @@ def info_embed(info: GroupInfo) -> discord.Embed:
     if info.open_commitments is not None:
         embed.add_field(name="Open commitments", value=str(info.open_commitments))
     return embed
+
+
+def welcome_embed(welcome: Welcome, *, member_count: int, max_members: int) -> discord.Embed:
+    """The next meeting (in the reader's own time), the module, and the things to do now."""
+    name = discord.utils.escape_markdown(welcome.group_name)
+    embed = discord.Embed(
+        title=f"Welcome to {welcome.group_name}"[:256],
+        description=f"You're in (**{member_count}** of {max_members}). **{name}** meets in <#{welcome.channel_id}>.",
+        colour=discord.Colour.blurple(),
+    )
+    if welcome.meeting is not None:
+        when = f"{ts_with_relative(welcome.meeting.starts_at)}, in your own time"
+    else:
+        when = "Not set yet: a facilitator will schedule it (`/meeting next` shows it)."
+    embed.add_field(name="Next meeting", value=when, inline=False)
+    embed.add_field(name="This month's module",
+                    value=f"{welcome.module_number}. {welcome.module_title}"[:1024] + " — `/module current`", inline=False)
+    todo = []
+    if not welcome.timezone_set:
+        todo.append("Set your time zone, so reminders reach you at a sensible hour.")
+    if welcome.meeting is not None:
+        todo.append("Tell the group whether you're coming.")
+    todo.append("Read the module and check in on it before the meeting.")
+    embed.add_field(name="Now", value="\n".join(f"{n}. {line}" for n, line in enumerate(todo, start=1)), inline=False)
+    return embed
+
+
+def welcome_view(welcome: Welcome) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    if not welcome.timezone_set:
+        view.add_item(TimezoneButton(welcome.guild_id))
+    view.add_item(CheckInButton(welcome.group_id))
+    if welcome.meeting is not None:
+        for item in rsvp_view(welcome.meeting, reply=True).children:
+            view.add_item(item)
+    return view
 
 
 class GroupsCog(commands.Cog):
@@ -73,10 +114,13 @@ class GroupsCog(commands.Cog):
     @group.command(name="join", description="Join a group in this server")
     @app_commands.describe(group="The group to join")
     async def group_join(self, interaction: discord.Interaction, group: AnyGroupOption) -> None:
-        change = await self.bot.services.groups.join(actor_from(interaction), group_id=group)
-        await respond(interaction, f"Welcome to **{change.group_name}** ({change.member_count} of "
-                                   f"{change.max_members}). It meets in <#{change.channel_id}>; set your own "
-                                   "timezone with `/timezone set`.")
+        actor = actor_from(interaction)
+        change = await self.bot.services.groups.join(actor, group_id=group)
+        welcome = await self.bot.services.help.welcome(actor, group_id=change.group_id)
+        embed = welcome_embed(welcome, member_count=change.member_count, max_members=change.max_members)
+        await respond(interaction, embed=embed, view=welcome_view(welcome))
+        # The same welcome by DM, to keep once the private reply is gone (best effort: DMs may be closed).
+        await send_to_member(self.bot, interaction.user.id, OutgoingMessage(embeds=[embed], view=welcome_view(welcome)))
 
     @group.command(name="leave", description="Leave a group")
     @app_commands.describe(group="Which group (default: this channel's)")

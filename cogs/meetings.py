@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.errors import InvalidInput
 from bot.services.meetings import MeetingInfo
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
@@ -19,12 +20,26 @@ from bot.ui.options import GroupOption
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.time import Style, ts, ts_with_relative
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
 ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "no": "Can't make it"}
 ANSWER_STYLES = {"going": discord.ButtonStyle.success, "maybe": discord.ButtonStyle.secondary,
                  "no": discord.ButtonStyle.danger}
+
+
+def reminder_lead(hours: object) -> str:
+    """Which reminder this is, so the week-ahead and the day-ahead ones read differently."""
+    if not isinstance(hours, int) or hours <= 0:
+        return "the meeting is coming up"
+    if hours % 168 == 0:
+        weeks = hours // 168
+        return "one week to go" if weeks == 1 else f"{weeks} weeks to go"
+    if hours % 24 == 0:
+        days = hours // 24
+        return "one day to go" if days == 1 else f"{days} days to go"
+    return "one hour to go" if hours == 1 else f"{hours} hours to go"
 
 
 def _mentions(user_ids: list[int]) -> str:
@@ -46,45 +61,83 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
     for answer, label in ANSWER_LABELS.items():
         ids = meeting.answers.get(answer, [])
         embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
-    embed.set_footer(text=f"Meeting {meeting.id}")
+    embed.set_footer(text=meeting.label)
     return embed
 
 
-def rsvp_view(meeting: MeetingInfo) -> discord.ui.View:
+def rsvp_view(meeting: MeetingInfo, *, reply: bool = False) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for answer in ANSWER_LABELS:
-        view.add_item(RsvpButton(meeting.id, answer))
+        view.add_item(RsvpButton(meeting.id, answer, reply=reply))
     return view
 
 
 class RsvpButton(
     RendersErrors,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"rsvp:(?P<meeting_id>[0-9]+):(?P<answer>going|maybe|no)",
+    template=r"rsvp:(?P<meeting_id>[0-9]+):(?P<answer>going|maybe|no)(?P<reply>:reply)?",
 ):
-    """Going / Maybe / Can't make it; works after a restart (the ids are in the custom_id)."""
+    """Going / Maybe / Can't make it; works after a restart (the ids are in the custom_id).
 
-    def __init__(self, meeting_id: int, answer: str) -> None:
+    On a meeting card the click redraws the card; on another message (a welcome) it answers with
+    the card instead, leaving that message and its other buttons as they were (``reply``).
+    """
+
+    def __init__(self, meeting_id: int, answer: str, *, reply: bool = False) -> None:
         super().__init__(
             discord.ui.Button(label=ANSWER_LABELS[answer], style=ANSWER_STYLES[answer],
-                              custom_id=f"rsvp:{meeting_id}:{answer}")
+                              custom_id=f"rsvp:{meeting_id}:{answer}" + (":reply" if reply else ""))
         )
         self.meeting_id = meeting_id
         self.answer = answer
+        self.reply = reply
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
     ) -> RsvpButton:
-        return cls(int(match["meeting_id"]), match["answer"])
+        return cls(int(match["meeting_id"]), match["answer"], reply=bool(match["reply"]))
 
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
         meeting = await interaction.client.services.meetings.rsvp(
             guild_id=interaction.guild_id, user_id=interaction.user.id, meeting_id=self.meeting_id, answer=self.answer
         )
-        await interaction.response.edit_message(embed=meeting_embed(meeting), view=rsvp_view(meeting))
+        if self.reply:
+            await respond(interaction, f"Noted: **{ANSWER_LABELS[self.answer]}**.", embed=meeting_embed(meeting))
+            return
+        view = rsvp_view(meeting)
+        if interaction.message is not None and interaction.message.flags.ephemeral:
+            view.add_item(ShareMeetingButton(meeting.id))  # a private card keeps its Share button
+        await interaction.response.edit_message(embed=meeting_embed(meeting), view=view)
+
+
+class ShareMeetingButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"meeting:share:(?P<meeting_id>[0-9]+)",
+):
+    """Under a private ``/meeting next``: post the card, with its RSVP buttons, in the group's channel."""
+
+    def __init__(self, meeting_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label="Share with the group", style=discord.ButtonStyle.secondary, emoji="📣",
+                              custom_id=f"meeting:share:{meeting_id}")
+        )
+        self.meeting_id = meeting_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> ShareMeetingButton:
+        return cls(int(match["meeting_id"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        meeting = await interaction.client.services.meetings.share(actor_from(interaction), meeting_id=self.meeting_id)
+        channel = interaction.client.get_channel(meeting.channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise InvalidInput("I can't see the group's channel any more: ask a facilitator to check my permissions.")
+        await channel.send(embed=meeting_embed(meeting), view=rsvp_view(meeting))
+        await respond(interaction, f"Shared in <#{meeting.channel_id}>.")
 
 
 class MeetingTransformer(app_commands.Transformer):
@@ -121,11 +174,11 @@ class MeetingsCog(commands.Cog):
     meeting = app_commands.Group(name="meeting", description="Your group's meetings", guild_only=True)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RsvpButton)
+        self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton)
         self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(RsvpButton)
+        self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton)
         self.bot.notifications.unregister("meeting_reminder")
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
@@ -138,9 +191,11 @@ class MeetingsCog(commands.Cog):
             return Rendered.skip(f"meeting {meeting.status}")
         if meeting.starts_at <= note.due_at and meeting.starts_at <= self.bot.clock.now():
             return Rendered.skip("meeting already started")
+        lead = reminder_lead(note.payload.get("hours"))
         message = OutgoingMessage(
-            content=f"Reminder: **{meeting.group_name}** meets {ts(meeting.starts_at, Style.RELATIVE)}.",
-            embeds=[meeting_embed(meeting, title=f"Meeting reminder — {meeting.group_name}")],
+            content=f"Reminder, {lead}: **{meeting.group_name}** meets {ts_with_relative(meeting.starts_at)}, "
+            "in your own time.",
+            embeds=[meeting_embed(meeting, title=f"Meeting reminder ({lead}) — {meeting.group_name}")],
             view=rsvp_view(meeting),
         )
         return Rendered(message)
@@ -169,7 +224,8 @@ class MeetingsCog(commands.Cog):
         series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
                                                              location=location, group_id=group)
         dates = "\n".join(f"• {ts(d, Style.FULL)}" for d in series.next_dates)
-        replaced = (f"\nThe {series.replaced} upcoming meeting(s) of the previous series were replaced."
+        replaced = (f"\n{plural(series.replaced, 'upcoming meeting')} of the previous series "
+                    f"{'was' if series.replaced == 1 else 'were'} replaced."
                     if series.replaced else "")
         await respond(
             interaction,
@@ -181,8 +237,10 @@ class MeetingsCog(commands.Cog):
     @app_commands.describe(group="Which group (default: this channel's)")
     async def meeting_next(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
         meeting = await self.bot.services.meetings.next(actor_from(interaction), group_id=group)
-        await respond(interaction, embed=meeting_embed(meeting), view=rsvp_view(meeting),
-                      ephemeral=not _in_group_channel(interaction, meeting.channel_id))
+        # Looking it up is private; the Share button posts it for the group when that helps.
+        view = rsvp_view(meeting)
+        view.add_item(ShareMeetingButton(meeting.id))
+        await respond(interaction, embed=meeting_embed(meeting), view=view)
 
     @meeting.command(name="list", description="The group's upcoming meetings")
     @app_commands.describe(group="Which group (default: this channel's)")

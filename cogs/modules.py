@@ -36,6 +36,7 @@ from bot.ui.options import GroupOption
 from bot.ui.pages import FIELD_VALUE, field_pages, join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.time import Style, ts, ts_with_relative
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +80,15 @@ def module_embed(
 
 
 def checkin_fields(entry: CheckInEntry, *, with_member: bool = True) -> list[tuple[str, str]]:
-    """(name, value) pairs for one check-in; the first names the member (a mention that pings nobody)."""
+    """(name, value) pairs for one check-in, each answer under its question; with the member first
+    (a mention that pings nobody), so the answers read under their name."""
     fields: list[tuple[str, str]] = []
     for name, label in CHECKIN_LABELS.items():
         text = getattr(entry, name)
         if text:
             fields.append((label, text))
     if with_member and fields:
-        label, text = fields[0]
-        fields[0] = (label, f"<@{entry.user_id}>\n{text}")
+        fields.insert(0, ("Check-in by", f"<@{entry.user_id}>"))
     return fields
 
 
@@ -294,7 +295,7 @@ def digest_pages(digest: Digest) -> list[discord.Embed]:
     title = f"What we learned: module {digest.module_number}, {digest.module_title}"[:256]
     footer = digest.group.name
     if digest.private_count:
-        footer += f" · {digest.private_count} more check-in(s) shared with the facilitators only"
+        footer += f" · {plural(digest.private_count, 'more check-in')} shared with the facilitators only"
     return checkin_pages(title, digest.shared, footer=footer, empty="")
 
 
@@ -304,7 +305,7 @@ def digest_view(group_id: int, meeting_id: int, page: int, total: int, *, first:
         return None
     view = discord.ui.View(timeout=None)
     if first:
-        view.add_item(DigestPageButton(group_id, meeting_id, 1, label=f"More ({total - 1} more page(s))"))
+        view.add_item(DigestPageButton(group_id, meeting_id, 1, label=f"More ({plural(total - 1, 'more page')})"))
         return view
     if page > 0:
         view.add_item(DigestPageButton(group_id, meeting_id, page - 1, label=f"Page {page}"))
@@ -324,7 +325,7 @@ def progress_pages(progress: Progress) -> list[discord.Embed]:
     for member in progress.members:
         mark = "✅" if member.checked_in else "⬜"
         year = member.modules_checked_in
-        history = f"{len(year)} check-in(s) this year (modules {', '.join(map(str, year))})" if year else "no check-ins yet"
+        history = f"{plural(len(year), 'check-in')} this year (modules {', '.join(map(str, year))})" if year else "no check-ins yet"
         lines.append(f"{mark} <@{member.user_id}> · {history}")
     pages: list[discord.Embed] = []
     for chunk in join_lines(lines, 4000):  # a page per 4,000 characters of members

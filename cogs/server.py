@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.services.base import Actor
 from bot.timezones import search_timezones
 from bot.ui.actor import actor_from
+from bot.ui.base import Modal, RendersErrors
 from bot.ui.reply import respond
 
 
@@ -16,9 +21,57 @@ async def timezone_autocomplete(_interaction: discord.Interaction, current: str)
     return [app_commands.Choice(name=name, value=name) for name in search_timezones(current, limit=25)]
 
 
+class TimezoneModal(Modal):
+    """"Set my time zone" from a welcome: a typed IANA name (a modal can't autocomplete)."""
+
+    def __init__(self, guild_id: int) -> None:
+        super().__init__(title="Your time zone", custom_id=f"tz:modal:{guild_id}", timeout=600)
+        self.guild_id = guild_id
+        self.zone: discord.ui.TextInput[TimezoneModal] = discord.ui.TextInput(
+            label="Time zone (a city's zone name)", placeholder="Europe/London, America/New_York, Australia/Sydney",
+            min_length=1, max_length=64, custom_id="tz:name",
+        )
+        self.add_item(self.zone)
+
+    async def on_submit(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+        actor = Actor(guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name)
+        name = await interaction.client.services.guilds.set_member_timezone(actor, self.zone.value)
+        await respond(interaction, f"Your timezone is now **{name}**. `/timezone set` changes it.")
+
+
+class TimezoneButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"tz:set:(?P<guild>[0-9]+)",
+):
+    """"Set my time zone" on a welcome (in the server or a DM): the server is in the custom_id."""
+
+    def __init__(self, guild_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label="Set my time zone", style=discord.ButtonStyle.secondary, emoji="🕒",
+                              custom_id=f"tz:set:{guild_id}")
+        )
+        self.guild_id = guild_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+    ) -> TimezoneButton:
+        return cls(int(match["guild"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        await interaction.response.send_modal(TimezoneModal(self.guild_id))
+
+
 class ServerCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(TimezoneButton)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(TimezoneButton)
 
     server = app_commands.Group(
         name="server",

@@ -28,6 +28,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_member,
     resolve_group,
 )
 
@@ -52,6 +53,29 @@ class MeetingInfo:
     series_id: int | None
     counts: dict[str, int] = field(default_factory=dict)
     answers: dict[str, list[int]] = field(default_factory=dict)
+    number: int = 0  # its place among the group's meetings (cancelled ones not counted): "3rd meeting"
+
+    @property
+    def label(self) -> str:
+        """How members name it: "3rd meeting of Founders Circle" — never the internal id."""
+        return f"{ordinal(self.number)} meeting of {self.group_name}" if self.number else f"Meeting of {self.group_name}"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+async def meeting_number(session: AsyncSession, meeting: Meeting) -> int:
+    """The meeting's place among its group's meetings in time (cancelled ones don't count)."""
+    earlier = await session.scalar(
+        select(func.count(Meeting.id)).where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.status != "cancelled",
+            (Meeting.starts_at < meeting.starts_at) | ((Meeting.starts_at == meeting.starts_at) & (Meeting.id < meeting.id)),
+        )
+    )
+    return int(earlier or 0) + (0 if meeting.status == "cancelled" else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +147,7 @@ async def meeting_info(session: AsyncSession, group: Group, meeting: Meeting) ->
         series_id=meeting.series_id,
         counts={answer: len(ids) for answer, ids in answers.items()},
         answers=answers,
+        number=await meeting_number(session, meeting),
     )
 
 
@@ -236,6 +261,19 @@ class MeetingService(Service):
                 )
             return await meeting_info(session, group, meeting)
 
+    async def share(self, actor: Actor, *, meeting_id: int) -> MeetingInfo:
+        """The "Share" button under a private ``/meeting next``: a member posts the card to the group."""
+        async with self.begin() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            group = await session.get(Group, meeting.group_id) if meeting is not None else None
+            if meeting is None or group is None or group.guild_id != actor.guild_id:
+                raise NotFound("That meeting no longer exists.")
+            await require_member(session, group, actor)
+            require_active(group)
+            if meeting.status != "scheduled" or meeting.starts_at <= self.now():
+                raise InvalidInput("That meeting is no longer ahead: `/meeting next` shows the next one.")
+            return await meeting_info(session, group, meeting)
+
     async def upcoming(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, list[MeetingInfo]]:
         """The group's name and its scheduled meetings from now on (at most 25)."""
         async with self.begin() as session:
@@ -270,13 +308,16 @@ class MeetingService(Service):
             await outbox.plan_group(session, group.id, now)
             return Moved(await meeting_info(session, group, meeting), previous)
 
-    async def rsvp(self, *, guild_id: int, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
-        """Record (or change) a member's answer; non-members are refused."""
+    async def rsvp(self, *, guild_id: int | None, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
+        """Record (or change) a member's answer; non-members are refused.
+
+        ``guild_id`` is the server the button was clicked in, or None in a DM (a welcome DM's buttons).
+        """
         if answer not in ANSWERS:
             raise InvalidInput("Answer going, maybe or no.")
         async with self.begin() as session:
             meeting = await session.get(Meeting, meeting_id)
-            if meeting is None or meeting.guild_id != guild_id:
+            if meeting is None or (guild_id is not None and meeting.guild_id != guild_id):
                 raise NotFound("That meeting doesn't exist any more.")
             group = await session.get(Group, meeting.group_id)
             assert group is not None
@@ -289,7 +330,7 @@ class MeetingService(Service):
                 raise InvalidInput("That meeting is over.")
             row = await session.get(Rsvp, (meeting.id, user_id))
             if row is None:
-                session.add(Rsvp(meeting_id=meeting.id, user_id=user_id, guild_id=guild_id, answer=answer,
+                session.add(Rsvp(meeting_id=meeting.id, user_id=user_id, guild_id=meeting.guild_id, answer=answer,
                                  updated_at=now))
             else:
                 row.answer = answer
