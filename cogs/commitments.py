@@ -119,8 +119,12 @@ def board_embeds(board: Board) -> list[discord.Embed]:
     )
 
 
-def reportback_embed(report: ReportBack, *, buddy_id: int | None = None) -> discord.Embed:
-    """The member's own report-back DM, or (``buddy_id``) the summary their buddy gets."""
+def reportback_embeds(report: ReportBack, *, buddy_id: int | None = None) -> list[discord.Embed]:
+    """The member's own report-back DM, or (``buddy_id``) the summary their buddy gets.
+
+    Long lists continue in further embeds of the same message (nothing cut); past one message's
+    limits the footer points to ``/commit list``.
+    """
     when = ts(report.meeting_starts_at, Style.FULL)
     if buddy_id is not None:
         title = f"Your buddy's report-back — {report.group_name}"
@@ -132,16 +136,10 @@ def reportback_embed(report: ReportBack, *, buddy_id: int | None = None) -> disc
             lines.append("Tap how each went — you can change your answer until the meeting.")
         else:
             lines.append("All reported — thank you! 🙌")
+    header = "\n".join(lines)
     blocks = [[commitment_line(c) for c in report.commitments]]
-    page = paginate(blocks, DESCRIPTION_MAX - 400)
-    body = page[0] if page else ""
-    if len(page) > 1:
-        body += "\n…and more: see `/commit list`."
-    return discord.Embed(
-        title=title,
-        description="\n".join(lines) + "\n\n" + body,
-        colour=EMBED_COLOUR,
-    )
+    pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4) or [""]
+    return fit_message(title, header, pages, "More commitments than fit here: see /commit list", colour=EMBED_COLOUR)
 
 
 def reportback_view(report: ReportBack) -> discord.ui.View | None:
@@ -159,12 +157,12 @@ def reportback_view(report: ReportBack) -> discord.ui.View | None:
 
 
 def reportback_message(report: ReportBack) -> OutgoingMessage:
-    embed = reportback_embed(report)
+    embeds = reportback_embeds(report)
     hidden = len([c for c in report.commitments if c.status not in (DROPPED, NOT_REPORTED)]) - DM_BUTTON_ROWS
     content = None
     if hidden > 0:
         content = f"Buttons below are for {DM_BUTTON_ROWS} of them; report the other {hidden} with `/commit report`."
-    return OutgoingMessage(content=content, embeds=[embed], view=reportback_view(report))
+    return OutgoingMessage(content=content, embeds=embeds, view=reportback_view(report))
 
 
 def stats_embed(stats: Stats) -> discord.Embed:
@@ -535,8 +533,8 @@ class CommitmentsCog(commands.Cog):
         )
         if summary is None:
             return Rendered.skip("no active buddy with commitments due")
-        embed = reportback_embed(summary.report, buddy_id=summary.buddy_id)
-        return Rendered(message=OutgoingMessage(embeds=[embed]))
+        embeds = reportback_embeds(summary.report, buddy_id=summary.buddy_id)
+        return Rendered(message=OutgoingMessage(embeds=embeds))
 
     async def render_post_meeting(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

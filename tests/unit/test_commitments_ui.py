@@ -78,6 +78,20 @@ def test_a_small_board_fits_in_one_embed_with_statuses_and_rate() -> None:
     assert embed.footer.text is None
 
 
+def test_a_long_report_back_dm_continues_in_more_embeds_instead_of_cutting() -> None:
+    report = ReportBack(
+        guild_id=GUILD, group_id=1, group_name="Makers", channel_id=CHANNEL, meeting_id=7,
+        meeting_starts_at=MEETING_AT, user_id=ANA, timezone="UTC",
+        commitments=[item(n, text=f"{n} " + "t" * 290, note="n" * 1000, status="done") for n in range(1, 5)],
+    )
+    embeds = reportback_message(report).embeds
+    assert len(embeds) > 1 and embed_chars(embeds) <= 6000
+    assert all(len(e.description or "") <= 4096 for e in embeds)
+    text = "\n".join(e.description or "" for e in embeds)
+    assert all(f"`#{n}` {n} " + "t" * 290 in text and text.count("n" * 1000) == 4 for n in range(1, 5))
+    assert embeds[-1].footer.text is None  # everything fitted in the one message
+
+
 def test_report_back_dm_has_a_row_of_buttons_per_commitment_up_to_five() -> None:
     report = ReportBack(
         guild_id=GUILD, group_id=1, group_name="Makers", channel_id=CHANNEL, meeting_id=7,
