@@ -22,13 +22,9 @@ from bot.models import (
     BrainstormIdea,
     BrainstormStatus,
     BrainstormVote,
-    Commitment,
     Group,
     GroupMember,
-    Meeting,
-    MeetingStatus,
 )
-from bot.models.commitments import OPEN as COMMITMENT_OPEN
 from bot.services.base import (
     Actor,
     Service,
@@ -38,6 +34,8 @@ from bot.services.base import (
     require_member,
     resolve_group,
 )
+from bot.services.commitments import add_commitment_row
+from bot.services.meetings import next_meeting_of
 from bot.text import clean
 
 ISSUE_MAX = 200
@@ -211,41 +209,6 @@ async def _visible_brainstorm(
     if not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None:
         raise NotFound("That brainstorm doesn't exist in your groups.")
     return brainstorm, group
-
-
-async def next_meeting(session: AsyncSession, group_id: int, now: datetime) -> Meeting | None:
-    return await session.scalar(
-        select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
-        .order_by(Meeting.starts_at)
-        .limit(1)
-    )
-
-
-async def add_commitment_row(
-    session: AsyncSession, *, group: Group, user_id: int, text: str, meeting: Meeting, now: datetime
-) -> Commitment:
-    """A member's commitment due at ``meeting``, numbered next in the group (no commit).
-
-    The caller holds the group row locked (as ``CommitmentService.add`` does), so numbers are
-    allocated one writer at a time per group.
-    """
-    number = (await session.scalar(select(func.max(Commitment.number)).where(Commitment.group_id == group.id)) or 0) + 1
-    commitment = Commitment(
-        guild_id=group.guild_id,
-        group_id=group.id,
-        number=number,
-        user_id=user_id,
-        text=text,
-        due_at=meeting.starts_at,
-        meeting_id=meeting.id,
-        status=COMMITMENT_OPEN,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(commitment)
-    await session.flush()
-    return commitment
 
 
 async def _apply_reactors(
@@ -542,7 +505,7 @@ class BrainstormService(Service):
             unknown = set(idea_ids) - set(ideas)
             if unknown:
                 raise NotFound("That idea isn't part of this brainstorm.")
-            meeting = await next_meeting(session, group.id, self.now())
+            meeting = await next_meeting_of(session, group.id, self.now())
             if meeting is None:
                 raise InvalidInput(
                     f"**{group.name}** has no meeting scheduled yet, so there's no date to commit to. "
@@ -556,7 +519,8 @@ class BrainstormService(Service):
                     already.append(idea.number)
                     continue
                 commitment = await add_commitment_row(
-                    session, group=group, user_id=actor.user_id, text=idea.text, meeting=meeting, now=self.now()
+                    session, group=group, user_id=actor.user_id, text=idea.text, due_at=meeting.starts_at,
+                    meeting_id=meeting.id, now=self.now(),
                 )
                 idea.commitment_id = commitment.id
                 adopted.append((idea.number, commitment.number, idea.text))
