@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
@@ -46,7 +46,7 @@ def require_id(value: int, what: str) -> int:
 
 def _input_fault(exc: BaseException) -> bool:
     """Whether the database refused a *value* (too large, a NUL byte…) rather than failed."""
-    if isinstance(exc, OverflowError):  # SQLite: an integer beyond 64 bits
+    if isinstance(exc, (OverflowError, DataError)):  # SQLite: an integer beyond 64 bits; a driver's DataError
         return True
     if not isinstance(exc, DBAPIError) or exc.orig is None:
         return False
