@@ -31,6 +31,7 @@ from bot.services.base import (
     groups_of_member,
     membership,
     require_active,
+    require_id,
     require_member,
     resolve_group,
 )
@@ -198,7 +199,7 @@ async def _visible_brainstorm(
         if brainstorm is None:
             raise InvalidInput("Pick a brainstorm with the `brainstorm` option, or use this inside its thread.")
     else:
-        query = select(Brainstorm).where(Brainstorm.id == brainstorm_id)
+        query = select(Brainstorm).where(Brainstorm.id == require_id(brainstorm_id, "brainstorm"))
         if lock:
             query = query.with_for_update()
         brainstorm = await session.scalar(query)
@@ -483,6 +484,7 @@ class BrainstormService(Service):
         """The owner's chosen ideas become their commitments, due at the group's next meeting."""
         if not idea_ids:
             raise InvalidInput("Choose at least one idea.")
+        idea_ids = [require_id(idea_id, "idea") for idea_id in idea_ids]
         for attempt in range(3):
             try:
                 return await self._adopt(actor, brainstorm_id=brainstorm_id, idea_ids=idea_ids)

@@ -35,6 +35,7 @@ from bot.services.base import (
     Service,
     membership,
     require_active,
+    require_id,
     require_member,
     resolve_group,
 )
@@ -75,8 +76,8 @@ class CommitmentRef:
     def parse(cls, text: str) -> CommitmentRef:
         """``id:42`` (an autocomplete value) or ``#12`` / ``12`` (typed by hand)."""
         text = text.strip()
-        if text.startswith("id:") and text[3:].isdigit():
-            return cls(id=int(text[3:]))
+        if text.startswith("id:") and text[3:].isascii() and text[3:].isdigit():
+            return cls(id=require_id(int(text[3:]), "commitment"))
         match = _REF.match(text)
         if match is None:
             raise InvalidInput(f"`{text[:40]}` isn't a commitment. Pick one from the list, or type its number like `#12`.")
@@ -701,7 +702,7 @@ class CommitmentService(Service):
         """A commitment the member may see: in a group of theirs in this server, else NotFound."""
         missing = NotFound("I can't find that commitment in your groups here.")
         if ref.id is not None:
-            row = await session.get(Commitment, ref.id, with_for_update=True)
+            row = await session.get(Commitment, require_id(ref.id, "commitment"), with_for_update=True)
             if row is None or row.guild_id != actor.guild_id or (group_id is not None and row.group_id != group_id):
                 raise missing
             group = await session.get(Group, row.group_id)
@@ -720,7 +721,7 @@ class CommitmentService(Service):
         return row, group
 
     async def _load_own(self, session: AsyncSession, user_id: int, commitment_id: int) -> tuple[Commitment, Group]:
-        row = await session.get(Commitment, commitment_id, with_for_update=True)
+        row = await session.get(Commitment, require_id(commitment_id, "commitment"), with_for_update=True)
         if row is None:
             raise NotFound("That commitment no longer exists.")
         if row.user_id != user_id:

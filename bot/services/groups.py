@@ -24,6 +24,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_id,
     require_member,
     resolve_group,
 )
@@ -132,7 +133,7 @@ def clean_name(name: str) -> tuple[str, str]:
 
 
 async def _group_in_guild(session: AsyncSession, actor: Actor, group_id: int) -> Group:
-    group = await session.get(Group, group_id)
+    group = await session.get(Group, require_id(group_id, "group"))
     if group is None or group.guild_id != actor.guild_id:
         raise NotFound("That group doesn't exist in this server.")
     return group
@@ -409,7 +410,7 @@ class GroupService(Service):
                 )
                 if meeting_id is None:
                     raise NotFound(f"No meeting of **{named.name}** is under way.")
-            meeting = await session.get(Meeting, meeting_id)
+            meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
             if meeting is None or (actor is not None and meeting.guild_id != actor.guild_id):
                 raise NotFound("That meeting doesn't exist.")
             group = await session.get(Group, meeting.group_id)
@@ -465,7 +466,7 @@ class GroupService(Service):
     async def buddy_respond(self, *, user_id: int, pair_id: int, accept: bool) -> BuddyRequest:
         """The asked member accepts or declines (buttons in their DM or the channel)."""
         async with self.begin() as session:
-            pair = await session.get(BuddyPair, pair_id)
+            pair = await session.get(BuddyPair, require_id(pair_id, "buddy request"))
             if pair is None or user_id not in (pair.partner_id, pair.requester_id):
                 raise NotFound("That buddy request isn't for you.")
             if user_id != pair.partner_id:

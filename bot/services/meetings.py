@@ -28,6 +28,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_id,
     require_member,
     resolve_group,
 )
@@ -330,7 +331,7 @@ class MeetingService(Service):
         if answer not in ANSWERS:
             raise InvalidInput("Answer going, maybe or no.")
         async with self.begin() as session:
-            meeting = await session.get(Meeting, meeting_id)
+            meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
             if meeting is None or (guild_id is not None and meeting.guild_id != guild_id):
                 raise NotFound("That meeting doesn't exist any more.")
             group = await session.get(Group, meeting.group_id)
@@ -392,7 +393,7 @@ class MeetingService(Service):
                       group_id: int | None) -> tuple[Group, Meeting]:
         """The meeting a facilitator command acts on: the one given, else the group's next."""
         if meeting_id is not None:
-            meeting = await session.get(Meeting, meeting_id)
+            meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
             if meeting is None or meeting.guild_id != actor.guild_id:
                 raise NotFound("That meeting doesn't exist in this server.")
             group = await session.get(Group, meeting.group_id)
