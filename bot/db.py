@@ -82,19 +82,19 @@ class _SQLiteCursor(sqlite3.Cursor):
                 self.close()
             raise
 
-    def execute(self, *args: Any) -> Any:  # type: ignore[override]
+    def execute(self, *args: Any) -> Any:
         return self._closing(super().execute, *args)
 
-    def executemany(self, *args: Any) -> Any:  # type: ignore[override]
+    def executemany(self, *args: Any) -> Any:
         return self._closing(super().executemany, *args)
 
-    def executescript(self, *args: Any) -> Any:  # type: ignore[override]
+    def executescript(self, *args: Any) -> Any:
         return self._closing(super().executescript, *args)
 
     def fetchone(self) -> Any:
         return self._closing(super().fetchone)
 
-    def fetchmany(self, *args: Any) -> Any:  # type: ignore[override]
+    def fetchmany(self, *args: Any) -> Any:
         return self._closing(super().fetchmany, *args)
 
     def fetchall(self) -> Any:
@@ -104,7 +104,7 @@ class _SQLiteCursor(sqlite3.Cursor):
 class _SQLiteConnection(sqlite3.Connection):
     """A pysqlite connection whose cursors are :class:`_SQLiteCursor` (aiosqlite calls ``cursor()``)."""
 
-    def cursor(self, factory: Any = _SQLiteCursor) -> Any:  # type: ignore[override]
+    def cursor(self, factory: Any = _SQLiteCursor) -> Any:
         return super().cursor(factory)
 
 
