@@ -69,6 +69,11 @@ def summary(group_name: str) -> str:
     return f"{group_name} meeting"
 
 
+def default_description(group_name: str) -> str:
+    return (f"The {group_name} peer group meets. In Discord, /meeting next has Going / Maybe / Can't make it, "
+            "and /agenda show who's tabling what.")
+
+
 def _calendar(name: str) -> icalendar.Calendar:
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -93,8 +98,7 @@ def _event(uid: str, *, group_name: str, start_local: datetime, location: str | 
     event.add("dtend", start_local + DURATION)
     if location:
         event.add("location", location)
-    if description:
-        event.add("description", description)
+    event.add("description", description or default_description(group_name))
     return event
 
 

@@ -63,6 +63,7 @@ async def test_a_meeting_file_keeps_its_local_time_and_zone_across_dst(
         assert str(event["UID"]) == f"meeting-{meeting.id}@roundtable"
         assert "Makers & Co" in str(event["SUMMARY"])
         assert str(event["LOCATION"]) == "The Hub, 1 High St"
+        assert "Makers & Co" in str(event["DESCRIPTION"]) and "/meeting next" in str(event["DESCRIPTION"])
         again = _parse(calendar.meeting_ics(one, now=NOW + timedelta(days=1))).events[0]
         assert str(again["UID"]) == str(event["UID"])  # stable: a re-import updates, never duplicates
         assert calendar.meeting_filename(one) == f"makers-co-{day}.ics"
