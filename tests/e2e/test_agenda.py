@@ -89,6 +89,7 @@ async def test_table_show_and_reorder_the_agenda(sim: Sim, guild: Guild, channel
     assert tabled.ephemeral and "**1st** in the hot-seat order" in tabled.content
     assert f"<t:{int(MEETING_AT.timestamp())}:F>" in tabled.content
     assert _hot_seats(tabled) == [f"**1.** <@{ana.id}> — Hiring \\*\\*now\\*\\* @everyone"]  # shown as typed, inert
+    assert tabled.message is not None and tabled.message.allowed_mentions == {"parse": []}  # mentions nobody
     await sim.click(ana, await run(sim, ana, channel, "meeting next"), label="Going")
 
     opened = await run(sim, bob, channel, "brainstorm open", issue="Which CRM?")  # tabled with the brainstorm
@@ -119,8 +120,14 @@ async def test_table_show_and_reorder_the_agenda(sim: Sim, guild: Guild, channel
     assert "order set by a facilitator" in moved.embed["footer"]["text"]
     assert len(sim.messages(channel)) == before  # the agenda is private: nothing in the channel
 
+    # Ana takes hers off; Bob's is then the only one.
+    withdrawn = await run(sim, ana, channel, "agenda withdraw")
+    assert withdrawn.ephemeral and "off the agenda" in withdrawn.content
+    assert [seat.split(" — ")[0] for seat in _hot_seats(withdrawn)] == [f"**1.** <@{bob.id}>"]
+    assert await _stored(app) == 1
+
     # Once the meeting has started, tabling for it is refused.
     await sim.advance(MEETING_AT - app.clock.now() + timedelta(minutes=5))
     late = await run(sim, fac, channel, "agenda table", issue="Too late", meeting=str(meeting_id))
     assert late.ephemeral and "already started" in late.content
-    assert await _stored(app) == 2
+    assert await _stored(app) == 1
