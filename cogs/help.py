@@ -34,6 +34,8 @@ FIRST_STEPS = (
 BEFORE = (
     "`/module current` read this month's module · `/checkin` say what you read, did and learned\n"
     "`/meeting next` when and where, and your RSVP · `/meeting list` the dates ahead\n"
+    "`/agenda table` put your issue on the agenda · `/agenda show` who's tabling what, who's coming · "
+    "`/agenda withdraw`\n"
     "`/commit report` report back on what you committed to (or use the DM's buttons)\n"
     "`/brainstorm open` table an issue for the group"
 )
@@ -52,6 +54,7 @@ YOU = (
 FACILITATOR = (
     "`/group add` · `/group remove` · `/group facilitator` · `/group settings` · `/group archive`\n"
     "`/meeting schedule` · `/meeting recurring` · `/meeting move` · `/meeting cancel` · `/meeting end`\n"
+    "`/agenda move` reorder the hot seats\n"
     "`/module set` · `/module import` · `/module export`"
 )
 ADMIN = "`/server setup` · `/group create` · `/admin outbox`"

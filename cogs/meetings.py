@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import re
 from typing import Any
@@ -10,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import calendar
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import MeetingStatus
@@ -127,6 +130,7 @@ class RsvpButton(
         view = rsvp_view(meeting)
         if interaction.message is not None and interaction.message.flags.ephemeral:
             view.add_item(ShareMeetingButton(meeting.id))  # a private card keeps its Share button
+            view.add_item(AddToCalendarButton(meeting.id))
         await interaction.response.edit_message(embed=meeting_embed(meeting), view=view)
 
 
@@ -157,6 +161,42 @@ class ShareMeetingButton(
             raise InvalidInput("I can't see the group's channel any more: ask a facilitator to check my permissions.")
         await channel.send(embed=meeting_embed(meeting), view=rsvp_view(meeting))
         await respond(interaction, f"Shared in <#{meeting.channel_id}>.")
+
+
+class AddToCalendarButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"meeting:ics:(?P<meeting_id>[0-9]+)",
+):
+    """Under a private ``/meeting next``: the meeting as an ``.ics`` file, and the series as a second one."""
+
+    def __init__(self, meeting_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label="Add to calendar", style=discord.ButtonStyle.secondary, emoji="📅",
+                              custom_id=f"meeting:ics:{meeting_id}")
+        )
+        self.meeting_id = meeting_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> AddToCalendarButton:
+        return cls(int(match["meeting_id"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        one, series = await interaction.client.services.meetings.calendar(actor_from(interaction),
+                                                                          meeting_id=self.meeting_id)
+        now = interaction.client.clock.now()
+        # Building a zone's VTIMEZONE takes milliseconds of CPU: off the event loop.
+        data = await asyncio.to_thread(calendar.meeting_ics, one, now=now)
+        files = [discord.File(io.BytesIO(data), filename=calendar.meeting_filename(one))]
+        text = f"The meeting of {ts(one.starts_at, Style.FULL)}: open the file to add it to your calendar."
+        if series is not None:
+            data = await asyncio.to_thread(calendar.series_ics, series, now=now)
+            files.append(discord.File(io.BytesIO(data), filename=calendar.filename(series.group_name)))
+            text = (f"Two files: the meeting of {ts(one.starts_at, Style.FULL)} alone, or every meeting of the series "
+                    "(it follows the group's rule). Add one of them, not both.")
+        await respond(interaction, text, files=files)
 
 
 class MeetingTransformer(app_commands.Transformer):
@@ -197,11 +237,11 @@ class MeetingsCog(commands.Cog):
     meeting = app_commands.Group(name="meeting", description="Your group's meetings", guild_only=True)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton)
+        self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
         self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton)
+        self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
         self.bot.notifications.unregister("meeting_reminder")
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
@@ -274,6 +314,7 @@ class MeetingsCog(commands.Cog):
         # Looking it up is private; the Share button posts it for the group when that helps.
         view = rsvp_view(meeting)
         view.add_item(ShareMeetingButton(meeting.id))
+        view.add_item(AddToCalendarButton(meeting.id))
         await respond(interaction, embed=meeting_embed(meeting), view=view)
 
     @meeting.command(name="list", description="The group's upcoming meetings")

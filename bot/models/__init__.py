@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per feature. Importing this package registers them all."""
 
 from bot.db import Base
+from bot.models.agenda import AgendaItem
 from bot.models.brainstorms import Brainstorm, BrainstormIdea, BrainstormStatus, BrainstormVote
 from bot.models.commitments import Commitment, CommitmentStatus, Win
 from bot.models.core import CommandSyncState, DMChannel, GuildSettings, MemberProfile
@@ -19,6 +20,7 @@ from bot.models.modules import CheckIn, Module
 from bot.models.outbox import OutboxRow, OutboxStatus
 
 __all__ = [
+    "AgendaItem",
     "Base",
     "Brainstorm",
     "BrainstormIdea",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.services.agenda import AgendaService
 from bot.services.base import Actor, ServiceContext
 from bot.services.brainstorms import BrainstormService
 from bot.services.commitments import CommitmentService
@@ -22,6 +23,7 @@ class Services:
     guilds: GuildService
     groups: GroupService
     meetings: MeetingService
+    agenda: AgendaService
     commitments: CommitmentService
     brainstorms: BrainstormService
     modules: ModuleService
@@ -34,6 +36,7 @@ class Services:
             guilds=GuildService(context),
             groups=GroupService(context),
             meetings=MeetingService(context),
+            agenda=AgendaService(context),
             commitments=CommitmentService(context),
             brainstorms=BrainstormService(context),
             modules=ModuleService(context),

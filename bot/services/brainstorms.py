@@ -25,6 +25,7 @@ from bot.models import (
     Group,
     GroupMember,
 )
+from bot.services import agenda
 from bot.services.base import (
     Actor,
     Service,
@@ -307,6 +308,8 @@ class BrainstormService(Service):
             )
             session.add(brainstorm)
             await session.flush()
+            await agenda.table_brainstorm(session, group=group, user_id=actor.user_id, issue=issue_text or "",
+                                          brainstorm_id=brainstorm.id, anonymous=anonymous, now=self.now())
             return await _info(session, brainstorm)
 
     async def attach_thread(self, *, brainstorm_id: int, thread_id: int, message_id: int) -> None:
@@ -320,6 +323,11 @@ class BrainstormService(Service):
     async def abandon(self, *, brainstorm_id: int) -> None:
         """Forget a brainstorm whose thread could not be opened (nothing was posted)."""
         async with self.begin() as session:
+            abandoned = await session.scalar(
+                select(Brainstorm.id).where(Brainstorm.id == brainstorm_id, Brainstorm.thread_id.is_(None))
+            )
+            if abandoned is not None:
+                await agenda.untable_brainstorm(session, abandoned)
             await session.execute(
                 delete(Brainstorm).where(Brainstorm.id == brainstorm_id, Brainstorm.thread_id.is_(None))
             )
