@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.services.base import Actor, ServiceContext
 from bot.services.brainstorms import BrainstormService
 from bot.services.commitments import CommitmentService
+from bot.services.goals import GoalService
 from bot.services.groups import GroupService
 from bot.services.guilds import GuildService
 from bot.services.help import HelpService
@@ -24,6 +25,7 @@ class Services:
     meetings: MeetingService
     commitments: CommitmentService
     brainstorms: BrainstormService
+    goals: GoalService
     modules: ModuleService
     outbox: OutboxService
     help: HelpService
@@ -36,6 +38,7 @@ class Services:
             meetings=MeetingService(context),
             commitments=CommitmentService(context),
             brainstorms=BrainstormService(context),
+            goals=GoalService(context),
             modules=ModuleService(context),
             outbox=OutboxService(context),
             help=HelpService(context),
