@@ -331,6 +331,16 @@ class KpiResult:
 
 
 @dataclass(frozen=True, slots=True)
+class KpiChart:
+    kpi: KpiView
+    group_name: str
+    months: list[date]  # the months the chart spans, oldest first
+
+    def value_in(self, month: date) -> Decimal | None:
+        return next((p.value for p in self.kpi.points if p.month == month), None)
+
+
+@dataclass(frozen=True, slots=True)
 class FormField:
     kpi_id: int
     name: str
@@ -748,8 +758,9 @@ class GoalService(Service):
             _row, group, view = await self._visible(session, actor, kpi, member_id, group_id)
             return KpiResult(kpi=view, group_name=group.name, changed=False)
 
-    async def chart(self, actor: Actor, *, kpi: Ref | None = None, group_id: int | None = None) -> KpiResult:
-        """``/kpi chart``: the member's own KPI over the last twelve months (default: their first KPI)."""
+    async def chart(self, actor: Actor, *, kpi: Ref | None = None, group_id: int | None = None) -> KpiChart:
+        """``/kpi chart``: the member's own KPI over the twelve months ending this month (default: their
+        first KPI by name)."""
         async with self.begin() as session:
             if kpi is None:
                 group = await resolve_group(session, actor, group_id)
@@ -763,12 +774,11 @@ class GoalService(Service):
                 row, group = await self._own_kpi(session, actor, kpi, group_id, "chart")
             tz = await _member_tz(session, actor.guild_id, actor.user_id)
             this_month = month_of(to_local(self.now(), tz).date())
-            start = add_months(this_month, -YEAR_MONTHS)
-            entries = [e for e in (await _entries(session, [row.id]))[row.id] if e.month >= add_months(start, -1)]
-            view = visible_kpi(row, entries, Relation.OWNER)
+            months = [add_months(this_month, index - YEAR_MONTHS + 1) for index in range(YEAR_MONTHS)]
+            view = visible_kpi(row, (await _entries(session, [row.id]))[row.id], Relation.OWNER)
             assert view is not None
-            points = [p for p in view.points if p.month >= start]
-            return KpiResult(kpi=_replace_points(view, points), group_name=group.name, changed=False)
+            points = [p for p in view.points if p.month >= months[0]]
+            return KpiChart(kpi=_replace_points(view, points), group_name=group.name, months=months)
 
     async def scorecard(self, actor: Actor, *, member_id: int | None = None, group_id: int | None = None) -> Scorecard:
         """``/kpi list``: a member's KPIs (default: the viewer's own), each as the viewer may see it."""
