@@ -76,7 +76,7 @@ def amount(value: Decimal, unit: str | None) -> str:
 
 def change_text(change: int | None) -> str:
     if change is None:
-        return "no figure for the month before"
+        return "nothing the month before to compare with"
     return f"{change:+d} % on last month"
 
 
@@ -121,8 +121,10 @@ def point_line(kpi: KpiView, point: KpiPoint) -> str:
     month = show_month(point.month)
     if kpi.sight is Sight.FIGURES and point.value is not None:
         return f"{month}: **{amount(point.value, kpi.unit)}** ({change_text(point.change_pct)})"
-    if kpi.sight is Sight.CHANGE:
+    if kpi.sight is Sight.CHANGE and point.change_pct is not None:
         return f"{month}: {change_text(point.change_pct)}"
+    if kpi.sight is Sight.CHANGE:
+        return f"{month}: logged ({change_text(None)})"
     return f"{month}: logged"
 
 
