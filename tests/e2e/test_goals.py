@@ -7,12 +7,14 @@ a "change only" KPI seen by another member without its figure.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from bot.app import App
 from bot.models import Goal, Kpi, KpiEntry
 from tests.e2e.conftest import Harness
-from tests.e2e.seeding import buttons, seed_group
+from tests.e2e.seeding import MEETING_AT, buttons, seed_group
 from tests.sim import Channel, Guild, Sim
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -131,3 +133,23 @@ async def test_kpis_logged_through_the_modal_charted_and_shared_as_change_only(
     async with app.sessions.begin() as session:
         assert await session.scalar(select(Kpi.visibility).where(Kpi.name == "Clients")) == "change"
         assert await session.scalar(select(func.count()).select_from(Kpi)) == 6
+
+
+async def test_commit_stats_attach_a_completion_chart(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
+) -> None:
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    await seed_group(app, guild, channel, [ana, bob])
+    before = await sim.command(ana, channel, "commit stats")
+    assert before.files == []  # no cycle yet: no chart
+    await sim.command(ana, channel, "commit add", text="Send 10 invoices")
+    await sim.command(ana, channel, "commit add", text="Call the bank")
+    await sim.command(ana, channel, "commit done", commitment="#1")
+    await sim.advance(MEETING_AT - app.clock.now() + timedelta(minutes=5))
+
+    stats = await sim.command(ana, channel, "commit stats")
+    assert stats.ephemeral
+    [image] = stats.files
+    assert image.filename == "completion.png" and image.data.startswith(PNG_MAGIC)
+    assert stats.embed["image"]["url"] == "attachment://completion.png"
+    assert "**50%** (1 done, 0 partly of 2)" in stats.text  # the chart's figure, as text
