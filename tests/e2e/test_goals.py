@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
@@ -18,6 +19,12 @@ from tests.e2e.seeding import MEETING_AT, buttons, seed_group
 from tests.sim import Channel, Guild, Sim
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def e2e_backend(backend: str) -> str:
+    """Values are exact decimals stored as text: checked on SQLite and on PostgreSQL."""
+    return backend
 
 
 async def entries(app: App) -> dict[tuple[str, str], str]:
