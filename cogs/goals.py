@@ -141,7 +141,7 @@ def history_embed(kpi: KpiView, group_name: str) -> discord.Embed:
         lines.append("Nothing logged yet.")
     lines.extend(point_line(kpi, point) for point in reversed(kpi.points))
     pages = join_lines(lines, DESCRIPTION_MAX)
-    return discord.Embed(title=f"History — {kpi.name}"[:256], description=pages[0], colour=EMBED_COLOUR)
+    return discord.Embed(title="KPI history", description=pages[0], colour=EMBED_COLOUR)
 
 
 def scorecard_embed(card: Scorecard) -> discord.Embed:
@@ -481,9 +481,7 @@ async def kpi_chart_message(data: KpiChart) -> tuple[discord.Embed, discord.File
     lines = [kpi_heading(kpi), ""]
     for month, value in zip(data.months, values, strict=True):
         lines.append(f"{show_month(month)}: {'—' if value is None else amount(value, kpi.unit)}")
-    embed = discord.Embed(
-        title=f"{kpi.name} — the last 12 months"[:256], description="\n".join(lines), colour=EMBED_COLOUR
-    )
+    embed = discord.Embed(title="Your KPI over the last 12 months", description="\n".join(lines), colour=EMBED_COLOUR)
     embed.set_image(url=f"attachment://{chart.filename}")
     return embed, discord.File(io.BytesIO(chart.png), filename=chart.filename, description=chart.alt[:1024])
 

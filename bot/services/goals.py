@@ -12,7 +12,7 @@ import calendar
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -46,6 +46,7 @@ FIELDS_PER_FORM = 5  # a modal holds five inputs
 VALUE_MAX = Decimal("1e12")
 PLACES = Decimal("0.0001")
 YEAR_MONTHS = 12
+GOAL_AHEAD_MAX = timedelta(days=10 * 366)  # a goal's date: within ten years
 
 OPEN_GOALS = (GoalStatus.ON_TRACK, GoalStatus.AT_RISK, GoalStatus.BEHIND)
 
@@ -613,6 +614,8 @@ class GoalService(Service):
         group_id: int | None = None,
     ) -> KpiResult:
         """``/kpi edit``: only the owner changes a KPI, its visibility included."""
+        if all(value is None for value in (name, unit, target, direction, visibility, allows_negative)):
+            raise InvalidInput("Give something to change: `name`, `unit`, `target`, `direction`, `visibility` or `negative`.")
         cleaned = self._kpi_name(name) if name is not None else None
         cleaned_unit = _clean_unit(unit) if unit is not None else None
         if unit is not None and cleaned_unit is None:
@@ -846,7 +849,7 @@ class GoalService(Service):
     async def _due_on(self, session: AsyncSession, actor: Actor, by: str) -> date:
         tz = await _member_tz(session, actor.guild_id, actor.user_id)
         now = self.now()
-        when = parse_when(by, tz, now, max_ahead=None)
+        when = parse_when(by, tz, now, max_ahead=GOAL_AHEAD_MAX)
         day = to_local(when, tz).date()
         if day < to_local(now, tz).date():
             raise InvalidInput(f"{quoted(by)} is in the past: a goal's date is today or later.")

@@ -57,11 +57,16 @@ def number(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
+def _plain(text: str) -> str:
+    """Member text shown as typed: a ``$`` would otherwise start matplotlib's math mode."""
+    return text.replace("$", r"\$")
+
+
 def _figure(title: str) -> tuple[Figure, Axes]:
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=CARD)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1, facecolor=CARD)
-    axes.set_title(title, color=INK, fontsize=13, loc="left", pad=10)
+    axes.set_title(_plain(title), color=INK, fontsize=13, loc="left", pad=10)
     axes.tick_params(colors=INK, labelsize=9)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
@@ -88,14 +93,14 @@ def kpi_chart(
         positions = list(range(len(labels)))
         shown = [(x, v) for x, v in zip(positions, values, strict=True) if v is not None]
         line = [float("nan") if v is None else v for v in values]
-        axes.plot(positions, line, color=BLUE, linewidth=2.4, marker="o", markersize=6, label=title)
+        axes.plot(positions, line, color=BLUE, linewidth=2.4, marker="o", markersize=6, label=_plain(title))
         for x, v in shown:
             axes.annotate(number(v), (x, v), textcoords="offset points", xytext=(0, 8), ha="center",
                           fontsize=8, color=INK)
         if target is not None:
             axes.axhline(target, color=VERMILLION, linestyle="--", linewidth=1.8, label=f"target {number(target)}")
-        axes.set_xticks(positions, list(labels), rotation=0)
-        axes.set_ylabel(unit, color=INK)
+        axes.set_xticks(positions, [_plain(label) for label in labels])
+        axes.set_ylabel(_plain(unit), color=INK)
         axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v)))
         if not shown and target is None:
             axes.set_ylim(0, 1)
@@ -120,7 +125,7 @@ def completion_chart(title: str, labels: Sequence[str], rates: Sequence[float | 
                           xytext=(0, 4), ha="center", fontsize=9, color=INK)
         axes.set_ylim(0, 110)
         axes.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-        axes.set_xticks(positions, list(labels))
+        axes.set_xticks(positions, [_plain(label) for label in labels])
         axes.set_ylabel("completed", color=INK)
         png = _png(figure)
     lines = [f"{label}: {'—' if r is None else f'{r:.0%}'}" for label, r in zip(labels, rates, strict=True)]

@@ -64,3 +64,11 @@ async def test_rendering_runs_off_the_event_loop(monkeypatch) -> None:
     assert chart.png.startswith(b"\x89PNG") and threads and threads[0] != threading.main_thread().name
     rates = await render_completion_chart("Completed", ["a"], [0.25])
     assert rates.alt == "a: 25%"
+
+
+def test_member_text_is_shown_as_typed_not_as_math() -> None:
+    chart = kpi_chart("Cost $ of $x^2 $$", "$", MONTHS, [1, 2, 3, 4], 2)
+    assert _open(chart.png).size == (charts.WIDTH_PX, charts.HEIGHT_PX)
+    assert chart.alt.splitlines()[0] == "Jan: 1 $"
+    chart = completion_chart("$ odd $", ["$a", "b$"], [0.5, 1.0])
+    assert chart.alt.splitlines() == ["$a: 50%", "b$: 100%"]
