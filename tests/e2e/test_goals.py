@@ -92,6 +92,7 @@ async def test_kpis_logged_through_the_modal_charted_and_shared_as_change_only(
     logged = await sim.submit_modal(ana, opened, {"Clients (clients)": "20", "Calls (n)": "1,250.50"})
     assert logged.ephemeral and "Logged for **Oct 2026**" in logged.content
     assert buttons(logged.message) == ["Next KPIs"]
+    app = await harness.restart()  # the button still works after a restart
     second = await sim.click(ana, logged.message, label="Next KPIs")
     assert second.modal is not None and list(second.modal.labels().values()) == ["Revenue (£)"]
     refused = await sim.submit_modal(ana, second, {"Revenue (£)": "£3k"})

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -366,3 +368,26 @@ def test_the_sight_rule_covers_every_relation_and_visibility() -> None:
                  "other group": Relation.STRANGER, "other server": Relation.STRANGER}
     for (viewer, visibility), expected in EXPECTED.items():
         assert sight_of(relations[viewer], visibility) is expected
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_any_text_is_a_bounded_number_or_a_clear_refusal(text: str) -> None:
+    try:
+        value = parse_number(text, what="Revenue")
+    except InvalidInput as error:
+        assert str(error)
+        return
+    assert value.is_finite() and Decimal(0) <= value <= Decimal("1e12")
+
+
+async def test_the_default_month_is_the_one_just_ended_in_the_members_zone(
+    services: Services, clock: ManualClock, group_id: int
+) -> None:
+    await services.goals.add_kpi(actor(ANA), name="Revenue", unit="£")
+    await services.guilds.set_member_timezone(actor(ANA), "America/New_York")
+    clock.set(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))  # still 30 November in New York
+    assert (await services.goals.log_form(actor(ANA))).month == OCT
+    assert (await services.goals.log_form(actor(ANA), month="this month")).month == NOV
+    with pytest.raises(InvalidInput, match="hasn't happened yet"):
+        await services.goals.log_form(actor(ANA), month="2026-12")  # already December in UTC, not for Ana
