@@ -577,7 +577,7 @@ class GoalService(Service):
         wanted_direction = _choice(direction, KpiDirection, "direction")
         wanted_visibility = _choice(visibility, KpiVisibility, "visibility")
         amount = (
-            parse_number(target, what=f"the target of {cleaned}", allows_negative=allows_negative)
+            parse_number(target, what=f"the target of {quoted(cleaned)}", allows_negative=allows_negative)
             if target is not None else None
         )
         async with self.begin() as session:
@@ -626,13 +626,13 @@ class GoalService(Service):
             row, group = await self._own_kpi(session, actor, kpi, group_id, "change")
             negative = row.allows_negative if allows_negative is None else allows_negative
             amount = (
-                parse_number(target, what=f"the target of {row.name}", allows_negative=negative)
+                parse_number(target, what=f"the target of {quoted(row.name)}", allows_negative=negative)
                 if target is not None else None
             )
             if not negative and allows_negative is False:
                 entries = (await _entries(session, [row.id]))[row.id]
                 if any(entry.value < 0 for entry in entries) or (row.target is not None and row.target < 0):
-                    raise InvalidInput(f"{row.name} already has a negative value, so it must allow negatives.")
+                    raise InvalidInput(f"{quoted(row.name)} already has a negative value, so it must allow negatives.")
             before = (row.name, row.unit, row.target, row.direction, row.visibility, row.allows_negative)
             if cleaned is not None and name_key(cleaned) != row.name_key:
                 clash = await session.scalar(select(Kpi.id).where(
@@ -725,9 +725,9 @@ class GoalService(Service):
                     continue
                 if wanted < row.first_month:
                     raise InvalidInput(
-                        f"{row.name} didn't exist yet in {show_month(wanted)}: log it from {show_month(row.first_month)} on."
+                        f"{quoted(row.name)} didn't exist yet in {show_month(wanted)}: log it from {show_month(row.first_month)} on."
                     )
-                parsed.append((row, parse_number(text, what=row.name, allows_negative=row.allows_negative)))
+                parsed.append((row, parse_number(text, what=quoted(row.name), allows_negative=row.allows_negative)))
             if not parsed:
                 raise InvalidInput("Every field was empty: nothing to log.")
             now = self.now()
@@ -932,7 +932,7 @@ class GoalService(Service):
             return row, group
         if sight_of(relation, row.visibility) is Sight.NOTHING:
             raise NotFound("I can't find that KPI.")
-        raise NotAllowed(f"{row.name} is another member's KPI: only they can {verb} it.")
+        raise NotAllowed(f"{quoted(row.name)} is another member's KPI: only they can {verb} it.")
 
     async def _visible(
         self, session: AsyncSession, actor: Actor, ref: Ref, member_id: int | None, group_id: int | None
