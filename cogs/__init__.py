@@ -9,6 +9,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.buddies",
     "cogs.help",
     "cogs.commitments",
+    "cogs.goals",
     "cogs.brainstorms",
     "cogs.modules",
     "cogs.admin",

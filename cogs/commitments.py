@@ -7,6 +7,7 @@ commands, the buttons and the renderers alike, and keep every message within Dis
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import datetime
 from typing import Any, ClassVar
@@ -34,12 +35,13 @@ from bot.services.commitments import (
 )
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
+from bot.ui.charts import render_completion_chart
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption
 from bot.ui.pages import EMBED_DESCRIPTION, embed_pages, fit_message, paginate, respond_pages
-from bot.ui.reply import respond
+from bot.ui.reply import defer, respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts
 
@@ -472,7 +474,17 @@ class CommitmentsCog(commands.Cog):
         stats = await self.bot.services.commitments.stats(
             actor_from(interaction), member_id=member.id if member else None, group_id=group
         )
-        await respond(interaction, embed=stats_embed(stats))
+        embed, file = stats_embed(stats), None
+        cycles = [c for c in reversed(stats.cycles[:12]) if c.rate.rate is not None]
+        if cycles:  # the per-cycle figures above, as a bar chart (rendered off the event loop)
+            await defer(interaction)
+            chart = await render_completion_chart(
+                "Commitments completed per meeting cycle", [f"{c.starts_at.day} {c.starts_at:%b}" for c in cycles],
+                [c.rate.rate for c in cycles],
+            )
+            embed.set_image(url=f"attachment://{chart.filename}")
+            file = discord.File(io.BytesIO(chart.png), filename=chart.filename, description=chart.alt[:1024])
+        await respond(interaction, embed=embed, file=file)
 
     @app_commands.command(name="win", description="Share a win with your group 🎉")
     @app_commands.describe(text="Your win (up to 300 characters)", group="Your group")

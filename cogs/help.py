@@ -45,7 +45,9 @@ AT = (
 )
 AFTER = (
     "`/commit list` · `/commit done` · `/commit edit` · `/commit drop` · `/commit stats`\n"
-    "`/module progress` · `/module list` · `/brainstorm list` · `/brainstorm show`"
+    "`/module progress` · `/module list` · `/brainstorm list` · `/brainstorm show`\n"
+    "`/goal add` · `/goal list` · `/goal update` · `/goal edit` · `/goal drop`\n"
+    "`/kpi log` · `/kpi list` · `/kpi history` · `/kpi chart` · `/kpi add` · `/kpi edit` · `/kpi remove`"
 )
 YOU = (
     "`/group join` · `/group leave` · `/group info` · `/group list` · `/timezone set`\n"

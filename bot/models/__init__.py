@@ -5,6 +5,7 @@ from bot.models.agenda import AgendaItem
 from bot.models.brainstorms import Brainstorm, BrainstormIdea, BrainstormStatus, BrainstormVote
 from bot.models.commitments import Commitment, CommitmentStatus, Win
 from bot.models.core import CommandSyncState, DMChannel, GuildSettings, MemberProfile
+from bot.models.goals import Goal, GoalStatus, Kpi, KpiDirection, KpiEntry, KpiVisibility
 from bot.models.groups import (
     BuddyPair,
     BuddyStatus,
@@ -33,9 +34,15 @@ __all__ = [
     "Commitment",
     "CommitmentStatus",
     "DMChannel",
+    "Goal",
+    "GoalStatus",
     "Group",
     "GroupMember",
     "GuildSettings",
+    "Kpi",
+    "KpiDirection",
+    "KpiEntry",
+    "KpiVisibility",
     "Meeting",
     "MeetingSeries",
     "MeetingStatus",

@@ -8,6 +8,7 @@ from bot.services.agenda import AgendaService
 from bot.services.base import Actor, ServiceContext
 from bot.services.brainstorms import BrainstormService
 from bot.services.commitments import CommitmentService
+from bot.services.goals import GoalService
 from bot.services.groups import GroupService
 from bot.services.guilds import GuildService
 from bot.services.help import HelpService
@@ -26,6 +27,7 @@ class Services:
     agenda: AgendaService
     commitments: CommitmentService
     brainstorms: BrainstormService
+    goals: GoalService
     modules: ModuleService
     outbox: OutboxService
     help: HelpService
@@ -39,6 +41,7 @@ class Services:
             agenda=AgendaService(context),
             commitments=CommitmentService(context),
             brainstorms=BrainstormService(context),
+            goals=GoalService(context),
             modules=ModuleService(context),
             outbox=OutboxService(context),
             help=HelpService(context),
