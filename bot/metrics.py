@@ -171,6 +171,9 @@ class Metrics:
         sources = self.sources
         if sources is None:
             return
+        if _sqlite_file_missing(sources.engine):  # reading would create an empty database in its place
+            self._snapshot, self._database_up = None, False
+            return
         try:
             async with asyncio.timeout(SCRAPE_DB_TIMEOUT_SECONDS):
                 self._snapshot = await outbox_snapshot(
