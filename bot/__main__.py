@@ -170,7 +170,8 @@ def pg_dump_command(database_url: str, target: str) -> list[str]:
     return command
 
 
-def run_backup(settings: DatabaseSettings, target: str, out: TextIO = sys.stdout) -> int:
+def run_backup(settings: DatabaseSettings, target: str, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     if not settings.is_sqlite:
         print("PostgreSQL: back up with pg_dump (safe while the bot runs):", file=out)
         print("  " + shlex.join(pg_dump_command(settings.database_url, target)), file=out)
@@ -293,8 +294,8 @@ def _check_intents(report: _Report) -> None:
         report.line("ok", "intents", f"{', '.join(enabled)} (no privileged intent to enable in the portal)")
 
 
-async def run_check(settings: Settings, out: TextIO = sys.stdout) -> int:
-    report = _Report(out)
+async def run_check(settings: Settings, out: TextIO | None = None) -> int:
+    report = _Report(out or sys.stdout)
     api = settings.discord_api_base or DEFAULT_API_BASE
     report.line("ok", "settings", f"loaded (Discord API {api}, tick {settings.scheduler_tick_seconds:g} s)")
     await _check_database(settings, report)

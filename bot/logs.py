@@ -66,13 +66,16 @@ def make_formatter(log_format: str, *, secrets: Iterable[str] = ()) -> logging.F
 
 
 def setup_logging(level: int, log_format: str = "text", *, secrets: Iterable[str] = ()) -> None:
-    """Configure the root logger once: one handler on stderr, the chatty libraries at WARNING."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(make_formatter(log_format, secrets=secrets))
+    """Configure the root logger once: one handler on stderr, the chatty libraries at WARNING.
+
+    Like ``logging.basicConfig``, it leaves a root logger that already has handlers alone (a test
+    runner's capture, say).
+    """
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(make_formatter(log_format, secrets=secrets))
+        root.addHandler(handler)
+        root.setLevel(level)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
