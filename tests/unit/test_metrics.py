@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app import App
+from bot.app import App, StartupError
 from bot.clock import ManualClock
 from bot.logs import make_formatter
 from bot.models.outbox import OutboxRow
@@ -211,3 +211,17 @@ def test_log_format_json_applies_to_the_cli(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stderr.splitlines()]
     assert any(line["logger"] == "bot.migrate" and "migrated" in str(line["message"]) for line in lines)
+
+
+async def test_a_metrics_port_in_use_stops_the_start_with_one_line(app: App, database_url: str) -> None:
+    assert app.metrics_server is not None
+    settings = Settings(  # type: ignore[call-arg]
+        discord_token=TOKEN, database_url=database_url, metrics_port=app.metrics_server.port, _env_file=None
+    )
+    other = App(settings)
+    try:
+        with pytest.raises(StartupError, match=f"Cannot serve metrics on 127.0.0.1:{app.metrics_server.port}"):
+            await other.start()
+        assert other.metrics_server is None
+    finally:
+        await other.stop()

@@ -34,7 +34,9 @@ def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
 def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     """Settings from the environment only (no .env from the working directory)."""
     monkeypatch.chdir(tmp_path)
-    for name in ("DISCORD_TOKEN", "DATABASE_URL", "DISCORD_API_BASE", "BOT_AUTO_MIGRATE", "LOG_FORMAT"):
+    for name in (
+        "DISCORD_TOKEN", "DATABASE_URL", "DISCORD_API_BASE", "BOT_AUTO_MIGRATE", "LOG_FORMAT", "METRICS_PORT", "METRICS_HOST",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -284,3 +286,29 @@ def test_dockerfile_is_multi_stage_slim_and_runs_as_a_user() -> None:
     assert any(line.startswith("HEALTHCHECK") for line in final) and "/healthz" in " ".join(final)
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ".env" in ignored and ".git" in ignored
+
+
+# --- settings -------------------------------------------------------------------------------------
+
+
+def test_operations_settings_default_off_and_read_from_the_environment(env: pytest.MonkeyPatch) -> None:
+    settings = Settings(discord_token="t", _env_file=None)  # type: ignore[call-arg]
+    assert (settings.metrics_port, settings.metrics_host, settings.log_format) == (None, "127.0.0.1", "text")
+    env.setenv("METRICS_PORT", "")  # as in .env.example: off
+    assert Settings(discord_token="t", _env_file=None).metrics_port is None  # type: ignore[call-arg]
+    env.setenv("METRICS_PORT", "9108")
+    env.setenv("LOG_FORMAT", "JSON")
+    settings = Settings(discord_token="t", _env_file=None)  # type: ignore[call-arg]
+    assert (settings.metrics_port, settings.log_format) == (9108, "json")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("METRICS_PORT", "70000"), ("METRICS_PORT", "web"), ("LOG_FORMAT", "xml")]
+)
+def test_bad_operations_settings_name_the_variable(
+    env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str, value: str
+) -> None:
+    env.setenv("DISCORD_TOKEN", "t")
+    env.setenv(variable, value)
+    assert main(["check"]) == 2
+    assert f"{variable} is malformed" in capsys.readouterr().out
