@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import Sequence
 
+import discord
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
@@ -122,9 +123,14 @@ class App:
             clock=self.clock,
             tick_seconds=self.settings.scheduler_tick_seconds,
             is_ready=self.bot.is_ready,
-            latencies=lambda: [(self.bot.shard_id or 0, self.bot.latency)],
+            latencies=self._latencies,
             last_tick=lambda: self.scheduler.last_tick,
         )
+
+    def _latencies(self) -> list[tuple[int, float]]:
+        if isinstance(self.bot, discord.AutoShardedClient):
+            return list(self.bot.latencies)
+        return [(self.bot.shard_id or 0, self.bot.latency)]
 
     async def start_metrics(self, port: int | None = None) -> MetricsServer:
         """Serve /metrics and /healthz (on METRICS_PORT unless ``port`` is given; 0 picks a free one)."""

@@ -225,3 +225,15 @@ async def test_a_metrics_port_in_use_stops_the_start_with_one_line(app: App, dat
         assert other.metrics_server is None
     finally:
         await other.stop()
+
+
+async def test_the_event_loop_lag_is_sampled_while_serving(app: App) -> None:
+    import asyncio
+
+    from bot.metrics import LOOP_LAG_SAMPLE_SECONDS
+
+    # The sampler's sleep was set before this one and ends first: at least one sample is in.
+    await asyncio.sleep(LOOP_LAG_SAMPLE_SECONDS * 1.2)
+    samples = _samples((await _get(app, "/metrics"))[2])
+    assert samples[("roundtable_event_loop_lag_seconds_count", ())] >= 1
+    assert samples[("roundtable_event_loop_lag_last_seconds", ())] >= 0
