@@ -13,6 +13,7 @@ import shlex
 import signal
 import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import TextIO
 
@@ -127,14 +128,10 @@ def backup_sqlite(source: Path, target: Path) -> Path:
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
-        with sqlite3.connect(source, timeout=30) as live, sqlite3.connect(partial) as copy:
+        with closing(sqlite3.connect(source, timeout=30)) as live, closing(sqlite3.connect(partial)) as copy:
             live.backup(copy)
-        copy = sqlite3.connect(partial, isolation_level=None)
-        try:
             copy.execute("PRAGMA journal_mode=DELETE")
             (verdict,) = copy.execute("PRAGMA integrity_check").fetchone()
-        finally:
-            copy.close()
         if verdict != "ok":
             raise BackupError(f"The copy failed its integrity check ({verdict}); the database may be damaged.")
         os.replace(partial, target)
@@ -146,7 +143,7 @@ def backup_sqlite(source: Path, target: Path) -> Path:
 
 
 def schema_revision_of(path: Path) -> str | None:
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         try:
             row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
         except sqlite3.OperationalError:

@@ -3,6 +3,7 @@ JSON log lines (``LOG_FORMAT=json``)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.app import App, StartupError
 from bot.clock import ManualClock
 from bot.logs import make_formatter
+from bot.metrics import LOOP_LAG_SAMPLE_SECONDS
 from bot.models.outbox import OutboxRow
 from bot.settings import Settings
 from bot.ui.errors import log_failure
@@ -228,10 +230,6 @@ async def test_a_metrics_port_in_use_stops_the_start_with_one_line(app: App, dat
 
 
 async def test_the_event_loop_lag_is_sampled_while_serving(app: App) -> None:
-    import asyncio
-
-    from bot.metrics import LOOP_LAG_SAMPLE_SECONDS
-
     # The sampler's sleep was set before this one and ends first: at least one sample is in.
     await asyncio.sleep(LOOP_LAG_SAMPLE_SECONDS * 1.2)
     samples = _samples((await _get(app, "/metrics"))[2])

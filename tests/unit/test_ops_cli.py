@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.good-token"
 
 
 def _rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    with sqlite3.connect(path) as connection:
+    with closing(sqlite3.connect(path)) as connection:
         tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         return {table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr) for table in tables}
 
@@ -62,6 +63,9 @@ async def test_backup_of_a_live_sqlite_database_restores_the_same_rows(
             await connection.execute(text("SELECT 1"))
             wal = live.with_name(live.name + "-wal")
             assert wal.exists() and wal.stat().st_size > 0
+            naive = tmp_path / "naive-copy.db"  # copying the file alone misses them
+            shutil.copy(live, naive)
+            assert _rows(naive)["peer_group"] == []
             env.setenv("DATABASE_URL", url)
             target = tmp_path / "backups"
             target.mkdir()
