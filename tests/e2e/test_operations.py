@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import App
+from tests.e2e.test_process import _read_until
 from tests.sim import Channel, Guild, Sim
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _get(app: App, path: str) -> tuple[int, str]:
@@ -45,3 +54,43 @@ async def test_metrics_of_a_running_bot(sim: Sim, guild: Guild, channel: Channel
     status, body = await _get(app, "/healthz")
     health = json.loads(body)
     assert status == 200 and health["ok"] is True and health["ready"] is True
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_python_m_bot_serves_healthz_and_logs_json_lines(sim: Sim, guild: Guild, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEV_GUILD_IDS", "DISCORD_TOKEN"}}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DISCORD_TOKEN=sim.token,
+        DISCORD_API_BASE=sim.api_base,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        METRICS_PORT=str(port),
+        LOG_FORMAT="json",
+        LOG_LEVEL="INFO",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    try:
+        lines = await _read_until(process.stdout, "ready in", seconds=60)
+        async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as response:
+            status, health = response.status, await response.json()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(20):
+            rest = (await process.stdout.read()).decode(errors="replace")
+            code = await process.wait()
+    assert status == 200 and health["ok"] is True and health["ready"] is True
+    assert code == 0, rest
+    entries = [json.loads(line) for line in [*lines, *rest.splitlines()] if line.strip()]
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    assert any(f"/healthz on http://127.0.0.1:{port}" in str(entry["message"]) for entry in entries)
+    assert sim.token not in "\n".join(lines) + rest
