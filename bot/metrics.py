@@ -325,7 +325,7 @@ class MetricsServer:
         app = web.Application()
         app.router.add_get("/metrics", self._metrics_endpoint)
         app.router.add_get("/healthz", self._health_endpoint)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.requested_port)
