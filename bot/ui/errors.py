@@ -55,7 +55,7 @@ def new_ref() -> str:
 def log_failure(where: str, error: BaseException) -> str:
     """Log an unexpected failure (of a listener, job or interaction) under a fresh reference."""
     ref = new_ref()
-    log.error("Unexpected error (ref %s) in %s", ref, where, exc_info=error)
+    log.error("Unexpected error (ref %s) in %s", ref, where, exc_info=error, extra={"reference": ref})
     return ref
 
 
