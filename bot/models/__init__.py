@@ -14,6 +14,7 @@ from bot.models.groups import (
     Meeting,
     MeetingSeries,
     MeetingStatus,
+    NoteSharing,
     Rsvp,
     SeriesStatus,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "MeetingStatus",
     "MemberProfile",
     "Module",
+    "NoteSharing",
     "OutboxRow",
     "OutboxStatus",
     "Rsvp",

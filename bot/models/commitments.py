@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, Snowflake
@@ -49,6 +49,8 @@ class Commitment(Base):
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default=OPEN)
     note: Mapped[str | None] = mapped_column(String(1000))
+    # The member chose to show the note on the board (private otherwise; reset when the note changes).
+    note_shared: Mapped[bool] = mapped_column(Boolean, default=False)
     reported_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -22,6 +22,17 @@ class BuddyStatus(StrEnum):
     ENDED = "ended"
 
 
+class NoteSharing(StrEnum):
+    """A group's ``board_notes`` setting: whether report-back notes may appear on the board.
+
+    ``member_chooses``: a note is private until its member shows it on the board (per note);
+    ``private``: notes are never shown to anyone but their member.
+    """
+
+    MEMBER_CHOOSES = "member_chooses"
+    PRIVATE = "private"
+
+
 class SeriesStatus(StrEnum):
     """A meeting series' state, derived from ``ended_at`` (the table has no status column)."""
 
@@ -48,7 +59,9 @@ class Group(Base):
     name_key: Mapped[str] = mapped_column(String(80))  # casefolded name, unique per server
     timezone: Mapped[str] = mapped_column(String(64))
     max_members: Mapped[int] = mapped_column(Integer, default=8)
-    announce_commitments: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Private by default: a new group doesn't announce commitments (groups made before keep theirs).
+    announce_commitments: Mapped[bool] = mapped_column(Boolean, default=False)
+    board_notes: Mapped[str] = mapped_column(String(16), default=NoteSharing.MEMBER_CHOOSES)
     meeting_reminder_hours: Mapped[list[int]] = mapped_column(
         JSON, default=lambda: list(DEFAULT_MEETING_REMINDER_HOURS)
     )

@@ -33,6 +33,7 @@ from bot.services.base import (
     require_active,
     require_facilitator,
     require_member,
+    require_reader,
     resolve_group,
 )
 from bot.services.meetings import MEETING_LENGTH, meeting_number, members_of, next_meeting_of, ordinal
@@ -271,8 +272,7 @@ class AgendaService(Service):
         """A meeting's agenda: the one given, else the one under way, else the next."""
         async with self.begin() as session:
             group, meeting = await self._meeting(session, actor, meeting_id, group_id, current=True)
-            if not actor.can_manage_server:
-                await require_member(session, group, actor)
+            await require_reader(session, group, actor)
             return await agenda_of(session, group, meeting)
 
     async def move(self, actor: Actor, *, user_id: int, position: int, meeting_id: int | None = None,

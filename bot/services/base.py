@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, DBAPIError
@@ -172,6 +173,54 @@ async def require_facilitator(session: AsyncSession, group: Group, actor: Actor)
     member = await membership(session, group.id, actor.user_id)
     if member is None or not member.is_facilitator:
         raise NotAllowed(f"Only a facilitator of **{group.name}** can do that.")
+
+
+# --- who sees what (docs/PRIVACY.md) ------------------------------------------------------------
+
+
+class Viewer(StrEnum):
+    """How the member acting stands to a group, for what they may read of it.
+
+    A server admin (Manage Server) who isn't in the group may *run* it (``require_facilitator``)
+    but reads only the group-level facts: that it exists, its channel, size and facilitators.
+    """
+
+    FACILITATOR = "facilitator"
+    MEMBER = "member"
+    SERVER_ADMIN = "server_admin"
+    OUTSIDER = "outsider"
+
+    @property
+    def reads_members_data(self) -> bool:
+        return self in (Viewer.FACILITATOR, Viewer.MEMBER)
+
+
+def private_to_members(group: Group) -> str:
+    """What a server admin who isn't a member is told when they ask for members' data."""
+    return (
+        f"What members share in **{group.name}** stays in the group: Manage Server lets you run it (settings, "
+        "members, archive), not read its commitments, notes, check-ins, KPIs or votes. `/group info` shows its "
+        "channel, size and facilitators."
+    )
+
+
+async def viewer_of(session: AsyncSession, group: Group, actor: Actor) -> Viewer:
+    if group.guild_id != actor.guild_id:
+        return Viewer.OUTSIDER
+    member = await membership(session, group.id, actor.user_id)
+    if member is not None:
+        return Viewer.FACILITATOR if member.is_facilitator else Viewer.MEMBER
+    return Viewer.SERVER_ADMIN if actor.can_manage_server else Viewer.OUTSIDER
+
+
+async def require_reader(session: AsyncSession, group: Group, actor: Actor) -> GroupMember:
+    """Members' data is for the group's members: anyone else, a server admin included, is refused."""
+    member = await membership(session, group.id, actor.user_id)
+    if member is None:
+        if actor.can_manage_server and group.guild_id == actor.guild_id:
+            raise NotAllowed(private_to_members(group))
+        raise NotAllowed(f"You're not a member of **{group.name}**.")
+    return member
 
 
 def require_active(group: Group) -> None:

@@ -34,6 +34,7 @@ from bot.services.base import (
     require_active,
     require_id,
     require_member,
+    require_reader,
     resolve_group,
 )
 from bot.services.commitments import add_commitment_row
@@ -546,7 +547,8 @@ class BrainstormService(Service):
 
     async def show(self, actor: Actor, *, brainstorm_id: int | None = None) -> BrainstormInfo:
         async with self.begin() as session:
-            brainstorm, _group = await _visible_brainstorm(session, actor, brainstorm_id)
+            brainstorm, group = await _visible_brainstorm(session, actor, brainstorm_id)
+            await require_reader(session, group, actor)
             return await _info(session, brainstorm)
 
     async def list_group(
@@ -557,8 +559,7 @@ class BrainstormService(Service):
             raise InvalidInput("`status` is open or closed.")
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
-            if not actor.can_manage_server:
-                await require_member(session, group, actor)
+            await require_reader(session, group, actor)
             query = select(Brainstorm).where(Brainstorm.group_id == group.id, Brainstorm.thread_id.is_not(None))
             if status is not None:
                 query = query.where(Brainstorm.status == status)

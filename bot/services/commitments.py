@@ -10,8 +10,8 @@ count per cycle.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from bot.models import (
     GroupMember,
     Meeting,
     MeetingStatus,
+    NoteSharing,
     Win,
 )
 from bot.models.commitments import OPEN
@@ -37,6 +38,7 @@ from bot.services.base import (
     require_active,
     require_id,
     require_member,
+    require_reader,
     resolve_group,
 )
 from bot.services.buddies import active_buddy_pair, buddy_of
@@ -97,6 +99,7 @@ class CommitmentInfo:
     status: str
     note: str | None
     reported_at: datetime | None
+    note_shared: bool = False  # the member shows the note on the board
 
     @property
     def is_open(self) -> bool:
@@ -167,6 +170,8 @@ class ReportBack:
     user_id: int
     timezone: str  # the member's
     commitments: list[CommitmentInfo]
+    # The group lets members show a note on the board (its ``board_notes`` is "member chooses").
+    notes_shareable: bool = True
 
     @property
     def open(self) -> list[CommitmentInfo]:
@@ -230,8 +235,24 @@ def _info(row: Commitment) -> CommitmentInfo:
     return CommitmentInfo(
         id=row.id, guild_id=row.guild_id, group_id=row.group_id, number=row.number, user_id=row.user_id,
         text=row.text, due_at=row.due_at, meeting_id=row.meeting_id, status=row.status, note=row.note,
-        reported_at=row.reported_at,
+        reported_at=row.reported_at, note_shared=row.note_shared,
     )
+
+
+def _note_on_board(row: Commitment, group: Group) -> bool:
+    """Whether the group may read the note: its member showed it, and the group allows that."""
+    return row.note_shared and group.board_notes == NoteSharing.MEMBER_CHOOSES
+
+
+def _seen_by(row: Commitment, group: Group, viewer_id: int | None) -> CommitmentInfo:
+    """The commitment as ``viewer_id`` may read it (None: the group, on the board).
+
+    A note is its member's: anyone else reads it only when it's shown on the board.
+    """
+    info = _info(row)
+    if row.user_id == viewer_id or info.note is None or _note_on_board(row, group):
+        return info
+    return replace(info, note=None)
 
 
 def _clean_text(text: str) -> str:
@@ -327,10 +348,12 @@ def _rate(rows: Sequence[Commitment | CommitmentInfo]) -> CycleRate:
     )
 
 
-def _by_member(rows: Sequence[Commitment], order: Sequence[int] = ()) -> list[MemberCommitments]:
+def _by_member(
+    rows: Sequence[Commitment], order: Sequence[int] = (), *, view: Callable[[Commitment], CommitmentInfo] = _info
+) -> list[MemberCommitments]:
     grouped: dict[int, list[CommitmentInfo]] = {}
     for row in rows:
-        grouped.setdefault(row.user_id, []).append(_info(row))
+        grouped.setdefault(row.user_id, []).append(view(row))
     rank = {user_id: index for index, user_id in enumerate(order)}
     users = sorted(grouped, key=lambda u: (rank.get(u, len(rank)), grouped[u][0].number))
     return [MemberCommitments(user_id=u, commitments=grouped[u]) for u in users]
@@ -415,7 +438,7 @@ class CommitmentService(Service):
             _check_status(status, STATUSES)
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
-            await require_member(session, group, actor)
+            await require_reader(session, group, actor)
             query = select(Commitment).where(Commitment.group_id == group.id).order_by(Commitment.number)
             if member_id is not None:
                 if await membership(session, group.id, member_id) is None:
@@ -425,7 +448,8 @@ class CommitmentService(Service):
                 query = query.where(Commitment.status == status)
             rows = list(await session.scalars(query))
             order = await _member_order(session, group.id)
-            return CommitmentList(group_name=group.name, status=status, members=_by_member(rows, order))
+            members = _by_member(rows, order, view=lambda row: _seen_by(row, group, actor.user_id))
+            return CommitmentList(group_name=group.name, status=status, members=members)
 
     async def report(
         self,
@@ -494,7 +518,7 @@ class CommitmentService(Service):
         now = self.now()
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
-            await require_member(session, group, actor)
+            await require_reader(session, group, actor)
             user_id = member_id if member_id is not None else actor.user_id
             if await membership(session, group.id, user_id) is None:
                 raise NotFound(f"That member isn't in **{group.name}**.")
@@ -606,8 +630,22 @@ class CommitmentService(Service):
         async with self.begin() as session:
             row, group = await self._load_own(session, user_id, commitment_id)
             changed = cleaned != row.note
+            if changed:  # a new note is private until its member shows it on the board
+                row.note, row.note_shared, row.updated_at = cleaned, False, self.now()
+            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed)
+            return changed_info, await self._reportback_of(session, group, row, user_id)
+
+    async def share_note(self, *, user_id: int, commitment_id: int, shared: bool) -> tuple[Changed, ReportBack]:
+        """"Show on the board" / "Keep private" for the member's own note (the report-back DM's buttons)."""
+        async with self.begin() as session:
+            row, group = await self._load_own(session, user_id, commitment_id)
+            if row.note is None:
+                raise InvalidInput(f"#{row.number} has no note yet: add one first.")
+            if shared and group.board_notes != NoteSharing.MEMBER_CHOOSES:
+                raise InvalidInput(f"**{group.name}** keeps notes private: they're never shown on the board.")
+            changed = row.note_shared != shared
             if changed:
-                row.note, row.updated_at = cleaned, self.now()
+                row.note_shared, row.updated_at = shared, self.now()
             changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed)
             return changed_info, await self._reportback_of(session, group, row, user_id)
 
@@ -634,7 +672,7 @@ class CommitmentService(Service):
                 return None
             rows = await _due_at(session, meeting)
             order = await _member_order(session, group.id)
-            members = _by_member(rows, order)
+            members = _by_member(rows, order, view=lambda row: _seen_by(row, group, None))
             return Board(
                 group_id=group.id, group_name=group.name, meeting_id=meeting.id, meeting_starts_at=meeting.starts_at,
                 members=members,
@@ -654,7 +692,7 @@ class CommitmentService(Service):
             buddy_id = buddy_of(pair, user_id)
             if await membership(session, group_id, buddy_id) is None:
                 return None
-            report = await self._reportback(session, group, meeting, buddy_id)
+            report = await self._reportback(session, group, meeting, buddy_id, viewer_id=user_id)
             if not report.commitments:
                 return None
             return BuddySummary(buddy_id=buddy_id, report=report)
@@ -692,6 +730,8 @@ class CommitmentService(Service):
         if row.status != status:
             row.status, row.reported_at = status, now
         if note is not None:
+            if note != row.note:
+                row.note_shared = False  # a new note is private until its member shows it on the board
             row.note = note
         row.updated_at = now
         return True
@@ -742,13 +782,18 @@ class CommitmentService(Service):
             meeting = None
         return group, meeting
 
-    async def _reportback(self, session: AsyncSession, group: Group, meeting: Meeting, user_id: int) -> ReportBack:
+    async def _reportback(
+        self, session: AsyncSession, group: Group, meeting: Meeting, user_id: int, *, viewer_id: int | None = None
+    ) -> ReportBack:
+        """``user_id``'s report-back, as ``viewer_id`` (default: that member) may read it."""
         rows = await _due_at(session, meeting, user_id)
         tz = await member_timezone(session, group.guild_id, user_id)
+        viewer = user_id if viewer_id is None else viewer_id
         return ReportBack(
             guild_id=group.guild_id, group_id=group.id, group_name=group.name, channel_id=group.channel_id,
             meeting_id=meeting.id, meeting_starts_at=meeting.starts_at, user_id=user_id, timezone=tz,
-            commitments=[_info(r) for r in rows],
+            commitments=[_seen_by(r, group, viewer) for r in rows],
+            notes_shareable=group.board_notes == NoteSharing.MEMBER_CHOOSES,
         )
 
     async def _reportback_of(self, session: AsyncSession, group: Group, row: Commitment, user_id: int) -> ReportBack:
@@ -767,5 +812,6 @@ class CommitmentService(Service):
             return ReportBack(
                 guild_id=group.guild_id, group_id=group.id, group_name=group.name, channel_id=group.channel_id,
                 meeting_id=0, meeting_starts_at=row.due_at, user_id=user_id, timezone=tz, commitments=[_info(row)],
+                notes_shareable=group.board_notes == NoteSharing.MEMBER_CHOOSES,
             )
         return await self._reportback(session, group, meeting, user_id)

@@ -33,7 +33,15 @@ from bot.models import (
     KpiVisibility,
     MemberProfile,
 )
-from bot.services.base import Actor, Service, membership, require_active, require_member, resolve_group
+from bot.services.base import (
+    Actor,
+    Service,
+    membership,
+    require_active,
+    require_member,
+    require_reader,
+    resolve_group,
+)
 from bot.text import clean, name_key, quoted
 
 GOAL_TEXT_MAX = 200
@@ -417,7 +425,8 @@ async def relation_to(session: AsyncSession, actor: Actor, kpi: Kpi) -> Relation
     if actor.user_id == kpi.user_id:
         return Relation.OWNER
     member = await membership(session, kpi.group_id, actor.user_id)
-    if (member is not None and member.is_facilitator) or actor.can_manage_server:
+    # Manage Server counts only for a member: an admin outside the group sees none of its KPIs.
+    if member is not None and (member.is_facilitator or actor.can_manage_server):
         return Relation.FACILITATOR
     return Relation.MEMBER if member is not None else Relation.STRANGER
 
@@ -478,7 +487,7 @@ class GoalService(Service):
         """``/goal list``: the group's goals (dropped ones left out), by member in joining order."""
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
-            await require_member(session, group, actor)
+            await require_reader(session, group, actor)
             query = select(Goal).where(Goal.group_id == group.id, Goal.status != GoalStatus.DROPPED)
             if member_id is not None:
                 if await membership(session, group.id, member_id) is None:
@@ -787,7 +796,7 @@ class GoalService(Service):
         """``/kpi list``: a member's KPIs (default: the viewer's own), each as the viewer may see it."""
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
-            await require_member(session, group, actor)
+            await require_reader(session, group, actor)
             user_id = member_id if member_id is not None else actor.user_id
             if await membership(session, group.id, user_id) is None:
                 raise NotFound(f"That member isn't in **{group.name}**.")

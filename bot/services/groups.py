@@ -10,12 +10,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict, InvalidInput, LimitReached, NotAllowed, NotFound
-from bot.models import BuddyPair, BuddyStatus, Group, GroupMember, GuildSettings, Meeting, MeetingStatus
+from bot.models import (
+    BuddyPair,
+    BuddyStatus,
+    Group,
+    GroupMember,
+    GuildSettings,
+    Meeting,
+    MeetingStatus,
+    NoteSharing,
+)
 from bot.services import outbox
 from bot.services.base import (
     Actor,
@@ -27,6 +37,7 @@ from bot.services.base import (
     require_id,
     require_member,
     resolve_group,
+    viewer_of,
 )
 from bot.services.buddies import active_buddy_pair, buddy_of
 from bot.services.meetings import MeetingInfo, extend_series, meeting_info, members_of, next_meeting_of
@@ -64,6 +75,13 @@ class GroupSummary:
     archived: bool
 
 
+class InfoScope(StrEnum):
+    """How much of a group ``/group info`` shows (docs/PRIVACY.md)."""
+
+    FULL = "full"  # a member: members, meeting, module, open commitments
+    GROUP_LEVEL = "group_level"  # a server admin outside the group: channel, size and facilitators only
+
+
 @dataclass(frozen=True, slots=True)
 class GroupInfo:
     id: int
@@ -82,10 +100,26 @@ class GroupInfo:
     # Filled by the modules / commitments features when they are there (see ``_extras``).
     current_module: str | None = None
     open_commitments: int | None = None
+    # Privacy: GROUP_LEVEL lists only the facilitators in ``members``; ``member_count`` is the size.
+    scope: InfoScope = InfoScope.FULL
+    member_count: int = 0
+    board_notes: str = NoteSharing.MEMBER_CHOOSES
 
     @property
     def facilitators(self) -> list[int]:
         return [m.user_id for m in self.members if m.is_facilitator]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelGroup:
+    """The open group bound to a channel, for the channel-privacy check."""
+
+    group_id: int
+    guild_id: int
+    name: str
+    channel_id: int
+    member_ids: frozenset[int]
+    facilitator_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +164,13 @@ def clean_name(name: str) -> tuple[str, str]:
         shown = " ".join(markdown)
         raise InvalidInput(f"A group name can't contain the formatting characters {shown} (they'd garble messages).")
     return cleaned, key
+
+
+def _note_sharing(value: str) -> NoteSharing:
+    try:
+        return NoteSharing(value)
+    except ValueError:
+        raise InvalidInput("Notes on the board: `member chooses` or `private`.") from None
 
 
 async def _group_in_guild(session: AsyncSession, actor: Actor, group_id: int) -> Group:
@@ -197,8 +238,15 @@ class GroupService(Service):
         channel_id: int,
         timezone: str | None = None,
         max_members: int = DEFAULT_MAX_MEMBERS,
+        announce_commitments: bool = False,
+        board_notes: NoteSharing = NoteSharing.MEMBER_CHOOSES,
     ) -> GroupInfo:
-        """A new group bound to ``channel_id``; the creator is its first member and facilitator."""
+        """A new group bound to ``channel_id``; the creator is its first member and facilitator.
+
+        Private by default: new commitments aren't announced, and a report-back note reaches the
+        board only when its member shows it there (``board_notes``).
+        """
+        board_notes = _note_sharing(board_notes)
         cleaned, key = clean_name(name)
         if not MIN_MEMBERS <= max_members <= MAX_MEMBERS:
             raise InvalidInput(f"A group has between {MIN_MEMBERS} and {MAX_MEMBERS} members (max_members).")
@@ -226,6 +274,8 @@ class GroupService(Service):
                 name_key=key,
                 timezone=tz or (settings.timezone if settings else "UTC"),
                 max_members=max_members,
+                announce_commitments=announce_commitments,
+                board_notes=board_notes,
                 created_by=actor.user_id,
                 created_at=now,
             )
@@ -241,6 +291,8 @@ class GroupService(Service):
     async def info(self, actor: Actor, *, group_id: int | None = None) -> GroupInfo:
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
+            if not (await viewer_of(session, group, actor)).reads_members_data:
+                return await self._group_level_info(session, group)
             return await self._info(session, group)
 
     async def list_groups(self, actor: Actor, *, archived: bool = False) -> list[GroupSummary]:
@@ -333,7 +385,9 @@ class GroupService(Service):
         reportback_lead_hours: int | None = None,
         checkin_nudge_lead_hours: int | None = None,
         announce_commitments: bool | None = None,
+        board_notes: NoteSharing | None = None,
     ) -> GroupInfo:
+        board_notes = _note_sharing(board_notes) if board_notes is not None else None
         tz = validate_timezone(timezone) if timezone is not None else None
         for hours in [*(meeting_reminder_hours or []), reportback_lead_hours, checkin_nudge_lead_hours]:
             if hours is not None and not 1 <= hours <= _MAX_LEAD_HOURS:
@@ -354,6 +408,8 @@ class GroupService(Service):
                 group.checkin_nudge_lead_hours = checkin_nudge_lead_hours
             if announce_commitments is not None:
                 group.announce_commitments = announce_commitments
+            if board_notes is not None:
+                group.board_notes = board_notes
             await outbox.plan_group(session, group.id, self.now())
             return await self._info(session, group)
 
@@ -378,6 +434,21 @@ class GroupService(Service):
                 return None
             meeting = await next_meeting_of(session, group_id, self.now())
             return await meeting_info(session, group, meeting) if meeting else None
+
+    async def group_of_channel(self, channel_id: int) -> ChannelGroup | None:
+        """The open group bound to ``channel_id`` (its members and facilitators), or None."""
+        async with self.begin() as session:
+            group = await session.scalar(
+                select(Group).where(Group.channel_id == channel_id, Group.archived_at.is_(None))
+            )
+            if group is None:
+                return None
+            members = await members_of(session, group.id)
+            return ChannelGroup(
+                group_id=group.id, guild_id=group.guild_id, name=group.name, channel_id=group.channel_id,
+                member_ids=frozenset(m.user_id for m in members),
+                facilitator_ids=tuple(m.user_id for m in members if m.is_facilitator),
+            )
 
     async def group_members(self, group_id: int) -> list[MemberInfo]:
         """The group's members, oldest first."""
@@ -556,6 +627,30 @@ class GroupService(Service):
             checkin_nudge_lead_hours=group.checkin_nudge_lead_hours,
             current_module=current_module,
             open_commitments=open_commitments,
+            member_count=len(members),
+            board_notes=group.board_notes,
+        )
+
+    async def _group_level_info(self, session: AsyncSession, group: Group) -> GroupInfo:
+        """``/group info`` for a server admin outside the group: that it exists, its channel, size, facilitators."""
+        members = await members_of(session, group.id)
+        return GroupInfo(
+            id=group.id,
+            guild_id=group.guild_id,
+            name=group.name,
+            channel_id=group.channel_id,
+            timezone=group.timezone,
+            max_members=group.max_members,
+            members=[MemberInfo(m.user_id, True, m.joined_at) for m in members if m.is_facilitator],
+            next_meeting=None,
+            archived=group.archived_at is not None,
+            announce_commitments=group.announce_commitments,
+            meeting_reminder_hours=list(group.meeting_reminder_hours),
+            reportback_lead_hours=group.reportback_lead_hours,
+            checkin_nudge_lead_hours=group.checkin_nudge_lead_hours,
+            scope=InfoScope.GROUP_LEVEL,
+            member_count=len(members),
+            board_notes=group.board_notes,
         )
 
     @staticmethod

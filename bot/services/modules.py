@@ -32,7 +32,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
-    require_member,
+    require_reader,
     resolve_group,
 )
 from bot.services.meetings import members_of, next_meeting_of
@@ -543,10 +543,8 @@ class ModuleService(Service):
         """Who has checked in for the current module, and each member's check-ins this year."""
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
-            member = await membership(session, group.id, actor.user_id)
-            if member is None and not actor.can_manage_server:
-                await require_member(session, group, actor)
-            facilitator = actor.can_manage_server or (member is not None and member.is_facilitator)
+            member = await require_reader(session, group, actor)
+            facilitator = actor.can_manage_server or member.is_facilitator
             rows = await group_modules(session, group)
             module = _current(group, rows)
             now = self.now()
