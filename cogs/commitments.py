@@ -79,10 +79,13 @@ def local_day(when: datetime, tz: str) -> str:
     return f"{local:%a} {local.day} {local:%b}"
 
 
-def commitment_line(item: CommitmentInfo, *, with_note: bool = True) -> str:
+def commitment_line(item: CommitmentInfo, *, with_note: bool = True, note_privacy: bool = False) -> str:
+    """One commitment; ``note_privacy`` (the member's own DM) says who can read its note."""
     line = f"{STATUS_MARK[item.status]} `#{item.number}` {inert(item.text)} — *{item.status_label}*"
     if with_note and item.note:
         line += "\n  ↳ " + inert(item.note).replace("\n", "\n    ")
+        if note_privacy:
+            line += " · *" + ("on the board" if item.note_shared else "only you can see this note") + "*"
     return line
 
 
@@ -140,7 +143,7 @@ def reportback_embeds(report: ReportBack, *, buddy_id: int | None = None) -> lis
         else:
             lines.append("All reported — thank you! 🙌")
     header = "\n".join(lines)
-    blocks = [[commitment_line(c) for c in report.commitments]]
+    blocks = [[commitment_line(c, note_privacy=buddy_id is None) for c in report.commitments]]
     pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4) or [""]
     return fit_message(title, header, pages, "More commitments than fit here: see /commit list", colour=EMBED_COLOUR)
 
@@ -156,6 +159,8 @@ def reportback_view(report: ReportBack) -> discord.ui.View | None:
         for status in (DONE, PARTLY, NOT_DONE):
             view.add_item(ReportButton(item.id, status, number=item.number, current=item.status, row=row))
         view.add_item(NoteButton(item.id, number=item.number, row=row))
+        if item.note and report.notes_shareable:
+            view.add_item(ShareNoteButton(item.id, share=not item.note_shared, number=item.number, row=row))
     return view
 
 
@@ -283,6 +288,38 @@ class NoteModal(Modal):
         await redraw(interaction, report)
 
 
+class ShareNoteButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"commit:share:(?P<id>[0-9]+):(?P<share>on|off)",
+):
+    """"Show on the board" / "Keep private" for the member's own note: a note is private until shown."""
+
+    def __init__(self, commitment_id: int, *, share: bool, number: int | None = None, row: int | None = None) -> None:
+        label = "Show note on the board" if share else "Keep note private"
+        super().__init__(
+            discord.ui.Button(
+                label=label if number is None else f"#{number} {label}", style=discord.ButtonStyle.secondary,
+                emoji="👥" if share else "🔒", custom_id=f"commit:share:{commitment_id}:{'on' if share else 'off'}",
+                row=row,
+            )
+        )
+        self.commitment_id = commitment_id
+        self.share = share
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ShareNoteButton:
+        return cls(int(match["id"]), share=match["share"] == "on")
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        _changed, report = await interaction.client.services.commitments.share_note(
+            user_id=interaction.user.id, commitment_id=self.commitment_id, shared=self.share
+        )
+        await redraw(interaction, report)
+
+
 async def redraw(interaction: discord.Interaction, report: ReportBack) -> None:
     """Update the report-back DM in place after a click."""
     message = reportback_message(report)
@@ -311,11 +348,11 @@ class CommitmentsCog(commands.Cog):
         }
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ReportButton, NoteButton)
+        self.bot.add_dynamic_items(ReportButton, NoteButton, ShareNoteButton)
         self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ReportButton, NoteButton)
+        self.bot.remove_dynamic_items(ReportButton, NoteButton, ShareNoteButton)
         self.bot.notifications.unregister_all(self._renderers())
 
     # autocomplete ---------------------------------------------------------------------------------

@@ -10,13 +10,15 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
-from bot.services.groups import GroupInfo
+from bot.models import NoteSharing
+from bot.services.groups import GroupInfo, InfoScope
 from bot.services.help import Welcome
 from bot.ui.actor import actor_from
 from bot.ui.dm import send_to_member
 from bot.ui.notify import OutgoingMessage
 from bot.ui.options import AnyGroupOption, GroupOption
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
+from bot.ui.privacy import channel_exposure, exposure_warning
 from bot.ui.reply import respond
 from bot.ui.time import ts_with_relative
 from cogs.help import checklist_text
@@ -33,7 +35,30 @@ def _member_of_this_server(interaction: discord.Interaction, member: discord.Mem
     return member
 
 
+BOARD_NOTES_CHOICES = [
+    app_commands.Choice(name="the member chooses, per note", value=NoteSharing.MEMBER_CHOOSES.value),
+    app_commands.Choice(name="always private", value=NoteSharing.PRIVATE.value),
+]
+BOARD_NOTES_LABELS = {
+    NoteSharing.MEMBER_CHOOSES: "shown on the board only when their member chooses",
+    NoteSharing.PRIVATE: "always private",
+}
+
+
+def group_level_embed(info: GroupInfo) -> discord.Embed:
+    """``/group info`` for a server admin who isn't in the group: no member's data."""
+    embed = discord.Embed(title=info.name + (" (archived)" if info.archived else ""), colour=discord.Colour.teal())
+    embed.add_field(name="Channel", value=f"<#{info.channel_id}>")
+    embed.add_field(name="Size", value=f"{info.member_count} of {info.max_members}")
+    facilitators = ", ".join(f"<@{m.user_id}>" for m in info.members)
+    embed.add_field(name="Facilitators", value=facilitators[:1024] or "—", inline=False)
+    embed.set_footer(text="You're not in this group: what its members share stays with them.")
+    return embed
+
+
 def info_embed(info: GroupInfo) -> discord.Embed:
+    if info.scope is InfoScope.GROUP_LEVEL:
+        return group_level_embed(info)
     embed = discord.Embed(title=info.name + (" (archived)" if info.archived else ""), colour=discord.Colour.teal())
     embed.add_field(name="Channel", value=f"<#{info.channel_id}>")
     embed.add_field(name="Timezone", value=info.timezone)
@@ -97,18 +122,25 @@ class GroupsCog(commands.Cog):
     @group.command(name="create", description="Create a group bound to a channel (Manage Server or the facilitator role)")
     @app_commands.describe(name="The group's name", channel="Its channel (default: this one)",
                            timezone="The group's timezone (default: the server's)",
-                           max_members="Most members it takes, 2–12 (default 8)")
+                           max_members="Most members it takes, 2–12 (default 8)",
+                           announce_commitments="Announce new commitments in the channel (default: no)",
+                           board_notes="Report-back notes on the board (default: the member chooses, per note)")
     @app_commands.autocomplete(timezone=timezone_autocomplete)
+    @app_commands.choices(board_notes=BOARD_NOTES_CHOICES)
     async def group_create(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100],
                            channel: discord.TextChannel | None = None,
                            timezone: app_commands.Range[str, 1, 64] | None = None,
-                           max_members: app_commands.Range[int, 2, 12] = 8) -> None:
+                           max_members: app_commands.Range[int, 2, 12] = 8,
+                           announce_commitments: bool = False,
+                           board_notes: app_commands.Choice[str] | None = None) -> None:
         actor = actor_from(interaction)
         target = channel if channel is not None else interaction.channel
         if not isinstance(target, discord.TextChannel) or target.guild.id != interaction.guild_id:
             raise InvalidInput("A group lives in a text channel of this server: use this in one, or pick `channel`.")
+        notes = NoteSharing(board_notes.value) if board_notes is not None else NoteSharing.MEMBER_CHOOSES
         info = await self.bot.services.groups.create(actor, name=name, channel_id=target.id, timezone=timezone,
-                                                     max_members=max_members)
+                                                     max_members=max_members,
+                                                     announce_commitments=announce_commitments, board_notes=notes)
         await respond(
             interaction,
             f"Created **{info.name}** in <#{info.channel_id}> ({info.timezone}). <@{actor.user_id}> is its "
@@ -119,6 +151,11 @@ class GroupsCog(commands.Cog):
         steps = await self.bot.services.help.checklist(actor, group_id=info.id)
         await respond(interaction, f"**Setting up {info.name}**\n{checklist_text(steps)}\n"
                                    "-# `/help` shows this list, ticked off as you go, until it's done.")
+        # Private by default: the facilitator is told, privately, if the channel is readable beyond the group.
+        cached = target.guild.get_channel(target.id)
+        exposure = channel_exposure(cached if cached is not None else target, {m.user_id for m in info.members})
+        if exposure.exposed:
+            await respond(interaction, exposure_warning(exposure, group_name=info.name, channel_id=info.channel_id))
 
     @group.command(name="join", description="Join a group in this server")
     @app_commands.describe(group="The group to join")
@@ -200,9 +237,11 @@ class GroupsCog(commands.Cog):
         reportback_lead_hours="Hours before a meeting to DM each member their commitments (default 48)",
         checkin_nudge_lead_hours="Hours before a meeting to nudge for module check-ins (default 72)",
         announce_commitments="Announce new commitments in the channel",
+        board_notes="Report-back notes on the board: the member chooses per note, or always private",
         group="Which group (default: this channel's)",
     )
     @app_commands.autocomplete(timezone=timezone_autocomplete)
+    @app_commands.choices(board_notes=BOARD_NOTES_CHOICES)
     async def group_settings(
         self,
         interaction: discord.Interaction,
@@ -211,6 +250,7 @@ class GroupsCog(commands.Cog):
         reportback_lead_hours: app_commands.Range[int, 1, 672] | None = None,
         checkin_nudge_lead_hours: app_commands.Range[int, 1, 672] | None = None,
         announce_commitments: bool | None = None,
+        board_notes: app_commands.Choice[str] | None = None,
         group: GroupOption = None,
     ) -> None:
         hours = None
@@ -223,13 +263,15 @@ class GroupsCog(commands.Cog):
             actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=hours,
             reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
             announce_commitments=announce_commitments,
+            board_notes=NoteSharing(board_notes.value) if board_notes is not None else None,
         )
         reminders = ", ".join(f"{h} h" for h in info.meeting_reminder_hours) or "none"
         await respond(
             interaction,
             f"**{info.name}** settings: timezone {info.timezone}; meeting reminders {reminders} before; "
             f"report-back DM {info.reportback_lead_hours} h before; check-in nudge {info.checkin_nudge_lead_hours} h "
-            f"before; new commitments {'announced' if info.announce_commitments else 'not announced'}.",
+            f"before; new commitments {'announced' if info.announce_commitments else 'not announced'}; "
+            f"report-back notes {BOARD_NOTES_LABELS[NoteSharing(info.board_notes)]}.",
         )
 
     @group.command(name="archive", description="Archive the group: every scheduled post stops, data is kept (facilitator)")

@@ -1,0 +1,54 @@
+"""Private by default: a group's facilitators are told, privately, when its channel is readable beyond the group.
+
+``/group create`` checks the channel as the group is made (``cogs.groups``); this cog watches for
+permission changes afterwards (CHANNEL_UPDATE) and DMs the facilitators once per change that
+opens the channel up. The check itself is :func:`bot.ui.privacy.channel_exposure`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.client import RoundtableBot
+from bot.ui.dm import send_to_member
+from bot.ui.errors import log_failure
+from bot.ui.notify import OutgoingMessage
+from bot.ui.privacy import channel_exposure, exposure_warning
+
+log = logging.getLogger(__name__)
+
+
+class PrivacyCog(commands.Cog):
+    def __init__(self, bot: RoundtableBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_guild_channel_update(
+        self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel
+    ) -> None:
+        try:
+            await self._check(before, after)
+        except Exception as exc:  # a listener must not die on one channel
+            log_failure("the channel privacy check", exc)
+
+    async def _check(self, before: discord.abc.GuildChannel, after: discord.abc.GuildChannel) -> None:
+        group = await self.bot.services.groups.group_of_channel(after.id)
+        if group is None:
+            return
+        exposure = channel_exposure(after, group.member_ids)
+        # Once per change that opens the channel up: a rename or a topic edit doesn't repeat it.
+        if not exposure.exposed or exposure == channel_exposure(before, group.member_ids):
+            return
+        log.info("The channel of group %s became readable beyond the group", group.group_id)
+        text = exposure_warning(exposure, group_name=group.name, channel_id=group.channel_id)
+        for user_id in group.facilitator_ids:
+            delivery = await send_to_member(self.bot, user_id, OutgoingMessage(content=text))
+            if not delivery.by_dm:  # never posted in the channel: that's the one that's too open
+                log.info("Couldn't DM facilitator %s about the channel of group %s", user_id, group.group_id)
+
+
+async def setup(bot: RoundtableBot) -> None:
+    await bot.add_cog(PrivacyCog(bot))
