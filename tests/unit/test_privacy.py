@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+import discord
 import pytest
+from discord.state import ConnectionState
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +23,7 @@ from bot.services.base import Actor
 from bot.services.commitments import CommitmentRef
 from bot.services.goals import Ref
 from bot.services.groups import InfoScope
+from bot.ui.privacy import channel_exposure, exposure_warning
 from tests.unit.seeding import CHANNEL, GUILD, add_meeting, make_group
 
 OTHER_GUILD = 1_000_000_000_000_000_002
@@ -234,3 +238,80 @@ async def test_changing_other_settings_keeps_announcements(services: Services, w
     # Groups made before this change announce (their stored value); a settings change leaves it.
     info = await services.groups.update_settings(actor(FAC), group_id=world.group_id, reportback_lead_hours=24)
     assert info.announce_commitments
+
+
+# --- is the group's channel readable beyond the group? (built from real discord.py objects) ---------
+
+VIEW = discord.Permissions(view_channel=True).value
+EVERYONE_BASE = discord.Permissions(view_channel=True, send_messages=True).value
+SERVER, CHANNEL_ID, STAFF, ADMINS, BOTS = 10, 30, 20, 21, 22
+
+
+def _role(role_id: int, name: str, permissions: int = 0, *, managed: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": str(role_id), "name": name, "permissions": str(permissions), "position": 1,
+                            "color": 0, "hoist": False, "managed": managed, "mentionable": False}
+    if managed:
+        data["tags"] = {"bot_id": "99"}
+    return data
+
+
+def _member(user_id: int, roles: list[int]) -> dict[str, Any]:
+    return {"user": {"id": str(user_id), "username": f"user{user_id}", "discriminator": "0", "avatar": None},
+            "roles": [str(r) for r in roles], "joined_at": "2026-11-01T00:00:00+00:00", "deaf": False, "mute": False,
+            "flags": 0}
+
+
+def _overwrite(target: int, *, allow: int = 0, deny: int = 0, member: bool = False) -> dict[str, Any]:
+    return {"id": str(target), "type": 1 if member else 0, "allow": str(allow), "deny": str(deny)}
+
+
+def channel(overwrites: list[dict[str, Any]], *, everyone: int = EVERYONE_BASE) -> discord.TextChannel:
+    """A text channel in a guild built by discord.py from a GUILD_CREATE-shaped payload."""
+    state = ConnectionState(dispatch=lambda *args: None, handlers={}, hooks={}, http=None,  # type: ignore[arg-type]
+                            intents=discord.Intents.all())
+    data: Any = {
+        "id": str(SERVER), "name": "Server", "owner_id": "1", "member_count": 3,
+        "roles": [_role(SERVER, "@everyone", everyone), _role(STAFF, "Staff"),
+                  _role(ADMINS, "Admins", discord.Permissions(administrator=True).value),
+                  _role(BOTS, "Bots", VIEW, managed=True)],
+        "members": [_member(ANA, [STAFF]), _member(BOB, [STAFF]), _member(OTHER, [STAFF, ADMINS, BOTS])],
+        "channels": [{"id": str(CHANNEL_ID), "type": 0, "name": "makers", "position": 0,
+                      "permission_overwrites": overwrites}],
+    }
+    guild = discord.Guild(data=data, state=state)
+    found = guild.get_channel(CHANNEL_ID)
+    assert isinstance(found, discord.TextChannel)
+    return found
+
+
+PRIVATE = [_overwrite(SERVER, deny=VIEW), _overwrite(ANA, allow=VIEW, member=True), _overwrite(BOB, allow=VIEW, member=True)]
+
+
+def test_a_channel_everyone_can_read_is_exposed() -> None:
+    exposure = channel_exposure(channel([]), {ANA, BOB})
+    assert exposure.exposed and exposure.everyone
+    text = exposure_warning(exposure, group_name="Makers", channel_id=CHANNEL_ID)
+    assert "@everyone" in text and "View Channel" in text and "Permissions" in text
+
+
+def test_a_channel_only_its_members_can_read_is_not() -> None:
+    assert not channel_exposure(channel(PRIVATE), {ANA, BOB}).exposed
+    # A server whose @everyone can't view channels at all, and no overwrites: private too.
+    assert not channel_exposure(channel([], everyone=0), {ANA, BOB}).exposed
+
+
+def test_a_role_reaching_beyond_the_group_is_exposed() -> None:
+    staff_can_view = [_overwrite(SERVER, deny=VIEW), _overwrite(STAFF, allow=VIEW)]
+    exposure = channel_exposure(channel(staff_can_view), {ANA, BOB})  # OTHER has Staff and isn't in the group
+    assert exposure.exposed and not exposure.everyone and exposure.role_ids == (STAFF,)
+    assert f"<@&{STAFF}>" in exposure_warning(exposure, group_name="Makers", channel_id=CHANNEL_ID)
+    # A role only the group's members have is the group's own way in.
+    assert not channel_exposure(channel(staff_can_view), {ANA, BOB, OTHER}).exposed
+
+
+def test_administrators_and_bot_roles_and_base_permissions_under_a_deny_do_not_count() -> None:
+    # Admins read every channel whatever it says; the bots' integration role is a bot; a role's own
+    # View Channel is overridden by the channel's @everyone deny.
+    assert not channel_exposure(channel([*PRIVATE, _overwrite(BOTS, allow=VIEW), _overwrite(ADMINS, allow=VIEW)]), {ANA, BOB}).exposed
+    everyone_denied = channel([_overwrite(SERVER, deny=VIEW)])
+    assert not channel_exposure(everyone_denied, {ANA, BOB}).exposed
