@@ -149,13 +149,15 @@ class GroupsCog(commands.Cog):
         )
         # The facilitator's own first-run checklist; `/help` shows it, ticked off, until it's done.
         steps = await self.bot.services.help.checklist(actor, group_id=info.id)
-        await respond(interaction, f"**Setting up {info.name}**\n{checklist_text(steps)}\n"
-                                   "-# `/help` shows this list, ticked off as you go, until it's done.")
-        # Private by default: the facilitator is told, privately, if the channel is readable beyond the group.
+        text = (f"**Setting up {info.name}**\n{checklist_text(steps)}\n"
+                "-# `/help` shows this list, ticked off as you go, until it's done.")
+        # Private by default: the facilitator is told, in this private reply, if the channel is readable
+        # beyond the group.
         cached = target.guild.get_channel(target.id)
         exposure = channel_exposure(cached if cached is not None else target, {m.user_id for m in info.members})
         if exposure.exposed:
-            await respond(interaction, exposure_warning(exposure, group_name=info.name, channel_id=info.channel_id))
+            text = exposure_warning(exposure, group_name=info.name, channel_id=info.channel_id) + "\n\n" + text
+        await respond(interaction, text)
 
     @group.command(name="join", description="Join a group in this server")
     @app_commands.describe(group="The group to join")
