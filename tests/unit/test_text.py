@@ -7,7 +7,7 @@ import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import column, func, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
@@ -268,14 +268,19 @@ async def test_migration_0007_rekeys_existing_groups(backend: str, _templates: o
     try:
         await migrate.upgrade(engine, "0006")
         sessions = create_sessionmaker(engine)
-        # Keys as the old code made them (``name.casefold()``).
+        # Keys as the old code made them (``name.casefold()``). Rows go in through the 0006 columns
+        # only (the model has columns later migrations add).
         names = {1: "Alpha", 2: "Al\u200bpha", 3: NFD_CAFE, 4: "Ｂｅｔａ", 5: "Gamma"}
+        old = {"timezone": "UTC", "created_by": ADMIN, "created_at": clock.now(), "max_members": 8,
+               "announce_commitments": True, "meeting_reminder_hours": [168, 24], "reportback_lead_hours": 48,
+               "checkin_nudge_lead_hours": 72, "current_module_number": 1}
+        columns = [Group.__table__.c[name] for name in ("id", "guild_id", "channel_id", "name", "name_key", *old)]
+        rows = [{"id": number, "guild_id": GUILD, "channel_id": CHANNEL + number, "name": name,
+                 "name_key": name.casefold(), **old} for number, name in names.items()]
+        rows.append({"id": 6, "guild_id": GUILD + 1, "channel_id": CHANNEL + 6, "name": "Al\u200bpha",
+                     "name_key": "al\u200bpha", **old})
         async with sessions.begin() as session:
-            for number, name in names.items():
-                session.add(Group(id=number, guild_id=GUILD, channel_id=CHANNEL + number, name=name,
-                                  name_key=name.casefold(), timezone="UTC", created_by=ADMIN, created_at=clock.now()))
-            session.add(Group(id=6, guild_id=GUILD + 1, channel_id=CHANNEL + 6, name="Al\u200bpha",
-                              name_key="al\u200bpha", timezone="UTC", created_by=ADMIN, created_at=clock.now()))
+            await session.execute(insert(table("peer_group", *(column(c.name, c.type) for c in columns))), rows)
         await migrate.upgrade(engine)
         async with sessions.begin() as session:
             keys = {group.id: group.name_key for group in await session.scalars(select(Group))}
