@@ -425,8 +425,8 @@ async def relation_to(session: AsyncSession, actor: Actor, kpi: Kpi) -> Relation
     if actor.user_id == kpi.user_id:
         return Relation.OWNER
     member = await membership(session, kpi.group_id, actor.user_id)
-    # Manage Server counts only for a member: an admin outside the group sees none of its KPIs.
-    if member is not None and (member.is_facilitator or actor.can_manage_server):
+    # A facilitator's view is the facilitators': Manage Server alone sees none of a group's KPIs.
+    if member is not None and member.is_facilitator:
         return Relation.FACILITATOR
     return Relation.MEMBER if member is not None else Relation.STRANGER
 

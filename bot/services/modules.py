@@ -544,7 +544,8 @@ class ModuleService(Service):
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
             member = await require_reader(session, group, actor)
-            facilitator = actor.can_manage_server or member.is_facilitator
+            # Check-ins shared with the facilitators only are for the facilitators: Manage Server isn't one.
+            facilitator = member.is_facilitator
             rows = await group_modules(session, group)
             module = _current(group, rows)
             now = self.now()

@@ -7,15 +7,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import discord
 import pytest
 from discord.state import ConnectionState
-from sqlalchemy import select
+from sqlalchemy import column, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.expression import TableClause
 
 from bot.clock import ManualClock
+from bot.db import Base
 from bot.errors import InvalidInput, NotAllowed, UserError
 from bot.models import BuddyPair, Commitment, Group, NoteSharing
 from bot.services import Services
@@ -132,6 +135,20 @@ async def test_group_info_for_each_viewer(services: Services, world: World) -> N
     for outsider in (actor(OTHER), actor(ANA, guild_id=OTHER_GUILD, manage=True)):
         with pytest.raises(UserError):
             await services.groups.info(outsider, group_id=world.group_id)
+
+
+async def test_manage_server_adds_nothing_to_a_members_view(services: Services, world: World) -> None:
+    """A server admin who is a member reads as a member: not what's for the facilitators only."""
+    await services.modules.save_checkin(group_id=world.group_id, user_id=ANA, learning="For Fran only",
+                                        visibility="facilitator")
+    await services.goals.add_kpi(actor(ANA, channel_id=CHANNEL), name="Debt", unit="£")  # private
+    admin_member = actor(BOB, manage=True)
+    progress = await services.modules.progress(admin_member, group_id=world.group_id)
+    assert all(entry.user_id != ANA for entry in progress.visible)
+    facilitator = await services.modules.progress(actor(FAC), group_id=world.group_id)
+    assert [entry.user_id for entry in facilitator.visible] == [ANA]
+    card = await services.goals.scorecard(admin_member, member_id=ANA, group_id=world.group_id)
+    assert [k.name for k in card.kpis] == ["Revenue"] and card.hidden == 1
 
 
 async def test_a_server_admin_outside_the_group_still_runs_it(services: Services, world: World) -> None:
@@ -315,3 +332,49 @@ def test_administrators_and_bot_roles_and_base_permissions_under_a_deny_do_not_c
     assert not channel_exposure(channel([*PRIVATE, _overwrite(BOTS, allow=VIEW), _overwrite(ADMINS, allow=VIEW)]), {ANA, BOB}).exposed
     everyone_denied = channel([_overwrite(SERVER, deny=VIEW)])
     assert not channel_exposure(everyone_denied, {ANA, BOB}).exposed
+
+
+# --- the migration: groups made before keep their announcements; older notes become private ------
+
+
+async def test_migration_0070_keeps_announcements_and_makes_old_notes_private(
+    backend: str, _templates: object, tmp_path: Path, clock: ManualClock
+) -> None:
+    from bot import migrate
+    from bot.db import create_engine, create_sessionmaker
+    from tests.conftest import drop_database_url
+    from tests.unit.test_migrations import _empty_url
+
+    def old_table(model: type[Base], new: set[str]) -> TableClause:
+        """The model's table as 0020 had it (without the columns 0070 adds)."""
+        return table(model.__tablename__, *(column(c.name, c.type) for c in model.__table__.c if c.name not in new))
+
+    url = await _empty_url(backend, _templates, tmp_path)
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine, "0020")
+        sessions = create_sessionmaker(engine)
+        now = clock.now()
+        group = {"guild_id": GUILD, "name": "Old", "name_key": "old", "timezone": "UTC", "max_members": 8,
+                 "meeting_reminder_hours": [168, 24], "reportback_lead_hours": 48, "checkin_nudge_lead_hours": 72,
+                 "current_module_number": 1, "created_by": ANA, "created_at": now}
+        async with sessions.begin() as session:
+            await session.execute(insert(old_table(Group, {"board_notes"})), [
+                {"id": 1, "channel_id": CHANNEL, "announce_commitments": True, **group},
+                {"id": 2, "channel_id": OTHER_CHANNEL, "announce_commitments": False, **group,
+                 "name": "Older", "name_key": "older"},
+            ])
+            await session.execute(insert(old_table(Commitment, {"note_shared"})), [{
+                "id": 1, "guild_id": GUILD, "group_id": 1, "number": 1, "user_id": ANA, "text": "Call the bank",
+                "due_at": DEC_3, "status": "done", "note": "Revenue fell to 3k", "created_at": now, "updated_at": now,
+            }])
+        await migrate.upgrade(engine)
+        async with sessions.begin() as session:
+            groups = {g.id: (g.announce_commitments, g.board_notes) for g in await session.scalars(select(Group))}
+            note = await session.get(Commitment, 1)
+        assert groups == {1: (True, NoteSharing.MEMBER_CHOOSES), 2: (False, NoteSharing.MEMBER_CHOOSES)}
+        assert note is not None and note.note == "Revenue fell to 3k" and note.note_shared is False
+        await migrate.downgrade(engine, "0020")
+    finally:
+        await engine.dispose()
+        await drop_database_url(url)
