@@ -17,16 +17,6 @@ from bot.ui.options import GroupOption
 from bot.ui.reply import respond
 
 SECTION_TITLES = {"upcoming": "Upcoming notifications", "problems": "Failed, expired and cancelled"}
-KIND_LABELS = {
-    "meeting_reminder": "Meeting reminder",
-    "module_prompt": "Module prompt",
-    "checkin_nudge": "Check-in nudge",
-    "reportback_dm": "Report-back DM",
-    "reportback_board": "Report-back board",
-    "checkin_digest": "Check-in digest",
-    "buddy_summary": "Buddy summary",
-    "post_meeting": "Post-meeting prompt",
-}
 
 
 def outbox_embed(page: OutboxPage) -> discord.Embed:
@@ -34,7 +24,7 @@ def outbox_embed(page: OutboxPage) -> discord.Embed:
     for entry in page.entries:
         who = "channel" if entry.recipient_id == 0 else f"DM <@{entry.recipient_id}>"
         when = discord.utils.format_dt(entry.sent_at or entry.due_at, "f")
-        line = f"**{KIND_LABELS.get(entry.kind, entry.kind)}** → {who} · {when}"
+        line = f"**{entry.label or entry.kind}** → {who} · {when}"  # the label its feature declares
         if entry.status != "pending":
             line += f" · {entry.status}"
         if entry.reason:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.features import FeatureRegistry
 from bot.services.base import Actor, ServiceContext
 from bot.services.brainstorms import BrainstormService
+from bot.services.catalog import FEATURES
 from bot.services.commitments import CommitmentService
 from bot.services.groups import GroupService
 from bot.services.guilds import GuildService
@@ -13,7 +15,7 @@ from bot.services.meetings import MeetingService
 from bot.services.modules import ModuleService
 from bot.services.outbox import OutboxService
 
-__all__ = ["Actor", "ServiceContext", "Services"]
+__all__ = ["FEATURES", "Actor", "FeatureRegistry", "ServiceContext", "Services"]
 
 
 @dataclass(frozen=True, slots=True)
