@@ -49,7 +49,7 @@ REPORTBACK_BOARD = "reportback_board"
 CHECKIN_DIGEST = "checkin_digest"
 BUDDY_SUMMARY = "buddy_summary"
 POST_MEETING = "post_meeting"
-PLANNED_KINDS = frozenset(
+PLANNED_KINDS = frozenset(  # the built-in kinds; every planned kind: bot.services.FEATURES.kind_names
     {
         MEETING_REMINDER,
         MODULE_PROMPT,
