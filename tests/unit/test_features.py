@@ -24,7 +24,7 @@ from bot.features import (
     PlannedRow,
     bind_features,
 )
-from bot.models import Group, Meeting, OutboxRow
+from bot.models import BuddyPair, Group, Meeting, OutboxRow
 from bot.services import FEATURES, ServiceContext, Services
 from bot.services.base import Actor
 from bot.services.outbox import PLANNED_KINDS, plan_group
@@ -228,3 +228,23 @@ async def test_a_kind_without_a_label_stops_the_start(offline_app: App) -> None:
              for k in FEATURES.kinds]
     with pytest.raises(FeatureError, match="no label for buddy_summary"):
         FeatureRegistry((Feature("all", kinds=kinds),)).check_renderers(offline_app.bot.notifications.kinds)
+
+
+async def test_rows_due_at_once_are_inserted_in_kind_order_a_members_dms_together(sessions, clock) -> None:
+    """Rows due at the same moment are sent in id order: a meeting an hour away makes the prompt and
+    every DM due now; the channel's rows follow kind order, each member's DMs stay together."""
+    group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA, BEN])
+    async with sessions.begin() as session:
+        session.add(BuddyPair(guild_id=GUILD, group_id=group_id, requester_id=ANA, partner_id=BEN, status="active",
+                              created_at=clock.now()))
+    await add_meeting(sessions, group_id, clock.now() + timedelta(hours=1))
+    async with sessions.begin() as session:
+        await plan_group(session, group_id, clock.now())
+        found = [(r.kind, r.recipient_id) for r in await session.scalars(
+            select(OutboxRow).where(OutboxRow.group_id == group_id).order_by(OutboxRow.id))]
+    assert found == [
+        ("module_prompt", 0),
+        ("checkin_nudge", ANA), ("reportback_dm", ANA), ("buddy_summary", ANA),
+        ("checkin_nudge", BEN), ("reportback_dm", BEN), ("buddy_summary", BEN),
+        ("reportback_board", 0), ("checkin_digest", 0), ("post_meeting", 0),
+    ]
