@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.app import App, StartupError
+from bot.app import App
 from bot.clock import ManualClock
 from bot.features import FeatureRegistry
 from bot.models import Group, GroupMember, OutboxRow
@@ -59,15 +59,3 @@ async def test_a_plugged_in_kind_tied_to_no_meeting_reaches_the_member(
     async with app.sessions.begin() as session:
         row = await session.scalar(select(OutboxRow).where(OutboxRow.kind == KPI_NUDGE))
         assert row is not None and (row.status, row.meeting_id) == ("sent", None)
-
-
-async def test_a_planned_kind_without_a_renderer_stops_the_start(
-    sim: Sim, settings: Settings, clock: ManualClock, start_app: list[App]
-) -> None:
-    app = build(settings, clock, features=FeatureRegistry((*FEATURES.features, GOALS)), extensions=())
-    start_app.append(app)
-    await app.migrate()
-    with pytest.raises(StartupError) as failure:
-        await app.start()
-    assert str(failure.value) == "Notification kinds don't match the renderers: no renderer for test_kpi_nudge."
-    assert not app.scheduler.running  # stopped before anything was scheduled or sent
