@@ -45,10 +45,8 @@ def info_embed(info: GroupInfo) -> discord.Embed:
         embed.add_field(name="Next meeting", value=ts_with_relative(when), inline=False)
     else:
         embed.add_field(name="Next meeting", value="None planned (`/meeting recurring`)", inline=False)
-    if info.current_module is not None:
-        embed.add_field(name="Current module", value=info.current_module[:1024])
-    if info.open_commitments is not None:
-        embed.add_field(name="Open commitments", value=str(info.open_commitments))
+    for line in info.lines:  # what the other features add (bot.features.Feature.info_lines)
+        embed.add_field(name=line.name[:256], value=line.value[:1024])
     return embed
 
 
