@@ -15,7 +15,7 @@ from bot.services.meetings import MeetingInfo
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
-from bot.ui.options import GroupOption
+from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
 from bot.ui.reply import respond
 
 log = logging.getLogger(__name__)
@@ -90,26 +90,6 @@ class RsvpButton(
         await interaction.response.edit_message(embed=meeting_embed(meeting), view=rsvp_view(meeting))
 
 
-class MeetingTransformer(app_commands.Transformer):
-    """A meeting option: autocompletes over upcoming meetings of the member's groups; yields its id."""
-
-    async def transform(self, interaction: discord.Interaction, value: str) -> int:
-        if not value.strip().isdigit():
-            raise app_commands.TransformerError(value, self.type, self)
-        return int(value.strip())
-
-    async def autocomplete(  # type: ignore[override]
-        self, interaction: discord.Interaction[RoundtableBot], value: str
-    ) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
-            return []
-        choices = await interaction.client.services.meetings.choices(actor_from(interaction), value)
-        return [app_commands.Choice(name=c.label, value=str(c.id)) for c in choices]
-
-
-MeetingOption = app_commands.Transform[int, MeetingTransformer]
-
-
 def _in_group_channel(interaction: discord.Interaction, channel_id: int) -> bool:
     """Post publicly only in the group's own channel: elsewhere, others mustn't see the group's data."""
     channel = interaction.channel
@@ -153,8 +133,8 @@ class MeetingsCog(commands.Cog):
     @meeting.command(name="schedule", description="Schedule one meeting (facilitator)")
     @app_commands.describe(when='When, in the group\'s timezone: "2026-12-03 18:00", "3 Dec 6pm", "next tuesday 18:00"',
                            location="Where (a place or a call link)", group="Which group (default: this channel's)")
-    async def meeting_schedule(self, interaction: discord.Interaction, when: app_commands.Range[str, 1, 100],
-                               location: app_commands.Range[str, 1, 200] | None = None,
+    async def meeting_schedule(self, interaction: discord.Interaction, when: WhenOption,
+                               location: app_commands.Transform[str, TextTransformer(200, what="location")] | None = None,
                                group: GroupOption = None) -> None:
         meeting = await self.bot.services.meetings.schedule(actor_from(interaction), when=when, location=location,
                                                              group_id=group)
@@ -165,9 +145,9 @@ class MeetingsCog(commands.Cog):
     @app_commands.describe(rule='"first tuesday", "last friday", "every 4 weeks on monday", or an RRULE',
                            time="Wall-clock time in the group's timezone (default 18:00)",
                            location="Where (a place or a call link)", group="Which group (default: this channel's)")
-    async def meeting_recurring(self, interaction: discord.Interaction, rule: app_commands.Range[str, 1, 200],
-                                time: app_commands.Range[str, 1, 10] | None = None,
-                                location: app_commands.Range[str, 1, 200] | None = None,
+    async def meeting_recurring(self, interaction: discord.Interaction, rule: RuleOption,
+                                time: TimeOption | None = None,
+                                location: app_commands.Transform[str, TextTransformer(200, what="location")] | None = None,
                                 group: GroupOption = None) -> None:
         series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
                                                              location=location, group_id=group)
@@ -215,7 +195,7 @@ class MeetingsCog(commands.Cog):
     @meeting.command(name="move", description="Move a meeting to another time (facilitator)")
     @app_commands.describe(meeting="Which meeting", when="The new time, in the group's timezone")
     async def meeting_move(self, interaction: discord.Interaction, meeting: MeetingOption,
-                           when: app_commands.Range[str, 1, 100]) -> None:
+                           when: WhenOption) -> None:
         moved = await self.bot.services.meetings.move(actor_from(interaction), meeting_id=meeting, when=when)
         await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.")
         await self._notice(

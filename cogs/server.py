@@ -7,13 +7,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
-from bot.timezones import search_timezones
 from bot.ui.actor import actor_from
+from bot.ui.options import TimezoneOption, TimezoneTransformer
 from bot.ui.reply import respond
 
 
-async def timezone_autocomplete(_interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=name, value=name) for name in search_timezones(current, limit=25)]
+async def timezone_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """IANA names matching what the member typed (the ``TimezoneOption``'s own autocomplete)."""
+    return await TimezoneTransformer().autocomplete(interaction, current)
 
 
 class ServerCog(commands.Cog):
@@ -33,11 +34,10 @@ class ServerCog(commands.Cog):
         timezone="Default timezone for new groups (IANA name, e.g. Europe/London)",
         facilitator_role="Members with this role may create groups",
     )
-    @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def server_setup(
         self,
         interaction: discord.Interaction,
-        timezone: app_commands.Range[str, 1, 64] | None = None,
+        timezone: TimezoneOption | None = None,
         facilitator_role: discord.Role | None = None,
     ) -> None:
         setup = await self.bot.services.guilds.setup(
@@ -53,8 +53,7 @@ class ServerCog(commands.Cog):
 
     @timezone.command(name="set", description="Set your own timezone, used for your DMs and the dates you type")
     @app_commands.describe(tz="Your timezone (IANA name, e.g. America/New_York)")
-    @app_commands.autocomplete(tz=timezone_autocomplete)
-    async def timezone_set(self, interaction: discord.Interaction, tz: app_commands.Range[str, 1, 64]) -> None:
+    async def timezone_set(self, interaction: discord.Interaction, tz: TimezoneOption) -> None:
         name = await self.bot.services.guilds.set_member_timezone(actor_from(interaction), tz)
         await respond(interaction, f"Your timezone is now **{name}**.")
 
