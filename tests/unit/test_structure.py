@@ -6,11 +6,20 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import discord
 import pytest
 from discord import app_commands
 
 from bot.app import App
 from bot.settings import Settings
+from bot.ui.options import (
+    BoundedInt,
+    EdgeTransformer,
+    GroupTransformer,
+    IdTransformer,
+    TimeTransformer,
+    TimezoneTransformer,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = [ROOT / "bot" / "models", ROOT / "bot" / "services", ROOT / "bot" / "db.py", ROOT / "bot" / "errors.py",
@@ -119,3 +128,44 @@ async def test_payload_hash_is_stable(offline_app: App) -> None:
     bot = offline_app.bot
     first = bot.payload_hash(bot.command_payload())
     assert first == bot.payload_hash(bot.command_payload())
+
+
+# Options that name a row (an id typed or picked), a time of day or a timezone, by their name.
+ID_OPTIONS = {"commitment": IdTransformer, "meeting": IdTransformer, "brainstorm": IdTransformer, "group": GroupTransformer}
+NAMED_OPTIONS = {**ID_OPTIONS, "time": TimeTransformer, "timezone": TimezoneTransformer, "tz": TimezoneTransformer}
+TYPED = (discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer, discord.AppCommandOptionType.number)
+
+
+async def test_every_typed_option_is_checked_at_the_edge(offline_app: App) -> None:
+    """Issue 19: a cog never passes an unchecked value to a service. Every string, integer or number
+    option is declared with a transformer of bot.ui.options (or offers fixed choices, which Discord
+    enforces); ids, times and zones with theirs; integers with their bounds; text with a max length."""
+    offenders: list[str] = []
+    checked = 0
+    for command in offline_app.bot.tree.walk_commands():
+        if not isinstance(command, app_commands.Command):
+            continue
+        for parameter in command.parameters:
+            where = f"/{command.qualified_name} {parameter.name}"
+            transformer = command._params[parameter.name]._annotation
+            if parameter.type not in TYPED:
+                continue
+            checked += 1
+            expected = NAMED_OPTIONS.get(parameter.name)
+            if parameter.choices:
+                if expected is not None:
+                    offenders.append(f"{where}: fixed choices where a {expected.__name__} belongs")
+                continue
+            if not isinstance(transformer, EdgeTransformer):
+                offenders.append(f"{where}: {type(transformer).__name__}, not a bot.ui.options transformer")
+                continue
+            if expected is not None and not isinstance(transformer, expected):
+                offenders.append(f"{where}: {type(transformer).__name__}, not a {expected.__name__}")
+            if parameter.type is discord.AppCommandOptionType.integer and not isinstance(transformer, BoundedInt):
+                offenders.append(f"{where}: an integer without BoundedInt")
+            if parameter.type is discord.AppCommandOptionType.string and not (
+                parameter.max_value is not None and 1 <= parameter.max_value <= 6000
+            ):
+                offenders.append(f"{where}: a string option without a max length")
+    assert checked > 30
+    assert offenders == []
