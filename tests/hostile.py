@@ -44,7 +44,12 @@ def _kind(kind: str, *values: str) -> list[Hostile]:
     return [Hostile(kind, value) for value in values]
 
 
-HUGE_IDS = _kind("huge id", "99999999999999999999", "9223372036854775808", str(10**30), "10**30", "1e30")
+HUGE_IDS = _kind(
+    "huge id",
+    "99999999999999999999", "9223372036854775808", str(10**30), "10**30", "1e30",
+    "9223372036854775807", "2147483648",  # fit SQLite's 64 bits, overflow PostgreSQL's INTEGER
+)
+LARGEST_ID = _kind("largest id", "2147483647", "#2147483647")  # a valid id of no row: the service's NotFound
 NEGATIVE_IDS = _kind("negative id", "-1", "0", "-9223372036854775808", "#-5")
 UNICODE_DIGITS = _kind(
     "unicode digits",
@@ -96,7 +101,7 @@ RRULES = _kind(
 BAD_INTEGERS: list[int] = [10**30, 2**63, -1, 0, 10**6]
 
 # Which kinds are thrown at which option, by its transformer (a subclass inherits its base's entry).
-ID_KINDS = [*HUGE_IDS, *NEGATIVE_IDS, *UNICODE_DIGITS, *MENTIONS, *MARKDOWN[:3], *ZERO_WIDTH, *CONTROL, *LONG]
+ID_KINDS = [*HUGE_IDS, *LARGEST_ID, *NEGATIVE_IDS, *UNICODE_DIGITS, *MENTIONS, *MARKDOWN[:3], *ZERO_WIDTH, *CONTROL, *LONG]
 FOR_OPTION: dict[type, list[Hostile]] = {
     CommitmentTransformer: [*ID_KINDS, *_kind("huge id", "id:99999999999999999999", "id:²", "id:-1", "id:")],
     MeetingTransformer: ID_KINDS,

@@ -6,7 +6,7 @@ service (``tests/unit/test_structure.py`` walks the command tree to enforce it).
 doesn't fit raises :class:`~bot.errors.InvalidInput` (or ``NotFound``); discord.py wraps it in a
 ``TransformerError`` and the one error renderer shows its message privately.
 
-What is checked here is the *shape* of a value: ids are ASCII digits within the 64-bit row range,
+What is checked here is the *shape* of a value: ids are ASCII digits within the database's range,
 numbers are within their option's bounds, times are real clock times, zones are IANA names, text
 fits its length and holds no control characters. What a date or a recurrence rule *means* is for
 ``bot.dates`` / ``bot.recurrence``, which the services call with the string as typed.
@@ -29,9 +29,11 @@ from bot.ui.actor import actor_from
 if TYPE_CHECKING:
     from bot.client import RoundtableBot
 
-# Row ids and Discord snowflakes are signed 64-bit integers in the database.
-ID_MIN, ID_MAX = 1, 2**63 - 1
-_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
+# Row ids (and per-group numbers like a commitment's "#12") are INTEGER columns: 32-bit on
+# PostgreSQL, where a larger parameter fails the whole statement. Snowflakes (BigInteger) never come
+# from a typed option: Discord resolves members, channels and roles itself.
+ID_MIN, ROW_ID_MAX = 1, 2**31 - 1
+_ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 # A group name, a meeting's or brainstorm's autocomplete value: never longer than this.
 GROUP_VALUE_MAX = 100
 ID_VALUE_MAX = 40
@@ -56,11 +58,11 @@ def quoted(value: object, limit: int = 40) -> str:
 
 
 def parse_id(text: str) -> int | None:
-    """An id typed as ASCII digits within the 64-bit row range, else None (``²``, ``٣``, ``10**30`` are not ids)."""
+    """An id typed as ASCII digits within the row range, else None (``²``, ``٣``, ``10**30`` are not ids)."""
     if _ASCII_DIGITS.fullmatch(text) is None:
         return None
     number = int(text)
-    return number if ID_MIN <= number <= ID_MAX else None
+    return number if ID_MIN <= number <= ROW_ID_MAX else None
 
 
 def has_control_characters(text: str) -> bool:
@@ -213,7 +215,7 @@ class BoundedInt(EdgeTransformer):
         return self.high
 
     async def transform(self, interaction: discord.Interaction, value: Any) -> int:
-        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,19}", value.strip()):
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,10}", value.strip()):
             value = int(value.strip())  # Discord sends a number; accept its ASCII spelling too
         if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
             raise self.refuse(value, f"use a whole number from {self.low} to {self.high}.")
