@@ -8,13 +8,8 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.ui.actor import actor_from
-from bot.ui.options import TimezoneOption, TimezoneTransformer
+from bot.ui.options import TimezoneOption
 from bot.ui.reply import respond
-
-
-async def timezone_autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    """IANA names matching what the member typed (the ``TimezoneOption``'s own autocomplete)."""
-    return await TimezoneTransformer().autocomplete(interaction, current)
 
 
 class ServerCog(commands.Cog):

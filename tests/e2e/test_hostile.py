@@ -279,3 +279,22 @@ def test_every_family_is_thrown_at_some_option() -> None:
     }
     abstract = {options.IdTransformer}
     assert declared - abstract == set(FAMILIES)
+
+
+async def test_what_autocomplete_offers_passes_the_checks(sim: Sim, guild: Guild, channel: Channel, app: App) -> None:
+    """The transformers that carry their own autocomplete (zones, meetings, brainstorms) still offer
+    choices, and a picked choice is accepted."""
+    world = await make_world(sim, guild, channel, app)
+    for command, option in (("timezone set", "tz"), ("server setup", "timezone"), ("group settings", "timezone")):
+        choices = await sim.autocomplete(world.fac, channel, command, option=option, value="lond")
+        assert "Europe/London" in [choice["value"] for choice in choices], command
+    picked = await sim.command(world.fac, channel, "timezone set", tz="europe/london")
+    assert "**Europe/London**" in picked.text
+    [meeting] = await sim.autocomplete(world.fac, channel, "meeting cancel", option="meeting", value="")
+    assert meeting["value"] == str(world.meeting_id)
+    [brainstorm] = await sim.autocomplete(world.fac, channel, "brainstorm show", option="brainstorm", value="")
+    shown = await sim.command(world.fac, channel, "brainstorm show", brainstorm=brainstorm["value"])
+    assert "Pricing" in shown.text
+    [commitment] = await sim.autocomplete(world.fac, channel, "commit done", option="commitment", value="")
+    done = await sim.command(world.fac, channel, "commit done", commitment=commitment["value"])
+    assert "Recorded" in done.text
