@@ -66,7 +66,7 @@ MARKDOWN = _kind(
 )
 ZERO_WIDTH = _kind("zero-width only", "\u200b", "\u200b\u200c\u200d\u2060\ufeff", "\u200b \u200b")
 BLANK = _kind("blank", " ", "   \t ")
-CONTROL = _kind("control characters", "a\x00b", "\x07bell", "x\x1b[31mred")
+CONTROL = _kind("control characters", "a\x00b", "\x07bell", "x\x1b[31mred", "lone \ud800 surrogate")
 # Names that look like the groups "Makers" and "Café Club" (NFC) the end-to-end world has.
 LOOKALIKE_NAMES = _kind("lookalike name", "Cafe\u0301 Club", "CAFÉ CLUB", "Mak\u200bers", "Makers\u200b", "makers")
 LONG = _kind("4000 characters", "x" * 4000, "🙂" * 4000)

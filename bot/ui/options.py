@@ -66,7 +66,8 @@ def parse_id(text: str) -> int | None:
 
 
 def has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)
+    """NUL, escape and the like (tab and newline aside), or a lone surrogate no database can store."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in _ALLOWED_CONTROLS for ch in text)
 
 
 class EdgeTransformer(app_commands.Transformer):

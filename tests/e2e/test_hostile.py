@@ -7,7 +7,8 @@ itself would refuse (a value outside an option's declared type, bounds, length o
 simulator raises as ``UsageError``, and that counts as refused too.
 
 The first command with a given kind of option gets every value of the table; the others get a
-sample (one value of each kind, a different one per command), to keep the run short.
+sample (one value of each kind, or of every other kind where there are many, a different one per
+command), to keep the run short.
 """
 
 from __future__ import annotations
@@ -152,7 +153,11 @@ def cases_for(app: App, family: type) -> list[Case]:
                 kinds: dict[str, list[Hostile]] = {}
                 for hostile in table:
                     kinds.setdefault(hostile.kind, []).append(hostile)
-                table = [values[seen % len(values)] for values in kinds.values()]
+                table = [
+                    values[seen % len(values)]
+                    for index, values in enumerate(kinds.values())
+                    if len(kinds) < 4 or index % 2 == seen % 2  # many kinds: every other one, alternating
+                ]
             seen += 1
             table = [*table, *FOR_NAMED_OPTION.get((command.qualified_name, name), [])]
             cases += [Case(family, command.qualified_name, name, h.value, str(h)) for h in table]
