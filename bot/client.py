@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.services import Services
 from bot.ui.errors import log_failure, render_error
 from bot.ui.notify import NotificationRegistry
+from bot.ui.vanished import answer_vanished_click
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -66,6 +67,12 @@ class RoundtableTree(app_commands.CommandTree["RoundtableBot"]):
 
 
 class RoundtableBot(commands.Bot):
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        try:
+            await answer_vanished_click(interaction)
+        except Exception as error:  # a listener must never die silently
+            log_failure("vanished click", error)
+
     def __init__(
         self,
         *,
@@ -140,9 +147,9 @@ class RoundtableBot(commands.Bot):
         synced: list[str] = []
         scopes: list[tuple[str, discord.Object | None]] = [("global", None)]
         for guild_id in self.settings.dev_guild_ids:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            scopes.append((str(guild_id), guild))
+            dev_guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=dev_guild)
+            scopes.append((str(guild_id), dev_guild))
         for scope, guild in scopes:
             digest = self.payload_hash(self.command_payload(guild))
             if await self.services.guilds.command_hash(scope) == digest:

@@ -120,9 +120,9 @@ class Dispatcher:
                 await self.outbox.mark_sent(row.id, message_id=message.id, channel_id=message.channel.id)
                 return True
             if not row.dms_closed:
-                message = await self._send_dm(row, rendered.message)
-                if message is not None:
-                    await self.outbox.mark_sent(row.id, message_id=message.id, channel_id=message.channel.id)
+                dm = await self._send_dm(row, rendered.message)
+                if dm is not None:
+                    await self.outbox.mark_sent(row.id, message_id=dm.id, channel_id=dm.channel.id)
                     return True
             # DMs closed (known, or just refused): the renderer's fallback in the group channel.
             if rendered.fallback is None:

@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.models import OutboxStatus
 from bot.services.outbox import OutboxPage
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
@@ -35,7 +36,7 @@ def outbox_embed(page: OutboxPage) -> discord.Embed:
         who = "channel" if entry.recipient_id == 0 else f"DM <@{entry.recipient_id}>"
         when = discord.utils.format_dt(entry.sent_at or entry.due_at, "f")
         line = f"**{KIND_LABELS.get(entry.kind, entry.kind)}** → {who} · {when}"
-        if entry.status != "pending":
+        if entry.status != OutboxStatus.PENDING:
             line += f" · {entry.status}"
         if entry.reason:
             line += f"\n  ↳ {discord.utils.escape_markdown(entry.reason)[:300]}"
@@ -66,8 +67,8 @@ class OutboxPageButton(
         self.group_id, self.section, self.page = group_id, section, page
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    async def from_custom_id(  # type: ignore[override]  # the item is the button this class built
+        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
     ) -> OutboxPageButton:
         return cls(int(match["group"]), match["section"], int(match["page"]), label=item.label or "")
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any
+from typing import Any, Final
 
 import discord
 from discord import app_commands
@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput, UserError
+from bot.models import BrainstormStatus
 from bot.services.brainstorms import (
     DETAILS_MAX,
     IDEA_MAX,
@@ -39,11 +40,13 @@ from bot.ui.options import (
 )
 from bot.ui.pages import join_lines
 from bot.ui.reply import defer, respond
+from bot.ui.text import inert
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
 VOTE_EMOJI = "👍"
-THREAD_ARCHIVE_MINUTES = 10080  # a week: brainstorms run between meetings
+THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: brainstorms run between meetings
 NOTICE_SECONDS = 30.0  # the short-lived channel notice when a member's DMs are closed
 DESCRIPTION_LIMIT = 4000  # under Discord's 4,096 per embed description
 REACTION_ATTEMPTS = 3
@@ -62,19 +65,33 @@ def _votes(n: int) -> str:
 
 def idea_line(info: BrainstormInfo, idea: IdeaInfo) -> str:
     """"💡 #3 Raise prices for new clients — <@Bob>" (the author left out when anonymous)."""
-    line = f"💡 #{idea.number} {idea.text}"
+    line = f"💡 #{idea.number} {inert(idea.text)}"
     return line if info.anonymous else f"{line} — <@{idea.author_id}>"
 
 
+def ranks(votes: list[int]) -> list[str]:
+    """Competition ranking of ideas already sorted by votes: tied ideas share a rank, shown "=2"."""
+    labels = []
+    for votes_here in votes:
+        rank = 1 + sum(v > votes_here for v in votes)
+        tied = votes.count(votes_here) > 1
+        labels.append(f"={rank}" if tied else str(rank))
+    return labels
+
+
 def ranked_lines(info: BrainstormInfo) -> list[str]:
+    labels = ranks([idea.votes for idea in info.ideas])
     return [
-        f"**{rank}.** {idea_line(info, idea)} · **{_votes(idea.votes)}**"
-        for rank, idea in enumerate(info.ideas, start=1)
+        f"**{label}.** {idea_line(info, idea)} · **{_votes(idea.votes)}**"
+        for label, idea in zip(labels, info.ideas, strict=True)
     ]
 
 
 def issue_embed(info: BrainstormInfo) -> discord.Embed:
-    embed = discord.Embed(title=_shorten(info.issue, 256), description=info.details, colour=discord.Colour.gold())
+    embed = discord.Embed(
+        title=inert(info.issue, 256), description=inert(info.details, 4096) if info.details else None,
+        colour=discord.Colour.gold(),
+    )
     embed.add_field(name="Tabled by", value=f"<@{info.owner_id}>")
     voting = f"React {VOTE_EMOJI} on the ideas you back"
     if info.max_votes is not None:
@@ -91,7 +108,7 @@ def results_embeds(info: BrainstormInfo) -> list[discord.Embed]:
     pages = join_lines(lines, DESCRIPTION_LIMIT)
     embeds = []
     for n, page in enumerate(pages, start=1):
-        title = f"Brainstorm #{info.id} results: {_shorten(info.issue, 200)}"
+        title = f"Brainstorm #{info.id} results: {inert(info.issue, 200)}"
         if len(pages) > 1:
             title += f" ({n}/{len(pages)})"
         embeds.append(discord.Embed(title=title, description=page, colour=discord.Colour.green()))
@@ -106,7 +123,7 @@ def thread_name(issue: str) -> str:
 
 
 def _cog(interaction: discord.Interaction) -> BrainstormCog:
-    return interaction.client.get_cog(BrainstormCog.__cog_name__)  # type: ignore[attr-defined,no-any-return]
+    return interaction.client.get_cog(BrainstormCog.__cog_name__)  # type: ignore[attr-defined]
 
 
 class IdeaButton(
@@ -127,13 +144,13 @@ class IdeaButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> IdeaButton:
         return cls(int(match["id"]))
 
     async def handle(self, interaction: discord.Interaction) -> None:
         info = await _cog(interaction).service.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
-        if info.status != "open":
+        if info.status != BrainstormStatus.OPEN:
             raise InvalidInput(f"Brainstorm #{info.id} is closed: it takes no more ideas.")
         await interaction.response.send_modal(IdeaModal(self.brainstorm_id, info.issue))
 
@@ -162,11 +179,14 @@ class OpenModal(Modal):
     def __init__(self, *, issue: str, anonymous: bool, max_votes: int | None, group: int | None) -> None:
         super().__init__(title="Table an issue")
         self.issue.default = issue[:ISSUE_MAX]
-        self.open_options = {"anonymous": anonymous, "max_votes": max_votes, "group": group}
+        self.anonymous = anonymous
+        self.max_votes = max_votes
+        self.group_id = group
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await _cog(interaction).open_brainstorm(
-            interaction, issue=self.issue.value, details=self.details.value or None, **self.open_options
+            interaction, issue=self.issue.value, details=self.details.value or None, anonymous=self.anonymous,
+            max_votes=self.max_votes, group=self.group_id,
         )
 
 
@@ -179,7 +199,8 @@ class AdoptSelect(
         super().__init__(
             discord.ui.Select(
                 custom_id=f"brainstorm:adopt:{brainstorm_id}",
-                placeholder="Choose the ideas you'll commit to",
+                placeholder=f"Choose up to {len(options)} ideas you'll commit to"
+                if len(options) > 1 else "Choose the idea you'll commit to",
                 min_values=1,
                 max_values=max(1, len(options)),
                 options=options,
@@ -188,8 +209,8 @@ class AdoptSelect(
         self.brainstorm_id = brainstorm_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str], /
+    async def from_custom_id(  # type: ignore[override]  # the item is the select this class built
+        cls, interaction: discord.Interaction, item: discord.ui.Select[Any], match: re.Match[str], /
     ) -> AdoptSelect:
         return cls(int(match["id"]), list(item.options))
 
@@ -210,7 +231,7 @@ class AdoptSelect(
             actor_from(interaction), brainstorm_id=self.brainstorm_id, idea_ids=[int(v) for v in self.item.values]
         )
         due = f"<t:{int(result.due_at.timestamp())}:D>"
-        lines = [f"#{commitment} {_shorten(text, 200)} (idea #{idea})" for idea, commitment, text in result.adopted]
+        lines = [f"#{commitment} {inert(text, 200)} (idea #{idea})" for idea, commitment, text in result.adopted]
         message = f"New commitments, due at the meeting on {due}:\n" + "\n".join(lines) if lines else ""
         if result.already:
             numbers = ", ".join(f"#{n}" for n in result.already)
@@ -317,7 +338,7 @@ class BrainstormCog(commands.Cog):
     @brainstorm.command(name="list", description="Your group's brainstorms")
     @app_commands.describe(status="Only open or only closed brainstorms", group="Your group")
     @app_commands.choices(
-        status=[app_commands.Choice(name="open", value="open"), app_commands.Choice(name="closed", value="closed")]
+        status=[app_commands.Choice(name=status, value=status) for status in BrainstormStatus]
     )
     async def brainstorm_list(
         self, interaction: discord.Interaction, status: str | None = None, group: GroupOption = None
@@ -328,7 +349,7 @@ class BrainstormCog(commands.Cog):
             await respond(interaction, f"**{name}** has no {which} yet.")
             return
         lines = [
-            f"**#{b.id}** {_shorten(b.issue, 120)} — {b.status} — <@{b.owner_id}>"
+            f"**#{b.id}** {inert(b.issue, 120)} — {b.status} — <@{b.owner_id}>"
             + (f" — <#{b.thread_id}>" if b.thread_id else "")
             for b in brainstorms
         ]
@@ -554,9 +575,11 @@ class BrainstormCog(commands.Cog):
             thread = await self._channel(info.thread_id or 0)
         except discord.HTTPException as error:
             log.info("Brainstorm %s: thread unreachable for results (%s)", info.id, error)
+        posted: discord.Message | None = None
         if isinstance(thread, discord.Thread):
             for embed in embeds:
-                await _send_quietly(thread, embed=embed)
+                message = await _send_quietly(thread, embed=embed)
+                posted = posted or message
         owner_view: discord.ui.View | None = None
         if info.ideas:
             owner_view = discord.ui.View(timeout=None)
@@ -567,12 +590,20 @@ class BrainstormCog(commands.Cog):
             log.info("Brainstorm %s: group channel unreachable for results (%s)", info.id, error)
             channel = None
         if channel is not None:
-            for embed in embeds:
-                await _send_quietly(channel, embed=embed)
+            # The results are posted once, in the thread; the channel gets a line that links to them
+            # (or, when the thread is out of reach, the results themselves).
+            if posted is not None:
+                count = plural(len(info.ideas), "idea")
+                await _send_quietly(channel, f"💡 Brainstorm closed: **{inert(info.issue, 200)}** — {count}, "
+                                    f"ranked by the group's {VOTE_EMOJI}: {posted.jump_url}")
+            else:
+                for embed in embeds:
+                    await _send_quietly(channel, embed=embed)
             if owner_view is not None:
+                pick = f"up to {min(len(info.ideas), 25)} ideas" if len(info.ideas) > 1 else "the idea"
                 await _send_quietly(
                     channel,
-                    f"<@{info.owner_id}>, choose the ideas you'll commit to: they become your commitments "
+                    f"<@{info.owner_id}>, choose {pick} you'll commit to: they become your commitments "
                     "for the next meeting.",
                     view=owner_view,
                     allowed_mentions=discord.AllowedMentions(users=[discord.Object(info.owner_id)]),

@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.models import BuddyStatus
 from bot.services.groups import BuddyRequest
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
@@ -40,15 +41,15 @@ class BuddyAnswer(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> BuddyAnswer:
         return cls(int(match["pair_id"]), match["action"])
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         pair = await interaction.client.services.groups.buddy_respond(
             user_id=interaction.user.id, pair_id=self.pair_id, accept=self.action == "accept"
         )
-        if pair.status == "active":
+        if pair.status == BuddyStatus.ACTIVE:
             text = f"<@{pair.partner_id}> and <@{pair.requester_id}> are now buddies in **{pair.group_name}** 🤝"
         else:
             text = f"<@{pair.partner_id}> declined the buddy request in **{pair.group_name}**."

@@ -42,6 +42,7 @@ from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
 from bot.ui.pages import respond_pages
 from bot.ui.reply import respond
+from bot.ui.text import inert
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ CHOICE_NAME_MAX = 100
 # A report-back DM has one row of buttons per commitment; a message holds five rows.
 DM_BUTTON_ROWS = 5
 
-STATUS_MARK = {OPEN: "⬜", DONE: "✅", PARTLY: "🟨", NOT_DONE: "❌", DROPPED: "➖", NOT_REPORTED: "❔"}
+STATUS_MARK: dict[str, str] = {OPEN: "⬜", DONE: "✅", PARTLY: "🟨", NOT_DONE: "❌", DROPPED: "➖", NOT_REPORTED: "❔"}
 STATUS_CHOICES = [
     app_commands.Choice(name="done", value=DONE),
     app_commands.Choice(name="partly", value=PARTLY),
@@ -85,9 +86,9 @@ def local_day(when: datetime, tz: str) -> str:
 
 
 def commitment_line(item: CommitmentInfo, *, with_note: bool = True) -> str:
-    line = f"{STATUS_MARK[item.status]} `#{item.number}` {item.text} — *{item.status_label}*"
+    line = f"{STATUS_MARK[item.status]} `#{item.number}` {inert(item.text)} — *{item.status_label}*"
     if with_note and item.note:
-        line += f"\n  ↳ {item.note}"
+        line += "\n  ↳ " + inert(item.note).replace("\n", "\n    ")
     return line
 
 
@@ -285,7 +286,7 @@ class ReportButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> ReportButton:
         return cls(int(match["id"]), match["status"])
 
@@ -315,7 +316,7 @@ class NoteButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> NoteButton:
         return cls(int(match["id"]))
 
@@ -419,12 +420,12 @@ class CommitmentsCog(commands.Cog):
         when = "the next meeting, " if item.meeting_id is not None else ""
         await respond(
             interaction,
-            f"Committed: `#{item.number}` {item.text}\nDue {when}{ts(item.due_at, 'F')} ({added.group_name}).",
+            f"Committed: `#{item.number}` {inert(item.text)}\nDue {when}{ts(item.due_at, 'F')} ({added.group_name}).",
         )
         if added.announce_channel_id is not None:
             channel = self.bot.get_partial_messageable(added.announce_channel_id, guild_id=item.guild_id)
             try:
-                await channel.send(f"<@{item.user_id}> committed to: {item.text} (`#{item.number}`, due {ts(item.due_at, 'f')})")
+                await channel.send(f"<@{item.user_id}> committed to: {inert(item.text)} (`#{item.number}`, due {ts(item.due_at, 'f')})")
             except discord.HTTPException as error:
                 log.warning("Couldn't announce commitment %s in %s: %s", item.id, added.announce_channel_id, error)
                 await respond(interaction, f"I couldn't post it in <#{added.announce_channel_id}> (missing access?).")
@@ -501,7 +502,7 @@ class CommitmentsCog(commands.Cog):
             actor_from(interaction), commitment=commitment, text=text, due=due, group_id=group
         )
         item = result.commitment
-        await respond(interaction, f"{'Updated' if result.changed else 'Unchanged'}: `#{item.number}` {item.text} — due {ts(item.due_at, 'F')}")
+        await respond(interaction, f"{'Updated' if result.changed else 'Unchanged'}: `#{item.number}` {inert(item.text)} — due {ts(item.due_at, 'F')}")
 
     @commit.command(name="drop", description="Drop a commitment (yours, or as a facilitator any in your group)")
     @app_commands.describe(commitment="The commitment (#number)", group="Its group")
@@ -513,7 +514,7 @@ class CommitmentsCog(commands.Cog):
             actor_from(interaction), commitment=commitment, group_id=group
         )
         item = result.commitment
-        reply = f"Dropped `#{item.number}` {item.text}." if result.changed else f"`#{item.number}` was already dropped."
+        reply = f"Dropped `#{item.number}` {inert(item.text)}." if result.changed else f"`#{item.number}` was already dropped."
         if result.tell_owner_id is not None:
             told = await self._tell_owner(result.tell_owner_id, interaction.user.id, item, result.group_name)
             reply += " I let them know by DM." if told else " Their DMs are closed: please tell them yourself."
@@ -523,7 +524,7 @@ class CommitmentsCog(commands.Cog):
         try:
             channel = await self.bot.create_dm(discord.Object(id=owner_id))
             await channel.send(
-                f"<@{by_id}>, a facilitator of **{group_name}**, dropped your commitment `#{item.number}`: {item.text}"
+                f"<@{by_id}>, a facilitator of **{group_name}**, dropped your commitment `#{item.number}`: {inert(item.text)}"
             )
         except discord.HTTPException as error:
             log.info("Couldn't tell %s their commitment %s was dropped: %s", owner_id, item.id, error)
@@ -551,7 +552,7 @@ class CommitmentsCog(commands.Cog):
         won = await self.bot.services.commitments.win(actor, text=text, group_id=group)
         channel = self.bot.get_partial_messageable(won.channel_id, guild_id=actor.guild_id)
         try:
-            message = await channel.send(f"🎉 <@{actor.user_id}> shared a win: {won.text}")
+            message = await channel.send(f"🎉 <@{actor.user_id}> shared a win: {inert(won.text)}")
         except discord.HTTPException as error:
             log.warning("Couldn't post win %s in %s: %s", won.id, won.channel_id, error)
             await respond(interaction, f"Your win is counted, but I couldn't post it in <#{won.channel_id}>.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -9,6 +11,7 @@ from discord.ext import commands
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.services.groups import GroupInfo
+from bot.services.help import Welcome
 from bot.ui.actor import actor_from
 from bot.ui.options import (
     AnyGroupOption,
@@ -19,7 +22,12 @@ from bot.ui.options import (
     TimezoneOption,
 )
 from bot.ui.reply import respond
-from cogs.meetings import stamp
+from cogs.help import checklist_text
+from cogs.meetings import rsvp_view, stamp
+from cogs.modules import CheckInButton
+from cogs.server import TimezoneButton
+
+log = logging.getLogger(__name__)
 
 PAGE_CHARS = 4000  # an embed description holds 4096
 
@@ -63,6 +71,42 @@ def info_embed(info: GroupInfo) -> discord.Embed:
     return embed
 
 
+def welcome_embed(welcome: Welcome, *, member_count: int, max_members: int) -> discord.Embed:
+    """The next meeting (in the reader's own time), the module, and the things to do now."""
+    name = discord.utils.escape_markdown(welcome.group_name)
+    embed = discord.Embed(
+        title=f"Welcome to {welcome.group_name}"[:256],
+        description=f"You're in (**{member_count}** of {max_members}). **{name}** meets in <#{welcome.channel_id}>.",
+        colour=discord.Colour.blurple(),
+    )
+    if welcome.meeting is not None:
+        when = f"{stamp(welcome.meeting.starts_at)} ({stamp(welcome.meeting.starts_at, 'R')}), in your own time"
+    else:
+        when = "Not set yet: a facilitator will schedule it (`/meeting next` shows it)."
+    embed.add_field(name="Next meeting", value=when, inline=False)
+    embed.add_field(name="This month's module",
+                    value=f"{welcome.module_number}. {welcome.module_title}"[:1024] + " — `/module current`", inline=False)
+    todo = []
+    if not welcome.timezone_set:
+        todo.append("Set your time zone, so reminders reach you at a sensible hour.")
+    if welcome.meeting is not None:
+        todo.append("Tell the group whether you're coming.")
+    todo.append("Read the module and check in on it before the meeting.")
+    embed.add_field(name="Now", value="\n".join(f"{n}. {line}" for n, line in enumerate(todo, start=1)), inline=False)
+    return embed
+
+
+def welcome_view(welcome: Welcome) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    if not welcome.timezone_set:
+        view.add_item(TimezoneButton(welcome.guild_id))
+    view.add_item(CheckInButton(welcome.group_id))
+    if welcome.meeting is not None:
+        for item in rsvp_view(welcome.meeting, reply=True).children:
+            view.add_item(item)
+    return view
+
+
 class GroupsCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
@@ -85,18 +129,28 @@ class GroupsCog(commands.Cog):
                                                      max_members=max_members)
         await respond(
             interaction,
-            f"Created **{info.name}** in <#{info.channel_id}> ({info.timezone}). You're its facilitator.\n"
-            "Next: `/meeting recurring rule:\"first tuesday\" time:18:00`, and ask members to `/group join`.",
+            f"Created **{info.name}** in <#{info.channel_id}> ({info.timezone}). <@{actor.user_id}> is its "
+            "facilitator; members join with `/group join`.",
             ephemeral=False,
         )
+        # The facilitator's own first-run checklist; `/help` shows it, ticked off, until it's done.
+        steps = await self.bot.services.help.checklist(actor, group_id=info.id)
+        await respond(interaction, f"**Setting up {info.name}**\n{checklist_text(steps)}\n"
+                                   "-# `/help` shows this list, ticked off as you go, until it's done.")
 
     @group.command(name="join", description="Join a group in this server")
     @app_commands.describe(group="The group to join")
     async def group_join(self, interaction: discord.Interaction, group: AnyGroupOption) -> None:
-        change = await self.bot.services.groups.join(actor_from(interaction), group_id=group)
-        await respond(interaction, f"Welcome to **{change.group_name}** ({change.member_count} of "
-                                   f"{change.max_members}). It meets in <#{change.channel_id}>; set your own "
-                                   "timezone with `/timezone set`.")
+        actor = actor_from(interaction)
+        change = await self.bot.services.groups.join(actor, group_id=group)
+        welcome = await self.bot.services.help.welcome(actor, group_id=change.group_id)
+        embed = welcome_embed(welcome, member_count=change.member_count, max_members=change.max_members)
+        await respond(interaction, embed=embed, view=welcome_view(welcome))
+        # The same welcome by DM, to keep once the private reply is gone (best effort: DMs may be closed).
+        try:
+            await interaction.user.send(embed=embed, view=welcome_view(welcome))
+        except discord.HTTPException as exc:
+            log.info("No welcome DM for %s: %s", interaction.user.id, exc)
 
     @group.command(name="leave", description="Leave a group")
     @app_commands.describe(group="Which group (default: this channel's)")
@@ -129,7 +183,17 @@ class GroupsCog(commands.Cog):
         member = _member_of_this_server(interaction, member)
         change = await self.bot.services.groups.make_facilitator(actor_from(interaction), member_id=member.id,
                                                                  group_id=group)
-        await respond(interaction, f"<@{member.id}> is now a facilitator of **{change.group_name}**.")
+        text = f"<@{member.id}> is now a facilitator of **{change.group_name}**."
+        # A change of who runs the group is announced once, in its channel; the reply says so.
+        channel = self.bot.get_channel(change.channel_id)
+        announced = False
+        if isinstance(channel, discord.abc.Messageable):
+            try:
+                await channel.send(text)
+                announced = True
+            except discord.HTTPException as exc:
+                log.info("Couldn't announce the new facilitator in %s: %s", change.channel_id, exc)
+        await respond(interaction, f"{text} Announced in <#{change.channel_id}>." if announced else text)
 
     @group.command(name="info", description="Members, facilitators, timezone and the next meeting")
     @app_commands.describe(group="Which group (default: this channel's)")

@@ -7,8 +7,11 @@ import logging
 import discord
 from discord import app_commands
 from discord.ext import commands
+from discord.utils import escape_markdown
 
 from bot.client import RoundtableBot
+from bot.services.help import Checklist, HelpState, NextStep
+from bot.ui.actor import actor_from
 from bot.ui.errors import log_failure
 from bot.ui.reply import respond
 
@@ -24,25 +27,96 @@ FIRST_STEPS = (
     "`/meeting recurring rule:\"first tuesday\" time:18:00`.\n"
     "3. Members run `/group join` and `/timezone set`."
 )
-MEMBER = (
+# Every command a member uses in a cycle, by the moment of the cycle it belongs to.
+BEFORE = (
+    "`/module current` read this month's module · `/checkin` say what you read, did and learned\n"
+    "`/meeting next` when and where, and your RSVP · `/meeting list` the dates ahead\n"
+    "`/commit report` report back on what you committed to (or use the DM's buttons)\n"
+    "`/brainstorm open` table an issue for the group"
+)
+AT = (
+    "`/brainstorm idea` add an idea · `/brainstorm close` rank the ideas (the owner)\n"
+    "`/commit add` what you'll do before the next meeting · `/win` celebrate a success 🎉"
+)
+AFTER = (
+    "`/commit list` · `/commit done` · `/commit edit` · `/commit drop` · `/commit stats`\n"
+    "`/module progress` · `/module list` · `/brainstorm list` · `/brainstorm show`"
+)
+YOU = (
     "`/group join` · `/group leave` · `/group info` · `/group list` · `/timezone set`\n"
-    "`/meeting next` · `/meeting list` · `/buddy pair` · `/buddy unpair`\n"
-    "`/commit add` · `/commit list` · `/brainstorm open` · `/checkin` · `/win`"
+    "`/buddy pair` · `/buddy unpair` · `/help`"
 )
 FACILITATOR = (
     "`/group add` · `/group remove` · `/group facilitator` · `/group settings` · `/group archive`\n"
     "`/meeting schedule` · `/meeting recurring` · `/meeting move` · `/meeting cancel` · `/meeting end`\n"
-    "`/module import` · `/module export`"
+    "`/module set` · `/module import` · `/module export`"
 )
 ADMIN = "`/server setup` · `/group create` · `/admin outbox`"
 
+SECTIONS = {
+    "before": "Before the meeting",
+    "at": "At the meeting",
+    "after": "After the meeting",
+    "you": "You and your groups",
+    "facilitator": "Facilitators",
+    "admin": "Server admins (Manage Server)",
+    "start": "Start a group",
+}
 
-def help_embed() -> discord.Embed:
-    embed = discord.Embed(title="Roundtable", description=ABOUT, colour=discord.Colour.blurple())
-    embed.add_field(name="Start a group", value=FIRST_STEPS, inline=False)
-    embed.add_field(name="Members", value=MEMBER, inline=False)
-    embed.add_field(name="Facilitators", value=FACILITATOR, inline=False)
-    embed.add_field(name="Server admins (Manage Server)", value=ADMIN, inline=False)
+
+def what_next(state: HelpState | None) -> str:
+    """The one thing to do now, from the member's place in the cycle."""
+    if state is None:
+        return "Use these commands in a server where Roundtable runs a group."
+    when = f" ({discord.utils.format_dt(state.next_meeting_at, 'F')})" if state.next_meeting_at is not None else ""
+    group = f"**{escape_markdown(state.group_name)}**" if state.group_name else "your group"
+    match state.next_step:
+        case NextStep.JOIN:
+            if state.is_admin:
+                return "No group of yours here yet: start one with `/group create`, or join one with `/group join`."
+            return "You're not in a group here yet: `/group join` shows the groups you can join."
+        case NextStep.TIMEZONE:
+            return "Set your time zone with `/timezone set`, so every time and reminder is in your own time."
+        case NextStep.NO_MEETING:
+            if state.is_facilitator:
+                return f"{group} has no meeting planned: `/meeting recurring` or `/meeting schedule` sets one."
+            return f"{group} has no meeting planned yet; a facilitator will set one (`/meeting next` shows it)."
+        case NextStep.RSVP:
+            return f"Tell {group} whether you're coming to the next meeting{when}: `/meeting next`."
+        case NextStep.REPORT:
+            n = state.to_report
+            things = "commitment" if n == 1 else "commitments"
+            return f"Report back on your {n} {things} before the meeting{when}: `/commit report`."
+        case NextStep.CHECKIN:
+            return f"Check in on this month's module before the meeting{when}: `/checkin`."
+        case _:
+            return f"You're all set for the next meeting of {group}{when}."
+
+
+def checklist_text(checklist: Checklist) -> str:
+    return "\n".join(f"{'✅' if step.done else '⬜'} {step.text}" for step in checklist.steps)
+
+
+def help_embed(state: HelpState | None = None) -> discord.Embed:
+    """``/help`` for its reader: a member sees the cycle; facilitators and admins also see theirs."""
+    embed = discord.Embed(
+        title="Roundtable", description=f"**Next:** {what_next(state)}\n\n{ABOUT}", colour=discord.Colour.blurple()
+    )
+    is_member = state is not None and state.is_member
+    is_admin = state is not None and state.is_admin
+    if not is_member:
+        embed.add_field(name=SECTIONS["start"], value=FIRST_STEPS, inline=False)
+    if state is not None and state.setup is not None:
+        name = f"Setting up {state.setup.group_name}"[:256]
+        embed.add_field(name=name, value=checklist_text(state.setup)[:1024], inline=False)
+    embed.add_field(name=SECTIONS["before"], value=BEFORE, inline=False)
+    embed.add_field(name=SECTIONS["at"], value=AT, inline=False)
+    embed.add_field(name=SECTIONS["after"], value=AFTER, inline=False)
+    embed.add_field(name=SECTIONS["you"], value=YOU, inline=False)
+    if state is None or state.is_facilitator or is_admin:
+        embed.add_field(name=SECTIONS["facilitator"], value=FACILITATOR, inline=False)
+    if state is None or is_admin:
+        embed.add_field(name=SECTIONS["admin"], value=ADMIN, inline=False)
     return embed
 
 
@@ -54,9 +128,10 @@ class HelpCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="help", description="What Roundtable does and its commands")
+    @app_commands.command(name="help", description="What to do next, and the commands for each moment of the cycle")
     async def help(self, interaction: discord.Interaction) -> None:
-        await respond(interaction, embed=help_embed())
+        state = await self.bot.services.help.state(actor_from(interaction)) if interaction.guild_id else None
+        await respond(interaction, embed=help_embed(state))
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:

@@ -11,12 +11,18 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.errors import InvalidInput
+from bot.models import MeetingStatus
 from bot.services.meetings import MeetingInfo
+from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
 from bot.ui.reply import respond
+from bot.ui.text import inert
+from bot.ui.words import plural
+from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +36,37 @@ def stamp(when: Any, style: str = "F") -> str:
     return f"<t:{int(when.timestamp())}:{style}>"
 
 
+def reminder_lead(hours: object) -> str:
+    """Which reminder this is, so the week-ahead and the day-ahead ones read differently."""
+    if not isinstance(hours, int) or hours <= 0:
+        return "the meeting is coming up"
+    if hours % 168 == 0:
+        weeks = hours // 168
+        return "one week to go" if weeks == 1 else f"{weeks} weeks to go"
+    if hours % 24 == 0:
+        days = hours // 24
+        return "one day to go" if days == 1 else f"{days} days to go"
+    return "one hour to go" if hours == 1 else f"{hours} hours to go"
+
+
 def _mentions(user_ids: list[int]) -> str:
     text = ", ".join(f"<@{uid}>" for uid in user_ids)
     return text if len(text) <= 1024 else f"{len(user_ids)} members"
+
+
+def local_times_text(local_times: list[MemberLocalTime], *, series: bool = False) -> str:
+    """The meeting in each member's own zone (those who set one), flagging unsociable hours."""
+    if not local_times:
+        return ""
+    head = "The next meeting for members who set a timezone:" if series else "For members who set a timezone:"
+    lines = [head]
+    for item in local_times:
+        flag = f" ⚠️ outside {SOCIABLE_START:%H:%M}–{SOCIABLE_END:%H:%M}" if item.unsociable else ""
+        if flag and series and not outside(item.local, item.timezone):
+            flag += " on a later date of the three"
+        lines.append(f"• <@{item.user_id}>: {item.local:%a %d %b %H:%M} ({item.timezone}){flag}")
+    text = "\n".join(lines)
+    return text if len(text) <= 1500 else text[:1499] + "…"
 
 
 def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
@@ -40,54 +74,96 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
         title=title or f"Next meeting — {meeting.group_name}",
         description=f"{stamp(meeting.starts_at)} ({stamp(meeting.starts_at, 'R')})\n"
         f"-# Shown in your own timezone; the group's is {meeting.timezone}.",
-        colour=discord.Colour.blurple() if meeting.status == "scheduled" else discord.Colour.dark_grey(),
+        colour=discord.Colour.blurple() if meeting.status == MeetingStatus.SCHEDULED else discord.Colour.dark_grey(),
     )
-    if meeting.status != "scheduled":
+    if meeting.status != MeetingStatus.SCHEDULED:
         embed.add_field(name="Status", value=meeting.status.capitalize(), inline=False)
     if meeting.location:
-        embed.add_field(name="Where", value=meeting.location[:1024], inline=False)
+        embed.add_field(name="Where", value=inert(meeting.location, 1024), inline=False)
     for answer, label in ANSWER_LABELS.items():
         ids = meeting.answers.get(answer, [])
         embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
-    embed.set_footer(text=f"Meeting {meeting.id}")
+    embed.set_footer(text=meeting.label)
     return embed
 
 
-def rsvp_view(meeting: MeetingInfo) -> discord.ui.View:
+def rsvp_view(meeting: MeetingInfo, *, reply: bool = False) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     for answer in ANSWER_LABELS:
-        view.add_item(RsvpButton(meeting.id, answer))
+        view.add_item(RsvpButton(meeting.id, answer, reply=reply))
     return view
 
 
 class RsvpButton(
     RendersErrors,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"rsvp:(?P<meeting_id>[0-9]+):(?P<answer>going|maybe|no)",
+    template=r"rsvp:(?P<meeting_id>[0-9]+):(?P<answer>going|maybe|no)(?P<reply>:reply)?",
 ):
-    """Going / Maybe / Can't make it; works after a restart (the ids are in the custom_id)."""
+    """Going / Maybe / Can't make it; works after a restart (the ids are in the custom_id).
 
-    def __init__(self, meeting_id: int, answer: str) -> None:
+    On a meeting card the click redraws the card; on another message (a welcome) it answers with
+    the card instead, leaving that message and its other buttons as they were (``reply``).
+    """
+
+    def __init__(self, meeting_id: int, answer: str, *, reply: bool = False) -> None:
         super().__init__(
             discord.ui.Button(label=ANSWER_LABELS[answer], style=ANSWER_STYLES[answer],
-                              custom_id=f"rsvp:{meeting_id}:{answer}")
+                              custom_id=f"rsvp:{meeting_id}:{answer}" + (":reply" if reply else ""))
         )
         self.meeting_id = meeting_id
         self.answer = answer
+        self.reply = reply
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: re.Match[str], /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> RsvpButton:
-        return cls(int(match["meeting_id"]), match["answer"])
+        return cls(int(match["meeting_id"]), match["answer"], reply=bool(match["reply"]))
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
-        if interaction.guild_id is None:
-            raise app_commands.NoPrivateMessage()
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         meeting = await interaction.client.services.meetings.rsvp(
             guild_id=interaction.guild_id, user_id=interaction.user.id, meeting_id=self.meeting_id, answer=self.answer
         )
-        await interaction.response.edit_message(embed=meeting_embed(meeting), view=rsvp_view(meeting))
+        if self.reply:
+            await respond(interaction, f"Noted: **{ANSWER_LABELS[self.answer]}**.", embed=meeting_embed(meeting))
+            return
+        view = rsvp_view(meeting)
+        if interaction.message is not None and interaction.message.flags.ephemeral:
+            view.add_item(ShareMeetingButton(meeting.id))  # a private card keeps its Share button
+        await interaction.response.edit_message(embed=meeting_embed(meeting), view=view)
+
+
+class ShareMeetingButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"meeting:share:(?P<meeting_id>[0-9]+)",
+):
+    """Under a private ``/meeting next``: post the card, with its RSVP buttons, in the group's channel."""
+
+    def __init__(self, meeting_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label="Share with the group", style=discord.ButtonStyle.secondary, emoji="📣",
+                              custom_id=f"meeting:share:{meeting_id}")
+        )
+        self.meeting_id = meeting_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ShareMeetingButton:
+        return cls(int(match["meeting_id"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        meeting = await interaction.client.services.meetings.share(actor_from(interaction), meeting_id=self.meeting_id)
+        channel = interaction.client.get_channel(meeting.channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise InvalidInput("I can't see the group's channel any more: ask a facilitator to check my permissions.")
+        await channel.send(embed=meeting_embed(meeting), view=rsvp_view(meeting))
+        await respond(interaction, f"Shared in <#{meeting.channel_id}>.")
+
+
+def _then(text: str) -> str:
+    return f"\n{text}" if text else ""
 
 
 def _in_group_channel(interaction: discord.Interaction, channel_id: int) -> bool:
@@ -104,11 +180,11 @@ class MeetingsCog(commands.Cog):
     meeting = app_commands.Group(name="meeting", description="Your group's meetings", guild_only=True)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RsvpButton)
+        self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton)
         self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(RsvpButton)
+        self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton)
         self.bot.notifications.unregister("meeting_reminder")
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
@@ -117,13 +193,15 @@ class MeetingsCog(commands.Cog):
         meeting = await self.bot.services.meetings.get(note.meeting_id) if note.meeting_id else None
         if meeting is None:
             return Rendered.skip("meeting deleted")
-        if meeting.status != "scheduled":
+        if meeting.status != MeetingStatus.SCHEDULED:
             return Rendered.skip(f"meeting {meeting.status}")
         if meeting.starts_at <= note.due_at and meeting.starts_at <= self.bot.clock.now():
             return Rendered.skip("meeting already started")
+        lead = reminder_lead(note.payload.get("hours"))
         message = OutgoingMessage(
-            content=f"Reminder: **{meeting.group_name}** meets {stamp(meeting.starts_at, 'R')}.",
-            embeds=[meeting_embed(meeting, title=f"Meeting reminder — {meeting.group_name}")],
+            content=f"Reminder, {lead}: **{meeting.group_name}** meets {stamp(meeting.starts_at)} "
+            f"({stamp(meeting.starts_at, 'R')}), in your own time.",
+            embeds=[meeting_embed(meeting, title=f"Meeting reminder ({lead}) — {meeting.group_name}")],
             view=rsvp_view(meeting),
         )
         return Rendered(message)
@@ -138,8 +216,12 @@ class MeetingsCog(commands.Cog):
                                group: GroupOption = None) -> None:
         meeting = await self.bot.services.meetings.schedule(actor_from(interaction), when=when, location=location,
                                                              group_id=group)
-        await respond(interaction, "Meeting scheduled.", embed=meeting_embed(meeting), view=rsvp_view(meeting),
-                      ephemeral=not _in_group_channel(interaction, meeting.channel_id))
+        public = _in_group_channel(interaction, meeting.channel_id)
+        local = local_times_text(meeting.local_times)
+        content = "Meeting scheduled." if public or not local else f"Meeting scheduled.\n{local}"
+        await respond(interaction, content, embed=meeting_embed(meeting), view=rsvp_view(meeting), ephemeral=not public)
+        if public and local:  # members' zones are for the facilitator, not the channel
+            await respond(interaction, local)
 
     @meeting.command(name="recurring", description="Set the group's meeting series (facilitator)")
     @app_commands.describe(rule='"first tuesday", "last friday", "every 4 weeks on monday", or an RRULE',
@@ -152,20 +234,30 @@ class MeetingsCog(commands.Cog):
         series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
                                                              location=location, group_id=group)
         dates = "\n".join(f"• {stamp(d)}" for d in series.next_dates)
-        replaced = (f"\nThe {series.replaced} upcoming meeting(s) of the previous series were replaced."
+        replaced = (f"\n{plural(series.replaced, 'upcoming meeting')} of the previous series "
+                    f"{'was' if series.replaced == 1 else 'were'} replaced."
                     if series.replaced else "")
         await respond(
             interaction,
             f"**{series.group_name}** now meets {series.description} at {series.local_time} ({series.timezone})."
-            f"{replaced}\nThe next three:\n{dates}",
+            f"{replaced}\nThe next three:\n{dates}" + _then(local_times_text(series.local_times, series=True)),
+        )
+        # A change of the group's plans is announced once, in its channel (the reply above is private).
+        first = f" The next one: {stamp(series.next_dates[0])} ({stamp(series.next_dates[0], 'R')})." if series.next_dates else ""
+        await self._notice(
+            series.channel_id,
+            f"📅 **{series.group_name}** now meets {series.description} at {series.local_time} "
+            f"({series.timezone}; each of you sees the dates in your own time).{first}",
         )
 
     @meeting.command(name="next", description="The next meeting, with Going / Maybe / Can't make it")
     @app_commands.describe(group="Which group (default: this channel's)")
     async def meeting_next(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
         meeting = await self.bot.services.meetings.next(actor_from(interaction), group_id=group)
-        await respond(interaction, embed=meeting_embed(meeting), view=rsvp_view(meeting),
-                      ephemeral=not _in_group_channel(interaction, meeting.channel_id))
+        # Looking it up is private; the Share button posts it for the group when that helps.
+        view = rsvp_view(meeting)
+        view.add_item(ShareMeetingButton(meeting.id))
+        await respond(interaction, embed=meeting_embed(meeting), view=view)
 
     @meeting.command(name="list", description="The group's upcoming meetings")
     @app_commands.describe(group="Which group (default: this channel's)")
@@ -175,7 +267,7 @@ class MeetingsCog(commands.Cog):
             await respond(interaction, f"**{name}** has no meeting planned.")
             return
         lines = [
-            f"• {stamp(m.starts_at)} ({stamp(m.starts_at, 'R')})" + (f" — {m.location[:100]}" if m.location else "")
+            f"• {stamp(m.starts_at)} ({stamp(m.starts_at, 'R')})" + (f" — {inert(m.location, 100)}" if m.location else "")
             + f" · going {m.counts.get('going', 0)}"
             for m in meetings
         ]
@@ -197,7 +289,8 @@ class MeetingsCog(commands.Cog):
     async def meeting_move(self, interaction: discord.Interaction, meeting: MeetingOption,
                            when: WhenOption) -> None:
         moved = await self.bot.services.meetings.move(actor_from(interaction), meeting_id=meeting, when=when)
-        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.")
+        local = _then(local_times_text(moved.meeting.local_times))
+        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.{local}")
         await self._notice(
             moved.meeting.channel_id,
             f"The **{moved.meeting.group_name}** meeting of {stamp(moved.previous_starts_at)} moved to "

@@ -34,6 +34,8 @@ from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import BoundedInt, GroupOption
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
+from bot.ui.text import inert
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +88,18 @@ def module_embed(
 
 
 def checkin_fields(entry: CheckInEntry, *, with_member: bool = True) -> list[tuple[str, str]]:
-    """(name, value) pairs for one check-in; the first names the member (a mention that pings nobody)."""
+    """(name, value) pairs for one check-in, each answer under its question; with the member first
+    (a mention that pings nobody), so the answers read under their name.
+
+    Member text is made inert (markdown shown as typed); escapes can only push an answer past a field's
+    1,024 characters when it is mostly markdown characters, and then it ends in "…"."""
     fields: list[tuple[str, str]] = []
     for name, label in CHECKIN_LABELS.items():
         text = getattr(entry, name)
         if text:
-            fields.append((label, text))
+            fields.append((label, inert(text, FIELD_MAX)))
     if with_member and fields:
-        label, text = fields[0]
-        fields[0] = (label, f"<@{entry.user_id}>\n{text}")
+        fields.insert(0, ("Check-in by", f"<@{entry.user_id}>"))
     return fields
 
 
@@ -157,7 +162,7 @@ class CheckInButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> CheckInButton:
         return cls(int(match["group"]))
 
@@ -260,13 +265,13 @@ async def post_checkin(bot: RoundtableBot, saved: SavedCheckIn) -> bool | None:
     try:
         if saved.entry.visibility != "group":
             if previous is not None:
-                await channel.get_partial_message(previous).delete()  # type: ignore[union-attr]
+                await channel.get_partial_message(previous).delete()
             return None
         embed = checkin_embed(saved.entry, saved.group.name)
         message_id: int | None = None
         if previous is not None:
             try:
-                await channel.get_partial_message(previous).edit(embed=embed)  # type: ignore[union-attr]
+                await channel.get_partial_message(previous).edit(embed=embed)
                 message_id = previous
             except discord.NotFound:
                 message_id = None
@@ -305,7 +310,7 @@ class DigestPageButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button[Any], match: Any, /
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> DigestPageButton:
         return cls(int(match["group"]), int(match["meeting"]), int(match["page"]))
 
@@ -323,7 +328,7 @@ def digest_pages(digest: Digest) -> list[discord.Embed]:
     title = f"What we learned: module {digest.module_number}, {digest.module_title}"[:256]
     footer = digest.group.name
     if digest.private_count:
-        footer += f" · {digest.private_count} more check-in(s) shared with the facilitators only"
+        footer += f" · {plural(digest.private_count, 'more check-in')} shared with the facilitators only"
     return checkin_pages(title, digest.shared, footer=footer, empty="")
 
 
@@ -333,7 +338,7 @@ def digest_view(group_id: int, meeting_id: int, page: int, total: int, *, first:
         return None
     view = discord.ui.View(timeout=None)
     if first:
-        view.add_item(DigestPageButton(group_id, meeting_id, 1, label=f"More ({total - 1} more page(s))"))
+        view.add_item(DigestPageButton(group_id, meeting_id, 1, label=f"More ({plural(total - 1, 'more page')})"))
         return view
     if page > 0:
         view.add_item(DigestPageButton(group_id, meeting_id, page - 1, label=f"Page {page}"))
@@ -353,7 +358,7 @@ def progress_pages(progress: Progress) -> list[discord.Embed]:
     for member in progress.members:
         mark = "✅" if member.checked_in else "⬜"
         year = member.modules_checked_in
-        history = f"{len(year)} check-in(s) this year (modules {', '.join(map(str, year))})" if year else "no check-ins yet"
+        history = f"{plural(len(year), 'check-in')} this year (modules {', '.join(map(str, year))})" if year else "no check-ins yet"
         lines.append(f"{mark} <@{member.user_id}> · {history}")
     pages: list[discord.Embed] = []
     for chunk in join_lines(lines, 4000):  # a page per 4,000 characters of members

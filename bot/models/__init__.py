@@ -1,31 +1,47 @@
 """Typed SQLAlchemy models, one module per feature. Importing this package registers them all."""
 
 from bot.db import Base
-from bot.models.brainstorms import Brainstorm, BrainstormIdea, BrainstormVote
-from bot.models.commitments import Commitment, Win
+from bot.models.brainstorms import Brainstorm, BrainstormIdea, BrainstormStatus, BrainstormVote
+from bot.models.commitments import Commitment, CommitmentStatus, Win
 from bot.models.core import CommandSyncState, DMChannel, GuildSettings, MemberProfile
-from bot.models.groups import BuddyPair, Group, GroupMember, Meeting, MeetingSeries, Rsvp
+from bot.models.groups import (
+    BuddyPair,
+    BuddyStatus,
+    Group,
+    GroupMember,
+    Meeting,
+    MeetingSeries,
+    MeetingStatus,
+    Rsvp,
+    SeriesStatus,
+)
 from bot.models.modules import CheckIn, Module
-from bot.models.outbox import OutboxRow
+from bot.models.outbox import OutboxRow, OutboxStatus
 
 __all__ = [
     "Base",
     "Brainstorm",
     "BrainstormIdea",
+    "BrainstormStatus",
     "BrainstormVote",
     "BuddyPair",
+    "BuddyStatus",
     "CheckIn",
     "CommandSyncState",
     "Commitment",
+    "CommitmentStatus",
     "DMChannel",
     "Group",
     "GroupMember",
     "GuildSettings",
     "Meeting",
     "MeetingSeries",
+    "MeetingStatus",
     "MemberProfile",
     "Module",
     "OutboxRow",
+    "OutboxStatus",
     "Rsvp",
+    "SeriesStatus",
     "Win",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,8 +11,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.db import Base, Snowflake
 
 
+class BrainstormStatus(StrEnum):
+    """A brainstorm's ``status``: open → closed."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class Brainstorm(Base):
-    """``status`` open / closed."""
+    """``status`` open / closed (:class:`BrainstormStatus`)."""
 
     __tablename__ = "brainstorm"
     __table_args__ = (Index("ix_brainstorm_group_status", "group_id", "status"),)
@@ -24,7 +32,7 @@ class Brainstorm(Base):
     details: Mapped[str | None] = mapped_column(String(1500))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     max_votes: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=BrainstormStatus.OPEN)
     thread_id: Mapped[int | None] = mapped_column(Snowflake, unique=True)
     message_id: Mapped[int | None] = mapped_column(Snowflake)
     created_at: Mapped[datetime]

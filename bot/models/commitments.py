@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, Snowflake
 
-# Statuses: open → done | partly | not_done | dropped | not_reported
-OPEN = "open"
+
+class CommitmentStatus(StrEnum):
+    """A commitment's ``status``: open → done | partly | not_done | dropped | not_reported."""
+
+    OPEN = "open"
+    DONE = "done"
+    PARTLY = "partly"
+    NOT_DONE = "not_done"
+    DROPPED = "dropped"
+    NOT_REPORTED = "not_reported"
+
+    @property
+    def label(self) -> str:
+        """How members read it: "not done", "not reported"."""
+        return self.value.replace("_", " ")
+
+
+OPEN = CommitmentStatus.OPEN
 
 
 class Commitment(Base):

@@ -31,6 +31,9 @@ class MemberProfile(Base):
     guild_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
     user_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The member's waking window (``HH:MM`` local, bot.waking); both None: the default 08:00–21:00.
+    waking_start: Mapped[str | None] = mapped_column(String(5))
+    waking_end: Mapped[str | None] = mapped_column(String(5))
     updated_at: Mapped[datetime]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,6 +11,30 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.db import Base, Snowflake
 
 DEFAULT_MEETING_REMINDER_HOURS = [168, 24]  # 7 days and 1 day before
+
+
+class BuddyStatus(StrEnum):
+    """A buddy pair's ``status``: pending → active | declined; active → ended."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    DECLINED = "declined"
+    ENDED = "ended"
+
+
+class SeriesStatus(StrEnum):
+    """A meeting series' state, derived from ``ended_at`` (the table has no status column)."""
+
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class MeetingStatus(StrEnum):
+    """A meeting's ``status``: scheduled → ended | cancelled."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    ENDED = "ended"
 
 
 class Group(Base):
@@ -59,7 +84,7 @@ class BuddyPair(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id", ondelete="CASCADE"))
     requester_id: Mapped[int] = mapped_column(Snowflake)
     partner_id: Mapped[int] = mapped_column(Snowflake)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=BuddyStatus.PENDING)
     created_at: Mapped[datetime]
     responded_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -81,6 +106,10 @@ class MeetingSeries(Base):
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
 
+    @property
+    def status(self) -> SeriesStatus:
+        return SeriesStatus.ACTIVE if self.ended_at is None else SeriesStatus.ENDED
+
 
 class Meeting(Base):
     """One dated meeting; ``status`` scheduled / cancelled / ended."""
@@ -96,7 +125,7 @@ class Meeting(Base):
     # For a meeting of a series: the occurrence it was made for (kept when the meeting is moved).
     series_occurrence_at: Mapped[datetime | None]
     location: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED)
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 

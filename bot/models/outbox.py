@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint, text
@@ -10,8 +11,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, Snowflake
 
-# Statuses: pending → sent | failed | expired | cancelled
-PENDING = "pending"
+
+class OutboxStatus(StrEnum):
+    """An outbox row's ``status``: pending → sent | failed | expired | cancelled."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+PENDING = OutboxStatus.PENDING
 
 
 class OutboxRow(Base):

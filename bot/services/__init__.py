@@ -9,6 +9,7 @@ from bot.services.brainstorms import BrainstormService
 from bot.services.commitments import CommitmentService
 from bot.services.groups import GroupService
 from bot.services.guilds import GuildService
+from bot.services.help import HelpService
 from bot.services.meetings import MeetingService
 from bot.services.modules import ModuleService
 from bot.services.outbox import OutboxService
@@ -25,6 +26,7 @@ class Services:
     brainstorms: BrainstormService
     modules: ModuleService
     outbox: OutboxService
+    help: HelpService
 
     @classmethod
     def build(cls, context: ServiceContext) -> Services:
@@ -36,4 +38,5 @@ class Services:
             brainstorms=BrainstormService(context),
             modules=ModuleService(context),
             outbox=OutboxService(context),
+            help=HelpService(context),
         )

@@ -17,7 +17,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import InvalidInput, LimitReached, NotAllowed, NotFound
-from bot.models import Brainstorm, BrainstormIdea, BrainstormVote, Commitment, Group, GroupMember, Meeting
+from bot.models import (
+    Brainstorm,
+    BrainstormIdea,
+    BrainstormStatus,
+    BrainstormVote,
+    Commitment,
+    Group,
+    GroupMember,
+    Meeting,
+    MeetingStatus,
+)
 from bot.models.commitments import OPEN as COMMITMENT_OPEN
 from bot.services.base import (
     Actor,
@@ -28,14 +38,15 @@ from bot.services.base import (
     require_member,
     resolve_group,
 )
+from bot.text import clean
 
 ISSUE_MAX = 200
 DETAILS_MAX = 1500
 IDEA_MAX = 300
 MAX_IDEAS = 25  # one select menu's worth
 MAX_VOTES_LIMIT = MAX_IDEAS
-OPEN = "open"
-CLOSED = "closed"
+OPEN = BrainstormStatus.OPEN
+CLOSED = BrainstormStatus.CLOSED
 STATUSES = (OPEN, CLOSED)
 
 
@@ -161,8 +172,8 @@ async def _info(session: AsyncSession, brainstorm: Brainstorm, *, with_ideas: bo
     )
 
 
-def _clean(text: str | None, *, what: str, maximum: int, required: bool = True) -> str | None:
-    text = (text or "").strip()
+def _clean(text: str | None, *, what: str, maximum: int, required: bool = True, multiline: bool = True) -> str | None:
+    text = clean(text, multiline=multiline)
     if not text:
         if required:
             raise InvalidInput(f"The {what} can't be empty.")
@@ -205,7 +216,7 @@ async def _visible_brainstorm(
 async def next_meeting(session: AsyncSession, group_id: int, now: datetime) -> Meeting | None:
     return await session.scalar(
         select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > now)
+        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
         .order_by(Meeting.starts_at)
         .limit(1)
     )
@@ -311,7 +322,7 @@ class BrainstormService(Service):
         group_id: int | None = None,
     ) -> BrainstormInfo:
         """Table an issue. The adapter then opens its thread and calls :meth:`attach_thread`."""
-        issue_text = _clean(issue, what="issue", maximum=ISSUE_MAX)
+        issue_text = _clean(issue, what="issue", maximum=ISSUE_MAX, multiline=False)
         details_text = _clean(details, what="details", maximum=DETAILS_MAX, required=False)
         if max_votes is not None and not 1 <= max_votes <= MAX_VOTES_LIMIT:
             raise InvalidInput(f"`max_votes` must be between 1 and {MAX_VOTES_LIMIT}.")
@@ -410,7 +421,7 @@ class BrainstormService(Service):
                 return VoteResult(status, brainstorm.id, idea.number, brainstorm.max_votes, voted, brainstorm.thread_id)
 
             if brainstorm.status != OPEN:
-                return result("closed")
+                return result(CLOSED)
             if await membership(session, brainstorm.group_id, user_id) is None:
                 return result("not_member")
             if await session.get(BrainstormVote, (idea.id, user_id)) is not None:

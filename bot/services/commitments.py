@@ -20,7 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dates import parse_when
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.models import BuddyPair, Commitment, Group, GroupMember, GuildSettings, Meeting, MemberProfile, Win
+from bot.models import (
+    BuddyPair,
+    BuddyStatus,
+    Commitment,
+    CommitmentStatus,
+    Group,
+    GroupMember,
+    GuildSettings,
+    Meeting,
+    MeetingStatus,
+    MemberProfile,
+    Win,
+)
 from bot.models.commitments import OPEN
 from bot.services.base import (
     Actor,
@@ -32,23 +44,17 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.guilds import GuildService
+from bot.text import clean
 
-DONE = "done"
-PARTLY = "partly"
-NOT_DONE = "not_done"
-DROPPED = "dropped"
-NOT_REPORTED = "not_reported"
+DONE = CommitmentStatus.DONE
+PARTLY = CommitmentStatus.PARTLY
+NOT_DONE = CommitmentStatus.NOT_DONE
+DROPPED = CommitmentStatus.DROPPED
+NOT_REPORTED = CommitmentStatus.NOT_REPORTED
 STATUSES = (OPEN, DONE, PARTLY, NOT_DONE, DROPPED, NOT_REPORTED)
 # What a member may report (a facilitator may only drop).
 REPORTABLE = (DONE, PARTLY, NOT_DONE, DROPPED)
-STATUS_LABELS = {
-    OPEN: "open",
-    DONE: "done",
-    PARTLY: "partly",
-    NOT_DONE: "not done",
-    DROPPED: "dropped",
-    NOT_REPORTED: "not reported",
-}
+STATUS_LABELS: dict[str, str] = {status: status.label for status in CommitmentStatus}
 
 TEXT_MAX = 300
 NOTE_MAX = 1000
@@ -231,7 +237,7 @@ def _info(row: Commitment) -> CommitmentInfo:
 
 
 def _clean_text(text: str) -> str:
-    cleaned = " ".join(text.split())
+    cleaned = clean(text)
     if not cleaned:
         raise InvalidInput("Say what you'll do: the commitment text can't be empty.")
     if len(cleaned) > TEXT_MAX:
@@ -242,7 +248,7 @@ def _clean_text(text: str) -> str:
 def _clean_note(note: str | None) -> str | None:
     if note is None:
         return None
-    cleaned = note.strip()
+    cleaned = clean(note, multiline=True)
     if len(cleaned) > NOTE_MAX:
         raise InvalidInput(f"Keep the note to {NOTE_MAX} characters (yours has {len(cleaned)}).")
     return cleaned or None
@@ -259,7 +265,7 @@ async def next_meeting(session: AsyncSession, group_id: int, after: datetime) ->
     """The group's earliest scheduled meeting starting after ``after``."""
     return await session.scalar(
         select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > after)
+        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > after)
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(1)
     )
@@ -270,7 +276,7 @@ async def _previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting 
         select(Meeting)
         .where(
             Meeting.group_id == meeting.group_id,
-            Meeting.status != "cancelled",
+            Meeting.status != MeetingStatus.CANCELLED,
             Meeting.starts_at < meeting.starts_at,
         )
         .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
@@ -281,7 +287,7 @@ async def _previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting 
 async def _due_at_clause(session: AsyncSession, meeting: Meeting) -> ColumnElement[bool]:
     """The commitments due at ``meeting`` (see the module docstring)."""
     previous = await _previous_meeting(session, meeting)
-    cancelled = select(Meeting.id).where(Meeting.group_id == meeting.group_id, Meeting.status == "cancelled")
+    cancelled = select(Meeting.id).where(Meeting.group_id == meeting.group_id, Meeting.status == MeetingStatus.CANCELLED)
     window = [Commitment.due_at <= meeting.starts_at]
     if previous is not None:
         window.append(Commitment.due_at > previous.starts_at)
@@ -369,8 +375,8 @@ class CommitmentService(Service):
         async with self.begin() as session:
             # Lock the group row: numbers are allocated one writer at a time per group (PostgreSQL;
             # SQLite's BEGIN IMMEDIATE already serialises writers).
-            group = await resolve_group(session, actor, group_id)
-            group = await session.scalar(select(Group).where(Group.id == group.id).with_for_update())
+            resolved = await resolve_group(session, actor, group_id)
+            group = await session.scalar(select(Group).where(Group.id == resolved.id).with_for_update())
             assert group is not None
             require_active(group)
             await require_member(session, group, actor)
@@ -493,7 +499,7 @@ class CommitmentService(Service):
             meetings = list(
                 await session.scalars(
                     select(Meeting)
-                    .where(Meeting.group_id == group.id, Meeting.status != "cancelled", Meeting.starts_at <= now)
+                    .where(Meeting.group_id == group.id, Meeting.status != MeetingStatus.CANCELLED, Meeting.starts_at <= now)
                     .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
                     .limit(STATS_CYCLES)
                 )
@@ -536,7 +542,7 @@ class CommitmentService(Service):
 
     async def win(self, actor: Actor, *, text: str, group_id: int | None = None) -> WinInfo:
         """``/win``: a success shared with the group (posted by the adapter, counted in stats)."""
-        cleaned = " ".join(text.split())
+        cleaned = clean(text)
         if not cleaned:
             raise InvalidInput("Tell us the win: the text can't be empty.")
         if len(cleaned) > TEXT_MAX:
@@ -643,7 +649,7 @@ class CommitmentService(Service):
             pair = await session.scalar(
                 select(BuddyPair).where(
                     BuddyPair.group_id == group_id,
-                    BuddyPair.status == "active",
+                    BuddyPair.status == BuddyStatus.ACTIVE,
                     or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id),
                 ).order_by(BuddyPair.id.desc()).limit(1)
             )
@@ -753,10 +759,10 @@ class CommitmentService(Service):
         """The report-back a DM button belongs to: the meeting the clicked commitment is due at."""
         await session.flush()
         meeting = await session.get(Meeting, row.meeting_id) if row.meeting_id is not None else None
-        if meeting is None or meeting.status == "cancelled":
+        if meeting is None or meeting.status == MeetingStatus.CANCELLED:
             meeting = await session.scalar(
                 select(Meeting)
-                .where(Meeting.group_id == group.id, Meeting.status != "cancelled", Meeting.starts_at >= row.due_at)
+                .where(Meeting.group_id == group.id, Meeting.status != MeetingStatus.CANCELLED, Meeting.starts_at >= row.due_at)
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(1)
             )

@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict, InvalidInput, LimitReached, NotAllowed, NotFound
-from bot.models import BuddyPair, Group, GroupMember, GuildSettings, Meeting
+from bot.models import BuddyPair, BuddyStatus, Group, GroupMember, GuildSettings, Meeting, MeetingStatus
 from bot.services import outbox
 from bot.services.base import (
     Actor,
@@ -28,12 +28,14 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.meetings import MeetingInfo, extend_series, meeting_info, members_of, next_meeting_of
+from bot.text import clean, name_key
 from bot.timezones import validate_timezone
 
 MIN_MEMBERS, MAX_MEMBERS, DEFAULT_MAX_MEMBERS = 2, 12, 8
 MAX_NAME_LENGTH = 80
 _MENTION_RE = re.compile(r"@(everyone|here)\b|<@[!&]?\d+>|<#\d+>", re.IGNORECASE)
 _MAX_LEAD_HOURS = 24 * 28
+_MARKDOWN_CHARS = frozenset("*_~|`\\[]<>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,15 +108,26 @@ class BuddyRequest:
 
 
 def clean_name(name: str) -> tuple[str, str]:
-    """A group name and its case-insensitive key; refuses empty, long and mentioning names."""
-    cleaned = " ".join(name.split())
+    """A group name and its key (:func:`bot.text.name_key`); refuses empty, long, mentioning and markdown names.
+
+    Names sit inside the bot's own formatting everywhere (``**Alpha**``, embeds, autocomplete), so
+    the characters Discord reads as markdown are refused rather than escaped in every message.
+    """
+    cleaned = clean(name)
     if not cleaned:
-        raise InvalidInput("A group needs a name.")
-    if len(cleaned) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"That name is {len(cleaned)} characters long; at most {MAX_NAME_LENGTH}, please.")
+        raise InvalidInput("A group needs a name (one with visible characters).")
+    key = name_key(cleaned)
+    if len(cleaned) > MAX_NAME_LENGTH or len(key) > MAX_NAME_LENGTH:
+        raise InvalidInput(
+            f"That name is {max(len(cleaned), len(key))} characters long; at most {MAX_NAME_LENGTH}, please."
+        )
     if _MENTION_RE.search(cleaned):
         raise InvalidInput("A group name can't contain mentions (`@everyone`, `@here`, members, roles or channels).")
-    return cleaned, cleaned.casefold()
+    markdown = sorted(set(cleaned) & _MARKDOWN_CHARS)
+    if markdown:
+        shown = " ".join(markdown)
+        raise InvalidInput(f"A group name can't contain the formatting characters {shown} (they'd garble messages).")
+    return cleaned, key
 
 
 async def _group_in_guild(session: AsyncSession, actor: Actor, group_id: int) -> Group:
@@ -132,12 +145,12 @@ async def _end_buddy_pairs(session: AsyncSession, group_id: int, user_id: int, n
     pairs = await session.scalars(
         select(BuddyPair).where(
             BuddyPair.group_id == group_id,
-            BuddyPair.status.in_(("pending", "active")),
+            BuddyPair.status.in_((BuddyStatus.PENDING, BuddyStatus.ACTIVE)),
             or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id),
         )
     )
     for pair in pairs:
-        pair.status = "ended" if pair.status == "active" else "declined"
+        pair.status = BuddyStatus.ENDED if pair.status == BuddyStatus.ACTIVE else BuddyStatus.DECLINED
         pair.ended_at = now
 
 
@@ -146,7 +159,7 @@ class GroupService(Service):
 
     async def choices(self, actor: Actor, query: str, *, every_group: bool = False) -> list[GroupChoice]:
         """Groups for an autocomplete: the member's own (or, for /group join, every open group)."""
-        needle = query.strip().casefold()
+        needle = name_key(query)
         async with self.begin() as session:
             if every_group:
                 groups = list(
@@ -169,7 +182,7 @@ class GroupService(Service):
                 if found is not None:
                     return found
             return await session.scalar(
-                select(Group.id).where(Group.guild_id == guild_id, Group.name_key == func.lower(text.casefold()))
+                select(Group.id).where(Group.guild_id == guild_id, Group.name_key == name_key(text))
             )
 
     # --- groups ---------------------------------------------------------------------------------
@@ -386,15 +399,15 @@ class GroupService(Service):
             if meeting_id is None:
                 if actor is None:
                     raise ValueError("the scheduler names the meeting")
-                group = await resolve_group(session, actor, group_id)
+                named = await resolve_group(session, actor, group_id)
                 meeting_id = await session.scalar(
                     select(Meeting.id)
-                    .where(Meeting.group_id == group.id, Meeting.status == "scheduled", Meeting.starts_at <= self.now())
+                    .where(Meeting.group_id == named.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at <= self.now())
                     .order_by(Meeting.starts_at.desc())
                     .limit(1)
                 )
                 if meeting_id is None:
-                    raise NotFound(f"No meeting of **{group.name}** is under way.")
+                    raise NotFound(f"No meeting of **{named.name}** is under way.")
             meeting = await session.get(Meeting, meeting_id)
             if meeting is None or (actor is not None and meeting.guild_id != actor.guild_id):
                 raise NotFound("That meeting doesn't exist.")
@@ -403,12 +416,12 @@ class GroupService(Service):
             now = self.now()
             if actor is not None:
                 await require_facilitator(session, group, actor)
-                if meeting.status == "cancelled":
+                if meeting.status == MeetingStatus.CANCELLED:
                     raise InvalidInput("That meeting was cancelled.")
-                if meeting.status == "scheduled" and meeting.starts_at > now:
+                if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > now:
                     raise InvalidInput("That meeting hasn't started yet.")
-            if meeting.status == "scheduled":
-                meeting.status = "ended"
+            if meeting.status == MeetingStatus.SCHEDULED:
+                meeting.status = MeetingStatus.ENDED
                 meeting.ended_at = now
                 await close_meeting_commitments(session, meeting, now)
                 await advance_module(session, group, meeting, now)
@@ -433,7 +446,7 @@ class GroupService(Service):
             pending = await session.scalar(
                 select(BuddyPair).where(
                     BuddyPair.group_id == group.id,
-                    BuddyPair.status == "pending",
+                    BuddyPair.status == BuddyStatus.PENDING,
                     or_(
                         (BuddyPair.requester_id == actor.user_id) & (BuddyPair.partner_id == partner_id),
                         (BuddyPair.requester_id == partner_id) & (BuddyPair.partner_id == actor.user_id),
@@ -443,7 +456,7 @@ class GroupService(Service):
             if pending is not None:
                 raise Conflict(f"There's already a buddy request between you and <@{partner_id}> waiting for an answer.")
             pair = BuddyPair(guild_id=group.guild_id, group_id=group.id, requester_id=actor.user_id,
-                             partner_id=partner_id, status="pending", created_at=self.now())
+                             partner_id=partner_id, status=BuddyStatus.PENDING, created_at=self.now())
             session.add(pair)
             await session.flush()
             return self._request(group, pair)
@@ -458,7 +471,7 @@ class GroupService(Service):
                 raise NotAllowed("You asked: it's up to them to answer.")
             group = await session.get(Group, pair.group_id)
             assert group is not None
-            if pair.status != "pending":
+            if pair.status != BuddyStatus.PENDING:
                 raise Conflict(f"That request was already answered ({pair.status}).")
             now = self.now()
             pair.responded_at = now
@@ -469,10 +482,10 @@ class GroupService(Service):
                         raise NotFound(f"<@{uid}> is no longer in **{group.name}**.")
                     if await self._active_pair(session, group.id, uid) is not None:
                         raise Conflict(f"<@{uid}> already has a buddy in **{group.name}**.")
-                pair.status = "active"
+                pair.status = BuddyStatus.ACTIVE
                 await outbox.plan_group(session, group.id, now)
             else:
-                pair.status = "declined"
+                pair.status = BuddyStatus.DECLINED
             return self._request(group, pair)
 
     async def buddy_unpair(self, actor: Actor, *, group_id: int | None = None) -> BuddyRequest:
@@ -483,7 +496,7 @@ class GroupService(Service):
             if pair is None:
                 raise NotFound(f"You don't have a buddy in **{group.name}**.")
             now = self.now()
-            pair.status = "ended"
+            pair.status = BuddyStatus.ENDED
             pair.ended_at = now
             await outbox.plan_group(session, group.id, now)
             return self._request(group, pair)
@@ -503,7 +516,7 @@ class GroupService(Service):
         return await session.scalar(
             select(BuddyPair).where(
                 BuddyPair.group_id == group_id,
-                BuddyPair.status == "active",
+                BuddyPair.status == BuddyStatus.ACTIVE,
                 or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id),
             )
         )

@@ -1,4 +1,4 @@
-"""Server-wide settings (``/server setup``) and members' own settings (``/timezone set``)."""
+"""Server-wide settings (``/server setup``) and members' own settings (``/timezone set``: zone, waking window)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,23 @@ from sqlalchemy import select
 
 from bot.errors import NotAllowed
 from bot.models import CommandSyncState, GuildSettings, MemberProfile
-from bot.services.base import Actor, Service
+from bot.services import outbox
+from bot.services.base import Actor, Service, groups_of_member
 from bot.timezones import validate_timezone
+from bot.waking import DEFAULT_WINDOW, Window, parse_window, window_of
 
 
 @dataclass(frozen=True, slots=True)
 class ServerSetup:
     timezone: str
     facilitator_role_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSettings:
+    timezone: str | None  # None: the member's groups' zones are used
+    window: Window
+    retimed: int  # pending DMs moved to the new zone or window
 
 
 class GuildService(Service):
@@ -45,20 +54,35 @@ class GuildService(Service):
                 return ServerSetup(timezone="UTC", facilitator_role_id=None)
             return ServerSetup(timezone=row.timezone, facilitator_role_id=row.facilitator_role_id)
 
-    async def set_member_timezone(self, actor: Actor, timezone: str) -> str:
-        tz = validate_timezone(timezone)
+    async def set_member_timezone(
+        self, actor: Actor, timezone: str | None = None, *, start: str | None = None, end: str | None = None
+    ) -> MemberSettings:
+        """``/timezone set``: the member's zone and/or waking window (``from``/``to``, either may be
+        left out to keep the other side as it was). Re-plans the member's pending DMs in every group
+        of the server, in the same transaction."""
+        tz = validate_timezone(timezone) if timezone is not None else None
         async with self.begin() as session:
             row = await session.get(MemberProfile, (actor.guild_id, actor.user_id))
+            current = window_of(row.waking_start, row.waking_end) if row is not None else DEFAULT_WINDOW
+            window = None
+            if start is not None or end is not None:
+                window = parse_window(start if start is not None else f"{current.start:%H:%M}",
+                                      end if end is not None else f"{current.end:%H:%M}")
+            if tz is None and window is None:  # nothing to change: what is set
+                return MemberSettings(row.timezone if row is not None else None, current, 0)
+            now = self.now()
             if row is None:
-                session.add(
-                    MemberProfile(
-                        guild_id=actor.guild_id, user_id=actor.user_id, timezone=tz, updated_at=self.now()
-                    )
-                )
-            else:
+                row = MemberProfile(guild_id=actor.guild_id, user_id=actor.user_id, timezone=None, updated_at=now)
+                session.add(row)
+            if tz is not None:
                 row.timezone = tz
-                row.updated_at = self.now()
-        return tz
+            if window is not None:
+                row.waking_start, row.waking_end = f"{window.start:%H:%M}", f"{window.end:%H:%M}"
+            row.updated_at = now
+            retimed = 0
+            for group in await groups_of_member(session, actor.guild_id, actor.user_id):
+                retimed += (await outbox.plan_group(session, group.id, now)).retimed
+            return MemberSettings(row.timezone, window_of(row.waking_start, row.waking_end), retimed)
 
     async def member_timezone(self, guild_id: int, user_id: int) -> str:
         """The member's own timezone, else the server's, else UTC."""

@@ -10,7 +10,7 @@ In-session helpers other features may use: :func:`next_meeting_of`, :func:`membe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import recurrence
 from bot.dates import parse_when
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.models import Group, GroupMember, Meeting, MeetingSeries, Rsvp
+from bot.models import Group, GroupMember, Meeting, MeetingSeries, MeetingStatus, Rsvp
 from bot.services import outbox
 from bot.services.base import (
     Actor,
@@ -28,8 +28,11 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_member,
     resolve_group,
 )
+from bot.services.waking import MemberLocalTime, member_local_times
+from bot.text import clean
 
 SERIES_AHEAD = 3
 ANSWERS = ("going", "maybe", "no")
@@ -52,6 +55,31 @@ class MeetingInfo:
     series_id: int | None
     counts: dict[str, int] = field(default_factory=dict)
     answers: dict[str, list[int]] = field(default_factory=dict)
+    number: int = 0  # its place among the group's meetings (cancelled ones not counted): "3rd meeting"
+    # Filled for the facilitator's reply to schedule / move: members who set a zone, in it.
+    local_times: list[MemberLocalTime] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """How members name it: "3rd meeting of Founders Circle" — never the internal id."""
+        return f"{ordinal(self.number)} meeting of {self.group_name}" if self.number else f"Meeting of {self.group_name}"
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+async def meeting_number(session: AsyncSession, meeting: Meeting) -> int:
+    """The meeting's place among its group's meetings in time (cancelled ones don't count)."""
+    earlier = await session.scalar(
+        select(func.count(Meeting.id)).where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.status != MeetingStatus.CANCELLED,
+            (Meeting.starts_at < meeting.starts_at) | ((Meeting.starts_at == meeting.starts_at) & (Meeting.id < meeting.id)),
+        )
+    )
+    return int(earlier or 0) + (0 if meeting.status == MeetingStatus.CANCELLED else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +92,8 @@ class SeriesInfo:
     location: str | None
     next_dates: list[datetime]
     replaced: int  # future meetings of the previous series that were cancelled
+    local_times: list[MemberLocalTime] = field(default_factory=list)  # the next dates, per member with a zone
+    channel_id: int = 0  # the group's channel, where the new schedule is announced
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +115,7 @@ async def next_meeting_of(session: AsyncSession, group_id: int, now: datetime) -
     """The group's next scheduled meeting that hasn't started yet."""
     return await session.scalar(
         select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == "scheduled", Meeting.starts_at > now)
+        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(1)
     )
@@ -123,6 +153,7 @@ async def meeting_info(session: AsyncSession, group: Group, meeting: Meeting) ->
         series_id=meeting.series_id,
         counts={answer: len(ids) for answer, ids in answers.items()},
         answers=answers,
+        number=await meeting_number(session, meeting),
     )
 
 
@@ -142,7 +173,7 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
         return 0
     future = await session.scalar(
         select(func.count()).where(
-            Meeting.series_id == series.id, Meeting.status == "scheduled", Meeting.starts_at > now
+            Meeting.series_id == series.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now
         )
     ) or 0
     if future >= SERIES_AHEAD:
@@ -156,15 +187,20 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
     for when in dates:
         session.add(
             Meeting(guild_id=group.guild_id, group_id=group.id, series_id=series.id, starts_at=when,
-                    series_occurrence_at=when, location=series.location, status="scheduled", created_at=now)
+                    series_occurrence_at=when, location=series.location, status=MeetingStatus.SCHEDULED, created_at=now)
         )
     return len(dates)
+
+
+async def _local_times(session: AsyncSession, group: Group, dates: list[datetime]) -> list[MemberLocalTime]:
+    members = [m.user_id for m in await members_of(session, group.id)]
+    return await member_local_times(session, group.guild_id, members, dates)
 
 
 def _clean_location(location: str | None) -> str | None:
     if location is None:
         return None
-    cleaned = " ".join(location.split())
+    cleaned = clean(location)
     if len(cleaned) > MAX_LOCATION_LENGTH:
         raise InvalidInput(f"The location is {len(cleaned)} characters long; at most {MAX_LOCATION_LENGTH}.")
     return cleaned or None
@@ -182,10 +218,11 @@ class MeetingService(Service):
             now = self.now()
             starts_at = self._future(parse_when(when, group.timezone, now), now, group.timezone)
             meeting = Meeting(guild_id=group.guild_id, group_id=group.id, starts_at=starts_at, location=place,
-                              status="scheduled", created_at=now)
+                              status=MeetingStatus.SCHEDULED, created_at=now)
             session.add(meeting)
             await outbox.plan_group(session, group.id, now)
-            return await meeting_info(session, group, meeting)
+            info = await meeting_info(session, group, meeting)
+            return replace(info, local_times=await _local_times(session, group, [starts_at]))
 
     async def recurring(self, actor: Actor, *, rule: str, time: str | None = None, location: str | None = None,
                         group_id: int | None = None) -> SeriesInfo:
@@ -208,10 +245,10 @@ class MeetingService(Service):
                 old.ended_at = now
                 for meeting in await session.scalars(
                     select(Meeting).where(
-                        Meeting.series_id == old.id, Meeting.status == "scheduled", Meeting.starts_at > now
+                        Meeting.series_id == old.id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now
                     )
                 ):
-                    meeting.status = "cancelled"
+                    meeting.status = MeetingStatus.CANCELLED
                     replaced += 1
             series = MeetingSeries(
                 guild_id=group.guild_id, group_id=group.id, rule_text=" ".join(rule.split())[:200],
@@ -223,7 +260,8 @@ class MeetingService(Service):
             await extend_series(session, group, now)
             await outbox.plan_group(session, group.id, now)
             return SeriesInfo(series.id, group.name, series_rule.description, series.local_time, group.timezone,
-                              place, next_dates, replaced)
+                              place, next_dates, replaced, await _local_times(session, group, next_dates),
+                              channel_id=group.channel_id)
 
     async def next(self, actor: Actor, *, group_id: int | None = None) -> MeetingInfo:
         async with self.begin() as session:
@@ -236,13 +274,26 @@ class MeetingService(Service):
                 )
             return await meeting_info(session, group, meeting)
 
+    async def share(self, actor: Actor, *, meeting_id: int) -> MeetingInfo:
+        """The "Share" button under a private ``/meeting next``: a member posts the card to the group."""
+        async with self.begin() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            group = await session.get(Group, meeting.group_id) if meeting is not None else None
+            if meeting is None or group is None or group.guild_id != actor.guild_id:
+                raise NotFound("That meeting no longer exists.")
+            await require_member(session, group, actor)
+            require_active(group)
+            if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at <= self.now():
+                raise InvalidInput("That meeting is no longer ahead: `/meeting next` shows the next one.")
+            return await meeting_info(session, group, meeting)
+
     async def upcoming(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, list[MeetingInfo]]:
         """The group's name and its scheduled meetings from now on (at most 25)."""
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
             meetings = await session.scalars(
                 select(Meeting)
-                .where(Meeting.group_id == group.id, Meeting.status == "scheduled",
+                .where(Meeting.group_id == group.id, Meeting.status == MeetingStatus.SCHEDULED,
                        Meeting.starts_at > self.now() - MEETING_LENGTH)
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(MAX_LISTED)
@@ -255,7 +306,7 @@ class MeetingService(Service):
             now = self.now()
             if meeting.starts_at <= now:
                 raise InvalidInput("That meeting has already started; it can't be cancelled.")
-            meeting.status = "cancelled"
+            meeting.status = MeetingStatus.CANCELLED
             await outbox.plan_group(session, group.id, now)
             return await meeting_info(session, group, meeting)
 
@@ -268,28 +319,32 @@ class MeetingService(Service):
             previous = meeting.starts_at
             meeting.starts_at = self._future(parse_when(when, group.timezone, now), now, group.timezone)
             await outbox.plan_group(session, group.id, now)
-            return Moved(await meeting_info(session, group, meeting), previous)
+            info = await meeting_info(session, group, meeting)
+            return Moved(replace(info, local_times=await _local_times(session, group, [meeting.starts_at])), previous)
 
-    async def rsvp(self, *, guild_id: int, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
-        """Record (or change) a member's answer; non-members are refused."""
+    async def rsvp(self, *, guild_id: int | None, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
+        """Record (or change) a member's answer; non-members are refused.
+
+        ``guild_id`` is the server the button was clicked in, or None in a DM (a welcome DM's buttons).
+        """
         if answer not in ANSWERS:
             raise InvalidInput("Answer going, maybe or no.")
         async with self.begin() as session:
             meeting = await session.get(Meeting, meeting_id)
-            if meeting is None or meeting.guild_id != guild_id:
+            if meeting is None or (guild_id is not None and meeting.guild_id != guild_id):
                 raise NotFound("That meeting doesn't exist any more.")
             group = await session.get(Group, meeting.group_id)
             assert group is not None
             if await membership(session, group.id, user_id) is None:
                 raise NotAllowed(f"Only members of **{group.name}** can answer for its meetings.")
             now = self.now()
-            if meeting.status == "cancelled":
+            if meeting.status == MeetingStatus.CANCELLED:
                 raise InvalidInput("That meeting was cancelled.")
-            if meeting.status == "ended" or meeting.starts_at + MEETING_LENGTH <= now:
+            if meeting.status == MeetingStatus.ENDED or meeting.starts_at + MEETING_LENGTH <= now:
                 raise InvalidInput("That meeting is over.")
             row = await session.get(Rsvp, (meeting.id, user_id))
             if row is None:
-                session.add(Rsvp(meeting_id=meeting.id, user_id=user_id, guild_id=guild_id, answer=answer,
+                session.add(Rsvp(meeting_id=meeting.id, user_id=user_id, guild_id=meeting.guild_id, answer=answer,
                                  updated_at=now))
             else:
                 row.answer = answer
@@ -317,7 +372,7 @@ class MeetingService(Service):
             now = self.now()
             meetings = await session.scalars(
                 select(Meeting)
-                .where(Meeting.group_id.in_(groups), Meeting.status == "scheduled",
+                .where(Meeting.group_id.in_(groups), Meeting.status == MeetingStatus.SCHEDULED,
                        Meeting.starts_at > now - MEETING_LENGTH)
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(100)
@@ -352,7 +407,7 @@ class MeetingService(Service):
             meeting = found
         require_active(group)
         await require_facilitator(session, group, actor)
-        if meeting.status != "scheduled":
+        if meeting.status != MeetingStatus.SCHEDULED:
             raise InvalidInput(f"That meeting is already {meeting.status}.")
         return group, meeting
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import curriculum
 from bot.curriculum import MAX_MODULES, ModuleSpec
 from bot.errors import InvalidInput, LimitReached, NotFound
-from bot.models import CheckIn, Group, GroupMember, Meeting, Module
+from bot.models import CheckIn, Group, GroupMember, Meeting, MeetingStatus, Module
 from bot.services.base import (
     Actor,
     Service,
@@ -36,6 +36,7 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.meetings import members_of, next_meeting_of
+from bot.text import clean
 
 CHECKIN_FIELD_MAX = 1000
 CHECKIN_FIELDS = ("consumed", "activities", "learning", "application")
@@ -290,7 +291,7 @@ def _clean_checkin(values: dict[str, str | None]) -> dict[str, str | None]:
         "application": "How you'll apply it",
     }
     for name in CHECKIN_FIELDS:
-        text = (values.get(name) or "").strip()
+        text = clean(values.get(name), multiline=True)
         if len(text) > CHECKIN_FIELD_MAX:
             raise InvalidInput(f"{labels[name]} is {len(text)} characters; the most is {CHECKIN_FIELD_MAX}.")
         cleaned[name] = text or None
@@ -528,7 +529,7 @@ class ModuleService(Service):
         under_way = await session.scalar(
             select(Meeting.id).where(
                 Meeting.group_id == group.id,
-                Meeting.status == "scheduled",
+                Meeting.status == MeetingStatus.SCHEDULED,
                 Meeting.starts_at <= now,
                 Meeting.starts_at > now - MEETING_UNDER_WAY,
             )
@@ -592,7 +593,7 @@ class ModuleService(Service):
                 return None
             rows = await group_modules(session, group)
             meeting = await session.get(Meeting, meeting_id) if meeting_id is not None else None
-            if meeting is None or meeting.group_id != group.id or meeting.status != "scheduled":
+            if meeting is None or meeting.group_id != group.id or meeting.status != MeetingStatus.SCHEDULED:
                 meeting = await next_meeting_of(session, group.id, self.now())
             return Prompt(
                 _ref(group), _spec(_current(group, rows)), len(rows), meeting.starts_at if meeting else None
@@ -603,7 +604,7 @@ class ModuleService(Service):
         async with self.begin() as session:
             group = await session.get(Group, group_id)
             meeting = await session.get(Meeting, meeting_id)
-            if group is None or meeting is None or meeting.group_id != group.id or meeting.status != "scheduled":
+            if group is None or meeting is None or meeting.group_id != group.id or meeting.status != MeetingStatus.SCHEDULED:
                 return None
             if await membership(session, group.id, user_id) is None:
                 return None

@@ -25,15 +25,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import BuddyPair, DMChannel, Group, GroupMember, Meeting, OutboxRow
-from bot.models.outbox import PENDING
+from bot.models.outbox import PENDING, OutboxStatus
 from bot.services.base import Actor, Service, require_facilitator, resolve_group
+from bot.services.waking import MemberReach, member_reach
 
 log = logging.getLogger(__name__)
 
-SENT = "sent"
-FAILED = "failed"
-EXPIRED = "expired"
-CANCELLED = "cancelled"
+SENT = OutboxStatus.SENT
+FAILED = OutboxStatus.FAILED
+EXPIRED = OutboxStatus.EXPIRED
+CANCELLED = OutboxStatus.CANCELLED
 
 # The kinds plan_group owns (docs/ARCHITECTURE.md). Rows of other kinds are left alone by the
 # planner (except that an archived or channel-broken group loses every pending row).
@@ -174,6 +175,7 @@ def _wanted_for_meeting(
     buddies: set[int],
     zone: ZoneInfo,
     now: datetime,
+    reach: MemberReach,
 ) -> list[_Wanted]:
     t = meeting.starts_at
     occurrence = f"meeting:{meeting.id}"
@@ -195,11 +197,14 @@ def _wanted_for_meeting(
         rows.append(_Wanted(MODULE_PROMPT, meeting, occurrence, 0, now, base))
     nudge_at = hours_before(t, group.checkin_nudge_lead_hours, zone)
     reportback_at = hours_before(t, group.reportback_lead_hours, zone)
-    for user_id in members:
-        rows.append(_Wanted(CHECKIN_NUDGE, meeting, occurrence, user_id, nudge_at, base))
-        rows.append(_Wanted(REPORTBACK_DM, meeting, occurrence, user_id, reportback_at, base))
+    for user_id in members:  # DMs: inside each member's waking window (bot.waking)
+        rows.append(_Wanted(CHECKIN_NUDGE, meeting, occurrence, user_id,
+                            reach.deliver(user_id, nudge_at, now=now, before=t), base))
+        rows.append(_Wanted(REPORTBACK_DM, meeting, occurrence, user_id,
+                            reach.deliver(user_id, reportback_at, now=now, before=t), base))
         if user_id in buddies:
-            rows.append(_Wanted(BUDDY_SUMMARY, meeting, occurrence, user_id, t + BUDDY_SUMMARY_DELAY, base))
+            rows.append(_Wanted(BUDDY_SUMMARY, meeting, occurrence, user_id,
+                                reach.deliver_later(user_id, t + BUDDY_SUMMARY_DELAY), base))
     rows.append(_Wanted(REPORTBACK_BOARD, meeting, occurrence, 0, t, base))
     rows.append(_Wanted(CHECKIN_DIGEST, meeting, occurrence, 0, t, base))
     rows.append(_Wanted(POST_MEETING, meeting, occurrence, 0, t + MEETING_LENGTH, base))
@@ -253,6 +258,7 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
     ):
         buddies.update((requester, partner))
     zone = _zone(group.timezone)
+    reach = await member_reach(session, group.guild_id, members, zone)
 
     wanted: dict[tuple[str, str, int], _Wanted] = {}
     previous: Meeting | None = None
@@ -265,7 +271,7 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
             and meeting.ended_at >= now - ENDED_MEETING_WINDOW
         )
         if planned:
-            for item in _wanted_for_meeting(group, meeting, previous, members, buddies, zone, now):
+            for item in _wanted_for_meeting(group, meeting, previous, members, buddies, zone, now, reach):
                 wanted[(item.kind, item.occurrence, item.recipient_id)] = item
         previous = meeting
 

@@ -17,7 +17,8 @@ class View(discord.ui.View):
 
 
 class Modal(discord.ui.Modal):
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # discord.ui.Modal's own on_error takes no item; mypy compares it with BaseView's, which does.
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         await render_error(interaction, error, where=type(self).__name__)
 
 
@@ -37,5 +38,5 @@ class RendersErrors:
         except Exception as error:
             await render_error(interaction, error, where=type(self).__name__)
 
-    async def handle(self, interaction: discord.Interaction) -> None:
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
         raise NotImplementedError

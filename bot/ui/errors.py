@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserError
-from bot.ui.options import quoted
+from bot.text import quoted
 from bot.ui.reply import respond
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def user_message(error: BaseException) -> str | None:
         return f"Slow down a little — try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.TransformerError):
         # Our transformers raise a UserError (unwrapped above); this is discord.py's own, e.g. a choice.
-        return f"{quoted(error.value, 80)} isn't a valid value there."
+        return f"{quoted(str(error.value), 80)} isn't a valid value there."
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     return None

@@ -23,6 +23,8 @@ from discord import app_commands
 
 from bot.errors import InvalidInput, NotFound
 from bot.services.commitments import CommitmentRef
+from bot.text import is_blank
+from bot.text import quoted as quoted_text
 from bot.timezones import search_timezones, validate_timezone
 from bot.ui.actor import actor_from
 
@@ -46,15 +48,8 @@ _ALLOWED_CONTROLS = {"\n", "\t"}
 
 
 def quoted(value: object, limit: int = 40) -> str:
-    """``value`` as inline code, safe to echo: one line, no backticks or control characters, shortened."""
-    text = "".join(
-        " " if ch in "\n\r\t" else ch
-        for ch in str(value)
-        if ch != "`" and (ch in "\n\r\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
-    ).strip()
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return f"`{text}`" if text else "that"
+    """What was typed, echoed as one inline code span that can't break out (``bot.text.quoted``)."""
+    return quoted_text(str(value), limit)
 
 
 def parse_id(text: str) -> int | None:
@@ -165,7 +160,7 @@ class GroupTransformer(EdgeTransformer):
     def max_value(self) -> int:
         return GROUP_VALUE_MAX
 
-    async def transform(self, interaction: discord.Interaction[RoundtableBot], value: str) -> int:
+    async def transform(self, interaction: discord.Interaction[RoundtableBot], value: str) -> int:  # type: ignore[override]
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         text = value.strip() if isinstance(value, str) else ""
@@ -315,7 +310,8 @@ class TimezoneTransformer(EdgeTransformer):
 
 class TextTransformer(EdgeTransformer):
     """Free text of at most ``max_length`` characters (declared to Discord, and checked again here),
-    not blank, with no control characters. Yields the text as typed: services normalise it."""
+    not blank (nothing visible: ``bot.text.is_blank``), with no control characters. Yields the text
+    as typed: services clean it (``bot.text.clean``)."""
 
     what = "text"
 
@@ -333,7 +329,7 @@ class TextTransformer(EdgeTransformer):
         return self.max_length
 
     def check(self, value: Any) -> str:
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or is_blank(value):
             raise InvalidInput(f"The {self.what} can't be empty.")
         if len(value) > self.max_length:
             raise InvalidInput(f"The {self.what} is too long: at most {self.max_length:,} characters, not {len(value):,}.")

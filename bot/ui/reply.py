@@ -31,7 +31,7 @@ async def respond(
         if not interaction.response.is_done():
             await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
             return None
-        return await interaction.followup.send(content, ephemeral=ephemeral, wait=True, **kwargs)
+        return await interaction.followup.send(content, ephemeral=ephemeral, wait=True, **kwargs)  # type: ignore[call-overload]  # content=None is accepted
     except discord.NotFound as exc:
         if exc.code in _EXPIRED_CODES:
             log.info("Interaction %s expired before it could be answered", interaction.id)
@@ -39,7 +39,7 @@ async def respond(
         raise
     except discord.HTTPException as exc:
         if exc.code == 40060:  # already acknowledged (a race with another handler)
-            return await interaction.followup.send(content, ephemeral=ephemeral, wait=True, **kwargs)
+            return await interaction.followup.send(content, ephemeral=ephemeral, wait=True, **kwargs)  # type: ignore[call-overload]  # content=None is accepted
         raise
 
 

@@ -128,19 +128,21 @@ async def test_open_ideas_votes_restart_close_and_adopt(
     closed = await sim.command(ana, thread, "brainstorm close")
     assert closed.ephemeral and "Brainstorm #1 is closed" in closed.content
     assert await votes(app, 1) == {1: 1, 2: 2, 3: 1, 4: 2, 5: 2}
-    ranked = [2, 4, 5, 1, 3]  # votes, then time posted
+    ranked = [2, 4, 5, 1, 3]  # votes, then time posted; tied ideas share their rank
     expected = "\n".join(
         f"**{rank}.** 💡 #{n} {IDEAS[n - 1][1]} — <@{members[IDEAS[n - 1][0]].id}> · **{v}**"
-        for rank, (n, v) in enumerate(
-            zip(ranked, ["2 votes", "2 votes", "2 votes", "1 vote", "1 vote"], strict=True), start=1
+        for rank, n, v in zip(
+            ["=1", "=1", "=1", "=4", "=4"], ranked, ["2 votes", "2 votes", "2 votes", "1 vote", "1 vote"], strict=True
         )
     )
     thread_results = sim.messages(thread)[-1]
     assert thread_results.embeds[0]["description"] == expected
     assert thread_results.embeds[0]["title"] == "Brainstorm #1 results: Cash flow is tight"
-    results, prompt = sim.messages(channel)[before:]
-    assert results.embeds[0]["description"] == expected
-    assert prompt.content.startswith(f"<@{ana.id}>, choose the ideas you'll commit to")
+    # Posted once, in the thread; the channel gets one line linking to them.
+    link, prompt = sim.messages(channel)[before:]
+    assert not link.embeds and "Cash flow is tight" in link.content and "5 ideas" in link.content
+    assert f"/channels/{guild.id}/{thread.id}/{thread_results.id}" in link.content
+    assert prompt.content.startswith(f"<@{ana.id}>, choose up to 5 ideas you'll commit to")
     [refreshed] = sim.threads(channel)
     assert refreshed.locked and refreshed.archived
 

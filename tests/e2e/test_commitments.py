@@ -154,3 +154,17 @@ async def test_a_long_list_pages_with_buttons_for_its_owner_only(
     turned = await sim.click(ana, listing, label="Next")
     assert turned.embed["footer"]["text"].startswith("Page 2 of ")
     assert "`#1` Task 1 " in first["description"] and "`#1` Task 1 " not in turned.embed["description"]
+
+
+async def test_a_click_on_a_button_no_longer_on_its_message_is_answered(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    ana = sim.member(guild, "Ana")
+    group_id, _meeting_id = await seed_group(app, guild, channel, [ana])
+    await sim.command(ana, channel, "commit add", text="Send 10 invoices")
+    await sim.advance(MEETING_AT - timedelta(hours=48) - app.clock.now())
+    [dm] = [m for m in sim.dms(ana) if any(label.startswith("#") for label in buttons(m))]
+    # Her screen still shows a button of an earlier drawing of the DM (another commitment's).
+    answered = await sim.click_vanished(ana, dm, "commit:report:999999:done")
+    assert answered.ephemeral and "isn't on this message any more" in answered.content
+    assert await statuses(app, group_id) == {1: ("open", None)}  # nothing changed

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from bot.app import App
+from tests.e2e.seeding import buttons
 from tests.sim import Channel, Guild, Sim
 from tests.sim.api import Reply, UsageError
 from tests.sim.state import Member
@@ -41,7 +42,7 @@ async def test_create_join_info_and_refusals(sim: Sim, guild: Guild, channel: Ch
     choices = await sim.autocomplete(ana, channel, "group join", option="group", value="tues")
     assert [c["name"] for c in choices] == ["Tuesday Founders"]
     joined = await run(sim, ana, channel, "group join", group=choices[0]["value"])
-    assert joined.ephemeral and "Welcome to **Tuesday Founders**" in joined.content
+    assert joined.ephemeral and joined.embed["title"] == "Welcome to Tuesday Founders"
     await run(sim, bob, channel, "group join", group="Tuesday Founders")
     full = await run(sim, carl, channel, "group join", group="Tuesday Founders")
     assert full.ephemeral and "full" in full.content
@@ -70,7 +71,10 @@ async def test_facilitator_manages_members_and_archives(sim: Sim, guild: Guild, 
     added = await run(sim, admin, channel, "group add", member=ana)
     assert "Added" in added.content
     promoted = await run(sim, admin, channel, "group facilitator", member=ana)
-    assert "facilitator" in promoted.content
+    assert promoted.ephemeral and "facilitator" in promoted.content and "Announced" in promoted.content
+    announced = sim.last_message(channel)  # the group is told once, without a ping
+    assert announced.content == f"<@{ana.id}> is now a facilitator of **Makers**."
+    assert announced.allowed_mentions is not None and not announced.allowed_mentions.get("users")
     await run(sim, ana, channel, "group add", member=bob)
     removed = await run(sim, ana, channel, "group remove", member=bob)
     assert "Removed" in removed.content
@@ -91,12 +95,12 @@ async def test_refusals_dm_other_server_and_inert_mentions(sim: Sim, guild: Guil
     await run(sim, ana, channel, "group join", group="Makers")
 
     # A server command in a DM: the client won't offer it (guild-only), so nothing reaches the bot.
-    before = len(sim.requests)
+    before, dms = len(sim.requests), len(sim.dms(ana))  # (her welcome DM)
     with pytest.raises(UsageError):
         await run(sim, ana, sim.dm_channel(ana), "group create", name="DM group")
     with pytest.raises(UsageError):
         await run(sim, ana, sim.dm_channel(ana), "meeting next")
-    assert len(sim.requests) == before and sim.dms(ana) == []
+    assert len(sim.requests) == before and len(sim.dms(ana)) == dms
 
     # A group of another server, typed into the group option by id or by name: not found here.
     other = sim.guild("Other Server")
@@ -129,3 +133,41 @@ async def test_refusals_dm_other_server_and_inert_mentions(sim: Sim, guild: Guil
         assert message.allowed_mentions is not None, message.content
         mentions = message.allowed_mentions
         assert "everyone" not in mentions.get("parse", []) and "roles" not in mentions.get("parse", [])
+
+
+async def test_a_member_who_joins_is_told_the_next_meeting_the_module_and_what_to_do_now(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    admin, ana = sim.member(guild, "Admin", manage_guild=True), sim.member(guild, "Ana")
+    await create(sim, admin, channel, "Makers", timezone="Europe/London")
+    await run(sim, admin, channel, "meeting recurring", rule="first tuesday", time="18:00")
+
+    joined = await run(sim, ana, channel, "group join", group="Makers")
+    assert joined.ephemeral
+    fields = {f["name"]: f["value"] for f in joined.embed["fields"]}
+    assert "<t:1796148000:F>" in fields["Next meeting"] and "your own time" in fields["Next meeting"]
+    assert fields["This month's module"].startswith("1. ")
+    assert "time zone" in fields["Now"] and "coming" in fields["Now"] and "check in" in fields["Now"]
+    assert buttons(joined.message) == ["Set my time zone", "Check in", "Going", "Maybe", "Can't make it"]
+
+    # The same welcome by DM, whose buttons work there too.
+    [dm] = sim.dms(ana)
+    assert dm.embeds[0]["title"] == "Welcome to Makers" and buttons(dm) == buttons(joined.message)
+    going = await sim.click(ana, dm, label="Going")
+    assert "Going" in going.content
+    assert {f["name"]: f["value"] for f in going.embed["fields"]}["Going (1)"] == f"<@{ana.id}>"
+    assert sim.dms(ana)[0].embeds[0]["title"] == "Welcome to Makers"  # the welcome stays as it was
+    modal = await sim.click(ana, dm, label="Set my time zone")
+    refused = await sim.submit_modal(ana, modal, {"tz:name": "Mars/Olympus"})
+    assert refused.ephemeral and "Something went wrong" not in refused.content
+    modal = await sim.click(ana, dm, label="Set my time zone")
+    done = await sim.submit_modal(ana, modal, {"tz:name": "Australia/Sydney"})
+    assert "Australia/Sydney" in done.content
+    assert await app.services.guilds.member_timezone(guild.id, ana.id) == "Australia/Sydney"
+
+    # Once the zone is set, the welcome no longer asks for it.
+    bob = sim.member(guild, "Bob")
+    await run(sim, bob, channel, "timezone set", tz="America/New_York")
+    joined = await run(sim, bob, channel, "group join", group="Makers")
+    assert "time zone" not in {f["name"]: f["value"] for f in joined.embed["fields"]}["Now"]
+    assert buttons(joined.message)[0] == "Check in"

@@ -2,24 +2,83 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.app import App
 from tests.e2e.conftest import Harness
+from tests.e2e.seeding import MEETING_AT, seed_group
 from tests.sim import Channel, Guild, Sim
 from tests.sim.state import Perm, User
 
 
-async def test_help_lists_commands_by_role_and_the_first_steps(
+def _fields(shown: object) -> dict[str, str]:
+    return {f["name"]: f["value"] for f in shown.embed["fields"]}  # type: ignore[attr-defined]
+
+
+def _next(shown: object) -> str:
+    description: str = shown.embed["description"]  # type: ignore[attr-defined]
+    first = description.split("\n", 1)[0]
+    assert first.startswith("**Next:** ")
+    return first
+
+
+async def test_help_for_a_newcomer_a_member_and_an_admin(
     sim: Sim, guild: Guild, channel: Channel, app: App
 ) -> None:
     ana = sim.member(guild, "Ana")
     shown = await sim.command(ana, channel, "help")
     assert shown.ephemeral
-    fields = {f["name"]: f["value"] for f in shown.embed["fields"]}
-    assert list(fields) == ["Start a group", "Members", "Facilitators", "Server admins (Manage Server)"]
-    assert "/server setup" in fields["Start a group"] and "/group create" in fields["Start a group"]
-    assert "/group join" in fields["Members"] and "/meeting end" in fields["Facilitators"]
-    assert "/server setup" in fields["Server admins (Manage Server)"]
     assert sim.messages(channel) == []  # private: nothing in the channel
+    fields = _fields(shown)
+    assert list(fields) == [
+        "Start a group", "Before the meeting", "At the meeting", "After the meeting", "You and your groups",
+    ]
+    assert "/group join" in _next(shown)
+    assert "/server setup" in fields["Start a group"] and "/group create" in fields["Start a group"]
+    # Every command a member uses in a cycle, by its moment.
+    for command in ("/commit report", "/module current", "/checkin", "/meeting next"):
+        assert command in fields["Before the meeting"]
+    for command in ("/brainstorm idea", "/brainstorm close", "/commit add", "/win"):
+        assert command in fields["At the meeting"]
+    for command in ("/commit done", "/commit stats", "/module progress"):
+        assert command in fields["After the meeting"]
+
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    shown = await sim.command(admin, channel, "help")
+    fields = _fields(shown)
+    assert "Facilitators" in fields and "/meeting end" in fields["Facilitators"]
+    assert "/admin outbox" in fields["Server admins (Manage Server)"]
+    assert "/group create" in _next(shown)
+
+
+async def test_help_says_what_next_from_the_members_place_in_the_cycle(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    ana, fac = sim.member(guild, "Ana"), sim.member(guild, "Fac")
+    await seed_group(app, guild, channel, [ana, fac], facilitators=(fac,))
+
+    shown = await sim.command(ana, channel, "help")
+    assert "Start a group" not in _fields(shown) and "Facilitators" not in _fields(shown)
+    assert "/timezone set" in _next(shown)
+    assert "Facilitators" in _fields(await sim.command(fac, channel, "help"))
+
+    await sim.command(ana, channel, "timezone set", tz="Australia/Sydney")
+    shown = await sim.command(ana, channel, "help")
+    assert "coming to the next meeting" in _next(shown) and "/meeting next" in _next(shown)
+    assert f"<t:{int(MEETING_AT.timestamp())}:F>" in _next(shown)
+
+    await sim.click(ana, await sim.command(ana, channel, "meeting next"), label="Going")
+    await sim.command(ana, channel, "commit add", text="Send 10 invoices")
+    assert "all set" in _next(await sim.command(ana, channel, "help"))
+
+    # Inside the check-in window (3 days before), then the report-back window (2 days before).
+    await sim.advance(MEETING_AT - app.clock.now() - timedelta(hours=60))
+    assert "/checkin" in _next(await sim.command(ana, channel, "help"))
+    await sim.advance(hours=13)
+    shown = await sim.command(ana, channel, "help")
+    assert "Report back on your 1 commitment " in _next(shown) and "/commit report" in _next(shown)
+    await sim.command(ana, channel, "commit report", commitment="#1", status="done")
+    assert "/checkin" in _next(await sim.command(ana, channel, "help"))
 
 
 def _owner(sim: Sim, guild: Guild) -> User:
@@ -86,3 +145,28 @@ async def test_an_owner_with_closed_dms_gets_nothing_and_the_bot_carries_on(sim:
     general = sim.text_channel(joined, "general")
     fran = sim.member(joined, "Fran")
     assert (await sim.command(fran, general, "help")).ephemeral
+
+
+async def test_a_facilitators_first_run_checklist_ticks_itself_off(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    from tests.e2e.test_groups import create, run
+
+    fac, ana = sim.member(guild, "Fac", manage_guild=True), sim.member(guild, "Ana")
+    created = await create(sim, fac, channel, "Makers", timezone="Europe/London")
+    announced, checklist = created.messages
+    assert not announced.ephemeral and "Makers" in announced.content
+    assert checklist.ephemeral and "Setting up Makers" in checklist.content
+    assert "✅ Group created" in checklist.content and "⬜ Set the monthly meeting" in checklist.content
+    assert "⬜ Invite members" in checklist.content
+
+    def field(shown: object) -> str:
+        return _fields(shown).get("Setting up Makers", "")
+
+    assert "⬜ Set the monthly meeting" in field(await sim.command(fac, channel, "help"))
+    await run(sim, fac, channel, "meeting recurring", rule="first tuesday", time="18:00")
+    shown = field(await sim.command(fac, channel, "help"))
+    assert "✅ Set the monthly meeting" in shown and "⬜ Invite members" in shown
+    await run(sim, ana, channel, "group join", group="Makers")
+    assert "Setting up Makers" not in _fields(await sim.command(fac, channel, "help"))  # done: gone
+    assert "Setting up Makers" not in _fields(await sim.command(ana, channel, "help"))  # never a member's

@@ -131,17 +131,13 @@ def leaf_commands(app: App) -> Iterator[app_commands.Command[Any, ..., Any]]:
             yield command
 
 
-def transformer_of(command: app_commands.Command[Any, ..., Any], option: str) -> Any:
-    return command._params[option]._annotation
-
-
 def cases_for(app: App, family: type) -> list[Case]:
     """Every (command, option, hostile value) for options whose transformer is a ``family``."""
     cases: list[Case] = []
     seen = 0
     for command in sorted(leaf_commands(app), key=lambda c: c.qualified_name):
-        for name in command._params:
-            transformer = transformer_of(command, name)
+        for parameter in command._params.values():
+            name, transformer = parameter.display_name, parameter._annotation  # as Discord knows the option
             if type(transformer) is not family:
                 continue
             if isinstance(transformer, BoundedInt):
@@ -166,9 +162,9 @@ def cases_for(app: App, family: type) -> list[Case]:
 
 def required_options(world: World, command: app_commands.Command[Any, ..., Any], hostile_option: str) -> dict[str, Any]:
     options = {
-        parameter.name: world.valid(parameter.name)
+        parameter.display_name: world.valid(parameter.display_name)
         for parameter in command.parameters
-        if parameter.required and parameter.name != hostile_option
+        if parameter.required and parameter.display_name != hostile_option
     }
     if "brainstorm" in command._params and hostile_option != "brainstorm":
         options["brainstorm"] = world.valid("brainstorm")  # not "this thread's": #general is no thread

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bot.app import App
+from bot.models import Meeting
 from tests.e2e.conftest import Harness
+from tests.e2e.seeding import buttons
 from tests.e2e.test_groups import create, run
 from tests.sim import Channel, Guild, Sim
 from tests.sim.api import Reply
@@ -29,18 +33,32 @@ async def test_series_next_and_rsvp_survive_a_restart(
     assert bad.ephemeral and "more than one meeting a week" in bad.content
 
     series = await run(sim, admin, channel, "meeting recurring", rule="first tuesday", time="18:00", location="Zoom")
+    assert series.ephemeral
     assert "first Tuesday" in series.content and series.content.count("<t:") == 3
     assert "<t:1796148000:F>" in series.content  # Tue 1 Dec 2026 18:00 in London
+    schedule = [m for m in sim.messages(channel) if m.content.startswith("📅")]
+    assert len(schedule) == 1  # the group is told its schedule, once, in its channel
+    assert "first Tuesday" in schedule[0].content and "<t:1796148000:F>" in schedule[0].content
 
+    before = len(sim.messages(channel))
     nxt = await run(sim, ana, channel, "meeting next")
-    assert not nxt.ephemeral  # in the group's own channel everyone may answer
+    assert nxt.ephemeral and len(sim.messages(channel)) == before  # looking it up is private
     assert "<t:1796148000:F>" in nxt.embed["description"] and "<t:1796148000:R>" in nxt.embed["description"]
     assert _fields(nxt)["Where"] == "Zoom"
-    message = sim.last_message(channel)
+    assert buttons(nxt.message) == ["Going", "Maybe", "Can't make it", "Share with the group"]
+    privately = await sim.click(ana, nxt, label="Going")
+    assert _fields(privately)["Going (1)"] == f"<@{ana.id}>"
+    assert buttons(privately.message)[-1] == "Share with the group"
 
-    clicked = await sim.click(ana, message, label="Going")
-    assert not clicked.ephemeral
-    assert _fields(sim.last_message(channel))["Going (1)"] == f"<@{ana.id}>"
+    not_member = await sim.click(outsider, nxt, label="Share with the group")
+    assert not_member.ephemeral and "not a member" in not_member.content
+    assert len(sim.messages(channel)) == before
+    shared = await sim.click(ana, nxt, label="Share with the group")
+    assert shared.ephemeral and f"<#{channel.id}>" in shared.content
+    message = sim.last_message(channel)
+    assert _fields(message)["Going (1)"] == f"<@{ana.id}>"
+    assert buttons(message) == ["Going", "Maybe", "Can't make it"]
+    assert len(sim.messages(channel)) == before + 1
 
     refused = await sim.click(outsider, message, label="Maybe")
     assert refused.ephemeral and "Only members" in refused.content
@@ -92,7 +110,9 @@ async def test_a_facilitator_ends_the_meeting_and_the_channel_is_asked_for_commi
     await create(sim, admin, channel, "Makers")
     await run(sim, ana, channel, "group join", group="Makers")
     scheduled = await run(sim, admin, channel, "meeting schedule", when="2026-11-24 18:00")
-    meeting_id = int(scheduled.embed["footer"]["text"].removeprefix("Meeting "))
+    assert scheduled.embed["footer"]["text"] == "1st meeting of Makers"  # by its place, never an internal id
+    async with app.sessions.begin() as session:
+        meeting_id = await session.scalar(select(Meeting.id).where(Meeting.status == "scheduled"))
 
     early = await run(sim, admin, channel, "meeting end")
     assert early.ephemeral and "No meeting of **Makers** is under way" in early.content
@@ -126,16 +146,18 @@ async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
     await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", location="Zoom")  # 8 days out
 
     def reminders() -> list[Message]:
-        return [m for m in sim.messages(channel) if m.content.startswith("Reminder:")]
+        return [m for m in sim.messages(channel) if m.content.startswith("Reminder, ")]
 
     start = app.clock.now()
     await sim.advance(start.replace(day=24, hour=17, minute=59) - start)  # a minute before "7 days before"
     assert reminders() == []
     await sim.advance(minutes=2)
     [week] = reminders()
-    assert week.content == "Reminder: **Makers** meets <t:1796148000:R>."
+    assert week.content == (
+        "Reminder, one week to go: **Makers** meets <t:1796148000:F> (<t:1796148000:R>), in your own time."
+    )
     embed = week.embeds[0]
-    assert embed["title"] == "Meeting reminder — Makers"
+    assert embed["title"] == "Meeting reminder (one week to go) — Makers"
     assert "<t:1796148000:F>" in embed["description"] and "<t:1796148000:R>" in embed["description"]
     assert {f["name"]: f["value"] for f in embed["fields"]}["Where"] == "Zoom"
     labels = [c.get("label") for c in week.iter_components() if c.get("type") == 2]
@@ -151,7 +173,9 @@ async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
     await sim.advance(minutes=2)
     assert len(reminders()) == 2
     day = reminders()[1]
-    assert day.content == "Reminder: **Makers** meets <t:1796148000:R>."
+    assert day.content == (
+        "Reminder, one day to go: **Makers** meets <t:1796148000:F> (<t:1796148000:R>), in your own time."
+    )
     assert _fields(day)["Going (1)"] == f"<@{ana.id}>"  # the answers so far
 
     await sim.advance(hours=23)

@@ -161,7 +161,11 @@ async def test_a_cycle_prompt_checkin_nudge_digest_and_advance(
     digest = next(m for m in reversed(sim.messages(channel)) if m.content.startswith("🧠"))
     text = str(digest.embeds)
     assert "Goals need dates" in text and "The SBA guide" in text and "Wrote my vision" not in text
-    assert "1 more check-in(s) shared with the facilitators only" in digest.embeds[0]["footer"]["text"]
+    assert "1 more check-in shared with the facilitators only" in digest.embeds[0]["footer"]["text"]
+    fields = digest.embeds[0]["fields"]
+    # Each member's answers under their name, each under its question; the name isn't inside an answer.
+    assert fields[0]["name"] == "Check-in by" and fields[0]["value"].startswith("<@")
+    assert all(not f["value"].startswith("<@") for f in fields if f["name"] != "Check-in by")
 
     # After the meeting the current module moves on.
     await sim.advance(hours=3, minutes=5)
@@ -193,9 +197,9 @@ async def test_buttons_survive_a_restart_and_a_long_digest_pages(
     assert "3 check-ins shared" in digest.content
     # Each full check-in (4 × 1,000 characters) takes a page: the channel shows the first, the
     # button shows the others privately, and nothing is cut.
-    assert buttons(digest) == ["More (2 more page(s))"]
+    assert buttons(digest) == ["More (2 more pages)"]
     assert "0l" * 500 in str(digest.embeds)
-    page_two = await sim.click(members[1], digest, label="More (2 more page(s))")
+    page_two = await sim.click(members[1], digest, label="More (2 more pages)")
     assert page_two.ephemeral and "1l" * 500 in str(page_two.embeds)
     assert buttons(page_two.message) == ["Page 1", "Page 3"]
     page_three = await sim.click(members[1], page_two, label="Page 3")

@@ -16,7 +16,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from discord.utils import snowflake_time
 
 from bot.app import App
 from bot.clock import ManualClock
+from bot.waking import DEFAULT_WINDOW, Window, inside
 from tests.e2e.conftest import Harness
 from tests.e2e.seeding import buttons
 from tests.sim import Channel, Guild, Sim
@@ -49,6 +50,7 @@ class Seen:
 class Person:
     member: Member
     zone: ZoneInfo
+    window: Window = DEFAULT_WINDOW  # the hours the member's DMs may reach them (/timezone set from/to)
     seen: list[Seen] = field(default_factory=list)
 
     @property
@@ -102,7 +104,7 @@ class Transcript:
     def write(self, path: Path) -> None:
         lines = ["# A month of Founders Circle, as each member saw it", ""]
         for person in self.people:
-            lines += [f"## {person.name} ({person.zone.key})", ""]
+            lines += [f"## {person.name} ({person.zone.key}, DMs {person.window.label()})", ""]
             for seen in sorted(person.seen, key=lambda s: s.at):
                 lines.append(f"### {person.local(seen.at)} · {seen.where}")
                 lines += ["", *(f"> {line}" if line else ">" for line in seen.text.splitlines())]
@@ -136,11 +138,15 @@ async def test_two_cycles_in_three_time_zones(
 ) -> None:
     fran = Person(sim.member(guild, "Fran", manage_guild=True), ZoneInfo("Europe/London"))
     sia = Person(sim.member(guild, "Sia"), ZoneInfo("Australia/Sydney"))
-    ned = Person(sim.member(guild, "Ned"), ZoneInfo("America/New_York"))
+    # Ned keeps his afternoons free: DMs only until noon, his time.
+    ned = Person(sim.member(guild, "Ned"), ZoneInfo("America/New_York"), Window(time(7), time(12)))
     people = [fran, sia, ned]
     log = Transcript(sim, channel, people)
 
+    acted: dict[str, list[datetime]] = {}  # when each member ran a command (a DM answering it is expected)
+
     async def run(person: Person, command: str, /, **options: object) -> Reply:
+        acted.setdefault(person.name, []).append(app.clock.now())
         return log.reply(person, await sim.command(person.member, channel, command, **options))
 
     # Setting up: the facilitator creates the group and its series; the others join.
@@ -149,9 +155,19 @@ async def test_two_cycles_in_three_time_zones(
     for person in people:
         if person is not fran:
             await run(person, "group join", group="Founders Circle")
-        await run(person, "timezone set", tz=person.zone.key)
+        window = {} if person.window == DEFAULT_WINDOW else {"from": f"{person.window.start:%H:%M}",
+                                                            "to": f"{person.window.end:%H:%M}"}
+        reply = await run(person, "timezone set", tz=person.zone.key, **window)
+        assert person.window.label() in reply.content
+    # A refused window stores nothing: Ned's stays 07:00–12:00.
+    refused = await run(ned, "timezone set", **{"from": "09:00", "to": "09:00"})
+    assert "no length" in refused.content
     series = await run(fran, "meeting recurring", rule="first tuesday", time="18:00")
     assert "first Tuesday" in series.content
+    # The facilitator sees the series in each member's zone: 05:00 on Wednesday is flagged for Sia.
+    local_lines = {line.split(":")[0]: line for line in series.content.splitlines() if line.startswith("• <@")}
+    assert "outside 07:00–22:00" in local_lines[f"• <@{sia.member.id}>"]
+    assert "outside" not in local_lines[f"• <@{ned.member.id}>"]
 
     commitments = {fran: "Send the Q1 price list", sia: "Call three lapsed clients", ned: "Draft the hiring ad"}
     for person, text in commitments.items():
@@ -212,3 +228,58 @@ async def test_two_cycles_in_three_time_zones(
     assert ended == {FIRST_MEETING, SECOND_MEETING}
     assert checkins == 4, "Fran and Ned each check in once a cycle, when nudged"
     assert all(person.seen for person in people)
+    # Every DM reached its member inside her waking window, in her own zone — except one that
+    # answers what she did that minute (the welcome after her /group join).
+    for person in people:
+        dms = sim.dms(person.member)
+        assert dms, f"{person.name} got no DM"
+        for dm in dms:
+            sent = snowflake_time(dm.id)
+            if any(timedelta(0) <= sent - at < timedelta(minutes=1) for at in acted.get(person.name, [])):
+                continue
+            assert inside(sent, person.zone, person.window.start, person.window.end), (
+                f"{person.name} got a DM at {person.local(sent)} ({person.zone.key}), outside "
+                f"{person.window.label()}: {message_text(dm)[:80]!r}"
+            )
+    # Sia's report-back comes the evening before (Sun 21:00 Sydney), not at 05:00 on the Monday.
+    assert [person_local(sia, m) for m in dms_with(sim, sia, "#")] == ["Sun 29 Nov 2026 21:00", "Sun 03 Jan 2027 21:00"]
+    assert [person_local(ned, m) for m in dms_with(sim, ned, "#")] == [
+        "Sun 29 Nov 2026 12:00", "Sun 03 Jan 2027 12:00"
+    ]
+
+
+def person_local(person: Person, message: Message) -> str:
+    return person.local(snowflake_time(message.id))
+
+
+async def test_the_facilitator_sees_a_meeting_and_its_move_in_each_members_zone(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    fran = sim.member(guild, "Fran", manage_guild=True)
+    sia, ned, ana = sim.member(guild, "Sia"), sim.member(guild, "Ned"), sim.member(guild, "Ana")
+    await sim.command(fran, channel, "server setup", timezone="Europe/London")
+    await sim.command(fran, channel, "group create", name="Founders Circle")
+    for member in (sia, ned, ana):
+        await sim.command(member, channel, "group join", group="Founders Circle")
+    await sim.command(sia, channel, "timezone set", tz="Australia/Sydney")
+    await sim.command(ned, channel, "timezone set", tz="America/New_York")
+
+    # In the group's channel the meeting is posted for all; the members' zones go to the facilitator alone.
+    scheduled = await sim.command(fran, channel, "meeting schedule", when="2026-12-01 18:00")
+    public, private = scheduled.messages
+    assert not public.ephemeral and "Australia/Sydney" not in message_text(public)
+    assert private.ephemeral
+    lines = {line.split(":")[0]: line for line in private.content.splitlines() if line.startswith("• <@")}
+    assert set(lines) == {f"• <@{sia.id}>", f"• <@{ned.id}>"}  # Ana set no zone
+    assert "Wed 02 Dec 05:00 (Australia/Sydney) ⚠️ outside 07:00–22:00" in lines[f"• <@{sia.id}>"]
+    assert "Tue 01 Dec 13:00 (America/New_York)" in lines[f"• <@{ned.id}>"]
+    assert "outside" not in lines[f"• <@{ned.id}>"]
+
+    # Moved to the London morning: now New York is asleep and Sydney isn't.
+    choices = await sim.autocomplete(fran, channel, "meeting move", option="meeting", value="")
+    moved = await sim.command(fran, channel, "meeting move", meeting=choices[0]["value"], when="2026-12-01 09:00")
+    assert moved.ephemeral
+    lines = {line.split(":")[0]: line for line in moved.content.splitlines() if line.startswith("• <@")}
+    assert "Tue 01 Dec 20:00 (Australia/Sydney)" in lines[f"• <@{sia.id}>"]
+    assert "outside" not in lines[f"• <@{sia.id}>"]
+    assert "Tue 01 Dec 04:00 (America/New_York) ⚠️ outside 07:00–22:00" in lines[f"• <@{ned.id}>"]

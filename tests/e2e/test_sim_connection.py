@@ -19,10 +19,8 @@ def _names(commands: list[dict]) -> set[str]:
     return {command["name"] for command in commands}
 
 
-async def test_the_bot_logs_in_and_syncs_its_commands_within_a_second(
-    sim: Sim, guild: Guild, harness: Harness
-) -> None:
-    assert harness.ready_seconds[0] < 1.0
+async def test_the_bot_logs_in_and_syncs_its_commands(sim: Sim, guild: Guild, harness: Harness) -> None:
+    # (How fast it gets ready is a benchmark's business: bench/ and docs/PERFORMANCE.md, not a timed test.)
     assert harness.app is not None and harness.app.bot.is_ready()
     assert [g.id for g in harness.app.bot.guilds] == [guild.id]
     assert harness.app.bot.user is not None and harness.app.bot.user.id == sim.bot.id
@@ -47,7 +45,6 @@ async def test_a_restart_keeps_the_database_and_does_not_sync_again(
 
     await harness.restart()
 
-    assert harness.ready_seconds[-1] < 1.0
     assert [r for r in sim.requests if r.method == "PUT"] == syncs_before  # the stored hash matched
     assert sim.gateway.identifies == 2
     reply = await sim.command(alice, channel, "probe echo", text="after restart")

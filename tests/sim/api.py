@@ -427,6 +427,15 @@ class Sim:
         data = {"custom_id": button["custom_id"], "component_type": 2}
         return await self._answer(self._interaction(3, member, self._channel_of(message), data, message=message))
 
+    async def click_vanished(self, member: Member | User, message: Message | Reply, custom_id: str) -> Reply:
+        """Click a button the member's screen still shows but ``message`` no longer has (it was
+        redrawn between the two): Discord sends the click with the message as it is now."""
+        message = self._message_of(message)
+        if any(c.get("custom_id") == custom_id for c in message.iter_components()):
+            raise UsageError(f"{custom_id!r} is still on the message: use click()")
+        data = {"custom_id": custom_id, "component_type": 2}
+        return await self._answer(self._interaction(3, member, self._channel_of(message), data, message=message))
+
     async def select(
         self, member: Member | User, message: Message | Reply, values: list[Any], *, custom_id: str | None = None
     ) -> Reply:

@@ -135,3 +135,12 @@ async def test_reaction_listeners_count_member_votes_only(app: App, clock: Manua
     async with app.sessions.begin() as session:
         voters = set(await session.scalars(select(BrainstormVote.user_id)))
     assert voters == {CAT}
+
+
+def test_tied_ideas_share_their_rank() -> None:
+    from cogs.brainstorms import ranks
+
+    assert ranks([3, 2, 2, 1]) == ["1", "=2", "=2", "4"]
+    assert ranks([0, 0]) == ["=1", "=1"]
+    assert ranks([5]) == ["1"]
+    assert ranks([]) == []

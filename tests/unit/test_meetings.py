@@ -153,3 +153,11 @@ async def test_meeting_choices_list_only_the_members_groups(services: Services) 
     assert [c.id for c in choices] == [meeting.id]
     assert "Thu 03 Dec 2026 18:00" in choices[0].label
     assert await services.meetings.choices(actor(BOB), "") == []
+
+
+def test_meetings_are_named_by_their_place_in_the_group_not_an_id() -> None:
+    from bot.services.meetings import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 101, 111, 112)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th", "112th",
+    ]
