@@ -5,11 +5,9 @@ option's transformer, see ``bot/ui/options.py``). Every value listed for an opti
 with a clear private message and change nothing — or refused by Discord itself (the option's
 declared type, bounds or length), which the simulator raises as ``UsageError``.
 
-``PENDING`` lists the values whose refusal is the job of another branch of issue 19 (strict date and
-rule parsing: ``dates``; text normalisation: ``text``). They stay in the table; the end-to-end
-tripwire ``test_values_pending_other_branches_are_not_refused_yet`` fails as soon as one of them is
-refused cleanly, i.e. once that branch is merged: then delete it from ``PENDING`` (the lead's job),
-and the main test asserts its refusal from then on.
+Dates and rules are checked for their *meaning* by ``bot.dates`` / ``bot.recurrence`` (strict
+parsing) and text by ``bot.text`` (invisible-only text, lookalike names): the table holds those
+values too, so the end-to-end pass checks every layer, whichever refuses them.
 """
 
 from __future__ import annotations
@@ -129,24 +127,6 @@ def hostile_for(transformer: object) -> list[Hostile]:
         if cls in FOR_OPTION:
             return FOR_OPTION[cls]
     raise KeyError(f"no hostile values for {type(transformer).__name__}: add it to tests/hostile.py FOR_OPTION")
-
-
-# Refused only once another branch of issue 19 is merged: branch → option transformer → values.
-# The lead deletes entries as those branches merge (the e2e tripwire says which).
-PENDING: dict[str, dict[type, set[str]]] = {
-    "dates": {
-        WhenTransformer: set(),
-        RuleTransformer: set(),
-    },
-    "text": {
-        TextTransformer: set(),
-    },
-}
-
-
-def pending_branch(transformer: type, value: object) -> str | None:
-    """The branch whose merge makes ``value`` refused in an option of ``transformer``'s class, if any."""
-    return next((branch for branch, by in PENDING.items() if value in by.get(transformer, set())), None)
 
 
 def bound_check(transformer: BoundedInt) -> list[int]:

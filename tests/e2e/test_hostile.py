@@ -42,11 +42,9 @@ from tests.e2e.seeding import seed_group
 from tests.hostile import (
     FOR_NAMED_OPTION,
     INERT_TEXT,
-    PENDING,
     Hostile,
     bound_check,
     hostile_for,
-    pending_branch,
 )
 from tests.sim import Channel, Guild, NoResponse, Sim, UsageError
 from tests.sim.state import Member
@@ -214,7 +212,7 @@ async def test_every_option_refuses_hostile_values_privately_and_stores_nothing(
     sim: Sim, guild: Guild, channel: Channel, app: App, family: type
 ) -> None:
     world = await make_world(sim, guild, channel, app)
-    cases = [case for case in cases_for(app, family) if pending_branch(family, case.value) is None]
+    cases = cases_for(app, family)
     assert cases, f"no command has a {family.__name__} option"
     failures = []
     for case in cases:
@@ -222,27 +220,6 @@ async def test_every_option_refuses_hostile_values_privately_and_stores_nothing(
         if result not in ("refused", "discord"):
             failures.append(f"/{case.command} {case.option}={case.label}: {result}")
     assert not failures, "\n".join(failures)
-
-
-async def test_values_pending_other_branches_are_not_refused_yet(
-    sim: Sim, guild: Guild, channel: Channel, app: App
-) -> None:
-    """A tripwire, not a skip: each value in ``tests.hostile.PENDING`` is refused only once its branch
-    (strict dates, text normalisation) is merged. When this fails, that branch is in: delete the value
-    from ``PENDING`` and the test above asserts its refusal from then on."""
-    world = await make_world(sim, guild, channel, app)
-    pending = [case for family in FAMILIES for case in cases_for(app, family) if pending_branch(family, case.value)]
-    listed = {(family, value) for by in PENDING.values() for family, values in by.items() for value in values}
-    assert listed <= {(case.family, case.value) for case in pending}, "a PENDING value no option is tried with"
-    results: dict[tuple[type, Any], list[str]] = {}
-    for case in pending:
-        results.setdefault((case.family, case.value), []).append(await outcome(world, case))
-    now_refused = [
-        f"{family.__name__} {value!r} (PENDING[{pending_branch(family, value)!r}])"
-        for (family, value), outcomes in results.items()
-        if all(result in ("refused", "discord") for result in outcomes)
-    ]
-    assert not now_refused, "refused now: remove these from tests/hostile.py PENDING:\n" + "\n".join(now_refused)
 
 
 # --- accepted text stays inert -------------------------------------------------------------------
@@ -262,6 +239,9 @@ async def test_mentions_and_markdown_in_text_are_accepted_but_ping_nobody(
         posted = sim.last_message(channel)
         assert posted.allowed_mentions is not None and posted.allowed_mentions.get("parse") == [], hostile
         assert not posted.allowed_mentions.get("roles") and not posted.allowed_mentions.get("users"), hostile
+        shown = posted.content.split("committed to: ", 1)[1].rsplit(" (`#", 1)[0]  # the member's text
+        bare = [i for i, ch in enumerate(shown) if ch in "[`*_~|" and (i == 0 or shown[i - 1] != "\\")]
+        assert bare == [], (hostile, shown)  # markdown shown as typed: no live link, fence or bold
     async with app.sessions.begin() as session:
         stored = list(await session.scalars(select(Commitment.text).order_by(Commitment.number)))
     assert len(stored) == 1 + len(INERT_TEXT)

@@ -32,7 +32,7 @@ from bot.ui.options import (
     parse_id,
     quoted,
 )
-from tests.hostile import BAD_INTEGERS, UNICODE_DIGITS, Hostile, hostile_for, pending_branch
+from tests.hostile import BAD_INTEGERS, UNICODE_DIGITS, Hostile, hostile_for
 
 # No interaction is needed by these transformers (the group's needs the database: e2e covers it).
 NO_INTERACTION: Any = None
@@ -53,8 +53,6 @@ def _cases() -> list[Any]:
                 continue  # what a date or rule means is bot.dates' / bot.recurrence's job (e2e covers it)
             if hostile.kind == "largest id":
                 continue  # a valid id: refused by the service, as no row has it (e2e covers it)
-            if pending_branch(type(transformer), hostile.value):
-                continue  # refused once another branch is merged (see tests/hostile.py PENDING)
             cases.append(pytest.param(transformer, hostile, id=f"{type(transformer).__name__}-{hostile}"))
     return cases
 
