@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
-from bot.services.groups import GroupInfo
+from bot.services.groups import MAX_NAME_LENGTH, GroupInfo
 from bot.services.help import Welcome
 from bot.ui.actor import actor_from
 from bot.ui.options import (
@@ -30,6 +30,7 @@ from cogs.server import TimezoneButton
 log = logging.getLogger(__name__)
 
 PAGE_CHARS = 4000  # an embed description holds 4096
+NAMELESS = "A group needs a name (one with visible characters)."  # as the service says it
 
 
 def _member_of_this_server(interaction: discord.Interaction, member: discord.Member | discord.User) -> discord.Member:
@@ -117,7 +118,7 @@ class GroupsCog(commands.Cog):
     @app_commands.describe(name="The group's name", channel="Its channel (default: this one)",
                            timezone="The group's timezone (default: the server's)",
                            max_members="Most members it takes, 2–12 (default 8)")
-    async def group_create(self, interaction: discord.Interaction, name: app_commands.Transform[str, TextTransformer(100, what="group name")],
+    async def group_create(self, interaction: discord.Interaction, name: app_commands.Transform[str, TextTransformer(MAX_NAME_LENGTH, what="group name", empty=NAMELESS)],
                            channel: discord.TextChannel | None = None,
                            timezone: TimezoneOption | None = None,
                            max_members: app_commands.Transform[int, BoundedInt(2, 12, what="group size")] = 8) -> None:

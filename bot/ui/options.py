@@ -315,10 +315,11 @@ class TextTransformer(EdgeTransformer):
 
     what = "text"
 
-    def __init__(self, max_length: int, *, what: str | None = None) -> None:
+    def __init__(self, max_length: int, *, what: str | None = None, empty: str | None = None) -> None:
         self.max_length = max_length
         if what is not None:
             self.what = what
+        self.empty = empty  # the refusal of blank text, if not "The … can't be empty."
 
     @property
     def min_value(self) -> int:
@@ -330,7 +331,7 @@ class TextTransformer(EdgeTransformer):
 
     def check(self, value: Any) -> str:
         if not isinstance(value, str) or is_blank(value):
-            raise InvalidInput(f"The {self.what} can't be empty.")
+            raise InvalidInput(self.empty or f"The {self.what} can't be empty.")
         if len(value) > self.max_length:
             raise InvalidInput(f"The {self.what} is too long: at most {self.max_length:,} characters, not {len(value):,}.")
         if has_control_characters(value):
