@@ -8,6 +8,7 @@ import gc
 import logging
 from collections.abc import Sequence
 
+import discord
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,7 @@ from bot import migrate
 from bot.client import RoundtableBot
 from bot.clock import Clock, SystemClock
 from bot.db import create_engine, create_sessionmaker
+from bot.metrics import Metrics, MetricsServer, MetricsSources
 from bot.scheduler import OutboxScheduler
 from bot.services import ServiceContext, Services
 from bot.services.outbox import OUTBOX_CHANGED
@@ -72,6 +74,9 @@ class App:
         )
         self.scheduler = OutboxScheduler(self.bot)
         self.bot.scheduler = self.scheduler  # type: ignore[attr-defined]
+        self.metrics = Metrics()
+        self.bot.metrics = self.metrics
+        self.metrics_server: MetricsServer | None = None
         self._client_task: asyncio.Task[None] | None = None
 
     def _session_class(self) -> type[Session]:
@@ -112,8 +117,41 @@ class App:
         except migrate.SchemaTooNew as exc:
             raise StartupError(str(exc)) from None
 
+    def metrics_sources(self) -> MetricsSources:
+        return MetricsSources(
+            engine=self.engine,
+            clock=self.clock,
+            tick_seconds=self.settings.scheduler_tick_seconds,
+            is_ready=self.bot.is_ready,
+            latencies=self._latencies,
+            last_tick=lambda: self.scheduler.last_tick,
+        )
+
+    def _latencies(self) -> list[tuple[int, float]]:
+        if isinstance(self.bot, discord.AutoShardedClient):
+            return list(self.bot.latencies)
+        return [(self.bot.shard_id or 0, self.bot.latency)]
+
+    async def start_metrics(self, port: int | None = None) -> MetricsServer:
+        """Serve /metrics and /healthz (on METRICS_PORT unless ``port`` is given; 0 picks a free one)."""
+        port = self.settings.metrics_port if port is None else port
+        assert port is not None
+        self.metrics.attach(self.metrics_sources())
+        server = MetricsServer(self.metrics, host=self.settings.metrics_host, port=port)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise StartupError(
+                f"Cannot serve metrics on {self.settings.metrics_host}:{port}: {exc.strerror or exc}. "
+                "Choose another METRICS_PORT (or leave it empty)."
+            ) from None
+        self.metrics_server = server
+        return server
+
     async def start(self) -> None:
         """Connect the client in the background; return once it is ready (or raise why it stopped)."""
+        if self.settings.metrics_port is not None and self.metrics_server is None:
+            await self.start_metrics()
         self._client_task = asyncio.create_task(
             self.bot.start(self.settings.discord_token.get_secret_value()), name="discord-client"
         )
@@ -143,6 +181,9 @@ class App:
         """Stop the scheduler, close the client, dispose of the engine — within a few seconds."""
         try:
             async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+                if self.metrics_server is not None:
+                    await self.metrics_server.stop()
+                    self.metrics_server = None
                 await self.scheduler.shutdown()
                 if not self.bot.is_closed():
                     await self.bot.close()

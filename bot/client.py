@@ -15,8 +15,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.services import Services
-from bot.ui.errors import log_failure, render_error
+from bot.ui.errors import log_failure, render_error, unwrap, user_message
 from bot.ui.notify import NotificationRegistry
 from bot.ui.vanished import answer_vanished_click
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+STARTED_EXTRA = "roundtable_started"  # interaction.extras key: time.monotonic() when the tree got it
 
 
 def bot_intents() -> discord.Intents:
@@ -56,14 +59,29 @@ class RoundtableTree(app_commands.CommandTree["RoundtableBot"]):
         self, interaction: discord.Interaction[RoundtableBot], error: app_commands.AppCommandError
     ) -> None:
         await render_error(interaction, error)
+        expected = user_message(unwrap(error)) is not None
+        observe_interaction(interaction, "refused" if expected else "error")
+        if interaction.client.metrics is not None:
+            interaction.client.metrics.count_interaction_error("user" if expected else "unexpected")
 
     async def interaction_check(self, interaction: discord.Interaction[RoundtableBot]) -> bool:
+        interaction.extras[STARTED_EXTRA] = time.monotonic()
         # A member who uses the bot again may have reopened their DMs: let the outbox try again.
         try:
             await interaction.client.services.outbox.member_active(interaction.user.id)
         except Exception as error:  # never block a command over this
             log_failure("member_active", error)
         return True
+
+
+def observe_interaction(interaction: discord.Interaction[RoundtableBot], outcome: str) -> None:
+    """Record how long a slash command took, from the tree receiving it to the end of its handler."""
+    metrics = interaction.client.metrics
+    started = interaction.extras.get(STARTED_EXTRA)
+    if metrics is None or started is None:
+        return
+    command = interaction.command.qualified_name if interaction.command is not None else "unknown"
+    metrics.observe_interaction(command, outcome, time.monotonic() - started)
 
 
 class RoundtableBot(commands.Bot):
@@ -100,6 +118,7 @@ class RoundtableBot(commands.Bot):
         self._extensions = tuple(extensions)
         self._started_monotonic = time.monotonic()
         self.ready_ms: float | None = None
+        self.metrics: Metrics | None = None  # set by the composition root
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -123,6 +142,13 @@ class RoundtableBot(commands.Bot):
         if self.ready_ms is None:
             self.ready_ms = (time.monotonic() - self._started_monotonic) * 1000
             log.info("Roundtable ready in %.0f ms as %s in %d server(s)", self.ready_ms, self.user, len(self.guilds))
+
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction[RoundtableBot],
+        _command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        observe_interaction(interaction, "ok")
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         import sys

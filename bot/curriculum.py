@@ -41,14 +41,22 @@ RESOURCES_MAX = 6
 RESOURCE_TITLE_MAX = 100
 URL_MAX = 300
 MAX_FILE_BYTES = 256 * 1024
-# Problems listed in one error message (a message must fit in 2,000 characters).
+# Problems listed in one error message, and the message's length: it must fit in a Discord
+# message (2,000 characters) whatever the file holds, or the facilitator gets no answer at all.
 MAX_PROBLEMS_SHOWN = 10
+MESSAGE_MAX = 1_900
+PROBLEM_MAX = 180
+FIELD_NAME_MAX = 40
+# Lists and fields nested deeper than this can't be a curriculum (a resource is 5 deep).
+MAX_DEPTH = 8
 
 RESOURCE_KINDS = ("read", "watch", "listen")
 ResourceKind = Literal["read", "watch", "listen"]
 FORMATS = {".yaml": "yaml", ".yml": "yaml", ".md": "markdown", ".markdown": "markdown"}
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Control characters (other than tab and line breaks), and what isn't a character at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _URL = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.IGNORECASE)
 
 
@@ -114,7 +122,12 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line is not None else "file"
-        return f"{where}, {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = f"{where}, {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return _shorten(text, PROBLEM_MAX)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 class CurriculumError(InvalidInput):
@@ -123,11 +136,21 @@ class CurriculumError(InvalidInput):
     def __init__(self, filename: str, problems: list[Problem]) -> None:
         self.filename = filename
         self.problems = problems
-        shown = "\n".join(f"- {problem}" for problem in problems[:MAX_PROBLEMS_SHOWN])
-        more = len(problems) - MAX_PROBLEMS_SHOWN
+        name = _CONTROL.sub("", filename[:80]).replace("`", "'")
+        header = f"`{name}` can't be imported; nothing was changed."
+        # As many problems as fit (at most MAX_PROBLEMS_SHOWN), then "…and N more."
+        tail_room = len("\n…and 9999 more.")
+        lines: list[str] = []
+        length = len(header)
+        for problem in problems[:MAX_PROBLEMS_SHOWN]:
+            line = f"\n- {problem}"
+            if length + len(line) + tail_room > MESSAGE_MAX:
+                break
+            lines.append(line)
+            length += len(line)
+        more = len(problems) - len(lines)
         extra = f"\n…and {more} more." if more > 0 else ""
-        name = filename[:80].replace("`", "'")
-        super().__init__(f"`{name}` can't be imported; nothing was changed.\n{shown}{extra}")
+        super().__init__(header + "".join(lines) + extra)
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -145,9 +168,21 @@ def parse(data: bytes, filename: str) -> Curriculum:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise CurriculumError(filename, [Problem(line, "", "the file isn't UTF-8 text")]) from None
+    _refuse_control_characters(text, filename)
     if kind == "yaml":
         return parse_yaml(text, filename)
     return parse_markdown(text, filename)
+
+
+def _refuse_control_characters(text: str, filename: str) -> None:
+    """A NUL or other control character anywhere is refused, with each line that holds one."""
+    problems: list[Problem] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        found = _CONTROL.search(line)
+        if found is not None:
+            problems.append(Problem(number, "", f"a control character (U+{ord(found.group()):04X}): remove it"))
+    if problems:
+        raise CurriculumError(filename, problems)
 
 
 def file_format(filename: str) -> str:
@@ -162,19 +197,29 @@ def file_format(filename: str) -> str:
 
 
 def parse_yaml(text: str, filename: str = "curriculum.yaml") -> Curriculum:
-    """``modules:`` (a list of modules), or the list on its own; errors name the line."""
-    loader = yaml.SafeLoader(text)
+    """``modules:`` (a list of modules), or the list on its own; errors name the line.
+
+    The text is first read as a stream of events (no recursion): lists or fields nested more than
+    ``MAX_DEPTH`` deep and YAML aliases (which can nest, or multiply, without limit) are refused
+    before anything is built from them.
+    """
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        _check_shape(text, filename)
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise CurriculumError(filename, [Problem(line, "", f"not valid YAML ({exc.problem or exc.context})")]) from None
+        reason = _shorten(str(exc.problem or exc.context), 80)
+        raise CurriculumError(filename, [Problem(line, "", f"not valid YAML ({reason})")]) from None
     except yaml.YAMLError as exc:
-        raise CurriculumError(filename, [Problem(None, "", f"not valid YAML ({exc})")]) from None
-    finally:
-        loader.dispose()
+        raise CurriculumError(filename, [Problem(None, "", f"not valid YAML ({_shorten(str(exc), 80)})")]) from None
+    except RecursionError:
+        raise CurriculumError(filename, [Problem(None, "", "lists or fields are nested too deeply")]) from None
 
     if isinstance(data, list):
         data = {"modules": data}
@@ -186,6 +231,22 @@ def parse_yaml(text: str, filename: str = "curriculum.yaml") -> Curriculum:
         return _yaml_line(node, loc)
 
     return _validate(data, filename, locate)
+
+
+def _check_shape(text: str, filename: str) -> None:
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        line = event.start_mark.line + 1 if event.start_mark is not None else None
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise CurriculumError(filename, [Problem(line, "", "YAML anchors and aliases (`&`, `*`) aren't supported")])
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise CurriculumError(
+                    filename, [Problem(line, "", f"lists or fields nested more than {MAX_DEPTH} deep")]
+                )
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 def _yaml_line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
@@ -395,7 +456,7 @@ def _field_name(loc: tuple[int | str, ...], data: Any) -> str:
             singular = _SINGULAR.get(previous, "item") if isinstance(previous, str) else "item"
             parts[-1] = f"{singular} {key + 1}"
         else:
-            parts.append(key)
+            parts.append(_shorten(_CONTROL.sub("", str(key)), FIELD_NAME_MAX))
         previous = key
     return ", ".join(parts)
 

@@ -5,6 +5,8 @@ Nothing here runs at import time; the composition root calls :func:`create_engin
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,7 +26,10 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+# How long a SQLite statement waits for another connection's write lock before "database is locked".
+# Kept short: a wait can end up holding the event loop (see ``_SQLiteCursor``), and a handler that
+# holds the lock longer than this is a bug to fix, not a queue to wait in.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -56,6 +61,53 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
 
 
+class _SQLiteCursor(sqlite3.Cursor):
+    """A cursor that closes itself, on the connection's own thread, as soon as a statement fails.
+
+    aiosqlite runs every call on the connection's worker thread, and SQLAlchemy closes a cursor
+    there after a successful statement — but not after a failed one (an ``OverflowError`` binding a
+    too-large integer, a constraint violation…): that cursor lives on in the exception's traceback
+    until the garbage collector frees it, on the event loop's thread, at some random later moment.
+    Freeing it resets its statement under the connection's mutex; if the worker thread is then
+    waiting out the busy timeout on the same connection (holding that mutex), the whole event loop
+    waits with it — and the connection it waits for can only finish on the event loop. Closing the
+    cursor here, where the error happens, leaves nothing for the collector to do.
+    """
+
+    def _closing(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.close()
+            raise
+
+    def execute(self, *args: Any) -> Any:
+        return self._closing(super().execute, *args)
+
+    def executemany(self, *args: Any) -> Any:
+        return self._closing(super().executemany, *args)
+
+    def executescript(self, *args: Any) -> Any:
+        return self._closing(super().executescript, *args)
+
+    def fetchone(self) -> Any:
+        return self._closing(super().fetchone)
+
+    def fetchmany(self, *args: Any) -> Any:
+        return self._closing(super().fetchmany, *args)
+
+    def fetchall(self) -> Any:
+        return self._closing(super().fetchall)
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A pysqlite connection whose cursors are :class:`_SQLiteCursor` (aiosqlite calls ``cursor()``)."""
+
+    def cursor(self, factory: Any = _SQLiteCursor) -> Any:
+        return super().cursor(factory)
+
+
 def create_engine(database_url: str, *, echo: bool = False, poolclass: Any = None) -> AsyncEngine:
     """One AsyncEngine for the process, configured for the database behind ``database_url``."""
     url = make_url(database_url)
@@ -63,14 +115,49 @@ def create_engine(database_url: str, *, echo: bool = False, poolclass: Any = Non
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         extra = {"poolclass": poolclass} if poolclass is not None else {}
-        engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **extra
-        )
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": _SQLiteConnection}
+        engine = create_async_engine(url, echo=echo, connect_args=connect_args, **extra)
         _configure_sqlite(engine)
-        return engine
-    if poolclass is not None:
-        return create_async_engine(url, echo=echo, poolclass=poolclass)
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    elif poolclass is not None:
+        engine = create_async_engine(url, echo=echo, poolclass=poolclass)
+    else:
+        engine = create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    event.listen(engine.sync_engine, "before_cursor_execute", _without_nul_bytes, retval=True)
+    return engine
+
+
+def _strip_nul(parameters: Any) -> Any:
+    if isinstance(parameters, str):
+        return parameters.replace("\x00", "")
+    if isinstance(parameters, dict):
+        return {key: _strip_nul(value) for key, value in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(_strip_nul(value) for value in parameters)
+    return parameters
+
+
+def _has_nul(parameters: Any) -> bool:
+    if isinstance(parameters, str):
+        return "\x00" in parameters
+    if isinstance(parameters, dict):
+        return any(_has_nul(value) for value in parameters.values())
+    if isinstance(parameters, (list, tuple)):
+        return any(_has_nul(value) for value in parameters)
+    return False
+
+
+def _without_nul_bytes(
+    _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
+) -> tuple[str, Any]:
+    """Every text parameter loses its NUL bytes, on both databases.
+
+    PostgreSQL can't store U+0000 in text at all (asyncpg fails the whole statement), and it is
+    never meant: a NUL in something a member typed (a commitment, a name, an autocomplete query)
+    is dropped here, once, so the same text is stored on SQLite and PostgreSQL alike.
+    """
+    if _has_nul(parameters):
+        parameters = _strip_nul(parameters)
+    return statement, parameters
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

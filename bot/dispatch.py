@@ -21,6 +21,7 @@ import aiohttp
 import discord
 
 from bot.services.outbox import POST_MEETING, Claimed
+from bot.ui.dm import send_dm
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage
 
@@ -179,27 +180,9 @@ class Dispatcher:
 
     async def _send_dm(self, row: Claimed, out: OutgoingMessage) -> discord.Message | None:
         """Send a DM; None if the member's DMs are closed (they are then marked so)."""
-        channel_id = row.dm_channel_id
-        for _ in range(2):
-            if channel_id is None:
-                await self.pacer.wait()
-                dm = await self.bot.create_dm(discord.Object(row.recipient_id))
-                channel_id = dm.id
-                await self.outbox.store_dm_channel(row.recipient_id, channel_id)
-            target = self.bot.get_partial_messageable(channel_id, type=discord.ChannelType.private)
-            try:
-                return await self._send(target, out, row.nonce, channel=False)
-            except discord.Forbidden as exc:
-                if exc.code != CANNOT_DM:
-                    raise
-                log.info("DMs closed for user %s (Discord %s): using the channel fallback", row.recipient_id, exc.code)
-                await self.outbox.mark_dms_closed(row.recipient_id)
-                return None
-            except discord.NotFound as exc:
-                if exc.code != UNKNOWN_CHANNEL or row.dm_channel_id is None:
-                    raise
-                channel_id = None  # the stored DM channel is gone: open a new one, once
-        return None
+        return await send_dm(
+            self.bot, row.recipient_id, out, channel_id=row.dm_channel_id, nonce=row.nonce, pace=self.pacer.wait
+        )
 
     async def channel_broken(self, row: Claimed, reason: str) -> None:
         log.warning("Group %s's channel %s is unusable: %s", row.group_id, row.group_channel_id, reason)
@@ -214,10 +197,7 @@ class Dispatcher:
         )
         for user_id in broken.facilitator_ids:
             try:
-                await self.pacer.wait()
-                dm = await self.bot.create_dm(discord.Object(user_id))
-                await self.pacer.wait()
-                await dm.send(text)
+                await send_dm(self.bot, user_id, OutgoingMessage(content=text), pace=self.pacer.wait)
             except discord.HTTPException as exc:
                 log.info("Could not tell facilitator %s about group %s: %s", user_id, broken.group_id, exc)
 

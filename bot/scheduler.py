@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,7 @@ class OutboxScheduler:
         self._wall = SystemClock()
         self._wake_at: datetime | None = None  # wall-clock time of the pending wake-up job
         self._queued = False  # a scheduled run is waiting for the one in progress
+        self.last_tick: float | None = None  # time.monotonic() of the last tick (read by /healthz)
 
     @property
     def running(self) -> bool:
@@ -106,6 +108,7 @@ class OutboxScheduler:
     async def _tick(self) -> None:
         if self._scheduler is None:
             return  # shutting down: a job that fired just before shutdown() must not start a run
+        self.last_tick = time.monotonic()
         if self._queued:
             return  # a run is already waiting to start; it will see everything this one would
         task = asyncio.current_task()

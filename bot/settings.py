@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -24,30 +24,70 @@ EXPECTED = {
     "scheduler_tick_seconds": "a number of seconds from 1 to 3600",
     "send_budget_per_second": "a number of messages per second from 1 to 45",
     "bot_auto_migrate": "true or false",
+    "metrics_port": "a TCP port from 1 to 65535, or empty to serve no metrics",
+    "metrics_host": "the address to serve metrics on, e.g. 127.0.0.1 or 0.0.0.0",
+    "log_format": "text or json",
 }
 
 
 class DatabaseSettings(BaseSettings):
-    """Just the database: what ``alembic`` and ``python -m bot migrate`` need (no token)."""
+    """The database and logging: what ``alembic``, ``python -m bot migrate`` and ``backup`` need (no token)."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
         return normalise_database_url(value)
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("unknown level")
+        return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        """The database file of a file-backed SQLite URL, else None."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
 
 class Settings(DatabaseSettings):
     discord_token: SecretStr
     discord_api_base: str | None = None
     dev_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    log_level: str = "INFO"
     scheduler_tick_seconds: float = Field(default=30.0, ge=1, le=3600)
     send_budget_per_second: float = Field(default=25.0, ge=1, le=45)
     bot_auto_migrate: bool = True
+    # GET /healthz and GET /metrics (Prometheus) on this port; off unless set.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _blank_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("discord_token")
     @classmethod
@@ -72,29 +112,6 @@ class Settings(DatabaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _log_level(cls, value: str) -> str:
-        level = value.strip().upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ValueError("unknown level")
-        return level
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
-    def sqlite_path(self) -> Path | None:
-        """The database file of a file-backed SQLite URL, else None."""
-        url = make_url(self.database_url)
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            return None
-        return Path(url.database)
-
-    @property
-    def log_level_number(self) -> int:
-        return logging.getLevelNamesMapping()[self.log_level]
 
 
 def normalise_database_url(value: str) -> str:

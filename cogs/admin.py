@@ -16,6 +16,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.options import GroupOption
 from bot.ui.reply import respond
+from bot.ui.time import Style, ts
 
 SECTION_TITLES = {"upcoming": "Upcoming notifications", "problems": "Failed, expired and cancelled"}
 KIND_LABELS = {
@@ -34,7 +35,7 @@ def outbox_embed(page: OutboxPage) -> discord.Embed:
     lines: list[str] = []
     for entry in page.entries:
         who = "channel" if entry.recipient_id == 0 else f"DM <@{entry.recipient_id}>"
-        when = discord.utils.format_dt(entry.sent_at or entry.due_at, "f")
+        when = ts(entry.sent_at or entry.due_at, Style.DATE_TIME)
         line = f"**{KIND_LABELS.get(entry.kind, entry.kind)}** → {who} · {when}"
         if entry.status != OutboxStatus.PENDING:
             line += f" · {entry.status}"
@@ -72,9 +73,8 @@ class OutboxPageButton(
     ) -> OutboxPageButton:
         return cls(int(match["group"]), match["section"], int(match["page"]), label=item.label or "")
 
-    async def handle(self, interaction: discord.Interaction) -> None:
-        bot: RoundtableBot = interaction.client  # type: ignore[assignment]
-        page = await bot.services.outbox.list_for_admin(
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        page = await interaction.client.services.outbox.list_for_admin(
             actor_from(interaction), group_id=self.group_id, section=self.section, page=self.page
         )
         await interaction.response.edit_message(embed=outbox_embed(page), view=pager(page))

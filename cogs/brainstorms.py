@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import discord
 from discord import app_commands
@@ -29,8 +29,10 @@ from bot.services.brainstorms import (
     VoteResult,
 )
 from bot.ui.actor import actor_from
-from bot.ui.base import Modal, RendersErrors
+from bot.ui.base import Modal, RendersErrors, bot_of
+from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
+from bot.ui.notify import OutgoingMessage
 from bot.ui.options import (
     BoundedInt,
     BrainstormOption,
@@ -38,9 +40,18 @@ from bot.ui.options import (
     RequiredBrainstormOption,
     TextTransformer,
 )
-from bot.ui.pages import join_lines
+from bot.ui.pages import (
+    FIELD_VALUE,
+    MESSAGE_CHARS,
+    PAGE_LINES_CHARS,
+    embed_pages,
+    join_lines,
+    number_pages,
+    respond_pages,
+)
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
+from bot.ui.time import Style, ts
 from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
@@ -48,7 +59,7 @@ log = logging.getLogger(__name__)
 VOTE_EMOJI = "👍"
 THREAD_ARCHIVE_MINUTES: Final = 10080  # a week: brainstorms run between meetings
 NOTICE_SECONDS = 30.0  # the short-lived channel notice when a member's DMs are closed
-DESCRIPTION_LIMIT = 4000  # under Discord's 4,096 per embed description
+DESCRIPTION_LIMIT = PAGE_LINES_CHARS
 REACTION_ATTEMPTS = 3
 
 
@@ -123,7 +134,7 @@ def thread_name(issue: str) -> str:
 
 
 def _cog(interaction: discord.Interaction) -> BrainstormCog:
-    return interaction.client.get_cog(BrainstormCog.__cog_name__)  # type: ignore[attr-defined]
+    return cast(BrainstormCog, bot_of(interaction).get_cog(BrainstormCog.__cog_name__))
 
 
 class IdeaButton(
@@ -148,8 +159,8 @@ class IdeaButton(
     ) -> IdeaButton:
         return cls(int(match["id"]))
 
-    async def handle(self, interaction: discord.Interaction) -> None:
-        info = await _cog(interaction).service.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        info = await interaction.client.services.brainstorms.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
         if info.status != BrainstormStatus.OPEN:
             raise InvalidInput(f"Brainstorm #{info.id} is closed: it takes no more ideas.")
         await interaction.response.send_modal(IdeaModal(self.brainstorm_id, info.issue))
@@ -224,19 +235,22 @@ class AdoptSelect(
         ]
         return cls(info.id, options)
 
-    async def handle(self, interaction: discord.Interaction) -> None:
-        cog = _cog(interaction)
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         await defer(interaction)
-        result = await cog.service.adopt(
+        result = await interaction.client.services.brainstorms.adopt(
             actor_from(interaction), brainstorm_id=self.brainstorm_id, idea_ids=[int(v) for v in self.item.values]
         )
-        due = f"<t:{int(result.due_at.timestamp())}:D>"
+        due = ts(result.due_at, Style.LONG_DATE)
         lines = [f"#{commitment} {inert(text, 200)} (idea #{idea})" for idea, commitment, text in result.adopted]
         message = f"New commitments, due at the meeting on {due}:\n" + "\n".join(lines) if lines else ""
         if result.already:
             numbers = ", ".join(f"#{n}" for n in result.already)
             message += f"\nAlready commitments: idea {numbers}."
-        await respond(interaction, message.strip())
+        message = message.strip()
+        if len(message) <= MESSAGE_CHARS:
+            await respond(interaction, message)
+        else:  # 25 long ideas: pages, not a message Discord would refuse
+            await respond_pages(interaction, embed_pages("New commitments", join_lines(message.split("\n"), PAGE_LINES_CHARS)))
 
 
 # --- the cog ---------------------------------------------------------------------------------------------------
@@ -353,10 +367,7 @@ class BrainstormCog(commands.Cog):
             + (f" — <#{b.thread_id}>" if b.thread_id else "")
             for b in brainstorms
         ]
-        pages = join_lines(lines, DESCRIPTION_LIMIT)
-        for n, page in enumerate(pages, start=1):
-            title = f"Brainstorms of {name}" + (f" ({n}/{len(pages)})" if len(pages) > 1 else "")
-            await respond(interaction, embed=discord.Embed(title=title, description=page))
+        await respond_pages(interaction, embed_pages(f"Brainstorms of {name}", join_lines(lines, DESCRIPTION_LIMIT)))
 
     @brainstorm.command(name="show", description="A brainstorm's issue and its ideas, ranked by votes")
     @app_commands.describe(brainstorm="The brainstorm")
@@ -365,15 +376,17 @@ class BrainstormCog(commands.Cog):
         embed = issue_embed(info)
         state = info.status
         if info.closed_at is not None:
-            state += f" <t:{int(info.closed_at.timestamp())}:R>"
+            state += f" {ts(info.closed_at, Style.RELATIVE)}"
         embed.add_field(name="Status", value=state + (f" · <#{info.thread_id}>" if info.thread_id else ""))
         pages = join_lines(ranked_lines(info) or ["No ideas yet."], DESCRIPTION_LIMIT)
-        fits = len(pages) == 1 and len(pages[0]) <= 1024  # an embed field's limit
-        embed.add_field(name="Ideas, ranked", value=pages[0] if fits else "Below.", inline=False)
-        await respond(interaction, embed=embed)
-        if not fits:
-            for page in pages:
-                await respond(interaction, embed=discord.Embed(description=page))
+        fits = len(pages) == 1 and len(pages[0]) <= FIELD_VALUE
+        embed.add_field(name="Ideas, ranked", value=pages[0] if fits else "On the next pages.", inline=False)
+        if fits:
+            await respond(interaction, embed=embed)
+            return
+        ideas = [discord.Embed(title="Ideas, ranked", description=page) for page in pages]
+        number_pages(ideas, footer=f"Brainstorm #{info.id}")
+        await respond_pages(interaction, [embed, *ideas])
 
     # --- shared flows (commands, button, modals) ----------------------------------------------------------
 
@@ -482,17 +495,11 @@ class BrainstormCog(commands.Cog):
             f"Brainstorm #{result.brainstorm_id} allows {result.max_votes} votes each, and you back {backed}. "
             f"Your vote on idea #{result.idea_number} wasn't counted: take a {VOTE_EMOJI} back first to move it."
         )
-        try:
-            user = payload.member or await self.bot.fetch_user(payload.user_id)
-            await user.send(notice)
-            return
-        except discord.HTTPException:
-            pass  # DMs closed: a short-lived notice in the thread instead
-        channel = self.bot.get_partial_messageable(payload.channel_id)
-        await channel.send(
-            f"<@{payload.user_id}> {notice}",
-            delete_after=NOTICE_SECONDS,
-            allowed_mentions=discord.AllowedMentions(users=[discord.Object(payload.user_id)]),
+        # DMs closed: a short-lived notice in the thread instead.
+        await send_to_member(
+            self.bot, payload.user_id, OutgoingMessage(content=notice),
+            fallback=OutgoingMessage(content=f"<@{payload.user_id}> {notice}", allowed_mentions=mention_only(payload.user_id)),
+            channel_id=payload.channel_id, guild_id=payload.guild_id, delete_fallback_after=NOTICE_SECONDS,
         )
 
     # --- recount -------------------------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from bot.models import BuddyStatus
 from bot.services.groups import BuddyRequest
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
+from bot.ui.dm import mention_only, send_to_member
+from bot.ui.notify import OutgoingMessage
 from bot.ui.options import GroupOption
 from bot.ui.reply import respond
 
@@ -95,19 +97,18 @@ class BuddiesCog(commands.Cog):
 
     async def _deliver(self, pair: BuddyRequest, member: discord.User, text: str) -> str:
         """DM the member; if their DMs are closed, ask in the group's channel with a mention."""
-        try:
-            await member.send(text, view=request_view(pair))
+        delivery = await send_to_member(
+            self.bot, member.id, OutgoingMessage(content=text, view=request_view(pair)),
+            fallback=OutgoingMessage(
+                content=text.replace("you", f"<@{member.id}>", 1), view=request_view(pair),
+                allowed_mentions=mention_only(member.id),
+            ),
+            channel_id=pair.channel_id, guild_id=member.guild.id if isinstance(member, discord.Member) else None,
+        )
+        if delivery.by_dm:
             return "by DM"
-        except discord.Forbidden:
-            pass
-        channel = self.bot.get_channel(pair.channel_id)
-        if isinstance(channel, discord.abc.Messageable):
-            try:
-                await channel.send(text.replace("you", f"<@{member.id}>", 1), view=request_view(pair),
-                                   allowed_mentions=discord.AllowedMentions(users=[discord.Object(member.id)]))
-                return f"in <#{pair.channel_id}>, as I couldn't DM them"
-            except discord.HTTPException as exc:
-                log.warning("Couldn't post a buddy request in channel %s: %s", pair.channel_id, exc)
+        if delivery.in_channel:
+            return f"in <#{pair.channel_id}>, as I couldn't DM them"
         return "but I couldn't reach them: ask them to check `/buddy pair` later"
 
 

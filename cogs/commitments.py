@@ -7,8 +7,8 @@ commands, the buttons and the renderers alike, and keep every message within Dis
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -37,19 +37,20 @@ from bot.services.commitments import (
 )
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
+from bot.ui.charts import render_completion_chart
+from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
-from bot.ui.pages import respond_pages
-from bot.ui.reply import respond
+from bot.ui.pages import EMBED_DESCRIPTION, embed_pages, fit_message, paginate, respond_pages
+from bot.ui.reply import defer, respond
 from bot.ui.text import inert
+from bot.ui.time import Style, ts
 
 log = logging.getLogger(__name__)
 
-# Discord's limits.
-DESCRIPTION_MAX = 4096
-MESSAGE_EMBEDS_MAX = 10
-MESSAGE_EMBED_CHARS_MAX = 6000
+# Discord's limits (the embed and message ones are in bot.ui.pages).
+DESCRIPTION_MAX = EMBED_DESCRIPTION
 CHOICE_NAME_MAX = 100
 # A report-back DM has one row of buttons per commitment; a message holds five rows.
 DM_BUTTON_ROWS = 5
@@ -74,11 +75,6 @@ EMBED_COLOUR = discord.Colour.blurple()
 # --- formatting ----------------------------------------------------------------------------------
 
 
-def ts(when: datetime, style: str = "f") -> str:
-    """A Discord timestamp: every reader sees it in their own timezone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
-
-
 def local_day(when: datetime, tz: str) -> str:
     """``Thu 3 Dec`` in ``tz`` (for plain text, where Discord timestamps don't render)."""
     local = when.astimezone(ZoneInfo(tz))
@@ -101,75 +97,20 @@ def rate_line(rate: CycleRate) -> str:
     )
 
 
-def paginate(blocks: Sequence[Sequence[str]], limit: int = DESCRIPTION_MAX) -> list[str]:
-    """Join blocks of lines into pages of at most ``limit`` characters.
-
-    A block (a member's commitments) stays on one page when it fits; a line is never split.
-    """
-    pages: list[str] = []
-    current: list[str] = []
-    size = 0
-
-    def flush() -> None:
-        nonlocal current, size
-        if current:
-            pages.append("\n".join(current))
-        current, size = [], 0
-
-    for block in blocks:
-        block_size = sum(len(line) + 1 for line in block)
-        if current and size + block_size > limit:
-            flush()
-        for line in block:
-            if len(line) > limit:  # cannot happen with bounded text; never send an invalid embed
-                line = line[: limit - 1] + "…"
-            if current and size + len(line) + 1 > limit:
-                flush()
-            current.append(line)
-            size += len(line) + 1
-    flush()
-    return pages
-
-
-def fit_message(title: str, header: str, pages: list[str], more: str) -> list[discord.Embed]:
-    """Embeds for one message: as many pages as Discord's per-message limits allow (10 embeds,
-    6,000 characters); when some don't fit, the last embed's footer says so (never silently)."""
-    embeds: list[discord.Embed] = []
-    total = 0
-    for index, page in enumerate(pages):
-        description = f"{header}\n\n{page}" if index == 0 and header else page
-        embed_title = title if index == 0 else f"{title} (continued)"
-        size = len(embed_title) + len(description)
-        last = index == len(pages) - 1
-        # Leave room for the footer unless this is the last page.
-        room = MESSAGE_EMBED_CHARS_MAX - total - (0 if last else len(more))
-        if embeds and (size > room or (not last and len(embeds) == MESSAGE_EMBEDS_MAX - 1)):
-            embeds[-1].set_footer(text=more)
-            break
-        embeds.append(discord.Embed(title=embed_title, description=description, colour=EMBED_COLOUR))
-        total += size
-    return embeds
-
-
 def list_pages(listing: CommitmentList) -> list[discord.Embed]:
     """``/commit list``: one embed per page, a member's commitments kept together."""
     label = "all" if listing.status is None else STATUS_LABELS_FOR_LIST.get(listing.status, listing.status)
     title = f"Commitments in {listing.group_name} — {label}"
     blocks = [
-        [f"**<@{member.user_id}>**", *(commitment_line(c) + f" · due {ts(c.due_at, 'd')}" for c in member.commitments)]
+        [f"**<@{member.user_id}>**", *(commitment_line(c) + f" · due {ts(c.due_at, Style.SHORT_DATE)}" for c in member.commitments)]
         for member in listing.members
     ]
-    pages = paginate(blocks, DESCRIPTION_MAX - 100) or ["Nothing here."]
-    embeds = [discord.Embed(title=title, description=page, colour=EMBED_COLOUR) for page in pages]
-    if len(embeds) > 1:
-        for number, embed in enumerate(embeds, start=1):
-            embed.set_footer(text=f"Page {number} of {len(embeds)}")
-    return embeds
+    return embed_pages(title, paginate(blocks, DESCRIPTION_MAX - 100), colour=EMBED_COLOUR)
 
 
 def board_embeds(board: Board) -> list[discord.Embed]:
     """The report-back board at meeting time."""
-    lines = [f"Commitments due at the meeting {ts(board.meeting_starts_at, 'F')}.", rate_line(board.rate)]
+    lines = [f"Commitments due at the meeting {ts(board.meeting_starts_at, Style.FULL)}.", rate_line(board.rate)]
     if board.not_reported:
         lines.append("Not reported yet: " + ", ".join(f"<@{u}>" for u in board.not_reported))
     else:
@@ -178,13 +119,18 @@ def board_embeds(board: Board) -> list[discord.Embed]:
     header = "\n".join(lines)
     pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4)
     return fit_message(
-        f"Report-back — {board.group_name}", header, pages, "More commitments than fit here: see /commit list status:all"
+        f"Report-back — {board.group_name}", header, pages, "More commitments than fit here: see /commit list status:all",
+        colour=EMBED_COLOUR,
     )
 
 
-def reportback_embed(report: ReportBack, *, buddy_id: int | None = None) -> discord.Embed:
-    """The member's own report-back DM, or (``buddy_id``) the summary their buddy gets."""
-    when = ts(report.meeting_starts_at, "F")
+def reportback_embeds(report: ReportBack, *, buddy_id: int | None = None) -> list[discord.Embed]:
+    """The member's own report-back DM, or (``buddy_id``) the summary their buddy gets.
+
+    Long lists continue in further embeds of the same message (nothing cut); past one message's
+    limits the footer points to ``/commit list``.
+    """
+    when = ts(report.meeting_starts_at, Style.FULL)
     if buddy_id is not None:
         title = f"Your buddy's report-back — {report.group_name}"
         lines = [f"<@{buddy_id}>'s commitments due at the meeting {when}:"]
@@ -195,16 +141,10 @@ def reportback_embed(report: ReportBack, *, buddy_id: int | None = None) -> disc
             lines.append("Tap how each went — you can change your answer until the meeting.")
         else:
             lines.append("All reported — thank you! 🙌")
+    header = "\n".join(lines)
     blocks = [[commitment_line(c) for c in report.commitments]]
-    page = paginate(blocks, DESCRIPTION_MAX - 400)
-    body = page[0] if page else ""
-    if len(page) > 1:
-        body += "\n…and more: see `/commit list`."
-    return discord.Embed(
-        title=title,
-        description="\n".join(lines) + "\n\n" + body,
-        colour=EMBED_COLOUR,
-    )
+    pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4) or [""]
+    return fit_message(title, header, pages, "More commitments than fit here: see /commit list", colour=EMBED_COLOUR)
 
 
 def reportback_view(report: ReportBack) -> discord.ui.View | None:
@@ -222,12 +162,12 @@ def reportback_view(report: ReportBack) -> discord.ui.View | None:
 
 
 def reportback_message(report: ReportBack) -> OutgoingMessage:
-    embed = reportback_embed(report)
+    embeds = reportback_embeds(report)
     hidden = len([c for c in report.commitments if c.status not in (DROPPED, NOT_REPORTED)]) - DM_BUTTON_ROWS
     content = None
     if hidden > 0:
         content = f"Buttons below are for {DM_BUTTON_ROWS} of them; report the other {hidden} with `/commit report`."
-    return OutgoingMessage(content=content, embeds=[embed], view=reportback_view(report))
+    return OutgoingMessage(content=content, embeds=embeds, view=reportback_view(report))
 
 
 def stats_embed(stats: Stats) -> discord.Embed:
@@ -244,7 +184,7 @@ def stats_embed(stats: Stats) -> discord.Embed:
     for cycle in stats.cycles[:12]:
         rate = "—" if cycle.rate.rate is None else f"{cycle.rate.rate:.0%}"
         lines.append(
-            f"{ts(cycle.starts_at, 'D')}: **{rate}** ({cycle.rate.done} done, {cycle.rate.partly} partly"
+            f"{ts(cycle.starts_at, Style.LONG_DATE)}: **{rate}** ({cycle.rate.done} done, {cycle.rate.partly} partly"
             f" of {cycle.rate.counted})"
         )
     return discord.Embed(title="Commitment stats", description="\n".join(lines), colour=EMBED_COLOUR)
@@ -420,12 +360,12 @@ class CommitmentsCog(commands.Cog):
         when = "the next meeting, " if item.meeting_id is not None else ""
         await respond(
             interaction,
-            f"Committed: `#{item.number}` {inert(item.text)}\nDue {when}{ts(item.due_at, 'F')} ({added.group_name}).",
+            f"Committed: `#{item.number}` {inert(item.text)}\nDue {when}{ts(item.due_at, Style.FULL)} ({added.group_name}).",
         )
         if added.announce_channel_id is not None:
             channel = self.bot.get_partial_messageable(added.announce_channel_id, guild_id=item.guild_id)
             try:
-                await channel.send(f"<@{item.user_id}> committed to: {inert(item.text)} (`#{item.number}`, due {ts(item.due_at, 'f')})")
+                await channel.send(f"<@{item.user_id}> committed to: {inert(item.text)} (`#{item.number}`, due {ts(item.due_at, Style.DATE_TIME)})")
             except discord.HTTPException as error:
                 log.warning("Couldn't announce commitment %s in %s: %s", item.id, added.announce_channel_id, error)
                 await respond(interaction, f"I couldn't post it in <#{added.announce_channel_id}> (missing access?).")
@@ -502,7 +442,7 @@ class CommitmentsCog(commands.Cog):
             actor_from(interaction), commitment=commitment, text=text, due=due, group_id=group
         )
         item = result.commitment
-        await respond(interaction, f"{'Updated' if result.changed else 'Unchanged'}: `#{item.number}` {inert(item.text)} — due {ts(item.due_at, 'F')}")
+        await respond(interaction, f"{'Updated' if result.changed else 'Unchanged'}: `#{item.number}` {inert(item.text)} — due {ts(item.due_at, Style.FULL)}")
 
     @commit.command(name="drop", description="Drop a commitment (yours, or as a facilitator any in your group)")
     @app_commands.describe(commitment="The commitment (#number)", group="Its group")
@@ -521,15 +461,9 @@ class CommitmentsCog(commands.Cog):
         await respond(interaction, reply)
 
     async def _tell_owner(self, owner_id: int, by_id: int, item: CommitmentInfo, group_name: str) -> bool:
-        try:
-            channel = await self.bot.create_dm(discord.Object(id=owner_id))
-            await channel.send(
-                f"<@{by_id}>, a facilitator of **{group_name}**, dropped your commitment `#{item.number}`: {inert(item.text)}"
-            )
-        except discord.HTTPException as error:
-            log.info("Couldn't tell %s their commitment %s was dropped: %s", owner_id, item.id, error)
-            return False
-        return True
+        text = f"<@{by_id}>, a facilitator of **{group_name}**, dropped your commitment `#{item.number}`: {inert(item.text)}"
+        delivery = await send_to_member(self.bot, owner_id, OutgoingMessage(content=text))
+        return delivery.by_dm
 
     @commit.command(name="stats", description="Completion per meeting cycle, streak, commitments kept this year")
     @app_commands.describe(member="Whose stats (default: yours)", group="Your group")
@@ -539,7 +473,17 @@ class CommitmentsCog(commands.Cog):
         stats = await self.bot.services.commitments.stats(
             actor_from(interaction), member_id=member.id if member else None, group_id=group
         )
-        await respond(interaction, embed=stats_embed(stats))
+        embed, file = stats_embed(stats), None
+        cycles = [c for c in reversed(stats.cycles[:12]) if c.rate.rate is not None]
+        if cycles:  # the per-cycle figures above, as a bar chart (rendered off the event loop)
+            await defer(interaction)
+            chart = await render_completion_chart(
+                "Commitments completed per meeting cycle", [f"{c.starts_at.day} {c.starts_at:%b}" for c in cycles],
+                [c.rate.rate for c in cycles],
+            )
+            embed.set_image(url=f"attachment://{chart.filename}")
+            file = discord.File(io.BytesIO(chart.png), filename=chart.filename, description=chart.alt[:1024])
+        await respond(interaction, embed=embed, file=file)
 
     @app_commands.command(name="win", description="Share a win with your group 🎉")
     @app_commands.describe(text="Your win (up to 300 characters)", group="Your group")
@@ -577,12 +521,10 @@ class CommitmentsCog(commands.Cog):
         fallback = OutgoingMessage(
             content=(
                 f"<@{report.user_id}>, {count} {plural} to report on before "
-                f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, 'R')})"
+                f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
                 " — `/commit report`"
             ),
-            allowed_mentions=discord.AllowedMentions(
-                everyone=False, roles=False, replied_user=False, users=[discord.Object(id=report.user_id)]
-            ),
+            allowed_mentions=mention_only(report.user_id),
         )
         return Rendered(message=reportback_message(report), fallback=fallback)
 
@@ -604,8 +546,8 @@ class CommitmentsCog(commands.Cog):
         )
         if summary is None:
             return Rendered.skip("no active buddy with commitments due")
-        embed = reportback_embed(summary.report, buddy_id=summary.buddy_id)
-        return Rendered(message=OutgoingMessage(embeds=[embed]))
+        embeds = reportback_embeds(summary.report, buddy_id=summary.buddy_id)
+        return Rendered(message=OutgoingMessage(embeds=embeds))
 
     async def render_post_meeting(self, note: Notification) -> Rendered:
         if note.meeting_id is None:
@@ -621,7 +563,7 @@ class CommitmentsCog(commands.Cog):
                 " (no meeting is scheduled yet, so give a `due` date)"
             )
         else:
-            content = f"What will you commit to before {ts(following.starts_at, 'F')}? — `/commit add`"
+            content = f"What will you commit to before {ts(following.starts_at, Style.FULL)}? — `/commit add`"
         return Rendered(message=OutgoingMessage(content=content))
 
 

@@ -13,6 +13,8 @@ from bot.errors import InvalidInput
 from bot.services.groups import MAX_NAME_LENGTH, GroupInfo
 from bot.services.help import Welcome
 from bot.ui.actor import actor_from
+from bot.ui.dm import send_to_member
+from bot.ui.notify import OutgoingMessage
 from bot.ui.options import (
     AnyGroupOption,
     BoundedInt,
@@ -21,15 +23,16 @@ from bot.ui.options import (
     TextTransformer,
     TimezoneOption,
 )
+from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.reply import respond
+from bot.ui.time import ts_with_relative
 from cogs.help import checklist_text
-from cogs.meetings import rsvp_view, stamp
+from cogs.meetings import rsvp_view
 from cogs.modules import CheckInButton
 from cogs.server import TimezoneButton
 
 log = logging.getLogger(__name__)
 
-PAGE_CHARS = 4000  # an embed description holds 4096
 NAMELESS = "A group needs a name (one with visible characters)."  # as the service says it
 
 
@@ -37,20 +40,6 @@ def _member_of_this_server(interaction: discord.Interaction, member: discord.Mem
     if not isinstance(member, discord.Member) or member.guild.id != interaction.guild_id:
         raise InvalidInput(f"{member.mention} isn't a member of this server.")
     return member
-
-
-def _pages(lines: list[str]) -> list[str]:
-    """Lines joined into descriptions that each fit an embed; never cut a line silently."""
-    pages, current = [], ""
-    for line in lines:
-        line = line[:PAGE_CHARS]
-        if current and len(current) + 1 + len(line) > PAGE_CHARS:
-            pages.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        pages.append(current)
-    return pages
 
 
 def info_embed(info: GroupInfo) -> discord.Embed:
@@ -62,7 +51,7 @@ def info_embed(info: GroupInfo) -> discord.Embed:
     embed.add_field(name="Members (★ facilitator)", value=members[:1024] or "—", inline=False)
     if info.next_meeting is not None:
         when = info.next_meeting.starts_at
-        embed.add_field(name="Next meeting", value=f"{stamp(when)} ({stamp(when, 'R')})", inline=False)
+        embed.add_field(name="Next meeting", value=ts_with_relative(when), inline=False)
     else:
         embed.add_field(name="Next meeting", value="None planned (`/meeting recurring`)", inline=False)
     if info.current_module is not None:
@@ -81,7 +70,7 @@ def welcome_embed(welcome: Welcome, *, member_count: int, max_members: int) -> d
         colour=discord.Colour.blurple(),
     )
     if welcome.meeting is not None:
-        when = f"{stamp(welcome.meeting.starts_at)} ({stamp(welcome.meeting.starts_at, 'R')}), in your own time"
+        when = f"{ts_with_relative(welcome.meeting.starts_at)}, in your own time"
     else:
         when = "Not set yet: a facilitator will schedule it (`/meeting next` shows it)."
     embed.add_field(name="Next meeting", value=when, inline=False)
@@ -148,10 +137,7 @@ class GroupsCog(commands.Cog):
         embed = welcome_embed(welcome, member_count=change.member_count, max_members=change.max_members)
         await respond(interaction, embed=embed, view=welcome_view(welcome))
         # The same welcome by DM, to keep once the private reply is gone (best effort: DMs may be closed).
-        try:
-            await interaction.user.send(embed=embed, view=welcome_view(welcome))
-        except discord.HTTPException as exc:
-            log.info("No welcome DM for %s: %s", interaction.user.id, exc)
+        await send_to_member(self.bot, interaction.user.id, OutgoingMessage(embeds=[embed], view=welcome_view(welcome)))
 
     @group.command(name="leave", description="Leave a group")
     @app_commands.describe(group="Which group (default: this channel's)")
@@ -213,10 +199,7 @@ class GroupsCog(commands.Cog):
         lines = [f"**{g.name}** — <#{g.channel_id}> · {g.member_count}/{g.max_members} members · {g.timezone}"
                  for g in groups]
         title = "Archived groups" if archived else "Groups in this server"
-        pages = _pages(lines)
-        for number, page in enumerate(pages, start=1):
-            suffix = f" ({number}/{len(pages)})" if len(pages) > 1 else ""
-            await respond(interaction, embed=discord.Embed(title=title + suffix, description=page))
+        await respond_pages(interaction, embed_pages(title, join_lines(lines, PAGE_LINES_CHARS)))
 
     @group.command(name="settings", description="Timezone, reminder lead times, announcements (facilitator)")
     @app_commands.describe(

@@ -12,8 +12,11 @@ from discord.utils import escape_markdown
 from bot.client import RoundtableBot
 from bot.services.help import Checklist, HelpState, NextStep
 from bot.ui.actor import actor_from
+from bot.ui.dm import send_to_member
 from bot.ui.errors import log_failure
+from bot.ui.notify import OutgoingMessage
 from bot.ui.reply import respond
+from bot.ui.time import Style, ts
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,8 @@ FIRST_STEPS = (
 BEFORE = (
     "`/module current` read this month's module · `/checkin` say what you read, did and learned\n"
     "`/meeting next` when and where, and your RSVP · `/meeting list` the dates ahead\n"
+    "`/agenda table` put your issue on the agenda · `/agenda show` who's tabling what, who's coming · "
+    "`/agenda withdraw`\n"
     "`/commit report` report back on what you committed to (or use the DM's buttons)\n"
     "`/brainstorm open` table an issue for the group"
 )
@@ -40,7 +45,9 @@ AT = (
 )
 AFTER = (
     "`/commit list` · `/commit done` · `/commit edit` · `/commit drop` · `/commit stats`\n"
-    "`/module progress` · `/module list` · `/brainstorm list` · `/brainstorm show`"
+    "`/module progress` · `/module list` · `/brainstorm list` · `/brainstorm show`\n"
+    "`/goal add` · `/goal list` · `/goal update` · `/goal edit` · `/goal drop`\n"
+    "`/kpi log` · `/kpi list` · `/kpi history` · `/kpi chart` · `/kpi add` · `/kpi edit` · `/kpi remove`"
 )
 YOU = (
     "`/group join` · `/group leave` · `/group info` · `/group list` · `/timezone set`\n"
@@ -49,6 +56,7 @@ YOU = (
 FACILITATOR = (
     "`/group add` · `/group remove` · `/group facilitator` · `/group settings` · `/group archive`\n"
     "`/meeting schedule` · `/meeting recurring` · `/meeting move` · `/meeting cancel` · `/meeting end`\n"
+    "`/agenda move` reorder the hot seats\n"
     "`/module set` · `/module import` · `/module export`"
 )
 ADMIN = "`/server setup` · `/group create` · `/admin outbox`"
@@ -68,7 +76,7 @@ def what_next(state: HelpState | None) -> str:
     """The one thing to do now, from the member's place in the cycle."""
     if state is None:
         return "Use these commands in a server where Roundtable runs a group."
-    when = f" ({discord.utils.format_dt(state.next_meeting_at, 'F')})" if state.next_meeting_at is not None else ""
+    when = f" ({ts(state.next_meeting_at, Style.FULL)})" if state.next_meeting_at is not None else ""
     group = f"**{escape_markdown(state.group_name)}**" if state.group_name else "your group"
     match state.next_step:
         case NextStep.JOIN:
@@ -153,13 +161,8 @@ class HelpCog(commands.Cog):
                 log.info("Couldn't welcome in %s's system channel: %s", guild.id, exc)
         if guild.owner_id is None:
             return "nowhere"
-        try:
-            owner = guild.owner or await self.bot.fetch_user(guild.owner_id)
-            await owner.send(welcome_text())
-            return "owner DM"
-        except discord.HTTPException as exc:
-            log.info("Couldn't DM the owner of %s: %s", guild.id, exc)
-            return "nowhere"
+        delivery = await send_to_member(self.bot, guild.owner_id, OutgoingMessage(content=welcome_text()))
+        return "owner DM" if delivery.by_dm else "nowhere"
 
 
 async def setup(bot: RoundtableBot) -> None:

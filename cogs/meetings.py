@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import re
 from typing import Any
@@ -10,6 +12,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import calendar
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import MeetingStatus
@@ -19,8 +22,10 @@ from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
+from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.text import inert
+from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
 
@@ -29,11 +34,6 @@ log = logging.getLogger(__name__)
 ANSWER_LABELS = {"going": "Going", "maybe": "Maybe", "no": "Can't make it"}
 ANSWER_STYLES = {"going": discord.ButtonStyle.success, "maybe": discord.ButtonStyle.secondary,
                  "no": discord.ButtonStyle.danger}
-
-
-def stamp(when: Any, style: str = "F") -> str:
-    """A Discord timestamp: every viewer sees it in their own timezone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
 
 
 def reminder_lead(hours: object) -> str:
@@ -72,7 +72,7 @@ def local_times_text(local_times: list[MemberLocalTime], *, series: bool = False
 def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=title or f"Next meeting — {meeting.group_name}",
-        description=f"{stamp(meeting.starts_at)} ({stamp(meeting.starts_at, 'R')})\n"
+        description=f"{ts_with_relative(meeting.starts_at)}\n"
         f"-# Shown in your own timezone; the group's is {meeting.timezone}.",
         colour=discord.Colour.blurple() if meeting.status == MeetingStatus.SCHEDULED else discord.Colour.dark_grey(),
     )
@@ -130,6 +130,7 @@ class RsvpButton(
         view = rsvp_view(meeting)
         if interaction.message is not None and interaction.message.flags.ephemeral:
             view.add_item(ShareMeetingButton(meeting.id))  # a private card keeps its Share button
+            view.add_item(AddToCalendarButton(meeting.id))
         await interaction.response.edit_message(embed=meeting_embed(meeting), view=view)
 
 
@@ -162,6 +163,42 @@ class ShareMeetingButton(
         await respond(interaction, f"Shared in <#{meeting.channel_id}>.")
 
 
+class AddToCalendarButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"meeting:ics:(?P<meeting_id>[0-9]+)",
+):
+    """Under a private ``/meeting next``: the meeting as an ``.ics`` file, and the series as a second one."""
+
+    def __init__(self, meeting_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(label="Add to calendar", style=discord.ButtonStyle.secondary, emoji="📅",
+                              custom_id=f"meeting:ics:{meeting_id}")
+        )
+        self.meeting_id = meeting_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> AddToCalendarButton:
+        return cls(int(match["meeting_id"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        one, series = await interaction.client.services.meetings.calendar(actor_from(interaction),
+                                                                          meeting_id=self.meeting_id)
+        now = interaction.client.clock.now()
+        # Building a zone's VTIMEZONE takes milliseconds of CPU: off the event loop.
+        data = await asyncio.to_thread(calendar.meeting_ics, one, now=now)
+        files = [discord.File(io.BytesIO(data), filename=calendar.meeting_filename(one))]
+        text = f"The meeting of {ts(one.starts_at, Style.FULL)}: open the file to add it to your calendar."
+        if series is not None:
+            data = await asyncio.to_thread(calendar.series_ics, series, now=now)
+            files.append(discord.File(io.BytesIO(data), filename=calendar.filename(series.group_name)))
+            text = (f"Two files: the meeting of {ts(one.starts_at, Style.FULL)} alone, or every meeting of the series "
+                    "(it follows the group's rule). Add one of them, not both.")
+        await respond(interaction, text, files=files)
+
+
 def _then(text: str) -> str:
     return f"\n{text}" if text else ""
 
@@ -180,11 +217,11 @@ class MeetingsCog(commands.Cog):
     meeting = app_commands.Group(name="meeting", description="Your group's meetings", guild_only=True)
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton)
+        self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
         self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton)
+        self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
         self.bot.notifications.unregister("meeting_reminder")
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
@@ -199,8 +236,8 @@ class MeetingsCog(commands.Cog):
             return Rendered.skip("meeting already started")
         lead = reminder_lead(note.payload.get("hours"))
         message = OutgoingMessage(
-            content=f"Reminder, {lead}: **{meeting.group_name}** meets {stamp(meeting.starts_at)} "
-            f"({stamp(meeting.starts_at, 'R')}), in your own time.",
+            content=f"Reminder, {lead}: **{meeting.group_name}** meets {ts_with_relative(meeting.starts_at)}, "
+            "in your own time.",
             embeds=[meeting_embed(meeting, title=f"Meeting reminder ({lead}) — {meeting.group_name}")],
             view=rsvp_view(meeting),
         )
@@ -233,7 +270,7 @@ class MeetingsCog(commands.Cog):
                                 group: GroupOption = None) -> None:
         series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
                                                              location=location, group_id=group)
-        dates = "\n".join(f"• {stamp(d)}" for d in series.next_dates)
+        dates = "\n".join(f"• {ts(d, Style.FULL)}" for d in series.next_dates)
         replaced = (f"\n{plural(series.replaced, 'upcoming meeting')} of the previous series "
                     f"{'was' if series.replaced == 1 else 'were'} replaced."
                     if series.replaced else "")
@@ -243,7 +280,7 @@ class MeetingsCog(commands.Cog):
             f"{replaced}\nThe next three:\n{dates}" + _then(local_times_text(series.local_times, series=True)),
         )
         # A change of the group's plans is announced once, in its channel (the reply above is private).
-        first = f" The next one: {stamp(series.next_dates[0])} ({stamp(series.next_dates[0], 'R')})." if series.next_dates else ""
+        first = f" The next one: {ts_with_relative(series.next_dates[0])}." if series.next_dates else ""
         await self._notice(
             series.channel_id,
             f"📅 **{series.group_name}** now meets {series.description} at {series.local_time} "
@@ -257,6 +294,7 @@ class MeetingsCog(commands.Cog):
         # Looking it up is private; the Share button posts it for the group when that helps.
         view = rsvp_view(meeting)
         view.add_item(ShareMeetingButton(meeting.id))
+        view.add_item(AddToCalendarButton(meeting.id))
         await respond(interaction, embed=meeting_embed(meeting), view=view)
 
     @meeting.command(name="list", description="The group's upcoming meetings")
@@ -267,12 +305,11 @@ class MeetingsCog(commands.Cog):
             await respond(interaction, f"**{name}** has no meeting planned.")
             return
         lines = [
-            f"• {stamp(m.starts_at)} ({stamp(m.starts_at, 'R')})" + (f" — {inert(m.location, 100)}" if m.location else "")
+            f"• {ts_with_relative(m.starts_at)}" + (f" — {inert(m.location, 100)}" if m.location else "")
             + f" · going {m.counts.get('going', 0)}"
             for m in meetings
         ]
-        embed = discord.Embed(title=f"Upcoming meetings — {name}", description="\n".join(lines)[:4096])
-        await respond(interaction, embed=embed)
+        await respond_pages(interaction, embed_pages(f"Upcoming meetings — {name}", join_lines(lines, PAGE_LINES_CHARS)))
 
     @meeting.command(name="cancel", description="Cancel a meeting and tell the group (facilitator)")
     @app_commands.describe(meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
@@ -280,9 +317,9 @@ class MeetingsCog(commands.Cog):
                              group: GroupOption = None) -> None:
         cancelled = await self.bot.services.meetings.cancel(actor_from(interaction), meeting_id=meeting,
                                                             group_id=group)
-        await respond(interaction, f"Cancelled the meeting of {stamp(cancelled.starts_at)}.")
+        await respond(interaction, f"Cancelled the meeting of {ts(cancelled.starts_at, Style.FULL)}.")
         await self._notice(cancelled.channel_id,
-                           f"The **{cancelled.group_name}** meeting of {stamp(cancelled.starts_at)} is cancelled.")
+                           f"The **{cancelled.group_name}** meeting of {ts(cancelled.starts_at, Style.FULL)} is cancelled.")
 
     @meeting.command(name="move", description="Move a meeting to another time (facilitator)")
     @app_commands.describe(meeting="Which meeting", when="The new time, in the group's timezone")
@@ -290,11 +327,11 @@ class MeetingsCog(commands.Cog):
                            when: WhenOption) -> None:
         moved = await self.bot.services.meetings.move(actor_from(interaction), meeting_id=meeting, when=when)
         local = _then(local_times_text(moved.meeting.local_times))
-        await respond(interaction, f"Moved to {stamp(moved.meeting.starts_at)}.{local}")
+        await respond(interaction, f"Moved to {ts(moved.meeting.starts_at, Style.FULL)}.{local}")
         await self._notice(
             moved.meeting.channel_id,
-            f"The **{moved.meeting.group_name}** meeting of {stamp(moved.previous_starts_at)} moved to "
-            f"{stamp(moved.meeting.starts_at)} ({stamp(moved.meeting.starts_at, 'R')}).",
+            f"The **{moved.meeting.group_name}** meeting of {ts(moved.previous_starts_at, Style.FULL)} moved to "
+            f"{ts_with_relative(moved.meeting.starts_at)}.",
         )
 
     @meeting.command(name="end", description="End the meeting now: commitments close, the next cycle starts (facilitator)")
@@ -303,7 +340,7 @@ class MeetingsCog(commands.Cog):
                           group: GroupOption = None) -> None:
         ended = await self.bot.services.groups.end_meeting(meeting_id=meeting, actor=actor_from(interaction),
                                                            group_id=group)
-        await respond(interaction, f"Meeting of {stamp(ended.starts_at)} ended. The wrap-up post follows shortly.")
+        await respond(interaction, f"Meeting of {ts(ended.starts_at, Style.FULL)} ended. The wrap-up post follows shortly.")
 
     async def _notice(self, channel_id: int, text: str) -> None:
         channel = self.bot.get_channel(channel_id)

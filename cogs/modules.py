@@ -30,20 +30,18 @@ from bot.services.modules import (
 )
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
+from bot.ui.dm import mention_only
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import BoundedInt, GroupOption
-from bot.ui.pages import join_lines, respond_pages
+from bot.ui.pages import FIELD_VALUE, field_pages, join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
+from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
 COLOUR = discord.Colour.teal()
-FIELD_MAX = 1024
-# A page's share of the 6,000 characters a message's embeds may hold (title and footer included).
-PAGE_CHARS = 5500
-PAGE_FIELDS = 25
 KIND_ICONS = {"read": "📖", "watch": "🎬", "listen": "🎧"}
 CHECKIN_LABELS = {
     "consumed": "What I read, watched or listened to",
@@ -53,13 +51,8 @@ CHECKIN_LABELS = {
 }
 
 
-def ts(when: datetime, style: str = "F") -> str:
-    """A Discord timestamp: every reader sees it in their own timezone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
-
-
 def add_chunked_field(embed: discord.Embed, name: str, lines: Sequence[str]) -> None:
-    for index, value in enumerate(join_lines(lines, FIELD_MAX)):
+    for index, value in enumerate(join_lines(lines, FIELD_VALUE)):
         embed.add_field(name=name if index == 0 else f"{name} (continued)", value=value, inline=False)
 
 
@@ -82,7 +75,7 @@ def module_embed(
             [f"{KIND_ICONS[r.kind]} [{r.title.replace(']', ')')}]({r.url}) ({r.kind})" for r in module.resources],
         )
     if meeting_at is not None:
-        embed.add_field(name="Next meeting", value=f"{ts(meeting_at)} ({ts(meeting_at, 'R')})", inline=False)
+        embed.add_field(name="Next meeting", value=ts_with_relative(meeting_at), inline=False)
     embed.set_footer(text=group_name)
     return embed
 
@@ -97,7 +90,7 @@ def checkin_fields(entry: CheckInEntry, *, with_member: bool = True) -> list[tup
     for name, label in CHECKIN_LABELS.items():
         text = getattr(entry, name)
         if text:
-            fields.append((label, inert(text, FIELD_MAX)))
+            fields.append((label, inert(text, FIELD_VALUE)))
     if with_member and fields:
         fields.insert(0, ("Check-in by", f"<@{entry.user_id}>"))
     return fields
@@ -117,29 +110,7 @@ def checkin_embed(entry: CheckInEntry, group_name: str) -> discord.Embed:
 
 def checkin_pages(title: str, entries: Sequence[CheckInEntry], *, footer: str, empty: str) -> list[discord.Embed]:
     """Check-ins as pages of fields, each page within one message's limits; nothing is cut."""
-    pages: list[discord.Embed] = []
-
-    def new_page() -> discord.Embed:
-        page = discord.Embed(title=title, colour=COLOUR)
-        pages.append(page)
-        return page
-
-    page = new_page()
-    used = len(title) + len(footer) + 20
-    for entry in entries:
-        fields = checkin_fields(entry)
-        size = sum(len(name) + len(value) for name, value in fields)
-        if page.fields and (len(page.fields) + len(fields) > PAGE_FIELDS or used + size > PAGE_CHARS):
-            page = new_page()
-            used = len(title) + len(footer) + 20
-        for name, value in fields:
-            page.add_field(name=name, value=value, inline=False)
-        used += size
-    if not entries:
-        page.description = empty
-    for number, page in enumerate(pages, start=1):
-        page.set_footer(text=f"{footer} · page {number} of {len(pages)}" if len(pages) > 1 else footer)
-    return pages
+    return field_pages(title, [checkin_fields(entry) for entry in entries], footer=footer, empty=empty, colour=COLOUR)
 
 
 # --- the check-in button and modal -----------------------------------------------------------------
@@ -246,7 +217,7 @@ def checkin_saved_text(saved: SavedCheckIn, posted: bool | None) -> str:
     else:
         text += " Only the facilitators can see it."
     if saved.next_meeting_at is not None:
-        text += f" You can edit it until the meeting, {ts(saved.next_meeting_at, 'R')}, with `/checkin`."
+        text += f" You can edit it until the meeting, {ts(saved.next_meeting_at, Style.RELATIVE)}, with `/checkin`."
     return text
 
 
@@ -353,7 +324,7 @@ def progress_pages(progress: Progress) -> list[discord.Embed]:
     done = sum(member.checked_in for member in progress.members)
     lines = [f"**{done} of {len(progress.members)}** members have checked in for this module."]
     if progress.next_meeting_at is not None:
-        lines.append(f"Next meeting {ts(progress.next_meeting_at)} ({ts(progress.next_meeting_at, 'R')}).")
+        lines.append(f"Next meeting {ts_with_relative(progress.next_meeting_at)}.")
     lines.append("")
     for member in progress.members:
         mark = "✅" if member.checked_in else "⬜"
@@ -519,15 +490,13 @@ class ModulesCog(commands.Cog):
             return Rendered.skip("already checked in")
         module = nudge.module
         text = (
-            f"**{nudge.group.name}** meets {ts(nudge.meeting_at)} ({ts(nudge.meeting_at, 'R')}). "
+            f"**{nudge.group.name}** meets {ts_with_relative(nudge.meeting_at)}. "
             f"How did module **{module.number}, {module.title}** go? Check in so the group can hear what you learned."
         )
         fallback = OutgoingMessage(
             content=f"<@{note.recipient_id}>, {text} (Use the button or `/checkin`.)",
             view=checkin_view(nudge.group.id),
-            allowed_mentions=discord.AllowedMentions(
-                everyone=False, roles=False, replied_user=False, users=[discord.Object(id=note.recipient_id)]
-            ),
+            allowed_mentions=mention_only(note.recipient_id),
         )
         return Rendered(message=OutgoingMessage(content=text, view=checkin_view(nudge.group.id)), fallback=fallback)
 

@@ -1,9 +1,11 @@
 """Typed SQLAlchemy models, one module per feature. Importing this package registers them all."""
 
 from bot.db import Base
+from bot.models.agenda import AgendaItem
 from bot.models.brainstorms import Brainstorm, BrainstormIdea, BrainstormStatus, BrainstormVote
 from bot.models.commitments import Commitment, CommitmentStatus, Win
 from bot.models.core import CommandSyncState, DMChannel, GuildSettings, MemberProfile
+from bot.models.goals import Goal, GoalStatus, Kpi, KpiDirection, KpiEntry, KpiVisibility
 from bot.models.groups import (
     BuddyPair,
     BuddyStatus,
@@ -19,6 +21,7 @@ from bot.models.modules import CheckIn, Module
 from bot.models.outbox import OutboxRow, OutboxStatus
 
 __all__ = [
+    "AgendaItem",
     "Base",
     "Brainstorm",
     "BrainstormIdea",
@@ -31,9 +34,15 @@ __all__ = [
     "Commitment",
     "CommitmentStatus",
     "DMChannel",
+    "Goal",
+    "GoalStatus",
     "Group",
     "GroupMember",
     "GuildSettings",
+    "Kpi",
+    "KpiDirection",
+    "KpiEntry",
+    "KpiVisibility",
     "Meeting",
     "MeetingSeries",
     "MeetingStatus",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.services.agenda import AgendaService
 from bot.services.base import Actor, ServiceContext
 from bot.services.brainstorms import BrainstormService
 from bot.services.commitments import CommitmentService
+from bot.services.goals import GoalService
 from bot.services.groups import GroupService
 from bot.services.guilds import GuildService
 from bot.services.help import HelpService
@@ -22,8 +24,10 @@ class Services:
     guilds: GuildService
     groups: GroupService
     meetings: MeetingService
+    agenda: AgendaService
     commitments: CommitmentService
     brainstorms: BrainstormService
+    goals: GoalService
     modules: ModuleService
     outbox: OutboxService
     help: HelpService
@@ -34,8 +38,10 @@ class Services:
             guilds=GuildService(context),
             groups=GroupService(context),
             meetings=MeetingService(context),
+            agenda=AgendaService(context),
             commitments=CommitmentService(context),
             brainstorms=BrainstormService(context),
+            goals=GoalService(context),
             modules=ModuleService(context),
             outbox=OutboxService(context),
             help=HelpService(context),

@@ -6,17 +6,54 @@ nothing else commits. Helpers here take an open session and never commit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.models import Group, GroupMember
+
+log = logging.getLogger(__name__)
+
+# Row ids and Discord snowflakes are signed 64-bit integers on both databases.
+MAX_ID = 2**63 - 1
+
+# What a member is told when a value they gave reached the database and it could not take it.
+UNSTORABLE = (
+    "I can't use that value: a number is too large, or the text has a character that isn't allowed. "
+    "Check what you typed and try again."
+)
+
+
+def require_id(value: int, what: str) -> int:
+    """An id a member (or a button, or a client) handed us, checked before it reaches SQL.
+
+    Anything outside 1…2⁶³−1 can't name a row: SQLite raises ``OverflowError`` binding it and
+    asyncpg its own overflow error, so it is refused here with ``InvalidInput``. ``what`` names the
+    thing ("commitment", "meeting", "group") for the message.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"That isn't a {what} I know: pick one from the list.")
+    return value
+
+
+def _input_fault(exc: BaseException) -> bool:
+    """Whether the database refused a *value* (too large, a NUL byte…) rather than failed."""
+    if isinstance(exc, (OverflowError, DataError)):  # SQLite: an integer beyond 64 bits; a driver's DataError
+        return True
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return False
+    cause = exc.orig.__cause__
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+    # PostgreSQL's class 22 is "data exception"; asyncpg's own argument errors are ValueErrors.
+    return sqlstate.startswith("22") or isinstance(cause, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +87,20 @@ class Service:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._sessions.begin() as session:
-            yield session
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        The rollback happens here, before the error travels on (a failed statement's cursor is
+        already closed by the driver layer, see ``bot.db``). A value the database refused is the
+        member's input, not a fault: it becomes ``InvalidInput`` (logged, in case it's a bug).
+        """
+        try:
+            async with self._sessions.begin() as session:
+                yield session
+        except Exception as exc:
+            if not _input_fault(exc):
+                raise
+            log.warning("a value was refused by the database in %s", type(self).__name__, exc_info=True)
+            raise InvalidInput(UNSTORABLE) from None
 
 
 # --- group access, shared by every feature -------------------------------------------------------
@@ -67,7 +115,7 @@ async def resolve_group(session: AsyncSession, actor: Actor, group_id: int | Non
     Archived groups are never implied.
     """
     if group_id is not None:
-        group = await session.get(Group, group_id)
+        group = await session.get(Group, require_id(group_id, "group"))
         if group is None or group.guild_id != actor.guild_id:
             raise NotFound("That group doesn't exist in this server.")
         if not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None:

@@ -22,22 +22,22 @@ from bot.models import (
     BrainstormIdea,
     BrainstormStatus,
     BrainstormVote,
-    Commitment,
     Group,
     GroupMember,
-    Meeting,
-    MeetingStatus,
 )
-from bot.models.commitments import OPEN as COMMITMENT_OPEN
+from bot.services import agenda
 from bot.services.base import (
     Actor,
     Service,
     groups_of_member,
     membership,
     require_active,
+    require_id,
     require_member,
     resolve_group,
 )
+from bot.services.commitments import add_commitment_row
+from bot.services.meetings import next_meeting_of
 from bot.text import clean
 
 ISSUE_MAX = 200
@@ -200,7 +200,7 @@ async def _visible_brainstorm(
         if brainstorm is None:
             raise InvalidInput("Pick a brainstorm with the `brainstorm` option, or use this inside its thread.")
     else:
-        query = select(Brainstorm).where(Brainstorm.id == brainstorm_id)
+        query = select(Brainstorm).where(Brainstorm.id == require_id(brainstorm_id, "brainstorm"))
         if lock:
             query = query.with_for_update()
         brainstorm = await session.scalar(query)
@@ -211,41 +211,6 @@ async def _visible_brainstorm(
     if not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None:
         raise NotFound("That brainstorm doesn't exist in your groups.")
     return brainstorm, group
-
-
-async def next_meeting(session: AsyncSession, group_id: int, now: datetime) -> Meeting | None:
-    return await session.scalar(
-        select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > now)
-        .order_by(Meeting.starts_at)
-        .limit(1)
-    )
-
-
-async def add_commitment_row(
-    session: AsyncSession, *, group: Group, user_id: int, text: str, meeting: Meeting, now: datetime
-) -> Commitment:
-    """A member's commitment due at ``meeting``, numbered next in the group (no commit).
-
-    The caller holds the group row locked (as ``CommitmentService.add`` does), so numbers are
-    allocated one writer at a time per group.
-    """
-    number = (await session.scalar(select(func.max(Commitment.number)).where(Commitment.group_id == group.id)) or 0) + 1
-    commitment = Commitment(
-        guild_id=group.guild_id,
-        group_id=group.id,
-        number=number,
-        user_id=user_id,
-        text=text,
-        due_at=meeting.starts_at,
-        meeting_id=meeting.id,
-        status=COMMITMENT_OPEN,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(commitment)
-    await session.flush()
-    return commitment
 
 
 async def _apply_reactors(
@@ -343,6 +308,8 @@ class BrainstormService(Service):
             )
             session.add(brainstorm)
             await session.flush()
+            await agenda.table_brainstorm(session, group=group, user_id=actor.user_id, issue=issue_text or "",
+                                          brainstorm_id=brainstorm.id, anonymous=anonymous, now=self.now())
             return await _info(session, brainstorm)
 
     async def attach_thread(self, *, brainstorm_id: int, thread_id: int, message_id: int) -> None:
@@ -356,6 +323,11 @@ class BrainstormService(Service):
     async def abandon(self, *, brainstorm_id: int) -> None:
         """Forget a brainstorm whose thread could not be opened (nothing was posted)."""
         async with self.begin() as session:
+            abandoned = await session.scalar(
+                select(Brainstorm.id).where(Brainstorm.id == brainstorm_id, Brainstorm.thread_id.is_(None))
+            )
+            if abandoned is not None:
+                await agenda.untable_brainstorm(session, abandoned)
             await session.execute(
                 delete(Brainstorm).where(Brainstorm.id == brainstorm_id, Brainstorm.thread_id.is_(None))
             )
@@ -520,6 +492,7 @@ class BrainstormService(Service):
         """The owner's chosen ideas become their commitments, due at the group's next meeting."""
         if not idea_ids:
             raise InvalidInput("Choose at least one idea.")
+        idea_ids = [require_id(idea_id, "idea") for idea_id in idea_ids]
         for attempt in range(3):
             try:
                 return await self._adopt(actor, brainstorm_id=brainstorm_id, idea_ids=idea_ids)
@@ -542,7 +515,7 @@ class BrainstormService(Service):
             unknown = set(idea_ids) - set(ideas)
             if unknown:
                 raise NotFound("That idea isn't part of this brainstorm.")
-            meeting = await next_meeting(session, group.id, self.now())
+            meeting = await next_meeting_of(session, group.id, self.now())
             if meeting is None:
                 raise InvalidInput(
                     f"**{group.name}** has no meeting scheduled yet, so there's no date to commit to. "
@@ -556,7 +529,8 @@ class BrainstormService(Service):
                     already.append(idea.number)
                     continue
                 commitment = await add_commitment_row(
-                    session, group=group, user_id=actor.user_id, text=idea.text, meeting=meeting, now=self.now()
+                    session, group=group, user_id=actor.user_id, text=idea.text, due_at=meeting.starts_at,
+                    meeting_id=meeting.id, now=self.now(),
                 )
                 idea.commitment_id = commitment.id
                 adopted.append((idea.number, commitment.number, idea.text))

@@ -21,29 +21,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.dates import parse_when
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.models import (
-    BuddyPair,
-    BuddyStatus,
     Commitment,
     CommitmentStatus,
     Group,
     GroupMember,
-    GuildSettings,
     Meeting,
     MeetingStatus,
-    MemberProfile,
     Win,
 )
 from bot.models.commitments import OPEN
 from bot.services.base import (
     Actor,
     Service,
-    ServiceContext,
     membership,
     require_active,
+    require_id,
     require_member,
     resolve_group,
 )
-from bot.services.guilds import GuildService
+from bot.services.buddies import active_buddy_pair, buddy_of
+from bot.services.guilds import member_timezone
+from bot.services.meetings import next_meeting_of
 from bot.text import clean
 
 DONE = CommitmentStatus.DONE
@@ -78,8 +76,8 @@ class CommitmentRef:
     def parse(cls, text: str) -> CommitmentRef:
         """``id:42`` (an autocomplete value) or ``#12`` / ``12`` (typed by hand)."""
         text = text.strip()
-        if text.startswith("id:") and text[3:].isdigit():
-            return cls(id=int(text[3:]))
+        if text.startswith("id:") and text[3:].isascii() and text[3:].isdigit():
+            return cls(id=require_id(int(text[3:]), "commitment"))
         match = _REF.match(text)
         if match is None:
             raise InvalidInput(f"`{text[:40]}` isn't a commitment. Pick one from the list, or type its number like `#12`.")
@@ -261,14 +259,27 @@ def _check_status(status: str, allowed: Sequence[str] = REPORTABLE) -> str:
     return status
 
 
-async def next_meeting(session: AsyncSession, group_id: int, after: datetime) -> Meeting | None:
-    """The group's earliest scheduled meeting starting after ``after``."""
-    return await session.scalar(
-        select(Meeting)
-        .where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.SCHEDULED, Meeting.starts_at > after)
-        .order_by(Meeting.starts_at, Meeting.id)
-        .limit(1)
+async def next_commitment_number(session: AsyncSession, group_id: int) -> int:
+    """The number the group's next commitment gets (the caller holds the group row locked)."""
+    return (await session.scalar(select(func.max(Commitment.number)).where(Commitment.group_id == group_id)) or 0) + 1
+
+
+async def add_commitment_row(
+    session: AsyncSession, *, group: Group, user_id: int, text: str, due_at: datetime, meeting_id: int | None,
+    now: datetime,
+) -> Commitment:
+    """A member's open commitment, numbered next in the group (no commit).
+
+    The caller holds the group row locked (``SELECT … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
+    serialises writers anyway), so numbers are allocated one writer at a time per group.
+    """
+    row = Commitment(
+        guild_id=group.guild_id, group_id=group.id, number=await next_commitment_number(session, group.id),
+        user_id=user_id, text=text, due_at=due_at, meeting_id=meeting_id, status=OPEN, created_at=now, updated_at=now,
     )
+    session.add(row)
+    await session.flush()
+    return row
 
 
 async def _previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting | None:
@@ -360,19 +371,15 @@ async def close_meeting_commitments(session: AsyncSession, meeting: Meeting, now
 
 
 class CommitmentService(Service):
-    def __init__(self, context: ServiceContext) -> None:
-        super().__init__(context)
-        self._guilds = GuildService(context)
-
     # commands ------------------------------------------------------------------------------------
 
     async def add(self, actor: Actor, *, text: str, due: str | None = None, group_id: int | None = None) -> Added:
         """``/commit add``: due at the group's next meeting, or at ``due`` (in the member's timezone)."""
         cleaned = _clean_text(text)
-        tz = await self._guilds.member_timezone(actor.guild_id, actor.user_id)
         now = self.now()
-        due_at = self._parse_due(due, tz, now) if due is not None else None
         async with self.begin() as session:
+            tz = await member_timezone(session, actor.guild_id, actor.user_id)
+            due_at = self._parse_due(due, tz, now) if due is not None else None
             # Lock the group row: numbers are allocated one writer at a time per group (PostgreSQL;
             # SQLite's BEGIN IMMEDIATE already serialises writers).
             resolved = await resolve_group(session, actor, group_id)
@@ -382,22 +389,17 @@ class CommitmentService(Service):
             await require_member(session, group, actor)
             meeting_id: int | None = None
             if due_at is None:
-                meeting = await next_meeting(session, group.id, now)
+                meeting = await next_meeting_of(session, group.id, now)
                 if meeting is None:
                     raise InvalidInput(
                         f"**{group.name}** has no meeting scheduled yet, so give a `due` date "
                         "(e.g. `next friday`, `2026-12-18`)."
                     )
                 meeting_id, due_at = meeting.id, meeting.starts_at
-            number = (
-                await session.scalar(select(func.max(Commitment.number)).where(Commitment.group_id == group.id)) or 0
-            ) + 1
-            row = Commitment(
-                guild_id=group.guild_id, group_id=group.id, number=number, user_id=actor.user_id, text=cleaned,
-                due_at=due_at, meeting_id=meeting_id, status=OPEN, created_at=now, updated_at=now,
+            row = await add_commitment_row(
+                session, group=group, user_id=actor.user_id, text=cleaned, due_at=due_at, meeting_id=meeting_id,
+                now=now,
             )
-            session.add(row)
-            await session.flush()
             return Added(
                 commitment=_info(row),
                 group_name=group.name,
@@ -456,9 +458,9 @@ class CommitmentService(Service):
         if text is None and due is None:
             raise InvalidInput("Give a new `text`, a new `due` date, or both.")
         cleaned = _clean_text(text) if text is not None else None
-        tz = await self._guilds.member_timezone(actor.guild_id, actor.user_id)
-        due_at = self._parse_due(due, tz, self.now()) if due is not None else None
         async with self.begin() as session:
+            tz = await member_timezone(session, actor.guild_id, actor.user_id)
+            due_at = self._parse_due(due, tz, self.now()) if due is not None else None
             row, group = await self._load(session, actor, commitment, group_id)
             self._require_owner(row, actor.user_id, "edit")
             if row.status != OPEN:
@@ -646,16 +648,10 @@ class CommitmentService(Service):
             group, meeting = await self._group_meeting(session, group_id, meeting_id)
             if group is None or meeting is None:
                 return None
-            pair = await session.scalar(
-                select(BuddyPair).where(
-                    BuddyPair.group_id == group_id,
-                    BuddyPair.status == BuddyStatus.ACTIVE,
-                    or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id),
-                ).order_by(BuddyPair.id.desc()).limit(1)
-            )
+            pair = await active_buddy_pair(session, group_id, user_id)
             if pair is None:
                 return None
-            buddy_id = pair.partner_id if pair.requester_id == user_id else pair.requester_id
+            buddy_id = buddy_of(pair, user_id)
             if await membership(session, group_id, buddy_id) is None:
                 return None
             report = await self._reportback(session, group, meeting, buddy_id)
@@ -669,7 +665,7 @@ class CommitmentService(Service):
             group, meeting = await self._group_meeting(session, group_id, meeting_id)
             if group is None or meeting is None:
                 return None
-            following = await next_meeting(session, group_id, max(meeting.starts_at, self.now()))
+            following = await next_meeting_of(session, group_id, max(meeting.starts_at, self.now()))
             return NextMeeting(
                 group_name=group.name, starts_at=following.starts_at if following else None, timezone=group.timezone
             )
@@ -706,7 +702,7 @@ class CommitmentService(Service):
         """A commitment the member may see: in a group of theirs in this server, else NotFound."""
         missing = NotFound("I can't find that commitment in your groups here.")
         if ref.id is not None:
-            row = await session.get(Commitment, ref.id, with_for_update=True)
+            row = await session.get(Commitment, require_id(ref.id, "commitment"), with_for_update=True)
             if row is None or row.guild_id != actor.guild_id or (group_id is not None and row.group_id != group_id):
                 raise missing
             group = await session.get(Group, row.group_id)
@@ -725,7 +721,7 @@ class CommitmentService(Service):
         return row, group
 
     async def _load_own(self, session: AsyncSession, user_id: int, commitment_id: int) -> tuple[Commitment, Group]:
-        row = await session.get(Commitment, commitment_id, with_for_update=True)
+        row = await session.get(Commitment, require_id(commitment_id, "commitment"), with_for_update=True)
         if row is None:
             raise NotFound("That commitment no longer exists.")
         if row.user_id != user_id:
@@ -748,7 +744,7 @@ class CommitmentService(Service):
 
     async def _reportback(self, session: AsyncSession, group: Group, meeting: Meeting, user_id: int) -> ReportBack:
         rows = await _due_at(session, meeting, user_id)
-        tz = await self._member_tz(session, group.guild_id, user_id)
+        tz = await member_timezone(session, group.guild_id, user_id)
         return ReportBack(
             guild_id=group.guild_id, group_id=group.id, group_name=group.name, channel_id=group.channel_id,
             meeting_id=meeting.id, meeting_starts_at=meeting.starts_at, user_id=user_id, timezone=tz,
@@ -767,18 +763,9 @@ class CommitmentService(Service):
                 .limit(1)
             )
         if meeting is None:  # no meeting to report at: the DM shows just this commitment
-            tz = await self._member_tz(session, group.guild_id, user_id)
+            tz = await member_timezone(session, group.guild_id, user_id)
             return ReportBack(
                 guild_id=group.guild_id, group_id=group.id, group_name=group.name, channel_id=group.channel_id,
                 meeting_id=0, meeting_starts_at=row.due_at, user_id=user_id, timezone=tz, commitments=[_info(row)],
             )
         return await self._reportback(session, group, meeting, user_id)
-
-    @staticmethod
-    async def _member_tz(session: AsyncSession, guild_id: int, user_id: int) -> str:
-        """``GuildService.member_timezone`` inside this transaction: the member's, else the server's."""
-        profile = await session.get(MemberProfile, (guild_id, user_id))
-        if profile is not None and profile.timezone:
-            return profile.timezone
-        server = await session.get(GuildSettings, guild_id)
-        return server.timezone if server is not None else "UTC"

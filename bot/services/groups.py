@@ -24,9 +24,11 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_id,
     require_member,
     resolve_group,
 )
+from bot.services.buddies import active_buddy_pair, buddy_of
 from bot.services.meetings import MeetingInfo, extend_series, meeting_info, members_of, next_meeting_of
 from bot.text import clean, name_key
 from bot.timezones import validate_timezone
@@ -131,7 +133,7 @@ def clean_name(name: str) -> tuple[str, str]:
 
 
 async def _group_in_guild(session: AsyncSession, actor: Actor, group_id: int) -> Group:
-    group = await session.get(Group, group_id)
+    group = await session.get(Group, require_id(group_id, "group"))
     if group is None or group.guild_id != actor.guild_id:
         raise NotFound("That group doesn't exist in this server.")
     return group
@@ -408,7 +410,7 @@ class GroupService(Service):
                 )
                 if meeting_id is None:
                     raise NotFound(f"No meeting of **{named.name}** is under way.")
-            meeting = await session.get(Meeting, meeting_id)
+            meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
             if meeting is None or (actor is not None and meeting.guild_id != actor.guild_id):
                 raise NotFound("That meeting doesn't exist.")
             group = await session.get(Group, meeting.group_id)
@@ -441,7 +443,7 @@ class GroupService(Service):
             if await membership(session, group.id, partner_id) is None:
                 raise NotFound(f"<@{partner_id}> isn't in **{group.name}**: buddies are two members of one group.")
             for user_id, who in ((actor.user_id, "You already have"), (partner_id, f"<@{partner_id}> already has")):
-                if await self._active_pair(session, group.id, user_id) is not None:
+                if await active_buddy_pair(session, group.id, user_id) is not None:
                     raise Conflict(f"{who} a buddy in **{group.name}** (`/buddy unpair` ends it).")
             pending = await session.scalar(
                 select(BuddyPair).where(
@@ -464,7 +466,7 @@ class GroupService(Service):
     async def buddy_respond(self, *, user_id: int, pair_id: int, accept: bool) -> BuddyRequest:
         """The asked member accepts or declines (buttons in their DM or the channel)."""
         async with self.begin() as session:
-            pair = await session.get(BuddyPair, pair_id)
+            pair = await session.get(BuddyPair, require_id(pair_id, "buddy request"))
             if pair is None or user_id not in (pair.partner_id, pair.requester_id):
                 raise NotFound("That buddy request isn't for you.")
             if user_id != pair.partner_id:
@@ -480,7 +482,7 @@ class GroupService(Service):
                 for uid in (pair.requester_id, pair.partner_id):
                     if await membership(session, group.id, uid) is None:
                         raise NotFound(f"<@{uid}> is no longer in **{group.name}**.")
-                    if await self._active_pair(session, group.id, uid) is not None:
+                    if await active_buddy_pair(session, group.id, uid) is not None:
                         raise Conflict(f"<@{uid}> already has a buddy in **{group.name}**.")
                 pair.status = BuddyStatus.ACTIVE
                 await outbox.plan_group(session, group.id, now)
@@ -492,7 +494,7 @@ class GroupService(Service):
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
             await require_member(session, group, actor)
-            pair = await self._active_pair(session, group.id, actor.user_id)
+            pair = await active_buddy_pair(session, group.id, actor.user_id)
             if pair is None:
                 raise NotFound(f"You don't have a buddy in **{group.name}**.")
             now = self.now()
@@ -504,22 +506,12 @@ class GroupService(Service):
     async def buddy_of(self, group_id: int, user_id: int) -> int | None:
         """The member's active buddy in the group, if any."""
         async with self.begin() as session:
-            pair = await self._active_pair(session, group_id, user_id)
+            pair = await active_buddy_pair(session, group_id, user_id)
             if pair is None:
                 return None
-            return pair.partner_id if pair.requester_id == user_id else pair.requester_id
+            return buddy_of(pair, user_id)
 
     # --- helpers ---------------------------------------------------------------------------------
-
-    @staticmethod
-    async def _active_pair(session: AsyncSession, group_id: int, user_id: int) -> BuddyPair | None:
-        return await session.scalar(
-            select(BuddyPair).where(
-                BuddyPair.group_id == group_id,
-                BuddyPair.status == BuddyStatus.ACTIVE,
-                or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id),
-            )
-        )
 
     @staticmethod
     def _request(group: Group, pair: BuddyPair) -> BuddyRequest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import NotAllowed
 from bot.models import CommandSyncState, GuildSettings, MemberProfile
@@ -25,6 +26,13 @@ class MemberSettings:
     timezone: str | None  # None: the member's groups' zones are used
     window: Window
     retimed: int  # pending DMs moved to the new zone or window
+async def member_timezone(session: AsyncSession, guild_id: int, user_id: int) -> str:
+    """In-session: the member's own timezone, else the server's, else UTC."""
+    profile = await session.get(MemberProfile, (guild_id, user_id))
+    if profile is not None and profile.timezone:
+        return profile.timezone
+    server_tz = await session.scalar(select(GuildSettings.timezone).where(GuildSettings.guild_id == guild_id))
+    return server_tz or "UTC"
 
 
 class GuildService(Service):
@@ -87,13 +95,7 @@ class GuildService(Service):
     async def member_timezone(self, guild_id: int, user_id: int) -> str:
         """The member's own timezone, else the server's, else UTC."""
         async with self.begin() as session:
-            profile = await session.get(MemberProfile, (guild_id, user_id))
-            if profile is not None and profile.timezone:
-                return profile.timezone
-            server_tz = await session.scalar(
-                select(GuildSettings.timezone).where(GuildSettings.guild_id == guild_id)
-            )
-            return server_tz or "UTC"
+            return await member_timezone(session, guild_id, user_id)
 
     async def mark_welcomed(self, guild_id: int) -> bool:
         """Record that the getting-started message went out; False if it already had."""

@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import recurrence
+from bot.calendar import MeetingEvent as CalendarMeeting
+from bot.calendar import SeriesEvent as CalendarSeries
 from bot.dates import parse_when
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.models import Group, GroupMember, Meeting, MeetingSeries, MeetingStatus, Rsvp
@@ -28,6 +30,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_id,
     require_member,
     resolve_group,
 )
@@ -287,6 +290,35 @@ class MeetingService(Service):
                 raise InvalidInput("That meeting is no longer ahead: `/meeting next` shows the next one.")
             return await meeting_info(session, group, meeting)
 
+    async def calendar(self, actor: Actor, *, meeting_id: int) -> tuple[CalendarMeeting, CalendarSeries | None]:
+        """The "Add to calendar" button: the meeting, and its series while that series is the group's."""
+        async with self.begin() as session:
+            meeting = await session.get(Meeting, meeting_id)
+            group = await session.get(Group, meeting.group_id) if meeting is not None else None
+            if meeting is None or group is None or group.guild_id != actor.guild_id:
+                raise NotFound("That meeting no longer exists.")
+            await require_member(session, group, actor)
+            if meeting.status == MeetingStatus.CANCELLED:
+                raise InvalidInput("That meeting was cancelled: `/meeting next` shows the next one.")
+            one = CalendarMeeting(meeting_id=meeting.id, group_name=group.name, timezone=group.timezone,
+                                  starts_at=meeting.starts_at, location=meeting.location)
+            series = await session.get(MeetingSeries, meeting.series_id) if meeting.series_id is not None else None
+            if series is None or series.ended_at is not None:
+                return one, None
+            cancelled: list[datetime] = []
+            moved: list[tuple[datetime, datetime]] = []
+            for row in await session.scalars(select(Meeting).where(Meeting.series_id == series.id)):
+                if row.series_occurrence_at is None:
+                    continue
+                if row.status == MeetingStatus.CANCELLED:
+                    cancelled.append(row.series_occurrence_at)
+                elif row.starts_at != row.series_occurrence_at:
+                    moved.append((row.series_occurrence_at, row.starts_at))
+            return one, CalendarSeries(series_id=series.id, group_name=group.name, timezone=group.timezone,
+                                       rrule=series.rrule, location=series.location, created_at=series.created_at,
+                                       cancelled=tuple(cancelled),
+                                       moved=tuple(moved))
+
     async def upcoming(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, list[MeetingInfo]]:
         """The group's name and its scheduled meetings from now on (at most 25)."""
         async with self.begin() as session:
@@ -330,7 +362,7 @@ class MeetingService(Service):
         if answer not in ANSWERS:
             raise InvalidInput("Answer going, maybe or no.")
         async with self.begin() as session:
-            meeting = await session.get(Meeting, meeting_id)
+            meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
             if meeting is None or (guild_id is not None and meeting.guild_id != guild_id):
                 raise NotFound("That meeting doesn't exist any more.")
             group = await session.get(Group, meeting.group_id)
@@ -392,7 +424,7 @@ class MeetingService(Service):
                       group_id: int | None) -> tuple[Group, Meeting]:
         """The meeting a facilitator command acts on: the one given, else the group's next."""
         if meeting_id is not None:
-            meeting = await session.get(Meeting, meeting_id)
+            meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
             if meeting is None or meeting.guild_id != actor.guild_id:
                 raise NotFound("That meeting doesn't exist in this server.")
             group = await session.get(Group, meeting.group_id)

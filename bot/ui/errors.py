@@ -22,6 +22,32 @@ log = logging.getLogger(__name__)
 
 _REF_ALPHABET = string.ascii_uppercase + string.digits
 
+# Discord refuses a message longer than this (and then the member gets no answer at all).
+MESSAGE_LIMIT = 2000
+_ELLIPSIS = "\n…"
+
+
+def _discord_length(text: str) -> int:
+    """Length as Discord may count it (UTF-16 code units: never less than Python's ``len``)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_message(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``text`` shortened to fit one Discord message: cut at a line break where possible, an open
+    code block closed, and "…" to show something was left out. Short text is returned as it is."""
+    if _discord_length(text) <= limit:
+        return text
+    budget = limit - len(_ELLIPSIS) - len("\n```")
+    cut = text[:budget]
+    while _discord_length(cut) > budget:  # characters outside the BMP count twice
+        cut = cut[:-1]
+    line_break = cut.rfind("\n")
+    if line_break >= budget // 2:
+        cut = cut[:line_break]
+    if cut.count("```") % 2:
+        cut += "\n```"
+    return cut.rstrip() + _ELLIPSIS
+
 
 def new_ref() -> str:
     return "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
@@ -30,7 +56,7 @@ def new_ref() -> str:
 def log_failure(where: str, error: BaseException) -> str:
     """Log an unexpected failure (of a listener, job or interaction) under a fresh reference."""
     ref = new_ref()
-    log.error("Unexpected error (ref %s) in %s", ref, where, exc_info=error)
+    log.error("Unexpected error (ref %s) in %s", ref, where, exc_info=error, extra={"reference": ref})
     return ref
 
 
@@ -72,7 +98,9 @@ def user_message(error: BaseException) -> str | None:
 async def render_error(interaction: discord.Interaction, error: BaseException, *, where: str = "") -> None:
     error = unwrap(error)
     message = user_message(error)
-    if message is None:
+    if message is not None:
+        message = fit_message(message)
+    else:
         command = interaction.command.qualified_name if interaction.command else None
         label = where or (f"/{command}" if command else f"interaction {interaction.data!r:.120}")
         ref = log_failure(f"{label} (user {interaction.user.id}, guild {interaction.guild_id})", error)

@@ -1,7 +1,7 @@
 """Shared set-up for end-to-end tests: a group written straight to the database, and reading buttons.
 
-Tests of one feature seed the group this way so they exercise that feature's commands, not
-``/group create`` (covered by test_groups.py).
+Tests of one feature seed the group this way (``tests/seeding.py``, as the unit tests do) so they
+exercise that feature's commands, not ``/group create`` (covered by test_groups.py).
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.app import App
-from bot.models import Group, GroupMember, Meeting
 from bot.services.outbox import plan_group
 from tests.conftest import START
+from tests.seeding import insert_group, insert_meeting
 from tests.sim import Channel, Guild
 from tests.sim.state import Member, Message
 
@@ -29,22 +29,13 @@ async def seed_group(
     """
     now = app.clock.now()
     async with app.sessions.begin() as session:
-        group = Group(
-            guild_id=guild.id, channel_id=channel.id, name="Makers", name_key="makers", timezone="UTC",
-            created_by=members[0].id, created_at=now,
+        group = await insert_group(
+            session, guild_id=guild.id, channel_id=channel.id, name="Makers", members=[m.id for m in members],
+            facilitators={m.id for m in facilitators}, created_at=now,
         )
-        session.add(group)
-        await session.flush()
-        for index, member in enumerate(members):
-            session.add(GroupMember(
-                group_id=group.id, user_id=member.id, guild_id=guild.id, is_facilitator=member in facilitators,
-                joined_at=now + timedelta(seconds=index),
-            ))
         meeting_id = None
         if meeting:
-            row = Meeting(guild_id=guild.id, group_id=group.id, starts_at=MEETING_AT, status="scheduled", created_at=now)
-            session.add(row)
-            await session.flush()
+            row = await insert_meeting(session, guild_id=guild.id, group_id=group.id, starts_at=MEETING_AT, created_at=now)
             meeting_id = row.id
         await plan_group(session, group.id, now)
     await app.run_due()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.app import App
+from bot.models import DMChannel
 from tests.e2e.test_groups import create, run
 from tests.sim import Channel, Guild, Sim
 
@@ -45,3 +46,21 @@ async def test_closed_dms_ask_in_the_channel_and_decline(sim: Sim, guild: Guild,
     assert f"<@{bob.id}>" in request.content
     await sim.click(bob, request, label="Decline")
     assert "declined" in sim.last_message(channel).content
+
+
+async def test_a_refused_dm_is_remembered_for_the_scheduled_ones(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    """A buddy request goes through the one DM helper: the DM channel is remembered, and so are closed DMs."""
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    ana, bob, cat = sim.member(guild, "Ana"), sim.member(guild, "Bob", dms_open=False), sim.member(guild, "Cat")
+    await create(sim, admin, channel, "Makers")
+    for member in (ana, bob, cat):
+        await run(sim, member, channel, "group join", group="Makers")
+
+    assert "couldn't DM them" in (await run(sim, ana, channel, "buddy pair", member=bob)).content
+    assert "by DM" in (await run(sim, ana, channel, "buddy pair", member=cat)).content
+    async with app.sessions.begin() as session:
+        closed, opened = await session.get(DMChannel, bob.id), await session.get(DMChannel, cat.id)
+    assert closed is not None and closed.dms_closed_at is not None
+    assert opened is not None and opened.dms_closed_at is None and opened.channel_id == sim.dms(cat)[-1].channel_id

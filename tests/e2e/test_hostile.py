@@ -75,6 +75,7 @@ class World:
             "when": "next friday 18:00", "rule": "first tuesday", "brainstorm": str(self.brainstorm_id),
             "issue": "Pricing", "name": "Another group", "group": str(self.group_id), "member": self.ana,
             "tz": "Europe/London", "number": 1, "file": ("year.yaml", b"modules: []\n"),
+            "goal": "#1", "kpi": "Revenue", "unit": "EUR", "position": 1,
         }
         return values[option]
 

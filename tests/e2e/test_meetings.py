@@ -45,10 +45,10 @@ async def test_series_next_and_rsvp_survive_a_restart(
     assert nxt.ephemeral and len(sim.messages(channel)) == before  # looking it up is private
     assert "<t:1796148000:F>" in nxt.embed["description"] and "<t:1796148000:R>" in nxt.embed["description"]
     assert _fields(nxt)["Where"] == "Zoom"
-    assert buttons(nxt.message) == ["Going", "Maybe", "Can't make it", "Share with the group"]
+    assert buttons(nxt.message) == ["Going", "Maybe", "Can't make it", "Share with the group", "Add to calendar"]
     privately = await sim.click(ana, nxt, label="Going")
     assert _fields(privately)["Going (1)"] == f"<@{ana.id}>"
-    assert buttons(privately.message)[-1] == "Share with the group"
+    assert buttons(privately.message)[-2:] == ["Share with the group", "Add to calendar"]
 
     not_member = await sim.click(outsider, nxt, label="Share with the group")
     assert not_member.ephemeral and "not a member" in not_member.content

@@ -13,9 +13,10 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import ManualClock
-from bot.models import DMChannel, Group, GroupMember, Meeting, OutboxRow
+from bot.models import DMChannel, Group, Meeting, OutboxRow
 from bot.services.outbox import plan_group
 from tests.e2e.conftest import Harness
+from tests.seeding import insert_group, insert_meeting
 from tests.sim import Channel, Guild, Member, Sim
 
 
@@ -35,20 +36,13 @@ async def make_group(
 ) -> tuple[int, int]:
     now = app.clock.now()
     async with app.sessions.begin() as session:
-        group = Group(
-            guild_id=guild.id, channel_id=channel.id, name=name, name_key=name.lower(),
-            timezone="Europe/London", created_by=members[0].user.id, created_at=now,
+        group = await insert_group(
+            session, guild_id=guild.id, channel_id=channel.id, name=name, members=[m.user.id for m in members],
+            facilitators={members[0].user.id}, timezone="Europe/London", created_at=now,
         )
-        session.add(group)
-        await session.flush()
-        for index, member in enumerate(members):
-            session.add(
-                GroupMember(group_id=group.id, user_id=member.user.id, guild_id=guild.id,
-                            is_facilitator=index == 0, joined_at=now + timedelta(seconds=index))
-            )
-        meeting = Meeting(guild_id=guild.id, group_id=group.id, starts_at=now + starts_in, created_at=now)
-        session.add(meeting)
-        await session.flush()
+        meeting = await insert_meeting(
+            session, guild_id=guild.id, group_id=group.id, starts_at=now + starts_in, created_at=now
+        )
         await plan_group(session, group.id, now)
         return group.id, meeting.id
 

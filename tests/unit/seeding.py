@@ -1,16 +1,17 @@
 """Groups and meetings written straight to the database, for the service tests of one feature.
 
-(``tests/e2e/seeding.py`` is the end-to-end counterpart, through a running App.)
+(``tests/e2e/seeding.py`` is the end-to-end counterpart, through a running App; both use
+``tests/seeding.py``.)
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.models import Group, GroupMember, Meeting
+from tests.seeding import insert_group, insert_meeting
 
 GUILD = 1_000_000_000_000_000_001
 CHANNEL = 2_000_000_000_000_000_001
@@ -29,17 +30,10 @@ async def make_group(
 ) -> int:
     """A group in UTC with ``members`` (joined a second apart, in order); the first created it."""
     async with sessions.begin() as session:
-        group = Group(
-            guild_id=guild_id, channel_id=channel_id, name=name, name_key=name.casefold(), timezone="UTC",
-            created_by=members[0], created_at=clock.now(), announce_commitments=announce,
+        group = await insert_group(
+            session, guild_id=guild_id, channel_id=channel_id, name=name, members=members,
+            facilitators=facilitators, created_at=clock.now(), announce=announce,
         )
-        session.add(group)
-        await session.flush()
-        for index, user_id in enumerate(members):
-            session.add(GroupMember(
-                group_id=group.id, user_id=user_id, guild_id=guild_id, is_facilitator=user_id in facilitators,
-                joined_at=clock.now() + timedelta(seconds=index),
-            ))
         return group.id
 
 
@@ -48,7 +42,7 @@ async def add_meeting(
     guild_id: int = GUILD,
 ) -> int:
     async with sessions.begin() as session:
-        meeting = Meeting(guild_id=guild_id, group_id=group_id, starts_at=starts_at, status=status, created_at=starts_at)
-        session.add(meeting)
-        await session.flush()
+        meeting = await insert_meeting(
+            session, guild_id=guild_id, group_id=group_id, starts_at=starts_at, created_at=starts_at, status=status
+        )
         return meeting.id

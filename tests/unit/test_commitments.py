@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
@@ -394,3 +394,24 @@ async def test_win_is_stored_for_members_only(services: Services, sessions, grou
     with pytest.raises(InvalidInput):
         await services.commitments.win(actor(ANA), text=" ")
     assert await count(sessions, Win) == 1
+
+
+async def test_add_and_edit_are_one_transaction_each(
+    services: Services, engine, group_id: int, meeting_id: int
+) -> None:
+    """One public service method, one transaction: the member's timezone is read inside it."""
+    begun: list[object] = []
+
+    def on_begin(connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(engine.sync_engine, "begin", on_begin)
+    try:
+        added = await services.commitments.add(actor(ANA), text="Send invoices", due="2026-12-20 17:00")
+        assert len(begun) == 1
+        await services.commitments.edit(actor(ANA), commitment=CommitmentRef(id=added.commitment.id), due="2026-12-21")
+        assert len(begun) == 2
+        await services.commitments.add(actor(ANA), text="Call the bank")  # due at the next meeting
+        assert len(begun) == 3
+    finally:
+        event.remove(engine.sync_engine, "begin", on_begin)

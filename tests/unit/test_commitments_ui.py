@@ -4,7 +4,7 @@ and the outbox renderers against a real database (the bot never connects)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import App
 from bot.clock import ManualClock
-from bot.models import BuddyPair, Group, GroupMember, Meeting
+from bot.models import BuddyPair
 from bot.services.base import Actor
 from bot.services.commitments import Board, CommitmentInfo, CycleRate, MemberCommitments, ReportBack
 from bot.settings import Settings
@@ -25,6 +25,7 @@ from cogs.commitments import (
     choice_name,
     reportback_message,
 )
+from tests.seeding import insert_group, insert_meeting
 
 GUILD = 1_000_000_000_000_000_001
 CHANNEL = 2_000_000_000_000_000_001
@@ -77,6 +78,20 @@ def test_a_small_board_fits_in_one_embed_with_statuses_and_rate() -> None:
     assert embed.footer.text is None
 
 
+def test_a_long_report_back_dm_continues_in_more_embeds_instead_of_cutting() -> None:
+    report = ReportBack(
+        guild_id=GUILD, group_id=1, group_name="Makers", channel_id=CHANNEL, meeting_id=7,
+        meeting_starts_at=MEETING_AT, user_id=ANA, timezone="UTC",
+        commitments=[item(n, text=f"{n} " + "t" * 290, note="n" * 1000, status="done") for n in range(1, 5)],
+    )
+    embeds = reportback_message(report).embeds
+    assert len(embeds) > 1 and embed_chars(embeds) <= 6000
+    assert all(len(e.description or "") <= 4096 for e in embeds)
+    text = "\n".join(e.description or "" for e in embeds)
+    assert all(f"`#{n}` {n} " + "t" * 290 in text and text.count("n" * 1000) == 4 for n in range(1, 5))
+    assert embeds[-1].footer.text is None  # everything fitted in the one message
+
+
 def test_report_back_dm_has_a_row_of_buttons_per_commitment_up_to_five() -> None:
     report = ReportBack(
         guild_id=GUILD, group_id=1, group_name="Makers", channel_id=CHANNEL, meeting_id=7,
@@ -118,17 +133,12 @@ async def app(tmp_path: Path):
 
 async def seed(app: App) -> tuple[int, int]:
     async with app.sessions.begin() as session:
-        group = Group(guild_id=GUILD, channel_id=CHANNEL, name="Makers", name_key="makers", timezone="UTC",
-                      created_by=ANA, created_at=START)
-        session.add(group)
-        await session.flush()
-        for n, user in enumerate((ANA, BOB, CAT)):
-            session.add(GroupMember(group_id=group.id, user_id=user, guild_id=GUILD, joined_at=START + timedelta(seconds=n)))
+        group = await insert_group(
+            session, guild_id=GUILD, channel_id=CHANNEL, name="Makers", members=[ANA, BOB, CAT], created_at=START
+        )
         session.add(BuddyPair(guild_id=GUILD, group_id=group.id, requester_id=ANA, partner_id=BOB, status="active",
                               created_at=START))
-        meeting = Meeting(guild_id=GUILD, group_id=group.id, starts_at=MEETING_AT, status="scheduled", created_at=START)
-        session.add(meeting)
-        await session.flush()
+        meeting = await insert_meeting(session, guild_id=GUILD, group_id=group.id, starts_at=MEETING_AT, created_at=START)
         return group.id, meeting.id
 
 

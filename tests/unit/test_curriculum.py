@@ -189,3 +189,88 @@ def test_error_message_fits_in_a_discord_message() -> None:
     assert len(error.value.problems) == 48  # each module: an empty title and an empty summary
     assert "…and 38 more." in error.value.message
     assert len(error.value.message) < 2000
+
+
+# --- hostile files (issue 19): a clear refusal that always fits, never an internal error ---------
+
+
+@pytest.mark.parametrize(("data", "filename", "line", "char"), [
+    (b"modules:\n  - number: 1\n    title: A\x00B\n    summary: x\n", "nul.yaml", 3, "U+0000"),
+    (b"modules:\n  - number: 1\n    title: Bell\x07\n    summary: x\n", "bell.yaml", 3, "U+0007"),
+    ("modules:\n  - number: 1\n    title: Nel\u0085\n    summary: x\n".encode(), "nel.yml", 3, "U+0085"),
+    (b"## 1. Vision\nA summary\x1b[31m in red.\n", "escape.md", 2, "U+001B"),
+    (b"## 1. Vision\x00\nSummary.\n", "nul.md", 1, "U+0000"),
+])
+def test_a_control_character_is_refused_with_its_line(data: bytes, filename: str, line: int, char: str) -> None:
+    with pytest.raises(CurriculumError) as error:
+        parse(data, filename)
+    assert problems(error) == [f"line {line}: a control character ({char}): remove it"]
+
+
+@pytest.mark.parametrize("data", [
+    b"modules: " + b"[" * 5000 + b"]" * 5000 + b"\n",
+    b"modules: " + b"{a: " * 5000 + b"1" + b"}" * 5000 + b"\n",
+    b"modules:\n" + b"".join(b"  " * depth + b"- \n" for depth in range(1, 400)),
+    b"- " * 3000 + b"x\n",
+])
+def test_deeply_nested_yaml_is_refused_not_a_recursion_error(data: bytes) -> None:
+    with pytest.raises(CurriculumError, match="nested more than 8 deep"):
+        parse(data, "deep.yaml")
+
+
+def test_yaml_aliases_are_refused_so_nothing_can_multiply() -> None:
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    with pytest.raises(CurriculumError, match="anchors and aliases"):
+        parse(("modules:\n- number: 1\n  title: t\n  summary: s\n" + laughs).encode(), "laughs.yaml")
+
+
+def test_many_long_unknown_keys_give_a_short_answer() -> None:
+    keys = "".join(f"    {'k' * 300}{n}: 1\n" for n in range(200))
+    data = f"modules:\n  - number: 1\n    title: A\n    summary: x\n{keys}".encode()
+    with pytest.raises(CurriculumError) as error:
+        parse(data, "keys-" + "n" * 300 + ".yaml")
+    message = error.value.message
+    assert len(error.value.problems) == 200
+    assert len(message) <= 1900
+    assert "unknown field" in message
+    assert message.rstrip().endswith("more.")
+    assert "…and 190 more." in message
+
+
+def test_a_long_yaml_error_is_shortened() -> None:
+    with pytest.raises(CurriculumError) as error:
+        parse(("modules:\n  - number: 1\n    title: [" + "x, " * 3000 + "\n").encode(), "broken.yaml")
+    assert len(error.value.message) < 500
+
+
+def test_the_error_renderer_never_sends_more_than_discord_takes() -> None:
+    from bot.ui.errors import MESSAGE_LIMIT, fit_message
+
+    assert fit_message("short") == "short"
+    for text in ("x" * 5000, "line\n" * 1000, "```\n" + "code line\n" * 400, "🙂" * 1500):
+        fitted = fit_message(text)
+        assert len(fitted.encode("utf-16-le")) // 2 <= MESSAGE_LIMIT
+        assert fitted.endswith("…")
+        assert fitted.count("```") % 2 == 0
+    assert fit_message("line\n" * 1000).removesuffix("\n…").endswith("line")  # cut at a line break
+
+
+async def test_render_error_shortens_any_user_error() -> None:
+    from bot.ui.errors import MESSAGE_LIMIT, render_error
+
+    sent: list[str] = []
+
+    class Response:
+        def is_done(self) -> bool:
+            return False
+
+        async def send_message(self, content: str, **_kwargs: object) -> None:
+            sent.append(content)
+
+    class Interaction:
+        response = Response()
+
+    await render_error(Interaction(), InvalidInput("Nope. " * 1000))  # type: ignore[arg-type]
+    assert len(sent) == 1 and len(sent[0]) <= MESSAGE_LIMIT and sent[0].startswith("Nope.")

@@ -14,6 +14,7 @@ from bot.models import BuddyPair, DMChannel, Group, GroupMember, Meeting, Outbox
 from bot.services import ServiceContext, Services
 from bot.services.base import Actor
 from bot.services.outbox import MAX_ATTEMPTS, plan_group
+from tests.seeding import insert_group, insert_meeting
 
 GUILD = 1000
 CHANNEL = 2000
@@ -24,27 +25,16 @@ async def make_group(
     sessions: async_sessionmaker[AsyncSession], now: datetime, *, members=(ALICE, BOB), tz: str = "UTC"
 ) -> int:
     async with sessions.begin() as session:
-        group = Group(
-            guild_id=GUILD, channel_id=CHANNEL, name="Founders", name_key="founders", timezone=tz,
-            created_by=ALICE, created_at=now,
+        group = await insert_group(
+            session, guild_id=GUILD, channel_id=CHANNEL, name="Founders", members=members, facilitators=set(members[:1]),
+            timezone=tz, created_at=now, created_by=ALICE,
         )
-        session.add(group)
-        await session.flush()
-        for index, user_id in enumerate(members):
-            session.add(
-                GroupMember(
-                    group_id=group.id, user_id=user_id, guild_id=GUILD, is_facilitator=index == 0,
-                    joined_at=now + timedelta(seconds=index),
-                )
-            )
         return group.id
 
 
 async def add_meeting(sessions, group_id: int, starts_at: datetime, now: datetime) -> int:
     async with sessions.begin() as session:
-        meeting = Meeting(guild_id=GUILD, group_id=group_id, starts_at=starts_at, created_at=now)
-        session.add(meeting)
-        await session.flush()
+        meeting = await insert_meeting(session, guild_id=GUILD, group_id=group_id, starts_at=starts_at, created_at=now)
         await plan_group(session, group_id, now)
         return meeting.id
 

@@ -194,7 +194,7 @@ def test_no_bare_status_literals_outside_the_models() -> None:
     from bot import models
 
     enums = [models.BrainstormStatus, models.BuddyStatus, models.CommitmentStatus, models.MeetingStatus,
-             models.OutboxStatus, models.SeriesStatus]
+             models.OutboxStatus, models.SeriesStatus, models.GoalStatus]
     statuses = {status.value for enum in enums for status in enum}
     assert {"scheduled", "ended", "cancelled", "active", "open", "done", "pending", "sent"} <= statuses
     found: dict[str, list[tuple[int, str]]] = {}

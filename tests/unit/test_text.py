@@ -301,7 +301,7 @@ ESCAPED = "\\`\\`\\`x \\[the brief](https://evil.example/x) \\*\\*b\\*\\* \\|\\|
 
 def test_commitment_lines_boards_and_report_backs_escape_member_text() -> None:
     from bot.services.commitments import Board, CommitmentInfo, CycleRate, MemberCommitments, ReportBack
-    from cogs.commitments import board_embeds, commitment_line, reportback_embed
+    from cogs.commitments import board_embeds, commitment_line, reportback_embeds
 
     when = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
     item = CommitmentInfo(id=1, guild_id=GUILD, group_id=1, number=1, user_id=ANA, text=MARKDOWN, due_at=when,
@@ -313,7 +313,7 @@ def test_commitment_lines_boards_and_report_backs_escape_member_text() -> None:
     assert ESCAPED in board_embeds(board)[0].description
     report = ReportBack(guild_id=GUILD, group_id=1, group_name="Makers", channel_id=CHANNEL, meeting_id=7,
                         meeting_starts_at=when, user_id=ANA, timezone="UTC", commitments=[item])
-    assert ESCAPED in reportback_embed(report).description
+    assert ESCAPED in reportback_embeds(report)[0].description
 
 
 def test_brainstorm_cards_and_results_escape_member_text() -> None:
