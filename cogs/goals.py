@@ -38,7 +38,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_kpi_chart
 from bot.ui.errors import log_failure
-from bot.ui.options import GroupOption, TextTransformer, WhenOption
+from bot.ui.options import GroupOption, RefTransformer, TextTransformer, WhenOption
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
@@ -327,7 +327,7 @@ class GoalsCog(commands.Cog):
     @app_commands.autocomplete(goal=own_goals)
     @app_commands.choices(status=GOAL_STATUS_CHOICES)
     async def goal_update(
-        self, interaction: discord.Interaction, goal: app_commands.Transform[str, TextTransformer(100, what="goal")], status: app_commands.Choice[str],
+        self, interaction: discord.Interaction, goal: app_commands.Transform[str, RefTransformer(100, what="goal")], status: app_commands.Choice[str],
         note: app_commands.Transform[str, TextTransformer(1000, what="note")] | None = None, group: GroupOption = None,
     ) -> None:
         result = await self.bot.services.goals.update_goal(
@@ -342,7 +342,7 @@ class GoalsCog(commands.Cog):
     )
     @app_commands.autocomplete(goal=own_goals)
     async def goal_edit(
-        self, interaction: discord.Interaction, goal: app_commands.Transform[str, TextTransformer(100, what="goal")],
+        self, interaction: discord.Interaction, goal: app_commands.Transform[str, RefTransformer(100, what="goal")],
         text: app_commands.Transform[str, TextTransformer(200, what="goal")] | None = None, target: app_commands.Transform[str, TextTransformer(40, what="target")] | None = None,
         unit: app_commands.Transform[str, TextTransformer(40, what="unit")] | None = None, by: WhenOption | None = None,
         group: GroupOption = None,
@@ -356,7 +356,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(goal="Your goal (#number)", group="Your group")
     @app_commands.autocomplete(goal=own_goals)
     async def goal_drop(
-        self, interaction: discord.Interaction, goal: app_commands.Transform[str, TextTransformer(100, what="goal")], group: GroupOption = None
+        self, interaction: discord.Interaction, goal: app_commands.Transform[str, RefTransformer(100, what="goal")], group: GroupOption = None
     ) -> None:
         result = await self.bot.services.goals.drop_goal(actor_from(interaction), goal=Ref.parse(goal), group_id=group)
         item = result.goal
@@ -409,7 +409,7 @@ class GoalsCog(commands.Cog):
     @app_commands.autocomplete(kpi=kpis)
     @app_commands.choices(direction=DIRECTION_CHOICES, visibility=VISIBILITY_CHOICES)
     async def kpi_edit(
-        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, TextTransformer(100, what="KPI")],
+        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, RefTransformer(100, what="KPI")],
         name: app_commands.Transform[str, TextTransformer(40, what="KPI name")] | None = None, unit: app_commands.Transform[str, TextTransformer(40, what="unit")] | None = None,
         target: app_commands.Transform[str, TextTransformer(40, what="target")] | None = None, direction: app_commands.Choice[str] | None = None,
         visibility: app_commands.Choice[str] | None = None, negative: bool | None = None, group: GroupOption = None,
@@ -425,7 +425,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(kpi="Your KPI", group="Your group")
     @app_commands.autocomplete(kpi=kpis)
     async def kpi_remove(
-        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, TextTransformer(100, what="KPI")], group: GroupOption = None
+        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, RefTransformer(100, what="KPI")], group: GroupOption = None
     ) -> None:
         result = await self.bot.services.goals.remove_kpi(actor_from(interaction), kpi=Ref.parse(kpi), group_id=group)
         count = len(result.kpi.points)
@@ -437,7 +437,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(kpi="The KPI", member="Whose (default: yours)", group="Your group")
     @app_commands.autocomplete(kpi=kpis)
     async def kpi_history(
-        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, TextTransformer(100, what="KPI")],
+        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, RefTransformer(100, what="KPI")],
         member: discord.Member | None = None, group: GroupOption = None,
     ) -> None:
         result = await self.bot.services.goals.history(
@@ -459,7 +459,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(kpi="Your KPI (default: your first)", group="Your group")
     @app_commands.autocomplete(kpi=kpis)
     async def kpi_chart(
-        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, TextTransformer(100, what="KPI")] | None = None,
+        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, RefTransformer(100, what="KPI")] | None = None,
         group: GroupOption = None,
     ) -> None:
         data = await self.bot.services.goals.chart(

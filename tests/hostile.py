@@ -21,6 +21,7 @@ from bot.ui.options import (
     GroupTransformer,
     MeetingTransformer,
     NumberListTransformer,
+    RefTransformer,
     RuleTransformer,
     TextTransformer,
     TimeTransformer,
@@ -111,6 +112,11 @@ FOR_OPTION: dict[type, list[Hostile]] = {
     WhenTransformer: [*YEARS, *BAD_DATES, *ZERO_WIDTH[:1], *BLANK[:1], *CONTROL[:1], *LONG[:1]],
     RuleTransformer: [*RRULES, *ZERO_WIDTH[:1], *BLANK[:1], *CONTROL[:1], *LONG[:1]],
     TextTransformer: [*ZERO_WIDTH, *BLANK, *CONTROL, *LONG],
+    # a goal or KPI: its number or name (resolved by the service), or an autocompleted id
+    RefTransformer: [
+        *HUGE_IDS, *NEGATIVE_IDS, *UNICODE_DIGITS, *MENTIONS[:1], *ZERO_WIDTH[:1], *BLANK[:1], *CONTROL[:1],
+        *LONG[:1], *_kind("huge id", "id:99999999999999999999", "id:2147483648", "id:²", "id:١٢", "id:-1", "id:"),
+    ],
 }
 
 # Values that are hostile for one option only (a name that looks like an existing group's).

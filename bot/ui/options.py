@@ -342,6 +342,17 @@ class TextTransformer(EdgeTransformer):
         return self.check(value)
 
 
+class RefTransformer(TextTransformer):
+    """A goal or KPI as a member names it: ``id:42`` (an autocomplete value) or what they typed (its
+    number or name), which the service resolves. An ``id:`` must be a valid id (``id:²`` is not)."""
+
+    async def transform(self, interaction: discord.Interaction, value: Any) -> str:
+        typed = self.check(value).strip()
+        if typed.startswith("id:") and parse_id(typed[3:]) is None:
+            raise NotFound(f"There's no {self.what} {quoted(value)}: pick one from the list.")
+        return typed
+
+
 class WhenTransformer(TextTransformer):
     """A date (and time) as typed; ``bot.dates`` reads it in the member's or group's timezone."""
 

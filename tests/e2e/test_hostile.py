@@ -32,6 +32,7 @@ from bot.ui.options import (
     GroupTransformer,
     MeetingTransformer,
     NumberListTransformer,
+    RefTransformer,
     RuleTransformer,
     TextTransformer,
     TimeTransformer,
@@ -205,6 +206,7 @@ async def outcome(world: World, case: Case) -> str:
 FAMILIES = [
     CommitmentTransformer, MeetingTransformer, BrainstormTransformer, GroupTransformer, BoundedInt,
     NumberListTransformer, TimeTransformer, TimezoneTransformer, WhenTransformer, RuleTransformer, TextTransformer,
+    RefTransformer,
 ]
 
 

@@ -24,6 +24,7 @@ from bot.ui.options import (
     EdgeTransformer,
     MeetingTransformer,
     NumberListTransformer,
+    RefTransformer,
     RuleTransformer,
     TextTransformer,
     TimeTransformer,
@@ -168,3 +169,12 @@ async def test_a_refusal_from_a_transformer_is_the_members_message_not_an_intern
     assert user_message(unwrap(error)) == cause.message == (
         "There's no meeting `9223372036854775808`: pick one from the list."
     )
+
+
+async def test_a_goal_or_kpi_is_what_was_typed_or_a_valid_autocompleted_id() -> None:
+    transformer = RefTransformer(100, what="goal")
+    assert await transformer.transform(NO_INTERACTION, " #2 ") == "#2"
+    assert await transformer.transform(NO_INTERACTION, "id:42") == "id:42"
+    assert await transformer.transform(NO_INTERACTION, "Revenue") == "Revenue"
+    for value in ("id:²", "id:١٢", "id:99999999999999999999", "id:", "id:0"):
+        assert (await refusal(transformer, value)).startswith("There's no goal `id:"), value

@@ -19,6 +19,7 @@ from bot.ui.options import (
     EdgeTransformer,
     GroupTransformer,
     IdTransformer,
+    RefTransformer,
     TimeTransformer,
     TimezoneTransformer,
 )
@@ -223,7 +224,7 @@ def test_the_status_literal_check_sees_comparisons_and_arguments() -> None:
 # Options that name a row (an id typed or picked), a time of day or a timezone, by their name.
 ID_OPTIONS = {"commitment": IdTransformer, "meeting": IdTransformer, "brainstorm": IdTransformer, "group": GroupTransformer}
 NAMED_OPTIONS = {**ID_OPTIONS, "time": TimeTransformer, "from": TimeTransformer, "to": TimeTransformer,
-                 "timezone": TimezoneTransformer, "tz": TimezoneTransformer}
+                 "timezone": TimezoneTransformer, "tz": TimezoneTransformer, "goal": RefTransformer, "kpi": RefTransformer}
 TYPED = (discord.AppCommandOptionType.string, discord.AppCommandOptionType.integer, discord.AppCommandOptionType.number)
 
 
