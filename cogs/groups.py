@@ -10,21 +10,30 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
-from bot.services.groups import GroupInfo
+from bot.services.groups import MAX_NAME_LENGTH, GroupInfo
 from bot.services.help import Welcome
 from bot.ui.actor import actor_from
 from bot.ui.dm import send_to_member
 from bot.ui.notify import OutgoingMessage
-from bot.ui.options import AnyGroupOption, GroupOption
+from bot.ui.options import (
+    AnyGroupOption,
+    BoundedInt,
+    GroupOption,
+    NumberListTransformer,
+    TextTransformer,
+    TimezoneOption,
+)
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.time import ts_with_relative
 from cogs.help import checklist_text
 from cogs.meetings import rsvp_view
 from cogs.modules import CheckInButton
-from cogs.server import TimezoneButton, timezone_autocomplete
+from cogs.server import TimezoneButton
 
 log = logging.getLogger(__name__)
+
+NAMELESS = "A group needs a name (one with visible characters)."  # as the service says it
 
 
 def _member_of_this_server(interaction: discord.Interaction, member: discord.Member | discord.User) -> discord.Member:
@@ -96,11 +105,10 @@ class GroupsCog(commands.Cog):
     @app_commands.describe(name="The group's name", channel="Its channel (default: this one)",
                            timezone="The group's timezone (default: the server's)",
                            max_members="Most members it takes, 2–12 (default 8)")
-    @app_commands.autocomplete(timezone=timezone_autocomplete)
-    async def group_create(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100],
+    async def group_create(self, interaction: discord.Interaction, name: app_commands.Transform[str, TextTransformer(MAX_NAME_LENGTH, what="group name", empty=NAMELESS)],
                            channel: discord.TextChannel | None = None,
-                           timezone: app_commands.Range[str, 1, 64] | None = None,
-                           max_members: app_commands.Range[int, 2, 12] = 8) -> None:
+                           timezone: TimezoneOption | None = None,
+                           max_members: app_commands.Transform[int, BoundedInt(2, 12, what="group size")] = 8) -> None:
         actor = actor_from(interaction)
         target = channel if channel is not None else interaction.channel
         if not isinstance(target, discord.TextChannel) or target.guild.id != interaction.guild_id:
@@ -200,25 +208,18 @@ class GroupsCog(commands.Cog):
         announce_commitments="Announce new commitments in the channel",
         group="Which group (default: this channel's)",
     )
-    @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def group_settings(
         self,
         interaction: discord.Interaction,
-        timezone: app_commands.Range[str, 1, 64] | None = None,
-        meeting_reminders: app_commands.Range[str, 1, 40] | None = None,
-        reportback_lead_hours: app_commands.Range[int, 1, 672] | None = None,
-        checkin_nudge_lead_hours: app_commands.Range[int, 1, 672] | None = None,
+        timezone: TimezoneOption | None = None,
+        meeting_reminders: app_commands.Transform[list[int], NumberListTransformer(1, 672, most=4)] | None = None,
+        reportback_lead_hours: app_commands.Transform[int, BoundedInt(1, 672, what="lead time")] | None = None,
+        checkin_nudge_lead_hours: app_commands.Transform[int, BoundedInt(1, 672, what="lead time")] | None = None,
         announce_commitments: bool | None = None,
         group: GroupOption = None,
     ) -> None:
-        hours = None
-        if meeting_reminders is not None:
-            parts = [p.strip().removesuffix("h") for p in meeting_reminders.split(",") if p.strip()]
-            if not parts or not all(p.isdigit() for p in parts):
-                raise InvalidInput("Reminders are hours before the meeting, comma-separated, like `168,24`.")
-            hours = [int(p) for p in parts]
         info = await self.bot.services.groups.update_settings(
-            actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=hours,
+            actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=meeting_reminders,
             reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
             announce_commitments=announce_commitments,
         )
