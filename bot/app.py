@@ -16,9 +16,10 @@ from bot import migrate
 from bot.client import RoundtableBot
 from bot.clock import Clock, SystemClock
 from bot.db import create_engine, create_sessionmaker
+from bot.features import FeatureError, FeatureRegistry, bind_features
 from bot.metrics import Metrics, MetricsServer, MetricsSources
 from bot.scheduler import OutboxScheduler
-from bot.services import ServiceContext, Services
+from bot.services import FEATURES, ServiceContext, Services
 from bot.services.outbox import OUTBOX_CHANGED
 from bot.settings import Settings
 from bot.ui.errors import log_failure
@@ -59,11 +60,16 @@ class App:
         clock: Clock | None = None,
         guild_ready_timeout: float = 2.0,
         extra_extensions: Sequence[str] = (),
+        features: FeatureRegistry = FEATURES,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.engine = create_engine(settings.database_url)
         self.sessions = create_sessionmaker(self.engine, sync_session_class=self._session_class())
+        # The features (bot.services.catalog): plan_group, the hooks, /group info and /admin outbox
+        # find them through the sessions.
+        self.features = features
+        bind_features(self.sessions, features)
         self.services = Services.build(ServiceContext(sessions=self.sessions, clock=self.clock))
         self.bot = RoundtableBot(
             services=self.services,
@@ -162,7 +168,16 @@ class App:
             self._client_task.result()  # raises why the client stopped
             raise StartupError("The Discord client stopped before it was ready.")
         self._client_task.add_done_callback(self._client_stopped)
+        self.check_features()
         await self.scheduler.start()
+
+    def check_features(self) -> None:
+        """Every planned kind has one renderer and a label, every renderer a planned kind (the cogs
+        are loaded by now); else the bot stops before sending anything, with one line."""
+        try:
+            self.features.check_renderers(self.bot.notifications.kinds)
+        except FeatureError as exc:
+            raise StartupError(str(exc)) from None
 
     def _client_stopped(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import discord
 
-from bot.services.outbox import POST_MEETING, Claimed
+from bot.services.outbox import Claimed
 from bot.ui.dm import send_dm
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage
@@ -104,8 +104,9 @@ class Dispatcher:
     # --- one row -------------------------------------------------------------------------------------
 
     async def deliver(self, row: Claimed) -> bool:
-        if row.kind == POST_MEETING and row.meeting_id is not None:
-            await self._end_meeting(row.meeting_id)
+        kind = self.outbox.features.kind(row.kind)
+        if kind is not None and kind.before_render is not None:
+            await kind.before_render(self.bot.services, row)  # e.g. post_meeting ends the meeting first
         renderer = self.bot.notifications.get(row.kind)
         if renderer is None:
             log.error("No renderer registered for outbox kind %r (row %s): failing it", row.kind, row.id)
@@ -148,10 +149,6 @@ class Dispatcher:
             log.warning("Outbox row %s refused by Discord: %s", row.id, exc)
             await self.outbox.mark_failed(row.id, f"Discord refused it: {exc.status} {exc.code} {exc.text}")
             return False
-
-    async def _end_meeting(self, meeting_id: int) -> None:
-        """Close the meeting (commitments → not reported, module advanced) before its prompt renders."""
-        await self.bot.services.groups.end_meeting(meeting_id=meeting_id, actor=None)
 
     def _group_channel(self, row: Claimed) -> discord.PartialMessageable:
         return self.bot.get_partial_messageable(row.group_channel_id, guild_id=row.guild_id)

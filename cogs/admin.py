@@ -19,16 +19,6 @@ from bot.ui.reply import respond
 from bot.ui.time import Style, ts
 
 SECTION_TITLES = {"upcoming": "Upcoming notifications", "problems": "Failed, expired and cancelled"}
-KIND_LABELS = {
-    "meeting_reminder": "Meeting reminder",
-    "module_prompt": "Module prompt",
-    "checkin_nudge": "Check-in nudge",
-    "reportback_dm": "Report-back DM",
-    "reportback_board": "Report-back board",
-    "checkin_digest": "Check-in digest",
-    "buddy_summary": "Buddy summary",
-    "post_meeting": "Post-meeting prompt",
-}
 
 
 def outbox_embed(page: OutboxPage) -> discord.Embed:
@@ -36,7 +26,7 @@ def outbox_embed(page: OutboxPage) -> discord.Embed:
     for entry in page.entries:
         who = "channel" if entry.recipient_id == 0 else f"DM <@{entry.recipient_id}>"
         when = ts(entry.sent_at or entry.due_at, Style.DATE_TIME)
-        line = f"**{KIND_LABELS.get(entry.kind, entry.kind)}** → {who} · {when}"
+        line = f"**{entry.label or entry.kind}** → {who} · {when}"  # the label its feature declares
         if entry.status != OutboxStatus.PENDING:
             line += f" · {entry.status}"
         if entry.reason:

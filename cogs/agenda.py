@@ -11,11 +11,10 @@ from bot.models import MeetingStatus
 from bot.services.agenda import ISSUE_MAX, Agenda
 from bot.services.meetings import ordinal
 from bot.ui.actor import actor_from
-from bot.ui.options import GroupOption
+from bot.ui.options import BoundedInt, GroupOption, MeetingOption, TextTransformer
 from bot.ui.reply import respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
-from cogs.meetings import MeetingOption
 
 # Discord lets a member type more than the limit, so the bot (not the client) can say what's wrong.
 TYPED_MAX = 2 * ISSUE_MAX
@@ -63,7 +62,7 @@ class AgendaCog(commands.Cog):
     @agenda.command(name="table", description="Put your issue on the agenda of the next meeting")
     @app_commands.describe(issue=f"What you'd like the group's help with (up to {ISSUE_MAX} characters)",
                            meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
-    async def agenda_table(self, interaction: discord.Interaction, issue: app_commands.Range[str, 1, TYPED_MAX],
+    async def agenda_table(self, interaction: discord.Interaction, issue: app_commands.Transform[str, TextTransformer(TYPED_MAX, what="issue")],
                            meeting: MeetingOption | None = None, group: GroupOption = None) -> None:
         agenda = await self.bot.services.agenda.table(actor_from(interaction), issue=issue, meeting_id=meeting,
                                                       group_id=group)
@@ -93,7 +92,7 @@ class AgendaCog(commands.Cog):
     @app_commands.describe(member="Whose issue", position="Its new place (1 goes first)",
                            meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
     async def agenda_move(self, interaction: discord.Interaction, member: discord.User,
-                          position: app_commands.Range[int, 1, 12], meeting: MeetingOption | None = None,
+                          position: app_commands.Transform[int, BoundedInt(1, 12, what="place")], meeting: MeetingOption | None = None,
                           group: GroupOption = None) -> None:
         agenda = await self.bot.services.agenda.move(actor_from(interaction), user_id=member.id, position=position,
                                                      meeting_id=meeting, group_id=group)

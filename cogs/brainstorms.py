@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
-from bot.errors import InvalidInput, NotFound, UserError
+from bot.errors import InvalidInput, UserError
 from bot.models import BrainstormStatus
 from bot.services.brainstorms import (
     DETAILS_MAX,
@@ -33,7 +33,13 @@ from bot.ui.base import Modal, RendersErrors, bot_of
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import OutgoingMessage
-from bot.ui.options import GroupOption
+from bot.ui.options import (
+    BoundedInt,
+    BrainstormOption,
+    GroupOption,
+    RequiredBrainstormOption,
+    TextTransformer,
+)
 from bot.ui.pages import (
     FIELD_VALUE,
     MESSAGE_CHARS,
@@ -247,31 +253,6 @@ class AdoptSelect(
             await respond_pages(interaction, embed_pages("New commitments", join_lines(message.split("\n"), PAGE_LINES_CHARS)))
 
 
-# --- the brainstorm option ---------------------------------------------------------------------------------
-
-
-class BrainstormTransformer(app_commands.Transformer):
-    """A brainstorm of the member's groups: autocompletes over them; yields the brainstorm id."""
-
-    async def transform(self, interaction: discord.Interaction, value: str) -> int:
-        value = value.strip().lstrip("#")
-        if not value.isdigit():
-            raise NotFound(f"There's no brainstorm `{value[:40]}`: pick one from the list.")
-        return int(value)
-
-    async def autocomplete(  # type: ignore[override]
-        self, interaction: discord.Interaction, value: str
-    ) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
-            return []
-        choices = await bot_of(interaction).services.brainstorms.choices(actor_from(interaction), value)
-        return [app_commands.Choice(name=c.name, value=str(c.id)) for c in choices]
-
-
-BrainstormOption = app_commands.Transform[int | None, BrainstormTransformer]
-RequiredBrainstormOption = app_commands.Transform[int, BrainstormTransformer]
-
-
 # --- the cog ---------------------------------------------------------------------------------------------------
 
 
@@ -330,10 +311,10 @@ class BrainstormCog(commands.Cog):
     async def brainstorm_open(
         self,
         interaction: discord.Interaction,
-        issue: app_commands.Range[str, 1, ISSUE_MAX],
-        details: app_commands.Range[str, 1, DETAILS_MAX] | None = None,
+        issue: app_commands.Transform[str, TextTransformer(ISSUE_MAX, what="issue")],
+        details: app_commands.Transform[str, TextTransformer(DETAILS_MAX, what="details")] | None = None,
         anonymous: bool = False,
-        max_votes: app_commands.Range[int, 1, MAX_VOTES_LIMIT] | None = None,
+        max_votes: app_commands.Transform[int, BoundedInt(1, MAX_VOTES_LIMIT, what="vote limit")] | None = None,
         long_form: bool = False,
         group: GroupOption = None,
     ) -> None:
@@ -351,7 +332,7 @@ class BrainstormCog(commands.Cog):
     async def brainstorm_idea(
         self,
         interaction: discord.Interaction,
-        text: app_commands.Range[str, 1, IDEA_MAX],
+        text: app_commands.Transform[str, TextTransformer(IDEA_MAX, what="idea")],
         brainstorm: BrainstormOption = None,
     ) -> None:
         await self.post_idea(interaction, text, brainstorm)

@@ -23,8 +23,10 @@ from bot.services.commitments import (
     DROPPED,
     NOT_DONE,
     NOT_REPORTED,
+    NOTE_MAX,
     OPEN,
     PARTLY,
+    TEXT_MAX,
     Board,
     CommitmentInfo,
     CommitmentList,
@@ -39,7 +41,7 @@ from bot.ui.charts import render_completion_chart
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
-from bot.ui.options import GroupOption
+from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
 from bot.ui.pages import EMBED_DESCRIPTION, embed_pages, fit_message, paginate, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
@@ -329,10 +331,6 @@ async def redraw(interaction: discord.Interaction, report: ReportBack) -> None:
 # --- the cog -------------------------------------------------------------------------------------
 
 
-def _ref(text: str) -> CommitmentRef:
-    return CommitmentRef.parse(text)
-
-
 class CommitmentsCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
@@ -390,8 +388,8 @@ class CommitmentsCog(commands.Cog):
     async def commit_add(
         self,
         interaction: discord.Interaction,
-        text: app_commands.Range[str, 1, 300],
-        due: app_commands.Range[str, 1, 100] | None = None,
+        text: app_commands.Transform[str, TextTransformer(TEXT_MAX, what="commitment")],
+        due: WhenOption | None = None,
         group: GroupOption = None,
     ) -> None:
         added = await self.bot.services.commitments.add(actor_from(interaction), text=text, due=due, group_id=group)
@@ -431,8 +429,8 @@ class CommitmentsCog(commands.Cog):
     async def commit_done(
         self,
         interaction: discord.Interaction,
-        commitment: app_commands.Range[str, 1, 100],
-        note: app_commands.Range[str, 1, 1000] | None = None,
+        commitment: CommitmentOption,
+        note: app_commands.Transform[str, TextTransformer(NOTE_MAX, what="note")] | None = None,
         group: GroupOption = None,
     ) -> None:
         await self._report(interaction, commitment, DONE, note, group)
@@ -446,18 +444,19 @@ class CommitmentsCog(commands.Cog):
     async def commit_report(
         self,
         interaction: discord.Interaction,
-        commitment: app_commands.Range[str, 1, 100],
+        commitment: CommitmentOption,
         status: app_commands.Choice[str],
-        note: app_commands.Range[str, 1, 1000] | None = None,
+        note: app_commands.Transform[str, TextTransformer(NOTE_MAX, what="note")] | None = None,
         group: GroupOption = None,
     ) -> None:
         await self._report(interaction, commitment, status.value, note, group)
 
     async def _report(
-        self, interaction: discord.Interaction, commitment: str, status: str, note: str | None, group: int | None
+        self, interaction: discord.Interaction, commitment: CommitmentRef, status: str, note: str | None,
+        group: int | None,
     ) -> None:
         result = await self.bot.services.commitments.report(
-            actor_from(interaction), commitment=_ref(commitment), status=status, note=note, group_id=group
+            actor_from(interaction), commitment=commitment, status=status, note=note, group_id=group
         )
         item = result.commitment
         prefix = "Recorded" if result.changed else "Already recorded"
@@ -471,13 +470,13 @@ class CommitmentsCog(commands.Cog):
     async def commit_edit(
         self,
         interaction: discord.Interaction,
-        commitment: app_commands.Range[str, 1, 100],
-        text: app_commands.Range[str, 1, 300] | None = None,
-        due: app_commands.Range[str, 1, 100] | None = None,
+        commitment: CommitmentOption,
+        text: app_commands.Transform[str, TextTransformer(TEXT_MAX, what="commitment")] | None = None,
+        due: WhenOption | None = None,
         group: GroupOption = None,
     ) -> None:
         result = await self.bot.services.commitments.edit(
-            actor_from(interaction), commitment=_ref(commitment), text=text, due=due, group_id=group
+            actor_from(interaction), commitment=commitment, text=text, due=due, group_id=group
         )
         item = result.commitment
         await respond(interaction, f"{'Updated' if result.changed else 'Unchanged'}: `#{item.number}` {inert(item.text)} — due {ts(item.due_at, Style.FULL)}")
@@ -486,10 +485,10 @@ class CommitmentsCog(commands.Cog):
     @app_commands.describe(commitment="The commitment (#number)", group="Its group")
     @app_commands.autocomplete(commitment=droppable_commitments)
     async def commit_drop(
-        self, interaction: discord.Interaction, commitment: app_commands.Range[str, 1, 100], group: GroupOption = None
+        self, interaction: discord.Interaction, commitment: CommitmentOption, group: GroupOption = None
     ) -> None:
         result = await self.bot.services.commitments.drop(
-            actor_from(interaction), commitment=_ref(commitment), group_id=group
+            actor_from(interaction), commitment=commitment, group_id=group
         )
         item = result.commitment
         reply = f"Dropped `#{item.number}` {inert(item.text)}." if result.changed else f"`#{item.number}` was already dropped."
@@ -527,7 +526,8 @@ class CommitmentsCog(commands.Cog):
     @app_commands.describe(text="Your win (up to 300 characters)", group="Your group")
     @app_commands.guild_only()
     async def win(
-        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 300], group: GroupOption = None
+        self, interaction: discord.Interaction, text: app_commands.Transform[str, TextTransformer(TEXT_MAX, what="win")],
+        group: GroupOption = None,
     ) -> None:
         actor = actor_from(interaction)
         won = await self.bot.services.commitments.win(actor, text=text, group_id=group)

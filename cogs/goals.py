@@ -38,7 +38,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_kpi_chart
 from bot.ui.errors import log_failure
-from bot.ui.options import GroupOption
+from bot.ui.options import GroupOption, RefTransformer, TextTransformer, WhenOption
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
@@ -303,9 +303,9 @@ class GoalsCog(commands.Cog):
         group="Your group",
     )
     async def goal_add(
-        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, 200],
-        target: app_commands.Range[str, 1, 40] | None = None, unit: app_commands.Range[str, 1, 40] | None = None,
-        by: app_commands.Range[str, 1, 100] | None = None, group: GroupOption = None,
+        self, interaction: discord.Interaction, text: app_commands.Transform[str, TextTransformer(200, what="goal")],
+        target: app_commands.Transform[str, TextTransformer(40, what="target")] | None = None, unit: app_commands.Transform[str, TextTransformer(40, what="unit")] | None = None,
+        by: WhenOption | None = None, group: GroupOption = None,
     ) -> None:
         result = await self.bot.services.goals.add_goal(
             actor_from(interaction), text=text, target=target, unit=unit, by=by, group_id=group
@@ -327,8 +327,8 @@ class GoalsCog(commands.Cog):
     @app_commands.autocomplete(goal=own_goals)
     @app_commands.choices(status=GOAL_STATUS_CHOICES)
     async def goal_update(
-        self, interaction: discord.Interaction, goal: app_commands.Range[str, 1, 100], status: app_commands.Choice[str],
-        note: app_commands.Range[str, 1, 1000] | None = None, group: GroupOption = None,
+        self, interaction: discord.Interaction, goal: app_commands.Transform[str, RefTransformer(100, what="goal")], status: app_commands.Choice[str],
+        note: app_commands.Transform[str, TextTransformer(1000, what="note")] | None = None, group: GroupOption = None,
     ) -> None:
         result = await self.bot.services.goals.update_goal(
             actor_from(interaction), goal=Ref.parse(goal), status=status.value, note=note, group_id=group
@@ -342,9 +342,9 @@ class GoalsCog(commands.Cog):
     )
     @app_commands.autocomplete(goal=own_goals)
     async def goal_edit(
-        self, interaction: discord.Interaction, goal: app_commands.Range[str, 1, 100],
-        text: app_commands.Range[str, 1, 200] | None = None, target: app_commands.Range[str, 1, 40] | None = None,
-        unit: app_commands.Range[str, 1, 40] | None = None, by: app_commands.Range[str, 1, 100] | None = None,
+        self, interaction: discord.Interaction, goal: app_commands.Transform[str, RefTransformer(100, what="goal")],
+        text: app_commands.Transform[str, TextTransformer(200, what="goal")] | None = None, target: app_commands.Transform[str, TextTransformer(40, what="target")] | None = None,
+        unit: app_commands.Transform[str, TextTransformer(40, what="unit")] | None = None, by: WhenOption | None = None,
         group: GroupOption = None,
     ) -> None:
         result = await self.bot.services.goals.edit_goal(
@@ -356,7 +356,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(goal="Your goal (#number)", group="Your group")
     @app_commands.autocomplete(goal=own_goals)
     async def goal_drop(
-        self, interaction: discord.Interaction, goal: app_commands.Range[str, 1, 100], group: GroupOption = None
+        self, interaction: discord.Interaction, goal: app_commands.Transform[str, RefTransformer(100, what="goal")], group: GroupOption = None
     ) -> None:
         result = await self.bot.services.goals.drop_goal(actor_from(interaction), goal=Ref.parse(goal), group_id=group)
         item = result.goal
@@ -374,8 +374,8 @@ class GoalsCog(commands.Cog):
     )
     @app_commands.choices(direction=DIRECTION_CHOICES, visibility=VISIBILITY_CHOICES)
     async def kpi_add(
-        self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 40],
-        unit: app_commands.Range[str, 1, 40], target: app_commands.Range[str, 1, 40] | None = None,
+        self, interaction: discord.Interaction, name: app_commands.Transform[str, TextTransformer(40, what="KPI name")],
+        unit: app_commands.Transform[str, TextTransformer(40, what="unit")], target: app_commands.Transform[str, TextTransformer(40, what="target")] | None = None,
         direction: app_commands.Choice[str] | None = None, visibility: app_commands.Choice[str] | None = None,
         negative: bool = False, group: GroupOption = None,
     ) -> None:
@@ -395,7 +395,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(month="Which month, like 2026-11 or November (default: the month just ended)", group="Your group")
     @app_commands.autocomplete(month=months)
     async def kpi_log(
-        self, interaction: discord.Interaction, month: app_commands.Range[str, 1, 40] | None = None,
+        self, interaction: discord.Interaction, month: app_commands.Transform[str, TextTransformer(40, what="month")] | None = None,
         group: GroupOption = None,
     ) -> None:
         form = await self.bot.services.goals.log_form(actor_from(interaction), month=month, group_id=group)
@@ -409,9 +409,9 @@ class GoalsCog(commands.Cog):
     @app_commands.autocomplete(kpi=kpis)
     @app_commands.choices(direction=DIRECTION_CHOICES, visibility=VISIBILITY_CHOICES)
     async def kpi_edit(
-        self, interaction: discord.Interaction, kpi: app_commands.Range[str, 1, 100],
-        name: app_commands.Range[str, 1, 40] | None = None, unit: app_commands.Range[str, 1, 40] | None = None,
-        target: app_commands.Range[str, 1, 40] | None = None, direction: app_commands.Choice[str] | None = None,
+        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, RefTransformer(100, what="KPI")],
+        name: app_commands.Transform[str, TextTransformer(40, what="KPI name")] | None = None, unit: app_commands.Transform[str, TextTransformer(40, what="unit")] | None = None,
+        target: app_commands.Transform[str, TextTransformer(40, what="target")] | None = None, direction: app_commands.Choice[str] | None = None,
         visibility: app_commands.Choice[str] | None = None, negative: bool | None = None, group: GroupOption = None,
     ) -> None:
         result = await self.bot.services.goals.edit_kpi(
@@ -425,7 +425,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(kpi="Your KPI", group="Your group")
     @app_commands.autocomplete(kpi=kpis)
     async def kpi_remove(
-        self, interaction: discord.Interaction, kpi: app_commands.Range[str, 1, 100], group: GroupOption = None
+        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, RefTransformer(100, what="KPI")], group: GroupOption = None
     ) -> None:
         result = await self.bot.services.goals.remove_kpi(actor_from(interaction), kpi=Ref.parse(kpi), group_id=group)
         count = len(result.kpi.points)
@@ -437,7 +437,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(kpi="The KPI", member="Whose (default: yours)", group="Your group")
     @app_commands.autocomplete(kpi=kpis)
     async def kpi_history(
-        self, interaction: discord.Interaction, kpi: app_commands.Range[str, 1, 100],
+        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, RefTransformer(100, what="KPI")],
         member: discord.Member | None = None, group: GroupOption = None,
     ) -> None:
         result = await self.bot.services.goals.history(
@@ -459,7 +459,7 @@ class GoalsCog(commands.Cog):
     @app_commands.describe(kpi="Your KPI (default: your first)", group="Your group")
     @app_commands.autocomplete(kpi=kpis)
     async def kpi_chart(
-        self, interaction: discord.Interaction, kpi: app_commands.Range[str, 1, 100] | None = None,
+        self, interaction: discord.Interaction, kpi: app_commands.Transform[str, RefTransformer(100, what="KPI")] | None = None,
         group: GroupOption = None,
     ) -> None:
         data = await self.bot.services.goals.chart(

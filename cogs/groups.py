@@ -11,12 +11,19 @@ from discord.ext import commands
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import NoteSharing
-from bot.services.groups import GroupInfo, InfoScope
+from bot.services.groups import MAX_NAME_LENGTH, GroupInfo, InfoScope
 from bot.services.help import Welcome
 from bot.ui.actor import actor_from
 from bot.ui.dm import send_to_member
 from bot.ui.notify import OutgoingMessage
-from bot.ui.options import AnyGroupOption, GroupOption
+from bot.ui.options import (
+    AnyGroupOption,
+    BoundedInt,
+    GroupOption,
+    NumberListTransformer,
+    TextTransformer,
+    TimezoneOption,
+)
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.privacy import channel_exposure, exposure_warning
 from bot.ui.reply import respond
@@ -24,9 +31,11 @@ from bot.ui.time import ts_with_relative
 from cogs.help import checklist_text
 from cogs.meetings import rsvp_view
 from cogs.modules import CheckInButton
-from cogs.server import TimezoneButton, timezone_autocomplete
+from cogs.server import TimezoneButton
 
 log = logging.getLogger(__name__)
+
+NAMELESS = "A group needs a name (one with visible characters)."  # as the service says it
 
 
 def _member_of_this_server(interaction: discord.Interaction, member: discord.Member | discord.User) -> discord.Member:
@@ -70,10 +79,8 @@ def info_embed(info: GroupInfo) -> discord.Embed:
         embed.add_field(name="Next meeting", value=ts_with_relative(when), inline=False)
     else:
         embed.add_field(name="Next meeting", value="None planned (`/meeting recurring`)", inline=False)
-    if info.current_module is not None:
-        embed.add_field(name="Current module", value=info.current_module[:1024])
-    if info.open_commitments is not None:
-        embed.add_field(name="Open commitments", value=str(info.open_commitments))
+    for line in info.lines:  # what the other features add (bot.features.Feature.info_lines)
+        embed.add_field(name=line.name[:256], value=line.value[:1024])
     return embed
 
 
@@ -125,12 +132,11 @@ class GroupsCog(commands.Cog):
                            max_members="Most members it takes, 2–12 (default 8)",
                            announce_commitments="Announce new commitments in the channel (default: no)",
                            board_notes="Report-back notes on the board (default: the member chooses, per note)")
-    @app_commands.autocomplete(timezone=timezone_autocomplete)
     @app_commands.choices(board_notes=BOARD_NOTES_CHOICES)
-    async def group_create(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, 100],
+    async def group_create(self, interaction: discord.Interaction, name: app_commands.Transform[str, TextTransformer(MAX_NAME_LENGTH, what="group name", empty=NAMELESS)],
                            channel: discord.TextChannel | None = None,
-                           timezone: app_commands.Range[str, 1, 64] | None = None,
-                           max_members: app_commands.Range[int, 2, 12] = 8,
+                           timezone: TimezoneOption | None = None,
+                           max_members: app_commands.Transform[int, BoundedInt(2, 12, what="group size")] = 8,
                            announce_commitments: bool = False,
                            board_notes: app_commands.Choice[str] | None = None) -> None:
         actor = actor_from(interaction)
@@ -242,27 +248,20 @@ class GroupsCog(commands.Cog):
         board_notes="Report-back notes on the board: the member chooses per note, or always private",
         group="Which group (default: this channel's)",
     )
-    @app_commands.autocomplete(timezone=timezone_autocomplete)
     @app_commands.choices(board_notes=BOARD_NOTES_CHOICES)
     async def group_settings(
         self,
         interaction: discord.Interaction,
-        timezone: app_commands.Range[str, 1, 64] | None = None,
-        meeting_reminders: app_commands.Range[str, 1, 40] | None = None,
-        reportback_lead_hours: app_commands.Range[int, 1, 672] | None = None,
-        checkin_nudge_lead_hours: app_commands.Range[int, 1, 672] | None = None,
+        timezone: TimezoneOption | None = None,
+        meeting_reminders: app_commands.Transform[list[int], NumberListTransformer(1, 672, most=4)] | None = None,
+        reportback_lead_hours: app_commands.Transform[int, BoundedInt(1, 672, what="lead time")] | None = None,
+        checkin_nudge_lead_hours: app_commands.Transform[int, BoundedInt(1, 672, what="lead time")] | None = None,
         announce_commitments: bool | None = None,
         board_notes: app_commands.Choice[str] | None = None,
         group: GroupOption = None,
     ) -> None:
-        hours = None
-        if meeting_reminders is not None:
-            parts = [p.strip().removesuffix("h") for p in meeting_reminders.split(",") if p.strip()]
-            if not parts or not all(p.isdigit() for p in parts):
-                raise InvalidInput("Reminders are hours before the meeting, comma-separated, like `168,24`.")
-            hours = [int(p) for p in parts]
         info = await self.bot.services.groups.update_settings(
-            actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=hours,
+            actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=meeting_reminders,
             reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
             announce_commitments=announce_commitments,
             board_notes=NoteSharing(board_notes.value) if board_notes is not None else None,

@@ -21,7 +21,7 @@ from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
-from bot.ui.options import GroupOption
+from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.text import inert
@@ -199,26 +199,6 @@ class AddToCalendarButton(
         await respond(interaction, text, files=files)
 
 
-class MeetingTransformer(app_commands.Transformer):
-    """A meeting option: autocompletes over upcoming meetings of the member's groups; yields its id."""
-
-    async def transform(self, interaction: discord.Interaction, value: str) -> int:
-        if not value.strip().isdigit():
-            raise app_commands.TransformerError(value, self.type, self)
-        return int(value.strip())
-
-    async def autocomplete(  # type: ignore[override]
-        self, interaction: discord.Interaction[RoundtableBot], value: str
-    ) -> list[app_commands.Choice[str]]:
-        if interaction.guild_id is None:
-            return []
-        choices = await interaction.client.services.meetings.choices(actor_from(interaction), value)
-        return [app_commands.Choice(name=c.label, value=str(c.id)) for c in choices]
-
-
-MeetingOption = app_commands.Transform[int, MeetingTransformer]
-
-
 def _then(text: str) -> str:
     return f"\n{text}" if text else ""
 
@@ -268,8 +248,8 @@ class MeetingsCog(commands.Cog):
     @meeting.command(name="schedule", description="Schedule one meeting (facilitator)")
     @app_commands.describe(when='When, in the group\'s timezone: "2026-12-03 18:00", "3 Dec 6pm", "next tuesday 18:00"',
                            location="Where (a place or a call link)", group="Which group (default: this channel's)")
-    async def meeting_schedule(self, interaction: discord.Interaction, when: app_commands.Range[str, 1, 100],
-                               location: app_commands.Range[str, 1, 200] | None = None,
+    async def meeting_schedule(self, interaction: discord.Interaction, when: WhenOption,
+                               location: app_commands.Transform[str, TextTransformer(200, what="location")] | None = None,
                                group: GroupOption = None) -> None:
         meeting = await self.bot.services.meetings.schedule(actor_from(interaction), when=when, location=location,
                                                              group_id=group)
@@ -284,9 +264,9 @@ class MeetingsCog(commands.Cog):
     @app_commands.describe(rule='"first tuesday", "last friday", "every 4 weeks on monday", or an RRULE',
                            time="Wall-clock time in the group's timezone (default 18:00)",
                            location="Where (a place or a call link)", group="Which group (default: this channel's)")
-    async def meeting_recurring(self, interaction: discord.Interaction, rule: app_commands.Range[str, 1, 200],
-                                time: app_commands.Range[str, 1, 10] | None = None,
-                                location: app_commands.Range[str, 1, 200] | None = None,
+    async def meeting_recurring(self, interaction: discord.Interaction, rule: RuleOption,
+                                time: TimeOption | None = None,
+                                location: app_commands.Transform[str, TextTransformer(200, what="location")] | None = None,
                                 group: GroupOption = None) -> None:
         series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
                                                              location=location, group_id=group)
@@ -344,7 +324,7 @@ class MeetingsCog(commands.Cog):
     @meeting.command(name="move", description="Move a meeting to another time (facilitator)")
     @app_commands.describe(meeting="Which meeting", when="The new time, in the group's timezone")
     async def meeting_move(self, interaction: discord.Interaction, meeting: MeetingOption,
-                           when: app_commands.Range[str, 1, 100]) -> None:
+                           when: WhenOption) -> None:
         moved = await self.bot.services.meetings.move(actor_from(interaction), meeting_id=meeting, when=when)
         local = _then(local_times_text(moved.meeting.local_times))
         await respond(interaction, f"Moved to {ts(moved.meeting.starts_at, Style.FULL)}.{local}")

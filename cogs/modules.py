@@ -32,7 +32,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.dm import mention_only
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
-from bot.ui.options import GroupOption
+from bot.ui.options import BoundedInt, GroupOption
 from bot.ui.pages import FIELD_VALUE, field_pages, join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
@@ -397,7 +397,7 @@ class ModulesCog(commands.Cog):
     @module.command(name="set", description="Choose the group's current module (facilitators)")
     @app_commands.describe(number="The module's number (see /module list)", group="The group")
     async def module_set(
-        self, interaction: discord.Interaction, number: app_commands.Range[int, 1, 24], group: GroupOption = None
+        self, interaction: discord.Interaction, number: app_commands.Transform[int, BoundedInt(1, 24, what="module number")], group: GroupOption = None
     ) -> None:
         current = await self.bot.services.modules.set_current(actor_from(interaction), number=number, group_id=group)
         await respond(

@@ -11,14 +11,10 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.services.base import Actor
-from bot.timezones import search_timezones
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
+from bot.ui.options import TimeOption, TimezoneOption
 from bot.ui.reply import respond
-
-
-async def timezone_autocomplete(_interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=name, value=name) for name in search_timezones(current, limit=25)]
 
 
 class TimezoneModal(Modal):
@@ -89,11 +85,10 @@ class ServerCog(commands.Cog):
         timezone="Default timezone for new groups (IANA name, e.g. Europe/London)",
         facilitator_role="Members with this role may create groups",
     )
-    @app_commands.autocomplete(timezone=timezone_autocomplete)
     async def server_setup(
         self,
         interaction: discord.Interaction,
-        timezone: app_commands.Range[str, 1, 64] | None = None,
+        timezone: TimezoneOption | None = None,
         facilitator_role: discord.Role | None = None,
     ) -> None:
         setup = await self.bot.services.guilds.setup(
@@ -114,13 +109,12 @@ class ServerCog(commands.Cog):
         end="Until when DMs may reach you, your time (default 21:00; before `from` wraps past midnight)",
     )
     @app_commands.rename(start="from", end="to")
-    @app_commands.autocomplete(tz=timezone_autocomplete)
     async def timezone_set(
         self,
         interaction: discord.Interaction,
-        tz: app_commands.Range[str, 1, 64] | None = None,
-        start: app_commands.Range[str, 1, 10] | None = None,
-        end: app_commands.Range[str, 1, 10] | None = None,
+        tz: TimezoneOption | None = None,
+        start: TimeOption | None = None,
+        end: TimeOption | None = None,
     ) -> None:
         settings = await self.bot.services.guilds.set_member_timezone(actor_from(interaction), tz, start=start, end=end)
         zone = f"**{settings.timezone}**" if settings.timezone else "not set (each group's timezone is used)"

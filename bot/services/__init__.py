@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.features import FeatureRegistry
 from bot.services.agenda import AgendaService
 from bot.services.base import Actor, ServiceContext
 from bot.services.brainstorms import BrainstormService
+from bot.services.catalog import FEATURES
 from bot.services.commitments import CommitmentService
 from bot.services.goals import GoalService
 from bot.services.groups import GroupService
@@ -16,7 +18,7 @@ from bot.services.meetings import MeetingService
 from bot.services.modules import ModuleService
 from bot.services.outbox import OutboxService
 
-__all__ = ["Actor", "ServiceContext", "Services"]
+__all__ = ["FEATURES", "Actor", "FeatureRegistry", "ServiceContext", "Services"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import Conflict, InvalidInput, LimitReached, NotAllowed, NotFound
+from bot.features import InfoLine, features_of
 from bot.models import (
     BuddyPair,
     BuddyStatus,
@@ -97,10 +98,10 @@ class GroupInfo:
     meeting_reminder_hours: list[int]
     reportback_lead_hours: int
     checkin_nudge_lead_hours: int
-    # Filled by the modules / commitments features when they are there (see ``_extras``).
-    current_module: str | None = None
-    open_commitments: int | None = None
-    # Privacy: GROUP_LEVEL lists only the facilitators in ``members``; ``member_count`` is the size.
+    # The lines other features add (the current module, open commitments…), in feature order.
+    lines: tuple[InfoLine, ...] = ()
+    # Privacy: GROUP_LEVEL lists only the facilitators in ``members`` (and no feature lines);
+    # ``member_count`` is the size.
     scope: InfoScope = InfoScope.FULL
     member_count: int = 0
     board_notes: str = NoteSharing.MEMBER_CHOOSES
@@ -421,6 +422,7 @@ class GroupService(Service):
             await require_facilitator(session, group, actor)
             now = self.now()
             group.archived_at = now
+            await features_of(session).group_archived(session, group, now)
             await outbox.plan_group(session, group.id, now)
             return await self._info(session, group)
 
@@ -460,14 +462,12 @@ class GroupService(Service):
     async def end_meeting(
         self, *, meeting_id: int | None, actor: Actor | None, group_id: int | None = None
     ) -> MeetingInfo:
-        """Mark the meeting ended, close its commitments, advance the module, replan. Idempotent.
+        """Mark the meeting ended, run every feature's meeting-ended hook (commitments close, the
+        module advances), extend the series, replan. Idempotent.
 
         ``actor`` None is the scheduler; with an actor it's ``/meeting end`` by a facilitator, and
         ``meeting_id`` None means the group's meeting under way (the latest that has started).
         """
-        from bot.services.commitments import close_meeting_commitments
-        from bot.services.modules import advance_module
-
         async with self.begin() as session:
             if meeting_id is None:
                 if actor is None:
@@ -496,8 +496,7 @@ class GroupService(Service):
             if meeting.status == MeetingStatus.SCHEDULED:
                 meeting.status = MeetingStatus.ENDED
                 meeting.ended_at = now
-                await close_meeting_commitments(session, meeting, now)
-                await advance_module(session, group, meeting, now)
+                await features_of(session).meeting_ended(session, group, meeting, now)
                 await extend_series(session, group, now)
                 await outbox.plan_group(session, group.id, now)
             return await meeting_info(session, group, meeting)
@@ -601,7 +600,7 @@ class GroupService(Service):
 
     async def _remove(self, session: AsyncSession, group: Group, member: GroupMember) -> MembershipChange:
         now = self.now()
-        await _end_buddy_pairs(session, group.id, member.user_id, now)
+        await features_of(session).member_left(session, group, member.user_id, now)
         await session.delete(member)
         await outbox.plan_group(session, group.id, now)
         return MembershipChange(group.id, group.name, group.channel_id, member.user_id,
@@ -610,7 +609,6 @@ class GroupService(Service):
     async def _info(self, session: AsyncSession, group: Group) -> GroupInfo:
         members = await members_of(session, group.id)
         meeting = await next_meeting_of(session, group.id, self.now())
-        current_module, open_commitments = await self._extras(session, group)
         return GroupInfo(
             id=group.id,
             guild_id=group.guild_id,
@@ -625,8 +623,7 @@ class GroupService(Service):
             meeting_reminder_hours=list(group.meeting_reminder_hours),
             reportback_lead_hours=group.reportback_lead_hours,
             checkin_nudge_lead_hours=group.checkin_nudge_lead_hours,
-            current_module=current_module,
-            open_commitments=open_commitments,
+            lines=tuple(await features_of(session).info_lines(session, group)),
             member_count=len(members),
             board_notes=group.board_notes,
         )
@@ -652,19 +649,3 @@ class GroupService(Service):
             member_count=len(members),
             board_notes=group.board_notes,
         )
-
-    @staticmethod
-    async def _extras(session: AsyncSession, group: Group) -> tuple[str | None, int | None]:
-        """HOOK for other features' lines in ``/group info``: (current module title, open commitments).
-
-        The modules feature may expose ``bot.services.modules.current_module_title(session, group)``;
-        the commitments feature exposes ``bot.services.commitments.count_open(session, group_id)``.
-        Either missing leaves its line out.
-        """
-        from bot.services import commitments, modules
-
-        title_of = getattr(modules, "current_module_title", None)
-        count_open = getattr(commitments, "count_open", None)
-        title = await title_of(session, group) if title_of is not None else None
-        count = await count_open(session, group.id) if count_open is not None else None
-        return title, count

@@ -1,8 +1,8 @@
 """The outbox: what the bot will send on its own, planned from the database and claimed for sending.
 
 ``plan_group`` derives the rows a group should have (docs/ARCHITECTURE.md, "Outbox and
-notification kinds") from its meetings, members, buddies and settings, and reconciles the pending
-rows with them: inserts what is missing, re-times what moved, cancels what is no longer wanted
+notification kinds") with the planner of every notification kind in the feature registry
+(``bot.features``; each feature declares its kinds), and reconciles the pending rows with them: inserts what is missing, re-times what moved, cancels what is no longer wanted
 (with the reason). Other services call it inside their own transaction.
 
 :class:`OutboxService` is the dispatcher's side: claim due rows (``FOR UPDATE SKIP LOCKED`` on
@@ -24,10 +24,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import BuddyPair, DMChannel, Group, GroupMember, Meeting, OutboxRow
+from bot.features import FeatureRegistry, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, features_of
+from bot.features import features_of_sessions as _features_of_sessions
+from bot.models import DMChannel, Group, GroupMember, Meeting, MeetingStatus, OutboxRow
 from bot.models.outbox import PENDING, OutboxStatus
 from bot.services.base import Actor, Service, require_facilitator, resolve_group
-from bot.services.waking import MemberReach, member_reach
+from bot.services.waking import member_reach
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,9 @@ FAILED = OutboxStatus.FAILED
 EXPIRED = OutboxStatus.EXPIRED
 CANCELLED = OutboxStatus.CANCELLED
 
-# The kinds plan_group owns (docs/ARCHITECTURE.md). Rows of other kinds are left alone by the
+# The built-in kinds (stored names). Each is declared, with its label, planner and how long it stays
+# worth sending, by its feature (bot/services/*_feature.py); the registry (bot.features) is the
+# truth about which kinds are planned. Rows of kinds no feature declares are left alone by the
 # planner (except that an archived or channel-broken group loses every pending row).
 MEETING_REMINDER = "meeting_reminder"
 MODULE_PROMPT = "module_prompt"
@@ -46,7 +50,7 @@ REPORTBACK_BOARD = "reportback_board"
 CHECKIN_DIGEST = "checkin_digest"
 BUDDY_SUMMARY = "buddy_summary"
 POST_MEETING = "post_meeting"
-PLANNED_KINDS = frozenset(
+PLANNED_KINDS = frozenset(  # the built-in kinds; every planned kind: bot.services.FEATURES.kind_names
     {
         MEETING_REMINDER,
         MODULE_PROMPT,
@@ -59,21 +63,10 @@ PLANNED_KINDS = frozenset(
     }
 )
 
+# How long after the meeting's start each kind stays worth sending: NotificationKind.useful_after.
 MEETING_LENGTH = timedelta(hours=3)  # post_meeting falls due this long after the start
 MODULE_PROMPT_DELAY = MEETING_LENGTH + timedelta(minutes=1)  # after the previous meeting's end
 BUDDY_SUMMARY_DELAY = timedelta(minutes=1)
-# How long after the meeting's start a row is still worth sending; None: always (post_meeting
-# closes the meeting's commitments, however late).
-USEFUL_AFTER_START: dict[str, timedelta | None] = {
-    MEETING_REMINDER: timedelta(0),
-    MODULE_PROMPT: timedelta(0),
-    CHECKIN_NUDGE: timedelta(0),
-    REPORTBACK_DM: timedelta(0),
-    REPORTBACK_BOARD: MEETING_LENGTH,
-    CHECKIN_DIGEST: MEETING_LENGTH,
-    BUDDY_SUMMARY: timedelta(hours=24),
-    POST_MEETING: None,
-}
 # An ended meeting keeps its post_meeting row planned (due now) for this long after it ended.
 ENDED_MEETING_WINDOW = timedelta(days=1)
 
@@ -103,18 +96,6 @@ def channel_broken_reason(detail: str | None) -> str:
 
 
 # --- planning ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Wanted:
-    kind: str
-    meeting: Meeting
-    occurrence: str
-    recipient_id: int
-    due_at: datetime
-    payload: dict[str, Any]
-    # A channel reminder whose lead time has passed is not worth creating late.
-    skip_if_late: bool = False
 
 
 @dataclass(slots=True)
@@ -160,55 +141,40 @@ def hours_before(starts_at: datetime, hours: int, zone: ZoneInfo) -> datetime:
     return (starts_at.astimezone(zone) - timedelta(hours=hours)).astimezone(UTC)
 
 
-def useful_until(kind: str, starts_at: datetime | None) -> datetime | None:
-    if starts_at is None:
+def meeting_occurrence(meeting: Meeting) -> str:
+    """The occurrence of a meeting's rows (a meeting reminder adds its lead time)."""
+    return f"meeting:{meeting.id}"
+
+
+def meeting_payload(meeting: Meeting) -> dict[str, Any]:
+    return {"starts_at": meeting.starts_at.isoformat()}
+
+
+def member_dm_due(plan: GroupPlan, meeting: Meeting, user_id: int, lead_hours: int) -> datetime:
+    """When a DM to a member ``lead_hours`` before ``meeting`` falls due (check-in nudge, report-back DM).
+
+    The one place member DM times are computed: every planner of a DM before a meeting calls it.
+    The time is moved inside the member's waking window, in her zone (bot.waking), never past the
+    meeting.
+    """
+    due = hours_before(meeting.starts_at, lead_hours, plan.zone)
+    if plan.reach is None:
+        return due
+    return plan.reach.deliver(user_id, due, now=plan.now, before=meeting.starts_at)
+
+
+def member_dm_after(plan: GroupPlan, user_id: int, due: datetime) -> datetime:
+    """When a DM that follows an event (the buddy summary after a meeting) goes: at ``due``, or when
+    the member's waking window next opens."""
+    return due if plan.reach is None else plan.reach.deliver_later(user_id, due)
+
+
+def useful_until(kind: NotificationKind | None, starts_at: datetime | None, due_at: datetime) -> datetime | None:
+    """Until when a row is worth sending: its meeting's start (or, without a meeting, its due time)
+    plus the kind's ``useful_after``; None: always. A kind no feature declares: always."""
+    if kind is None or kind.useful_after is None:
         return None
-    after = USEFUL_AFTER_START.get(kind)
-    return None if after is None else starts_at + after
-
-
-def _wanted_for_meeting(
-    group: Group,
-    meeting: Meeting,
-    previous: Meeting | None,
-    members: Sequence[int],
-    buddies: set[int],
-    zone: ZoneInfo,
-    now: datetime,
-    reach: MemberReach,
-) -> list[_Wanted]:
-    t = meeting.starts_at
-    occurrence = f"meeting:{meeting.id}"
-    base = {"starts_at": t.isoformat()}
-    rows: list[_Wanted] = []
-    if meeting.status == "ended":
-        return [_Wanted(POST_MEETING, meeting, occurrence, 0, now, base)]
-    for hours in sorted({int(h) for h in (group.meeting_reminder_hours or []) if int(h) > 0}, reverse=True):
-        rows.append(
-            _Wanted(
-                MEETING_REMINDER, meeting, f"{occurrence}:{hours}h", 0, hours_before(t, hours, zone),
-                {**base, "hours": hours}, skip_if_late=True,
-            )
-        )
-    if previous is not None:
-        rows.append(_Wanted(MODULE_PROMPT, meeting, occurrence, 0, previous.starts_at + MODULE_PROMPT_DELAY, base))
-    else:
-        # No previous meeting: due when first planned (an overdue row keeps its time).
-        rows.append(_Wanted(MODULE_PROMPT, meeting, occurrence, 0, now, base))
-    nudge_at = hours_before(t, group.checkin_nudge_lead_hours, zone)
-    reportback_at = hours_before(t, group.reportback_lead_hours, zone)
-    for user_id in members:  # DMs: inside each member's waking window (bot.waking)
-        rows.append(_Wanted(CHECKIN_NUDGE, meeting, occurrence, user_id,
-                            reach.deliver(user_id, nudge_at, now=now, before=t), base))
-        rows.append(_Wanted(REPORTBACK_DM, meeting, occurrence, user_id,
-                            reach.deliver(user_id, reportback_at, now=now, before=t), base))
-        if user_id in buddies:
-            rows.append(_Wanted(BUDDY_SUMMARY, meeting, occurrence, user_id,
-                                reach.deliver_later(user_id, t + BUDDY_SUMMARY_DELAY), base))
-    rows.append(_Wanted(REPORTBACK_BOARD, meeting, occurrence, 0, t, base))
-    rows.append(_Wanted(CHECKIN_DIGEST, meeting, occurrence, 0, t, base))
-    rows.append(_Wanted(POST_MEETING, meeting, occurrence, 0, t + MEETING_LENGTH, base))
-    return rows
+    return (starts_at if starts_at is not None else due_at) + kind.useful_after
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
@@ -220,7 +186,8 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
 
     Call it in the same transaction as any change that affects what the group will be sent
     (meeting scheduled/moved/cancelled/ended, member joined/left, buddies paired/unpaired,
-    setting changed, group archived, channel broken). Idempotent; never commits.
+    setting changed, group archived, channel broken). Idempotent; never commits. The rows wanted
+    come from the planner of every notification kind in the session's feature registry.
     """
     result = PlanResult()
     await session.flush()  # the caller's pending changes count
@@ -239,6 +206,7 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
             result.cancelled += 1
         return result
 
+    features = features_of(session)
     meetings = list(
         await session.scalars(
             select(Meeting).where(Meeting.group_id == group_id).order_by(Meeting.starts_at, Meeting.id)
@@ -250,37 +218,44 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
             select(GroupMember.user_id).where(GroupMember.group_id == group_id).order_by(GroupMember.joined_at)
         )
     )
-    buddies: set[int] = set()
-    for requester, partner in await session.execute(
-        select(BuddyPair.requester_id, BuddyPair.partner_id).where(
-            BuddyPair.group_id == group_id, BuddyPair.status == "active"
-        )
-    ):
-        buddies.update((requester, partner))
-    zone = _zone(group.timezone)
-    reach = await member_reach(session, group.guild_id, members, zone)
-
-    wanted: dict[tuple[str, str, int], _Wanted] = {}
+    scheduled: list[MeetingSlot] = []
+    ended: list[MeetingSlot] = []
     previous: Meeting | None = None
     for meeting in meetings:
-        if meeting.status == "cancelled":
+        if meeting.status == MeetingStatus.CANCELLED:
             continue
-        planned = meeting.status == "scheduled" or (
-            meeting.status == "ended"
+        if meeting.status == MeetingStatus.SCHEDULED:
+            scheduled.append(MeetingSlot(meeting, previous))
+        elif (
+            meeting.status == MeetingStatus.ENDED
             and meeting.ended_at is not None
             and meeting.ended_at >= now - ENDED_MEETING_WINDOW
-        )
-        if planned:
-            for item in _wanted_for_meeting(group, meeting, previous, members, buddies, zone, now, reach):
-                wanted[(item.kind, item.occurrence, item.recipient_id)] = item
+        ):
+            ended.append(MeetingSlot(meeting, previous))
         previous = meeting
+    zone = _zone(group.timezone)
+    plan = GroupPlan(group=group, zone=zone, now=now, members=members, meetings=scheduled, ended=ended,
+                     reach=await member_reach(session, group.guild_id, members, zone))
+    wanted = await _wanted(session, features, plan, meetings)
 
-    # Existing rows for the planned meetings, whatever their status (a sent row is never re-sent).
-    meeting_ids = {item.meeting.id for item in wanted.values()}
+    # Existing rows for the planned meetings (and the planned rows tied to no meeting), whatever
+    # their status (a sent row is never re-sent).
+    meeting_ids = {item.meeting.id for item in wanted.values() if item.meeting is not None}
     existing: dict[tuple[str, str, int], OutboxRow] = {}
     if meeting_ids:
         for row in await session.scalars(
             select(OutboxRow).where(OutboxRow.group_id == group_id, OutboxRow.meeting_id.in_(meeting_ids))
+        ):
+            existing[(row.kind, row.occurrence, row.recipient_id)] = row
+    loose = [item for item in wanted.values() if item.meeting is None]
+    if loose:
+        for row in await session.scalars(
+            select(OutboxRow).where(
+                OutboxRow.group_id == group_id,
+                OutboxRow.meeting_id.is_(None),
+                OutboxRow.kind.in_({item.kind for item in loose}),
+                OutboxRow.occurrence.in_({item.occurrence for item in loose}),
+            )
         ):
             existing[(row.kind, row.occurrence, row.recipient_id)] = row
     for row in pending:
@@ -288,34 +263,38 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
 
     inserts: list[dict[str, Any]] = []
     for key, item in wanted.items():
-        row = existing.get(key)
-        revive = row is not None and row.status == CANCELLED and row.sent_at is None and row.reason in REVIVABLE
-        if row is not None and row.status != PENDING and not revive:
+        kind = features.kind(item.kind)
+        found = existing.get(key)
+        revive = (
+            found is not None and found.status == CANCELLED and found.sent_at is None
+            and (found.reason in REVIVABLE or (kind is not None and found.reason == kind.unplanned_reason))
+        )
+        if found is not None and found.status != PENDING and not revive:
             continue  # sent, failed, expired: history
-        if row is not None and row.status == PENDING and (
-            row.due_at == item.due_at or (row.due_at <= now and item.due_at <= now)
+        if found is not None and found.status == PENDING and (
+            found.due_at == item.due_at or (found.due_at <= now and item.due_at <= now)
         ):
-            if row.payload != item.payload:
-                row.payload = item.payload
-                row.updated_at = now
+            if found.payload != item.payload:
+                found.payload = item.payload
+                found.updated_at = now
             continue  # unchanged (an overdue row stays for the dispatcher to send or expire)
         due = item.due_at
         if due < now:
-            limit = useful_until(item.kind, item.meeting.starts_at)
+            limit = useful_until(kind, item.meeting.starts_at if item.meeting is not None else None, item.due_at)
             if item.skip_if_late or (limit is not None and now >= limit):
-                if row is not None and row.status == PENDING:
-                    _finish(row, CANCELLED, R_LEAD_PASSED if item.skip_if_late else R_TOO_LATE, now)
+                if found is not None and found.status == PENDING:
+                    _finish(found, CANCELLED, R_LEAD_PASSED if item.skip_if_late else R_TOO_LATE, now)
                     result.cancelled += 1
                 continue
             due = now
         result._changed(due)
-        if row is None:
+        if found is None:
             inserts.append(
                 {
                     "kind": item.kind,
                     "guild_id": group.guild_id,
                     "group_id": group.id,
-                    "meeting_id": item.meeting.id,
+                    "meeting_id": item.meeting.id if item.meeting is not None else None,
                     "occurrence": item.occurrence,
                     "recipient_id": item.recipient_id,
                     "due_at": due,
@@ -328,21 +307,24 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
             )
             continue
         if revive:
-            row.status = PENDING
-            row.attempts = 0
-            row.reason = None
-            row.claimed_until = None
+            found.status = PENDING
+            found.attempts = 0
+            found.reason = None
+            found.claimed_until = None
             result.revived += 1
         else:
             result.retimed += 1
-        row.due_at = due
-        row.payload = item.payload
-        row.updated_at = now
+        found.due_at = due
+        found.payload = item.payload
+        found.updated_at = now
 
     for key, row in existing.items():
-        if row.status != PENDING or key in wanted or row.kind not in PLANNED_KINDS:
+        if row.status != PENDING or key in wanted:
             continue
-        _finish(row, CANCELLED, _why_unwanted(row, meetings_by_id, set(members), buddies), now)
+        kind = features.kind(row.kind)
+        if kind is None:
+            continue  # not a planned kind: not the planner's to cancel
+        _finish(row, CANCELLED, _why_unwanted(row, kind, meetings_by_id, set(members)), now)
         result.cancelled += 1
 
     if inserts:
@@ -357,21 +339,46 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
     return result
 
 
-def _why_unwanted(row: OutboxRow, meetings: dict[int, Meeting], members: set[int], buddies: set[int]) -> str:
+async def _wanted(
+    session: AsyncSession, features: FeatureRegistry, plan: GroupPlan, meetings: Sequence[Meeting]
+) -> dict[tuple[str, str, int], PlannedRow]:
+    """Every kind's planned rows, keyed like the table's unique constraint, in insertion order.
+
+    Rows inserted at once get ids in this order, and rows due at the same moment are sent in id
+    order: meeting by meeting, a meeting's channel rows by kind ``order``, its DMs together member
+    by member (each member's in kind order) at the place of the first DM kind.
+    """
+    rows: list[tuple[NotificationKind, PlannedRow]] = []
+    for kind in features.kinds:
+        rows.extend((kind, row) for row in await kind.planner(session, plan))
+    position = {m.id: index for index, m in enumerate(meetings)}
+    member_position = {user_id: index for index, user_id in enumerate(plan.members)}
+    dm_order = min((kind.order for kind, row in rows if row.recipient_id), default=0)
+
+    def key(entry: tuple[NotificationKind, PlannedRow]) -> tuple[int, int, int, int]:
+        kind, row = entry
+        at = position.get(row.meeting.id, len(position)) if row.meeting is not None else len(position)
+        if row.recipient_id:
+            return (at, dm_order, member_position.get(row.recipient_id, len(member_position)), kind.order)
+        return (at, kind.order, 0, 0)
+
+    wanted: dict[tuple[str, str, int], PlannedRow] = {}
+    for _kind, row in sorted(rows, key=key):
+        wanted[(row.kind, row.occurrence, row.recipient_id)] = row
+    return wanted
+
+
+def _why_unwanted(row: OutboxRow, kind: NotificationKind, meetings: dict[int, Meeting], members: set[int]) -> str:
     meeting = meetings.get(row.meeting_id) if row.meeting_id is not None else None
     if row.meeting_id is not None and meeting is None:
         return R_MEETING_REMOVED
-    if meeting is not None and meeting.status == "cancelled":
+    if meeting is not None and meeting.status == MeetingStatus.CANCELLED:
         return R_MEETING_CANCELLED
-    if meeting is not None and meeting.status == "ended":
+    if meeting is not None and meeting.status == MeetingStatus.ENDED:
         return R_MEETING_ENDED
     if row.recipient_id and row.recipient_id not in members:
         return R_MEMBER_LEFT
-    if row.kind == BUDDY_SUMMARY and row.recipient_id not in buddies:
-        return R_NO_BUDDY
-    if row.kind == MEETING_REMINDER:
-        return R_REMINDER_SETTING
-    return R_NOT_PLANNED
+    return kind.unplanned_reason
 
 
 def _finish(row: OutboxRow, status: str, reason: str | None, now: datetime) -> None:
@@ -437,6 +444,7 @@ class OutboxEntry:
     attempts: int
     reason: str | None
     sent_at: datetime | None
+    label: str = ""  # the kind's label (its feature declares it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +469,11 @@ class OutboxService(Service):
         # Users whose DMs are known closed; None until loaded (member_active runs on every
         # interaction, so the common case must not touch the database).
         self._dms_closed: set[int] | None = None
+
+    @property
+    def features(self) -> FeatureRegistry:
+        """The feature registry the composition root bound to the sessions (the dispatcher asks it)."""
+        return _features_of_sessions(self._sessions)
 
     # --- DMs -------------------------------------------------------------------------------------
 
@@ -529,6 +542,7 @@ class OutboxService(Service):
             rows = list(await session.scalars(query))
             if not rows:
                 return ClaimResult([])
+            features = features_of(session)
             groups = {
                 g.id: g
                 for g in await session.scalars(select(Group).where(Group.id.in_({r.group_id for r in rows})))
@@ -550,7 +564,7 @@ class OutboxService(Service):
             for row in rows:
                 group = groups[row.group_id]
                 meeting = meetings.get(row.meeting_id) if row.meeting_id is not None else None
-                verdict = _stale(row, group, meeting, now)
+                verdict = _stale(row, features.kind(row.kind), group, meeting, now)
                 if verdict is not None:
                     status, reason = verdict
                     _finish(row, status, reason, now)
@@ -706,26 +720,34 @@ class OutboxService(Service):
             rows = await session.scalars(
                 select(OutboxRow).where(*where).order_by(*order).offset(page * ADMIN_PAGE_SIZE).limit(ADMIN_PAGE_SIZE)
             )
+            features = features_of(session)
             entries = [
-                OutboxEntry(r.id, r.kind, r.recipient_id, r.meeting_id, r.due_at, r.status, r.attempts, r.reason, r.sent_at)
+                OutboxEntry(r.id, r.kind, r.recipient_id, r.meeting_id, r.due_at, r.status, r.attempts, r.reason, r.sent_at,
+                            features.label(r.kind))
                 for r in rows
             ]
             return OutboxPage(group.id, group.name, section, entries, page, pages, total, counts)
 
 
-def _stale(row: OutboxRow, group: Group, meeting: Meeting | None, now: datetime) -> tuple[str, str] | None:
+def _stale(
+    row: OutboxRow, kind: NotificationKind | None, group: Group, meeting: Meeting | None, now: datetime
+) -> tuple[str, str] | None:
     """Why a due row should not be sent now (status, reason), or None to send it."""
     if group.archived_at is not None:
         return CANCELLED, R_GROUP_ARCHIVED
     if group.channel_broken_at is not None:
         return CANCELLED, channel_broken_reason(group.channel_broken_reason)
     if meeting is None:
+        if row.meeting_id is None:
+            limit = useful_until(kind, None, row.due_at)
+            if limit is not None and now >= limit:
+                return EXPIRED, f"too late: due {row.due_at:%Y-%m-%d %H:%M} UTC when it could be sent"
         return None
-    if meeting.status == "cancelled":
+    if meeting.status == MeetingStatus.CANCELLED:
         return CANCELLED, R_MEETING_CANCELLED
-    if meeting.status == "ended" and row.kind != POST_MEETING and USEFUL_AFTER_START.get(row.kind) == timedelta(0):
+    if meeting.status == MeetingStatus.ENDED and kind is not None and kind.useful_after == timedelta(0):
         return EXPIRED, f"{R_MEETING_ENDED} before it was sent"
-    limit = useful_until(row.kind, meeting.starts_at)
+    limit = useful_until(kind, meeting.starts_at, row.due_at)
     if limit is not None and now >= limit:
         return EXPIRED, f"{R_TOO_LATE} ({meeting.starts_at:%Y-%m-%d %H:%M} UTC) when it could be sent"
     return None

@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserError
+from bot.text import quoted
 from bot.ui.reply import respond
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,8 @@ def user_message(error: BaseException) -> str | None:
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little — try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.TransformerError):
-        return f"`{str(error.value)[:80]}` isn't a valid value there."
+        # Our transformers raise a UserError (unwrapped above); this is discord.py's own, e.g. a choice.
+        return f"{quoted(str(error.value), 80)} isn't a valid value there."
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     return None

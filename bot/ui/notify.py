@@ -5,6 +5,10 @@ for the row's ``kind``. Features register their renderers in their cog's ``cog_l
 
     bot.notifications.register("reportback_dm", self.render_reportback_dm)
 
+Every kind a renderer is registered for is declared, with its planner and label, by its feature
+(``bot.features.NotificationKind``); at start ``App.check_features`` requires one renderer per
+planned kind and no renderer for a kind no feature plans.
+
 A renderer reads what it needs through the services and returns a :class:`Rendered`. It never
 sends anything itself: the dispatcher sends (to the group channel, or a DM for a row with a
 recipient), records the message id, and handles closed DMs, lost channels and retries.

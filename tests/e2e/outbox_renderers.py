@@ -7,7 +7,7 @@ import discord
 from discord.ext import commands
 
 from bot.client import RoundtableBot
-from bot.services.outbox import PLANNED_KINDS
+from bot.services import FEATURES
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 
 
@@ -31,7 +31,7 @@ class OutboxRenderers(commands.Cog):
         self.bot = bot
 
     async def cog_load(self) -> None:
-        for kind in PLANNED_KINDS:
+        for kind in sorted(FEATURES.kind_names):
             self.bot.notifications.unregister(kind)
             self.bot.notifications.register(kind, render)
 

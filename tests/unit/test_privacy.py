@@ -119,14 +119,15 @@ async def test_a_server_admin_outside_the_group_is_told_why(services: Services, 
 async def test_group_info_for_each_viewer(services: Services, world: World) -> None:
     full = await services.groups.info(actor(BOB), group_id=world.group_id)
     assert full.scope is InfoScope.FULL
-    assert [m.user_id for m in full.members] == [FAC, ANA, BOB] and full.open_commitments == 1
+    assert [m.user_id for m in full.members] == [FAC, ANA, BOB]
+    assert {line.name: line.value for line in full.lines}.get("Open commitments") == "1"
 
     admin = await services.groups.info(actor(ADMIN, manage=True), group_id=world.group_id)
     # That it exists, its channel, size and facilitators: no member list, meeting, module or count.
     assert admin.scope is InfoScope.GROUP_LEVEL
     assert (admin.name, admin.channel_id, admin.member_count, admin.max_members) == ("Makers", CHANNEL, 3, 8)
     assert [m.user_id for m in admin.members] == [FAC] and admin.facilitators == [FAC]
-    assert admin.open_commitments is None and admin.current_module is None and admin.next_meeting is None
+    assert admin.lines == () and admin.next_meeting is None
 
     # A server admin who *is* a member reads it as a member.
     member_admin = await services.groups.info(actor(ANA, manage=True), group_id=world.group_id)

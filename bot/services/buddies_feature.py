@@ -1,0 +1,51 @@
+"""The buddies feature's contributions: the buddy summary DM after each meeting (to members with
+an active buddy), and ending a member's buddy pairs when they leave or are removed.
+
+Buddy pairs themselves are managed by ``GroupService`` (``/buddy …``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.features import Feature, GroupPlan, NotificationKind, PlannedRow
+from bot.models import Group
+from bot.services.buddies import members_with_active_buddy
+from bot.services.groups import _end_buddy_pairs
+from bot.services.outbox import (
+    BUDDY_SUMMARY,
+    BUDDY_SUMMARY_DELAY,
+    R_NO_BUDDY,
+    meeting_occurrence,
+    meeting_payload,
+    member_dm_after,
+)
+
+
+async def plan_buddy_summaries(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
+    buddies = await members_with_active_buddy(session, plan.group.id)
+    rows: list[PlannedRow] = []
+    for slot in plan.meetings:
+        meeting = slot.meeting
+        for user_id in plan.members:
+            if user_id in buddies:
+                due = member_dm_after(plan, user_id, meeting.starts_at + BUDDY_SUMMARY_DELAY)
+                rows.append(PlannedRow(BUDDY_SUMMARY, meeting, meeting_occurrence(meeting), user_id, due,
+                                       meeting_payload(meeting)))
+    return rows
+
+
+async def end_pairs(session: AsyncSession, group: Group, user_id: int, now: datetime) -> None:
+    await _end_buddy_pairs(session, group.id, user_id, now)
+
+
+FEATURE = Feature(
+    name="buddies",
+    kinds=(
+        NotificationKind(BUDDY_SUMMARY, "Buddy summary", plan_buddy_summaries,
+                         useful_after=timedelta(hours=24), order=50, unplanned_reason=R_NO_BUDDY),
+    ),
+    member_left=end_pairs,
+)

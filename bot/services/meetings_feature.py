@@ -1,0 +1,74 @@
+"""The meetings feature's contributions: the channel's meeting reminders and the post-meeting row.
+
+The post-meeting row is what ends a meeting when nobody ran ``/meeting end``: the dispatcher calls
+``before_render`` (``GroupService.end_meeting``, idempotent) before its renderer runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.features import Feature, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, each_meeting
+from bot.services.outbox import (
+    MEETING_LENGTH,
+    MEETING_REMINDER,
+    POST_MEETING,
+    R_REMINDER_SETTING,
+    Claimed,
+    hours_before,
+    meeting_occurrence,
+    meeting_payload,
+)
+
+
+def plan_meeting_reminders(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
+    """One channel reminder per ``group.meeting_reminder_hours`` before the meeting (wall-clock)."""
+    group, meeting = plan.group, slot.meeting
+    t = meeting.starts_at
+    occurrence = meeting_occurrence(meeting)
+    base = meeting_payload(meeting)
+    for hours in sorted({int(h) for h in (group.meeting_reminder_hours or []) if int(h) > 0}, reverse=True):
+        yield PlannedRow(
+            MEETING_REMINDER, meeting, f"{occurrence}:{hours}h", 0, hours_before(t, hours, plan.zone),
+            {**base, "hours": hours}, skip_if_late=True,
+        )
+
+
+async def plan_post_meeting(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
+    """T + 3 h; a meeting ended in the last day keeps only this row, due now."""
+    rows = [
+        PlannedRow(POST_MEETING, slot.meeting, meeting_occurrence(slot.meeting), 0, plan.now,
+                   meeting_payload(slot.meeting))
+        for slot in plan.ended
+    ]
+    for slot in plan.meetings:
+        meeting = slot.meeting
+        rows.append(PlannedRow(POST_MEETING, meeting, meeting_occurrence(meeting), 0,
+                               meeting.starts_at + MEETING_LENGTH, meeting_payload(meeting)))
+    return rows
+
+
+async def end_meeting_first(services: Any, row: Claimed) -> None:
+    """Close the meeting (commitments → not reported, module advanced) before its prompt renders."""
+    if row.meeting_id is not None:
+        await services.groups.end_meeting(meeting_id=row.meeting_id, actor=None)
+
+
+FEATURE = Feature(
+    name="meetings",
+    kinds=(
+        NotificationKind(
+            MEETING_REMINDER, "Meeting reminder", each_meeting(plan_meeting_reminders),
+            useful_after=timedelta(0), order=10, unplanned_reason=R_REMINDER_SETTING,
+        ),
+        # Always worth sending, however late: it closes the meeting's commitments.
+        NotificationKind(
+            POST_MEETING, "Post-meeting prompt", plan_post_meeting, useful_after=None, order=80,
+            before_render=end_meeting_first,
+        ),
+    ),
+)
