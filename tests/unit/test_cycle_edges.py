@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import ManualClock
+from bot.errors import NotFound
 from bot.models import Meeting
 from bot.services import Services
 from bot.services.base import Actor
-from tests.unit.test_outbox import ALICE, CHANNEL, GUILD, add_meeting, by_key, make_group, rows
+from tests.unit.seeding import CHANNEL as SEED_CHANNEL
+from tests.unit.seeding import GUILD as SEED_GUILD
+from tests.unit.seeding import make_group as seed_group
+from tests.unit.test_outbox import ALICE, BOB, CHANNEL, GUILD, add_meeting, by_key, make_group, rows
 
 
 def facilitator() -> Actor:
@@ -134,3 +138,35 @@ async def test_an_overdue_reminder_beside_a_later_one_of_the_meeting_is_expired(
     assert [k for k in sent if k.startswith("meeting_reminder")] == [f"meeting_reminder meeting:{meeting_id}:24h"]
     week = by_key(await rows(sessions, group_id))[("meeting_reminder", f"meeting:{meeting_id}:168h", 0)]
     assert week.status == "expired" and "superseded" in week.reason
+
+
+# --- brainstorms by their number in the group ---------------------------------------------------------
+
+GROUP_B_CHANNEL = SEED_CHANNEL + 1
+
+
+async def test_brainstorms_are_numbered_per_group_and_found_by_number(
+    services: Services, sessions, clock: ManualClock
+) -> None:
+    a = await seed_group(sessions, clock, name="Makers", channel_id=SEED_CHANNEL, members=[ALICE, BOB])
+    b = await seed_group(sessions, clock, name="Founders", channel_id=GROUP_B_CHANNEL, members=[ALICE])
+    in_a = Actor(guild_id=SEED_GUILD, user_id=ALICE, channel_id=SEED_CHANNEL)
+    in_b = Actor(guild_id=SEED_GUILD, user_id=ALICE, channel_id=GROUP_B_CHANNEL)
+    first_a = await services.brainstorms.open(in_a, issue="Cash flow")
+    first_b = await services.brainstorms.open(in_b, issue="Hiring")
+    second_a = await services.brainstorms.open(in_a, issue="Pricing")
+    assert (first_a.group_id, first_a.number) == (a, 1)
+    assert (first_b.group_id, first_b.number) == (b, 1)
+    assert second_a.number == 2
+
+    assert await services.brainstorms.id_of_number(in_a, 1) == first_a.id
+    assert await services.brainstorms.id_of_number(in_b, 1) == first_b.id
+    assert await services.brainstorms.id_of_number(Actor(guild_id=SEED_GUILD, user_id=BOB, channel_id=None), 2) == second_a.id
+    try:
+        await services.brainstorms.id_of_number(in_b, 2)
+    except NotFound as refused:
+        assert "**Founders** has no brainstorm #2" in str(refused)
+    else:
+        raise AssertionError("brainstorm #2 of Founders should not exist")
+    choices = await services.brainstorms.choices(in_a, "")
+    assert sorted(c.name for c in choices) == []  # no thread yet: not listed
