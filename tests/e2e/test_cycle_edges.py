@@ -64,3 +64,33 @@ async def test_an_outage_over_two_meetings_posts_one_post_meeting_prompt(
     assert len(module_prompts(sim, channel)) == before + 1
     problems = await run(sim, admin, channel, "admin outbox", show="problems")
     assert "superseded" in problems.embeds[0]["description"]
+
+
+async def test_two_groups_each_get_brainstorm_number_one(sim: Sim, guild: Guild, channel: Channel, app: App) -> None:
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    ana = sim.member(guild, "Ana")
+    other = sim.channel(guild, "founders")
+    await create(sim, admin, channel, "Makers")
+    await create(sim, admin, other, "Founders")
+    await run(sim, ana, channel, "group join", group="Makers")
+    await run(sim, ana, other, "group join", group="Founders")
+
+    first = await run(sim, ana, channel, "brainstorm open", issue="Cash flow is tight")
+    second = await run(sim, ana, other, "brainstorm open", issue="Hiring is slow")
+    assert "Brainstorm #1 is open" in first.content and "Brainstorm #1 is open" in second.content
+    head = sim.messages(sim.threads(other)[0])[0]
+    assert head.embeds[0]["footer"]["text"] == "Brainstorm #1 · Founders"
+
+    shown = await run(sim, ana, other, "brainstorm show", brainstorm="#1")  # the channel's group's #1
+    assert shown.embeds[0]["title"] == "Hiring is slow"
+    shown = await run(sim, ana, channel, "brainstorm show", brainstorm="1")
+    assert shown.embeds[0]["title"] == "Cash flow is tight"
+    missing = await run(sim, ana, other, "brainstorm show", brainstorm="#2")
+    assert missing.ephemeral and "**Founders** has no brainstorm #2" in missing.content
+    listed = await run(sim, ana, other, "brainstorm list")
+    assert "**#1** Hiring is slow" in listed.embeds[0]["description"]
+    choices = await sim.autocomplete(ana, other, "brainstorm show", option="brainstorm", value="")
+    assert sorted(c["name"].split(" — ")[0] for c in choices) == ["#1 Cash flow is tight", "#1 Hiring is slow"]
+    picked = next(c for c in choices if "Hiring" in c["name"])
+    shown = await run(sim, ana, channel, "brainstorm show", brainstorm=picked["value"])  # autocomplete: by id
+    assert shown.embeds[0]["title"] == "Hiring is slow"
