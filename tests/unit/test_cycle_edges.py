@@ -170,3 +170,41 @@ async def test_brainstorms_are_numbered_per_group_and_found_by_number(
         raise AssertionError("brainstorm #2 of Founders should not exist")
     choices = await services.brainstorms.choices(in_a, "")
     assert sorted(c.name for c in choices) == []  # no thread yet: not listed
+
+
+async def test_migration_numbers_existing_brainstorms_per_group(backend: str, _templates: object, tmp_path) -> None:
+    from sqlalchemy import text
+
+    from bot import migrate
+    from bot.db import create_engine
+    from tests.unit.test_migrations import _empty_url
+
+    engine = create_engine(await _empty_url(backend, _templates, tmp_path))
+    try:
+        assert await migrate.upgrade(engine, "0020") is True
+        async with engine.begin() as connection:
+            for group_id, name in ((1, "Makers"), (2, "Founders")):
+                await connection.execute(
+                    text(
+                        "INSERT INTO peer_group (id, guild_id, channel_id, name, name_key, timezone, max_members,"
+                        " announce_commitments, meeting_reminder_hours, reportback_lead_hours,"
+                        " checkin_nudge_lead_hours, current_module_number, created_by, created_at)"
+                        " VALUES (:id, 1, :channel, :name, :key, 'UTC', 12, false, '[24]', 48, 72, 1, 1,"
+                        " '2026-01-01 00:00:00')"
+                    ),
+                    {"id": group_id, "channel": 100 + group_id, "name": name, "key": name.lower()},
+                )
+            for brainstorm_id, group_id, day in ((10, 1, 3), (11, 2, 1), (12, 1, 2)):
+                await connection.execute(
+                    text(
+                        "INSERT INTO brainstorm (id, guild_id, group_id, owner_id, issue, anonymous, status, created_at)"
+                        f" VALUES (:id, 1, :group, 1, 'x', false, 'open', '2026-01-0{day} 00:00:00')"
+                    ),
+                    {"id": brainstorm_id, "group": group_id},
+                )
+        assert await migrate.upgrade(engine) is True
+        async with engine.begin() as connection:
+            numbers = dict((await connection.execute(text("SELECT id, number FROM brainstorm"))).all())
+        assert numbers == {12: 1, 10: 2, 11: 1}  # per group, by when tabled
+    finally:
+        await engine.dispose()
