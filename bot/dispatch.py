@@ -107,6 +107,9 @@ class Dispatcher:
         kind = self.outbox.features.kind(row.kind)
         if kind is not None and kind.before_render is not None:
             await kind.before_render(self.bot.services, row)  # e.g. post_meeting ends the meeting first
+        if row.expire_reason is not None:  # superseded by a later row: its close-out ran, nothing to send
+            await self.outbox.mark_expired(row.id, row.expire_reason)
+            return False
         renderer = self.bot.notifications.get(row.kind)
         if renderer is None:
             log.error("No renderer registered for outbox kind %r (row %s): failing it", row.kind, row.id)

@@ -113,6 +113,10 @@ class NotificationKind:
     # Called by the dispatcher with the services before the row is rendered (post_meeting ends the
     # meeting first). Must be idempotent: a row can be retried.
     before_render: Callable[[Any, Claimed], Awaitable[None]] | None = None
+    # A due row is expired, not sent, when a later row of the same kind and recipient is also due
+    # (after an outage): "meeting" within the same meeting (a 7-day reminder beside the 1-day one),
+    # "group" within the group (an older meeting's post-meeting prompt). Its before_render still runs.
+    superseded_within: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

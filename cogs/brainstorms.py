@@ -110,7 +110,7 @@ def issue_embed(info: BrainstormInfo) -> discord.Embed:
     embed.add_field(name="Voting", value=voting)
     if info.anonymous:
         embed.add_field(name="Ideas", value="Posted without their author's name")
-    embed.set_footer(text=f"Brainstorm #{info.id} · {info.group_name}")
+    embed.set_footer(text=f"Brainstorm #{info.number} · {info.group_name}")
     return embed
 
 
@@ -119,7 +119,7 @@ def results_embeds(info: BrainstormInfo) -> list[discord.Embed]:
     pages = join_lines(lines, DESCRIPTION_LIMIT)
     embeds = []
     for n, page in enumerate(pages, start=1):
-        title = f"Brainstorm #{info.id} results: {inert(info.issue, 200)}"
+        title = f"Brainstorm #{info.number} results: {inert(info.issue, 200)}"
         if len(pages) > 1:
             title += f" ({n}/{len(pages)})"
         embeds.append(discord.Embed(title=title, description=page, colour=discord.Colour.green()))
@@ -162,7 +162,7 @@ class IdeaButton(
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         info = await interaction.client.services.brainstorms.show(actor_from(interaction), brainstorm_id=self.brainstorm_id)
         if info.status != BrainstormStatus.OPEN:
-            raise InvalidInput(f"Brainstorm #{info.id} is closed: it takes no more ideas.")
+            raise InvalidInput(f"Brainstorm #{info.number} is closed: it takes no more ideas.")
         await interaction.response.send_modal(IdeaModal(self.brainstorm_id, info.issue))
 
 
@@ -347,7 +347,7 @@ class BrainstormCog(commands.Cog):
             reactors, _missing = await self._reactors(info)
             closed = await self.service.close(actor, brainstorm_id=info.id, reactors=reactors)
         await self._post_results(closed)
-        await respond(interaction, f"Brainstorm #{closed.id} is closed; the ranked ideas are posted.")
+        await respond(interaction, f"Brainstorm #{closed.number} is closed; the ranked ideas are posted.")
 
     @brainstorm.command(name="list", description="Your group's brainstorms")
     @app_commands.describe(status="Only open or only closed brainstorms", group="Your group")
@@ -363,7 +363,7 @@ class BrainstormCog(commands.Cog):
             await respond(interaction, f"**{name}** has no {which} yet.")
             return
         lines = [
-            f"**#{b.id}** {inert(b.issue, 120)} — {b.status} — <@{b.owner_id}>"
+            f"**#{b.number}** {inert(b.issue, 120)} — {b.status} — <@{b.owner_id}>"
             + (f" — <#{b.thread_id}>" if b.thread_id else "")
             for b in brainstorms
         ]
@@ -385,7 +385,7 @@ class BrainstormCog(commands.Cog):
             await respond(interaction, embed=embed)
             return
         ideas = [discord.Embed(title="Ideas, ranked", description=page) for page in pages]
-        number_pages(ideas, footer=f"Brainstorm #{info.id}")
+        number_pages(ideas, footer=f"Brainstorm #{info.number}")
         await respond_pages(interaction, [embed, *ideas])
 
     # --- shared flows (commands, button, modals) ----------------------------------------------------------
@@ -414,7 +414,7 @@ class BrainstormCog(commands.Cog):
                 name=thread_name(info.issue),
                 type=discord.ChannelType.public_thread,
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
-                reason=f"Brainstorm #{info.id}",
+                reason=f"Brainstorm #{info.number}",
             )
             view = discord.ui.View(timeout=None)
             view.add_item(IdeaButton(info.id))
@@ -432,7 +432,7 @@ class BrainstormCog(commands.Cog):
                 "and **Send Messages in Threads** permissions there."
             ) from error
         await self.service.attach_thread(brainstorm_id=info.id, thread_id=thread.id, message_id=message.id)
-        await respond(interaction, f"Brainstorm #{info.id} is open: {thread.mention}. Add the first idea there.")
+        await respond(interaction, f"Brainstorm #{info.number} is open: {thread.mention}. Add the first idea there.")
 
     async def post_idea(self, interaction: discord.Interaction, text: str, brainstorm_id: int | None) -> None:
         info, idea = await self.service.add_idea(actor_from(interaction), text=text, brainstorm_id=brainstorm_id)
@@ -492,7 +492,7 @@ class BrainstormCog(commands.Cog):
             await message.remove_reaction(VOTE_EMOJI, discord.Object(payload.user_id))
         backed = ", ".join(f"#{idea.number}" for idea in result.voted)
         notice = (
-            f"Brainstorm #{result.brainstorm_id} allows {result.max_votes} votes each, and you back {backed}. "
+            f"Brainstorm #{result.brainstorm_number} allows {result.max_votes} votes each, and you back {backed}. "
             f"Your vote on idea #{result.idea_number} wasn't counted: take a {VOTE_EMOJI} back first to move it."
         )
         # DMs closed: a short-lived notice in the thread instead.
@@ -617,7 +617,7 @@ class BrainstormCog(commands.Cog):
                 )
         if isinstance(thread, discord.Thread):
             try:
-                await thread.edit(locked=True, archived=True, reason=f"Brainstorm #{info.id} closed")
+                await thread.edit(locked=True, archived=True, reason=f"Brainstorm #{info.number} closed")
             except discord.HTTPException:
                 try:  # without Manage Threads the bot can still archive its own thread
                     await thread.edit(archived=True)

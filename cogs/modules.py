@@ -74,8 +74,11 @@ def module_embed(
             "Resources",
             [f"{KIND_ICONS[r.kind]} [{r.title.replace(']', ')')}]({r.url}) ({r.kind})" for r in module.resources],
         )
-    if meeting_at is not None:
-        embed.add_field(name="Next meeting", value=ts_with_relative(meeting_at), inline=False)
+    embed.add_field(
+        name="Next meeting",
+        value=ts_with_relative(meeting_at) if meeting_at is not None else "not set yet — facilitators, `/meeting schedule`",
+        inline=False,
+    )
     embed.set_footer(text=group_name)
     return embed
 

@@ -22,11 +22,15 @@ class Brainstorm(Base):
     """``status`` open / closed (:class:`BrainstormStatus`)."""
 
     __tablename__ = "brainstorm"
-    __table_args__ = (Index("ix_brainstorm_group_status", "group_id", "status"),)
+    __table_args__ = (
+        Index("ix_brainstorm_group_status", "group_id", "status"),
+        UniqueConstraint("group_id", "number", name="uq_brainstorm_group_number"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     guild_id: Mapped[int] = mapped_column(Snowflake)
     group_id: Mapped[int] = mapped_column(ForeignKey("peer_group.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # per group: "Brainstorm #3"
     owner_id: Mapped[int] = mapped_column(Snowflake)
     issue: Mapped[str] = mapped_column(String(200))
     details: Mapped[str | None] = mapped_column(String(1500))

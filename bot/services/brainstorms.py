@@ -69,6 +69,7 @@ class IdeaInfo:
 @dataclass(frozen=True, slots=True)
 class BrainstormInfo:
     id: int
+    number: int  # per group: "Brainstorm #3"
     guild_id: int
     group_id: int
     group_name: str
@@ -102,6 +103,7 @@ class VoteResult:
     max_votes: int | None
     voted: tuple[IdeaInfo, ...] = ()
     thread_id: int | None = None
+    brainstorm_number: int = 0  # per group: "Brainstorm #3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,7 @@ async def _info(session: AsyncSession, brainstorm: Brainstorm, *, with_ideas: bo
     ideas = _ranked(await _ideas(session, brainstorm.id)) if with_ideas else []
     return BrainstormInfo(
         id=brainstorm.id,
+        number=brainstorm.number,
         guild_id=brainstorm.guild_id,
         group_id=group.id,
         group_name=group.name,
@@ -296,9 +299,14 @@ class BrainstormService(Service):
             group = await resolve_group(session, actor, group_id)
             require_active(group)
             await require_member(session, group, actor)
+            await session.scalar(select(Group).where(Group.id == group.id).with_for_update())  # numbering lock
+            number = (
+                await session.scalar(select(func.max(Brainstorm.number)).where(Brainstorm.group_id == group.id)) or 0
+            ) + 1
             brainstorm = Brainstorm(
                 guild_id=group.guild_id,
                 group_id=group.id,
+                number=number,
                 owner_id=actor.user_id,
                 issue=issue_text,
                 details=details_text,
@@ -342,12 +350,12 @@ class BrainstormService(Service):
             brainstorm, group = await _visible_brainstorm(session, actor, brainstorm_id, lock=True)
             await require_member(session, group, actor)
             if brainstorm.status != OPEN:
-                raise InvalidInput(f"Brainstorm #{brainstorm.id} is closed: it takes no more ideas.")
+                raise InvalidInput(f"Brainstorm #{brainstorm.number} is closed: it takes no more ideas.")
             count = await session.scalar(
                 select(func.count()).select_from(BrainstormIdea).where(BrainstormIdea.brainstorm_id == brainstorm.id)
             )
             if (count or 0) >= MAX_IDEAS:
-                raise LimitReached(f"Brainstorm #{brainstorm.id} already has {MAX_IDEAS} ideas, the most it can take.")
+                raise LimitReached(f"Brainstorm #{brainstorm.number} already has {MAX_IDEAS} ideas, the most it can take.")
             number = (
                 await session.scalar(
                     select(func.max(BrainstormIdea.number)).where(BrainstormIdea.brainstorm_id == brainstorm.id)
@@ -391,7 +399,8 @@ class BrainstormService(Service):
             idea, brainstorm = found
 
             def result(status: str, voted: tuple[IdeaInfo, ...] = ()) -> VoteResult:
-                return VoteResult(status, brainstorm.id, idea.number, brainstorm.max_votes, voted, brainstorm.thread_id)
+                return VoteResult(status, brainstorm.id, idea.number, brainstorm.max_votes, voted, brainstorm.thread_id,
+                                  brainstorm.number)
 
             if brainstorm.status != OPEN:
                 return result(CLOSED)
@@ -480,7 +489,7 @@ class BrainstormService(Service):
     @staticmethod
     async def _check_may_close(session: AsyncSession, actor: Actor, brainstorm: Brainstorm, group: Group) -> None:
         if brainstorm.status != OPEN:
-            raise InvalidInput(f"Brainstorm #{brainstorm.id} is already closed.")
+            raise InvalidInput(f"Brainstorm #{brainstorm.number} is already closed.")
         if brainstorm.owner_id == actor.user_id or actor.can_manage_server:
             return
         member = await membership(session, group.id, actor.user_id)
@@ -566,6 +575,11 @@ class BrainstormService(Service):
             brainstorms = list(await session.scalars(query.order_by(Brainstorm.created_at.desc(), Brainstorm.id.desc())))
             return group.name, [await _info(session, b, with_ideas=False) for b in brainstorms]
 
+    async def id_of_number(self, actor: Actor, number: int) -> int:
+        """A typed ``#3``: the id of the group's brainstorm number 3 (the channel's group, or the member's only one)."""
+        async with self.begin() as session:
+            return await brainstorm_id_of_number(session, actor, number)
+
     async def choices(self, actor: Actor, query: str) -> list[BrainstormChoice]:
         """Autocomplete: brainstorms of the member's groups in this server, open ones first."""
         needle = query.strip().casefold()
@@ -585,7 +599,7 @@ class BrainstormService(Service):
             )
             choices = []
             for b in brainstorms:
-                label = f"#{b.id} {b.issue}"
+                label = f"#{b.number} {b.issue}"
                 if needle and needle not in label.casefold():
                     continue
                 suffix = f" — {groups[b.group_id].name}" + (" (closed)" if b.status == CLOSED else "")
@@ -594,6 +608,17 @@ class BrainstormService(Service):
                 if len(choices) == 25:
                     break
             return choices
+
+
+async def brainstorm_id_of_number(session: AsyncSession, actor: Actor, number: int) -> int:
+    """The id of brainstorm ``#number`` of the channel's group (or the member's only group)."""
+    group = await resolve_group(session, actor, None)
+    found = await session.scalar(
+        select(Brainstorm.id).where(Brainstorm.group_id == group.id, Brainstorm.number == number)
+    )
+    if found is None:
+        raise NotFound(f"**{group.name}** has no brainstorm #{number}: pick one from the list.")
+    return found
 
 
 async def _reacted_idea(

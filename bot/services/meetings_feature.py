@@ -63,12 +63,13 @@ FEATURE = Feature(
     kinds=(
         NotificationKind(
             MEETING_REMINDER, "Meeting reminder", each_meeting(plan_meeting_reminders),
-            useful_after=timedelta(0), order=10, unplanned_reason=R_REMINDER_SETTING,
+            useful_after=timedelta(0), order=10, unplanned_reason=R_REMINDER_SETTING, superseded_within="meeting",
         ),
-        # Always worth sending, however late: it closes the meeting's commitments.
+        # Always worth sending, however late, unless a later meeting's is due too (after an outage):
+        # then only the latest is sent; the older ones still close their meeting (before_render).
         NotificationKind(
             POST_MEETING, "Post-meeting prompt", plan_post_meeting, useful_after=None, order=80,
-            before_render=end_meeting_first,
+            before_render=end_meeting_first, superseded_within="group",
         ),
     ),
 )

@@ -169,9 +169,18 @@ def member_dm_after(plan: GroupPlan, user_id: int, due: datetime) -> datetime:
     return due if plan.reach is None else plan.reach.deliver_later(user_id, due)
 
 
-def useful_until(kind: NotificationKind | None, starts_at: datetime | None, due_at: datetime) -> datetime | None:
+USEFUL_UNTIL = "useful_until"  # a payload key: the row's own limit (ISO time), overriding its kind's
+
+
+def useful_until(
+    kind: NotificationKind | None, starts_at: datetime | None, due_at: datetime, payload: dict[str, Any] | None = None
+) -> datetime | None:
     """Until when a row is worth sending: its meeting's start (or, without a meeting, its due time)
-    plus the kind's ``useful_after``; None: always. A kind no feature declares: always."""
+    plus the kind's ``useful_after``; None: always. A kind no feature declares: always. A row whose
+    payload names its own limit (``USEFUL_UNTIL``) keeps that one."""
+    own = (payload or {}).get(USEFUL_UNTIL)
+    if own:
+        return datetime.fromisoformat(own)
     if kind is None or kind.useful_after is None:
         return None
     return (starts_at if starts_at is not None else due_at) + kind.useful_after
@@ -252,7 +261,6 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
         for row in await session.scalars(
             select(OutboxRow).where(
                 OutboxRow.group_id == group_id,
-                OutboxRow.meeting_id.is_(None),
                 OutboxRow.kind.in_({item.kind for item in loose}),
                 OutboxRow.occurrence.in_({item.occurrence for item in loose}),
             )
@@ -271,6 +279,10 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
         )
         if found is not None and found.status != PENDING and not revive:
             continue  # sent, failed, expired: history
+        meeting_id = item.meeting.id if item.meeting is not None else None
+        if found is not None and found.meeting_id != meeting_id:
+            found.meeting_id = meeting_id  # a row that outlives its meeting (the next module's prompt)
+            found.updated_at = now
         if found is not None and found.status == PENDING and (
             found.due_at == item.due_at or (found.due_at <= now and item.due_at <= now)
         ):
@@ -280,7 +292,8 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
             continue  # unchanged (an overdue row stays for the dispatcher to send or expire)
         due = item.due_at
         if due < now:
-            limit = useful_until(kind, item.meeting.starts_at if item.meeting is not None else None, item.due_at)
+            limit = useful_until(kind, item.meeting.starts_at if item.meeting is not None else None, item.due_at,
+                                 item.payload)
             if item.skip_if_late or (limit is not None and now >= limit):
                 if found is not None and found.status == PENDING:
                     _finish(found, CANCELLED, R_LEAD_PASSED if item.skip_if_late else R_TOO_LATE, now)
@@ -409,6 +422,9 @@ class Claimed:
     group_channel_id: int
     dm_channel_id: int | None = None
     dms_closed: bool = False
+    # Set when a later row supersedes this one: the dispatcher runs the kind's before_render (its
+    # close-out) and expires the row with this reason instead of sending it.
+    expire_reason: str | None = None
 
     @property
     def nonce(self) -> str:
@@ -559,12 +575,18 @@ class OutboxService(Service):
                 if user_ids
                 else {}
             )
+            superseded = await _superseded(session, features, rows, now)
             claimed: list[Claimed] = []
             expired = cancelled = 0
             for row in rows:
                 group = groups[row.group_id]
                 meeting = meetings.get(row.meeting_id) if row.meeting_id is not None else None
-                verdict = _stale(row, features.kind(row.kind), group, meeting, now)
+                kind = features.kind(row.kind)
+                verdict = _stale(row, kind, group, meeting, now)
+                expire_reason = superseded.get(row.id) if verdict is None else None
+                if expire_reason is not None and (kind is None or kind.before_render is None):
+                    verdict = EXPIRED, expire_reason
+                    expire_reason = None
                 if verdict is not None:
                     status, reason = verdict
                     _finish(row, status, reason, now)
@@ -594,6 +616,7 @@ class OutboxService(Service):
                         group_channel_id=group.channel_id,
                         dm_channel_id=dm.channel_id if dm else None,
                         dms_closed=bool(dm and dm.dms_closed_at is not None),
+                        expire_reason=expire_reason,
                     )
                 )
         return ClaimResult(claimed, expired=expired, cancelled=cancelled)
@@ -729,6 +752,45 @@ class OutboxService(Service):
             return OutboxPage(group.id, group.name, section, entries, page, pages, total, counts)
 
 
+async def _superseded(
+    session: AsyncSession, features: FeatureRegistry, rows: Sequence[OutboxRow], now: datetime
+) -> dict[int, str]:
+    """The due rows a later due row of the same kind supersedes (``superseded_within``), with the reason.
+
+    Looks past the claimed batch: the later row may not be in it.
+    """
+    kinds = {k.name: k for k in features.kinds if k.superseded_within is not None}
+    candidates = [r for r in rows if r.kind in kinds]
+    if not candidates:
+        return {}
+    latest: dict[tuple[Any, ...], tuple[datetime, int]] = {}
+
+    def scope(kind: str, group_id: int, meeting_id: int | None, recipient_id: int) -> tuple[Any, ...]:
+        within = kinds[kind].superseded_within
+        return (kind, group_id, recipient_id, meeting_id if within == "meeting" else None)
+
+    for kind, group_id, meeting_id, recipient_id, due_at, row_id in await session.execute(
+        select(OutboxRow.kind, OutboxRow.group_id, OutboxRow.meeting_id, OutboxRow.recipient_id, OutboxRow.due_at,
+               OutboxRow.id)
+        .where(
+            OutboxRow.status == PENDING,
+            OutboxRow.due_at <= now,
+            OutboxRow.kind.in_(set(kinds)),
+            OutboxRow.group_id.in_({r.group_id for r in candidates}),
+        )
+    ):
+        key = scope(kind, group_id, meeting_id, recipient_id)
+        if key not in latest or (due_at, row_id) > latest[key]:
+            latest[key] = (due_at, row_id)
+    found: dict[int, str] = {}
+    for row in candidates:
+        if latest.get(scope(row.kind, row.group_id, row.meeting_id, row.recipient_id), (row.due_at, row.id))[1] != row.id:
+            kind = kinds[row.kind]
+            what = "of the same meeting" if kind.superseded_within == "meeting" else "(a later meeting's)"
+            found[row.id] = f"superseded: a later {kind.label.lower()} {what} was due too"
+    return found
+
+
 def _stale(
     row: OutboxRow, kind: NotificationKind | None, group: Group, meeting: Meeting | None, now: datetime
 ) -> tuple[str, str] | None:
@@ -739,7 +801,7 @@ def _stale(
         return CANCELLED, channel_broken_reason(group.channel_broken_reason)
     if meeting is None:
         if row.meeting_id is None:
-            limit = useful_until(kind, None, row.due_at)
+            limit = useful_until(kind, None, row.due_at, row.payload)
             if limit is not None and now >= limit:
                 return EXPIRED, f"too late: due {row.due_at:%Y-%m-%d %H:%M} UTC when it could be sent"
         return None
@@ -747,7 +809,7 @@ def _stale(
         return CANCELLED, R_MEETING_CANCELLED
     if meeting.status == MeetingStatus.ENDED and kind is not None and kind.useful_after == timedelta(0):
         return EXPIRED, f"{R_MEETING_ENDED} before it was sent"
-    limit = useful_until(kind, meeting.starts_at, row.due_at)
+    limit = useful_until(kind, meeting.starts_at, row.due_at, row.payload)
     if limit is not None and now >= limit:
         return EXPIRED, f"{R_TOO_LATE} ({meeting.starts_at:%Y-%m-%d %H:%M} UTC) when it could be sent"
     return None

@@ -113,9 +113,23 @@ class MeetingTransformer(IdTransformer):
 
 
 class BrainstormTransformer(IdTransformer):
-    """A brainstorm of the member's groups: autocompletes over them; yields the brainstorm id."""
+    """A brainstorm of the member's groups: autocompletes over them (values ``id:<id>``); a typed
+    ``#3`` / ``3`` is the group's brainstorm number 3 (the channel's group, or the member's only
+    group). Yields the brainstorm id."""
 
     what = "brainstorm"
+    hint = "pick one from the list, or type its number like `#3`."
+
+    async def transform(self, interaction: discord.Interaction[RoundtableBot], value: Any) -> int:  # type: ignore[override]
+        text = value.strip() if isinstance(value, str) else ""
+        if text.startswith("id:"):
+            found = parse_id(text[3:])
+            if found is None:
+                raise NotFound(f"There's no {self.what} {quoted(value)}: {self.hint}")
+            return found
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        return await interaction.client.services.brainstorms.id_of_number(actor_from(interaction), self.parse(value))
 
     async def autocomplete(  # type: ignore[override]
         self, interaction: discord.Interaction[RoundtableBot], value: str
@@ -123,7 +137,7 @@ class BrainstormTransformer(IdTransformer):
         if interaction.guild_id is None:
             return []
         choices = await interaction.client.services.brainstorms.choices(actor_from(interaction), value)
-        return [app_commands.Choice(name=c.name, value=str(c.id)) for c in choices]
+        return [app_commands.Choice(name=c.name, value=f"id:{c.id}") for c in choices]
 
 
 class CommitmentTransformer(IdTransformer):

@@ -42,7 +42,7 @@ from tests.unit.test_brainstorms import (
 
 def _info(ideas: int, *, anonymous: bool = False, text_length: int = 300) -> BrainstormInfo:
     return BrainstormInfo(
-        id=7, guild_id=GUILD, group_id=1, group_name="Makers", group_channel_id=2, owner_id=ANA,
+        id=7, number=3, guild_id=GUILD, group_id=1, group_name="Makers", group_channel_id=2, owner_id=ANA,
         issue="I" * 200, details=None, anonymous=anonymous, max_votes=None, status="closed", thread_id=THREAD,
         message_id=1, created_at=START, closed_at=START,
         ideas=tuple(

@@ -114,7 +114,7 @@ async def test_ids_are_ascii_digits_within_the_databases_integer_range() -> None
         assert parse_id(hostile.value) is None, hostile
     meeting = MeetingTransformer()
     assert await meeting.transform(NO_INTERACTION, " 42 ") == 42
-    assert await BrainstormTransformer().transform(NO_INTERACTION, "#7") == 7
+    assert await BrainstormTransformer().transform(NO_INTERACTION, "id:7") == 7  # "#7": the group's number (e2e)
 
 
 async def test_a_commitment_is_its_autocomplete_id_or_its_number() -> None:

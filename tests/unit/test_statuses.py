@@ -49,7 +49,7 @@ async def test_statuses_are_stored_as_their_plain_strings(
             session.add(Commitment(guild_id=GUILD, group_id=group_id, number=number, user_id=ANA, text="x",
                                    due_at=now, created_at=now, updated_at=now,
                                    **({"status": status} if status else {})))
-        session.add(Brainstorm(guild_id=GUILD, group_id=group_id, owner_id=ANA, issue="x", created_at=now))
+        session.add(Brainstorm(guild_id=GUILD, group_id=group_id, owner_id=ANA, number=1, issue="x", created_at=now))
         session.add(OutboxRow(kind="k", guild_id=GUILD, group_id=group_id, occurrence="a", due_at=now,
                               created_at=now, updated_at=now))
         session.add(OutboxRow(kind="k", guild_id=GUILD, group_id=group_id, occurrence="b", due_at=now,
