@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.errors import UserError
 from bot.models import GoalStatus, KpiDirection, KpiVisibility
 from bot.services.goals import (
     GoalInfo,
@@ -34,10 +35,13 @@ from bot.services.goals import (
     show_month,
     show_number,
 )
+from bot.services.goals_feature import KPI_NUDGE
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_kpi_chart
+from bot.ui.dm import mention_only
 from bot.ui.errors import log_failure
+from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption, RefTransformer, TextTransformer, WhenOption
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
@@ -234,6 +238,33 @@ class NextKpisButton(
         await interaction.response.send_modal(KpiLogModal(form))
 
 
+class LogKpisButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"kpi:lognow:(?P<group>[0-9]+):(?P<month>[0-9]{4}-[0-9]{2})",
+):
+    """"Log this month's KPIs" (the KPI nudge): opens the ``/kpi log`` modal for the month."""
+
+    def __init__(self, group_id: int, month: date) -> None:
+        super().__init__(discord.ui.Button(
+            label="Log this month's KPIs", style=discord.ButtonStyle.primary,
+            custom_id=f"kpi:lognow:{group_id}:{month_key(month)}",
+        ))
+        self.group_id, self.month = group_id, month
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> LogKpisButton:
+        return cls(int(match["group"]), month_from_text(match["month"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        form = await interaction.client.services.goals.log_form(
+            actor_from(interaction), month=self.month, group_id=self.group_id
+        )
+        await interaction.response.send_modal(KpiLogModal(form))
+
+
 # --- the cog -------------------------------------------------------------------------------------
 
 
@@ -244,11 +275,33 @@ class GoalsCog(commands.Cog):
     goal = app_commands.Group(name="goal", description="Your goals, each with a number and a date", guild_only=True)
     kpi = app_commands.Group(name="kpi", description="Your KPIs, logged monthly", guild_only=True)
 
+    def _renderers(self) -> dict[str, Renderer]:
+        return {KPI_NUDGE: self.render_kpi_nudge}
+
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(NextKpisButton)
+        self.bot.add_dynamic_items(NextKpisButton, LogKpisButton)
+        self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(NextKpisButton)
+        self.bot.remove_dynamic_items(NextKpisButton, LogKpisButton)
+        self.bot.notifications.unregister_all(self._renderers())
+
+    async def render_kpi_nudge(self, note: Notification) -> Rendered:
+        try:
+            month = month_from_text(str(note.payload.get("month", "")))
+        except UserError:
+            return Rendered.skip("no month")
+        view = discord.ui.View(timeout=None)
+        view.add_item(LogKpisButton(note.group_id, month))
+        content = (
+            f"📈 Time to log your KPIs for **{show_month(month)}**: press the button below "
+            "(or use `/kpi log`). Only you see the figures unless you chose otherwise."
+        )
+        fallback = OutgoingMessage(
+            content=f"<@{note.recipient_id}>, your KPIs for {show_month(month)} aren't logged yet — `/kpi log`",
+            allowed_mentions=mention_only(note.recipient_id),
+        )
+        return Rendered(message=OutgoingMessage(content=content, view=view), fallback=fallback)
 
     # autocomplete ---------------------------------------------------------------------------------
 

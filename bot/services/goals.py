@@ -34,6 +34,7 @@ from bot.models import (
     MemberProfile,
 )
 from bot.services.base import Actor, Service, membership, require_active, require_member, resolve_group
+from bot.services.outbox import plan_group
 from bot.text import clean, name_key, quoted
 
 GOAL_TEXT_MAX = 200
@@ -604,6 +605,7 @@ class GoalService(Service):
             )
             session.add(row)
             await session.flush()
+            await plan_group(session, group.id, now)  # the KPI nudge
             view = visible_kpi(row, [], Relation.OWNER)
             assert view is not None
             return KpiResult(kpi=view, group_name=group.name)
@@ -669,6 +671,7 @@ class GoalService(Service):
             for entry in entries:
                 await session.delete(entry)
             await session.delete(row)
+            await plan_group(session, group.id, self.now())  # the KPI nudge
             return KpiResult(kpi=view, group_name=group.name)
 
     async def log_form(
@@ -751,6 +754,7 @@ class GoalService(Service):
                     value >= row.target if row.direction == KpiDirection.UP else value <= row.target
                 ):
                     reached.append(row.name)
+            await plan_group(session, group.id, now)  # the KPI nudge
             return Logged(group_name=group.name, month=wanted, values=logged, reached=reached)
 
     async def history(
