@@ -1,10 +1,10 @@
 """The goals feature's contributions: the monthly KPI nudge, and deleting a member's goals and KPIs.
 
-A member with KPIs who hasn't logged the month just ended (in their zone) gets one DM: before the
-group's next meeting this month, at the report-back lead time inside their waking window; with no
-meeting due this month, on the 2nd (a row tied to no meeting, occurrence ``month:YYYY-MM``). Logging
-the month, or removing the KPIs, cancels it; ``GoalService`` re-plans the member's group when a KPI
-is added or removed or a value logged.
+A member with KPIs who hasn't logged a month (in their zone) gets one DM in the month after it:
+before the group's first meeting of that month, at the report-back lead time inside their waking
+window; with no meeting that month, on the 2nd (a row tied to no meeting, occurrence
+``month:YYYY-MM``). Logging the month, or removing the KPIs, cancels it; ``GoalService`` re-plans
+the member's group when a KPI is added or removed or a value logged.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, NotificationKind, PlannedRow
-from bot.models import Goal, Kpi, KpiEntry, Meeting, OutboxRow
+from bot.models import Goal, Kpi, KpiEntry, OutboxRow
 from bot.models.outbox import OutboxStatus
 from bot.services.outbox import meeting_occurrence, member_dm_after, member_dm_due
 
@@ -29,12 +29,9 @@ def _month_key(month: date) -> str:
     return f"{month.year:04d}-{month.month:02d}"
 
 
-def _next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
-def _previous_month(month: date) -> date:
-    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+def _add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
 
 
 async def unlogged_members(session: AsyncSession, group_id: int, months: dict[int, date]) -> set[int]:
@@ -64,42 +61,44 @@ async def _already_nudged(session: AsyncSession, group_id: int) -> set[tuple[int
 
 
 async def plan_kpi_nudges(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
+    """Two months ahead of the clock: the month just ended (nudged this month) and the month under way
+    (nudged next month), so the nudge is planned before a month turns without anything re-planning."""
     if not plan.members:
         return []
     zones = {
         user_id: (plan.reach.of(user_id).zone if plan.reach is not None else plan.zone) for user_id in plan.members
     }
     this_month = {user_id: plan.now.astimezone(zone).date().replace(day=1) for user_id, zone in zones.items()}
-    months = {user_id: _previous_month(month) for user_id, month in this_month.items()}
-    wanted = await unlogged_members(session, plan.group.id, months)
-    if not wanted:
-        return []
     sent = await _already_nudged(session, plan.group.id)
     rows: list[PlannedRow] = []
-    for user_id in plan.members:
-        month = months[user_id]
-        key = _month_key(month)
-        if user_id not in wanted or (user_id, key) in sent:
-            continue
-        zone = zones[user_id]
-        month_end = datetime.combine(_next_month(this_month[user_id]), time(), zone).astimezone(UTC)
-        payload = {"month": key}
-        meeting: Meeting | None = None
-        due: datetime | None = None
-        for slot in plan.meetings:
-            if slot.meeting.starts_at <= plan.now:
+    for back in (1, 0):  # the month just ended, then the month under way
+        months = {user_id: _add_months(month, -back) for user_id, month in this_month.items()}
+        wanted = await unlogged_members(session, plan.group.id, months)
+        for user_id in plan.members:
+            month = months[user_id]
+            key = _month_key(month)
+            if user_id not in wanted or (user_id, key) in sent:
                 continue
-            at = member_dm_due(plan, slot.meeting, user_id, plan.group.reportback_lead_hours)
-            if at < month_end:
-                meeting, due = slot.meeting, at
-            break
-        if meeting is not None and due is not None:
-            payload["starts_at"] = meeting.starts_at.isoformat()
-            rows.append(PlannedRow(KPI_NUDGE, meeting, meeting_occurrence(meeting), user_id, due, payload))
-            continue
-        local = datetime.combine(this_month[user_id].replace(day=NUDGE_DAY), time(NUDGE_HOUR), plan.zone)
-        due = member_dm_after(plan, user_id, local.astimezone(UTC))
-        rows.append(PlannedRow(KPI_NUDGE, None, f"month:{key}", user_id, due, payload))
+            zone = zones[user_id]
+            opens = datetime.combine(_add_months(month, 1), time(), zone).astimezone(UTC)
+            closes = datetime.combine(_add_months(month, 2), time(), zone).astimezone(UTC)
+            payload = {"month": key}
+            row: PlannedRow | None = None
+            for slot in plan.meetings:
+                if slot.meeting.starts_at <= plan.now:
+                    continue
+                due = member_dm_due(plan, slot.meeting, user_id, plan.group.reportback_lead_hours)
+                if due >= closes:
+                    break
+                if due >= opens:
+                    payload["starts_at"] = slot.meeting.starts_at.isoformat()
+                    row = PlannedRow(KPI_NUDGE, slot.meeting, meeting_occurrence(slot.meeting), user_id, due, payload)
+                    break
+            if row is None:
+                local = datetime.combine(_add_months(month, 1).replace(day=NUDGE_DAY), time(NUDGE_HOUR), plan.zone)
+                row = PlannedRow(KPI_NUDGE, None, f"month:{key}", user_id,
+                                 member_dm_after(plan, user_id, local.astimezone(UTC)), payload)
+            rows.append(row)
     return rows
 
 

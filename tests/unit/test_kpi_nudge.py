@@ -1,6 +1,6 @@
-"""The KPI nudge on SQLite and PostgreSQL: planned only for members with KPIs not logged for the month
-just ended, before the next meeting inside their waking window, cancelled once logged; with no
-meeting this month, a row tied to no meeting on the 2nd."""
+"""The KPI nudge on SQLite and PostgreSQL: planned only for members with KPIs not logged for a month,
+before the next meeting inside their waking window, cancelled once logged; with no meeting that
+month, a row tied to no meeting on the 2nd; never twice for one month."""
 
 from __future__ import annotations
 
@@ -21,15 +21,19 @@ from tests.unit.seeding import CHANNEL, GUILD, add_meeting, make_group
 
 ANA, BOB = 4_000_000_000_000_000_001, 4_000_000_000_000_000_002
 OCT = date(2026, 10, 1)
+PENDING, SENT, CANCELLED = OutboxStatus.PENDING, OutboxStatus.SENT, OutboxStatus.CANCELLED
 
 
 def actor(user_id: int) -> Actor:
     return Actor(guild_id=GUILD, user_id=user_id, channel_id=CHANNEL)
 
 
-async def nudges(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxRow]:
+async def nudges(sessions: async_sessionmaker[AsyncSession]) -> dict[str, OutboxRow]:
+    """The KPI nudges by "<member>/<month>" (Ana is "ana", Bob "bob")."""
+    names = {ANA: "ana", BOB: "bob"}
     async with sessions.begin() as session:
-        return list(await session.scalars(select(OutboxRow).where(OutboxRow.kind == KPI_NUDGE).order_by(OutboxRow.id)))
+        rows = await session.scalars(select(OutboxRow).where(OutboxRow.kind == KPI_NUDGE).order_by(OutboxRow.id))
+        return {f"{names[r.recipient_id]}/{r.payload['month']}": r for r in rows}
 
 
 async def replan(sessions: async_sessionmaker[AsyncSession], group_id: int, now: datetime) -> None:
@@ -48,17 +52,23 @@ async def test_the_nudge_goes_before_the_meeting_inside_the_window_and_is_cancel
     await services.goals.add_kpi(actor(ANA), name="Revenue", unit="£")  # Bob has no KPI
 
     rows = await nudges(sessions)
-    assert [(r.recipient_id, r.meeting_id, r.status) for r in rows] == [(ANA, meeting_id, OutboxStatus.PENDING)]
+    assert sorted(rows) == ["ana/2026-10", "ana/2026-11"]  # it's 23 November: October, and November ahead
+    october = rows["ana/2026-10"]
+    assert (october.meeting_id, october.status) == (meeting_id, PENDING)
     # 48 hours before the meeting is 19:00 on the 26th, outside her window: the window's close before it.
-    assert rows[0].due_at == datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-    assert rows[0].payload["month"] == "2026-10"
+    assert october.due_at == datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    # No meeting in December: November's nudge on 2 December, tied to no meeting, inside her window.
+    november = rows["ana/2026-11"]
+    assert (november.meeting_id, november.occurrence) == (None, "month:2026-11")
+    assert november.due_at == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
-    await services.goals.log_values(actor(ANA), group_id=group_id, month=OCT,
-                                    values={(await services.goals.log_form(actor(ANA))).fields[0].kpi_id: "1200"})
+    form = await services.goals.log_form(actor(ANA))
+    await services.goals.log_values(actor(ANA), group_id=group_id, month=OCT, values={form.fields[0].kpi_id: "1200"})
     rows = await nudges(sessions)
-    assert [(r.recipient_id, r.status, r.reason) for r in rows] == [(ANA, OutboxStatus.CANCELLED, "KPIs logged")]
-    await replan(sessions, group_id, clock.now())
-    assert [r.status for r in await nudges(sessions)] == [OutboxStatus.CANCELLED]
+    assert (rows["ana/2026-10"].status, rows["ana/2026-10"].reason) == (CANCELLED, "KPIs logged")
+    assert rows["ana/2026-11"].status == PENDING
+    await replan(sessions, group_id, clock.now())  # stays cancelled
+    assert (await nudges(sessions))["ana/2026-10"].status == CANCELLED
 
 
 async def test_removing_the_kpi_cancels_the_nudge(
@@ -67,42 +77,49 @@ async def test_removing_the_kpi_cancels_the_nudge(
     group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA, BOB])
     await add_meeting(sessions, group_id, datetime(2026, 11, 28, 19, 0, tzinfo=UTC))
     await services.goals.add_kpi(actor(BOB), name="Clients", unit="clients")
-    assert [(r.recipient_id, r.status) for r in await nudges(sessions)] == [(BOB, OutboxStatus.PENDING)]
+    assert {k: r.status for k, r in (await nudges(sessions)).items()} == {"bob/2026-10": PENDING, "bob/2026-11": PENDING}
     await services.goals.remove_kpi(actor(BOB), kpi=Ref.parse("Clients"))
-    assert [r.status for r in await nudges(sessions)] == [OutboxStatus.CANCELLED]
+    assert {k: r.status for k, r in (await nudges(sessions)).items()} == {
+        "bob/2026-10": CANCELLED, "bob/2026-11": CANCELLED,
+    }
 
 
-async def test_with_no_meeting_this_month_the_nudge_is_on_the_2nd_tied_to_no_meeting(
+async def test_with_no_meeting_the_nudge_is_on_the_2nd_tied_to_no_meeting_and_sent_once(
     sessions: async_sessionmaker[AsyncSession], services: Services, clock: ManualClock
 ) -> None:
     group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA, BOB])
     await services.goals.add_kpi(actor(ANA), name="Revenue", unit="£")
-    # October's nudge would have gone on 2 November: three weeks late is not worth sending.
-    assert await nudges(sessions) == []
-
-    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
-    await replan(sessions, group_id, clock.now())
+    # October's would have gone on 2 November: three weeks late is not worth sending.
     rows = await nudges(sessions)
-    assert [(r.recipient_id, r.meeting_id, r.occurrence) for r in rows] == [(ANA, None, "month:2026-11")]
-    assert rows[0].due_at == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    assert sorted(rows) == ["ana/2026-11"]
+    assert (rows["ana/2026-11"].meeting_id, rows["ana/2026-11"].occurrence) == (None, "month:2026-11")
+    assert rows["ana/2026-11"].due_at == datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
     # Sent on the 2nd; a meeting planned later that month brings no second nudge for November.
     async with sessions.begin() as session:
-        row = await session.get(OutboxRow, rows[0].id)
+        row = await session.get(OutboxRow, rows["ana/2026-11"].id)
         assert row is not None
-        row.status, row.sent_at = OutboxStatus.SENT, datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+        row.status, row.sent_at = SENT, datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
     clock.set(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
-    await add_meeting(sessions, group_id, datetime(2026, 12, 20, 19, 0, tzinfo=UTC))
+    meeting_id = await add_meeting(sessions, group_id, datetime(2026, 12, 20, 19, 0, tzinfo=UTC))
     await replan(sessions, group_id, clock.now())
-    assert [(r.occurrence, r.status) for r in await nudges(sessions)] == [("month:2026-11", OutboxStatus.SENT)]
+    rows = await nudges(sessions)
+    assert sorted(rows) == ["ana/2026-11", "ana/2026-12"]
+    assert rows["ana/2026-11"].status == SENT
+    # December's goes on 2 January (the meeting's nudge falls in December, which is December's own month).
+    assert rows["ana/2026-12"].meeting_id is None and rows["ana/2026-12"].occurrence == "month:2026-12"
+    assert meeting_id not in {r.meeting_id for r in rows.values()}
 
 
-async def test_a_meeting_next_month_leaves_the_nudge_on_the_2nd(
+async def test_a_meeting_next_month_carries_the_nudge_for_the_month_under_way(
     sessions: async_sessionmaker[AsyncSession], services: Services, clock: ManualClock
 ) -> None:
     group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA])
     await services.goals.add_kpi(actor(ANA), name="Revenue", unit="£")
-    await add_meeting(sessions, group_id, datetime(2027, 1, 10, 19, 0, tzinfo=UTC))
+    meeting_id = await add_meeting(sessions, group_id, datetime(2027, 1, 10, 19, 0, tzinfo=UTC))
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     await replan(sessions, group_id, clock.now())
-    assert [(r.meeting_id, r.occurrence) for r in await nudges(sessions)] == [(None, "month:2026-11")]
+    rows = await nudges(sessions)
+    assert (rows["ana/2026-11"].meeting_id, rows["ana/2026-11"].occurrence) == (None, "month:2026-11")
+    assert rows["ana/2026-12"].meeting_id == meeting_id
+    assert rows["ana/2026-12"].due_at == datetime(2027, 1, 8, 19, 0, tzinfo=UTC)
