@@ -19,6 +19,7 @@ from discord.ext import commands
 from bot.client import RoundtableBot
 from bot.errors import UserError
 from bot.models import GoalStatus, KpiDirection, KpiVisibility
+from bot.services.base import Actor
 from bot.services.goals import (
     GoalInfo,
     GoalList,
@@ -179,7 +180,7 @@ def month_label(month: date) -> str:
 class KpiLogModal(Modal):
     """One field per KPI (five at most); an empty field leaves that month's value as it was."""
 
-    def __init__(self, form: LogForm) -> None:
+    def __init__(self, form: LogForm, *, actor: Actor | None = None) -> None:
         title = f"KPIs for {show_month(form.month)}"
         if form.pages > 1:
             title += f" ({form.page + 1}/{form.pages})"
@@ -187,6 +188,7 @@ class KpiLogModal(Modal):
             title=title[:MODAL_TITLE_MAX], custom_id=f"kpi:logmodal:{form.group_id}:{month_key(form.month)}:{form.page}"
         )
         self.form = form
+        self.actor = actor  # opened from a DM (the KPI nudge): the member in the group's server
         self.inputs: dict[int, discord.ui.TextInput[KpiLogModal]] = {}
         for field in form.fields:
             text_input: discord.ui.TextInput[KpiLogModal] = discord.ui.TextInput(
@@ -199,12 +201,14 @@ class KpiLogModal(Modal):
 
     async def on_submit(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
         logged = await interaction.client.services.goals.log_values(
-            actor_from(interaction), group_id=self.form.group_id, month=self.form.month,
+            self.actor or actor_from(interaction), group_id=self.form.group_id, month=self.form.month,
             values={kpi_id: text_input.value for kpi_id, text_input in self.inputs.items()},
         )
         view = None
         text = logged_text(logged)
-        if self.form.page + 1 < self.form.pages:
+        if self.form.page + 1 < self.form.pages and self.actor is not None:
+            text += f"\n\nPage {self.form.page + 1} of {self.form.pages}: run `/kpi log` in the server for the rest."
+        elif self.form.page + 1 < self.form.pages:
             view = discord.ui.View(timeout=None)
             view.add_item(NextKpisButton(self.form.group_id, self.form.month, self.form.page + 1))
             text += f"\n\nPage {self.form.page + 1} of {self.form.pages}: press **Next KPIs** for the rest."
@@ -241,28 +245,30 @@ class NextKpisButton(
 class LogKpisButton(
     RendersErrors,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"kpi:lognow:(?P<group>[0-9]+):(?P<month>[0-9]{4}-[0-9]{2})",
+    template=r"kpi:lognow:(?P<guild>[0-9]+):(?P<group>[0-9]+):(?P<month>[0-9]{4}-[0-9]{2})",
 ):
-    """"Log this month's KPIs" (the KPI nudge): opens the ``/kpi log`` modal for the month."""
+    """"Log this month's KPIs" (the KPI nudge, a DM): opens the ``/kpi log`` modal for the month.
 
-    def __init__(self, group_id: int, month: date) -> None:
+    A DM has no server, so the custom_id carries it; the service still checks the member is in the group.
+    """
+
+    def __init__(self, guild_id: int, group_id: int, month: date) -> None:
         super().__init__(discord.ui.Button(
             label="Log this month's KPIs", style=discord.ButtonStyle.primary,
-            custom_id=f"kpi:lognow:{group_id}:{month_key(month)}",
+            custom_id=f"kpi:lognow:{guild_id}:{group_id}:{month_key(month)}",
         ))
-        self.group_id, self.month = group_id, month
+        self.guild_id, self.group_id, self.month = guild_id, group_id, month
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
     ) -> LogKpisButton:
-        return cls(int(match["group"]), month_from_text(match["month"]))
+        return cls(int(match["guild"]), int(match["group"]), month_from_text(match["month"]))
 
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
-        form = await interaction.client.services.goals.log_form(
-            actor_from(interaction), month=self.month, group_id=self.group_id
-        )
-        await interaction.response.send_modal(KpiLogModal(form))
+        actor = Actor(guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name)
+        form = await interaction.client.services.goals.log_form(actor, month=self.month, group_id=self.group_id)
+        await interaction.response.send_modal(KpiLogModal(form, actor=actor))
 
 
 # --- the cog -------------------------------------------------------------------------------------
@@ -292,7 +298,7 @@ class GoalsCog(commands.Cog):
         except UserError:
             return Rendered.skip("no month")
         view = discord.ui.View(timeout=None)
-        view.add_item(LogKpisButton(note.group_id, month))
+        view.add_item(LogKpisButton(note.guild_id, note.group_id, month))
         content = (
             f"📈 Time to log your KPIs for **{show_month(month)}**: press the button below "
             "(or use `/kpi log`). Only you see the figures unless you chose otherwise."

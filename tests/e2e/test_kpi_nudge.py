@@ -1,0 +1,55 @@
+"""The KPI nudge and "Share as a win" end to end: the real bot against the Discord simulator.
+
+The nudge DM arrives before the meeting, its button opens the ``/kpi log`` modal, and logging
+before it cancels the nudge. A commitment reported done, or a KPI reaching its target, offers its
+owner a **Share as a win** button that posts the win once, only on the owner's click.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.app import App
+from bot.models import KpiEntry, OutboxRow
+from bot.services.goals_feature import KPI_NUDGE
+from tests.e2e.conftest import Harness
+from tests.e2e.seeding import MEETING_AT, buttons, seed_group
+from tests.sim import Channel, Guild, Sim
+
+LOG_BUTTON = "Log this month's KPIs"
+
+
+async def nudge_statuses(app: App) -> dict[int, str]:
+    async with app.sessions.begin() as session:
+        rows = await session.scalars(select(OutboxRow).where(OutboxRow.kind == KPI_NUDGE, OutboxRow.meeting_id.is_not(None)))
+        return {row.recipient_id: row.status for row in rows}
+
+
+async def test_the_nudge_arrives_opens_the_modal_and_logging_first_cancels_it(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
+) -> None:
+    ana, bob, cat = sim.member(guild, "Ana"), sim.member(guild, "Bob"), sim.member(guild, "Cat")
+    await seed_group(app, guild, channel, [ana, bob, cat])
+    await sim.command(ana, channel, "kpi add", name="Revenue", unit="£")
+    await sim.command(bob, channel, "kpi add", name="Clients", unit="clients")  # Cat has no KPI
+    # Bob logs November before his nudge: it is cancelled.
+    early = await sim.command(bob, channel, "kpi log", month="2026-11")
+    await sim.submit_modal(bob, early, {"Clients (clients)": "4"})
+    assert await nudge_statuses(app) == {ana.id: "pending", bob.id: "cancelled"}
+
+    # The meeting is on 3 December: November's nudge goes at the report-back lead time, 48 hours before.
+    await sim.advance(MEETING_AT - timedelta(hours=48) - app.clock.now())
+    [nudge] = [m for m in sim.dms(ana) if LOG_BUTTON in buttons(m)]
+    assert "Nov 2026" in nudge.content
+    assert not [m for m in sim.dms(bob) + sim.dms(cat) if LOG_BUTTON in buttons(m)]
+    assert await nudge_statuses(app) == {ana.id: "sent", bob.id: "cancelled"}
+
+    await harness.restart()  # the button works after a restart
+    opened = await sim.click(ana, nudge, label=LOG_BUTTON)
+    assert opened.modal is not None and opened.modal.title == "KPIs for Nov 2026"
+    logged = await sim.submit_modal(ana, opened, {"Revenue (£)": "1,250"})
+    assert logged.ephemeral and "Logged for **Nov 2026**" in logged.content
+    async with harness.app.sessions.begin() as session:
+        assert sorted(str(v) for v in await session.scalars(select(KpiEntry.value))) == ["1250", "4"]
