@@ -46,6 +46,7 @@ from bot.ui.pages import EMBED_DESCRIPTION, embed_pages, fit_message, paginate, 
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts
+from bot.ui.wins import ShareWinButton
 
 log = logging.getLogger(__name__)
 
@@ -231,10 +232,12 @@ class ReportButton(
         return cls(int(match["id"]), match["status"])
 
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
-        _changed, report = await interaction.client.services.commitments.report_by_button(
+        changed, report = await interaction.client.services.commitments.report_by_button(
             user_id=interaction.user.id, commitment_id=self.commitment_id, status=self.status
         )
         await redraw(interaction, report)
+        if self.status == DONE and changed.changed:
+            await respond(interaction, "Well done! Share it with your group?", view=share_view(changed.commitment))
 
 
 class NoteButton(
@@ -285,6 +288,13 @@ class NoteModal(Modal):
         await redraw(interaction, report)
 
 
+def share_view(item: CommitmentInfo) -> discord.ui.View:
+    """"Share as a win" for a commitment reported done (posted only on the owner's click)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ShareWinButton.commitment(item.guild_id, item.id))
+    return view
+
+
 async def redraw(interaction: discord.Interaction, report: ReportBack) -> None:
     """Update the report-back DM in place after a click."""
     message = reportback_message(report)
@@ -309,11 +319,11 @@ class CommitmentsCog(commands.Cog):
         }
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ReportButton, NoteButton)
+        self.bot.add_dynamic_items(ReportButton, NoteButton, ShareWinButton)
         self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ReportButton, NoteButton)
+        self.bot.remove_dynamic_items(ReportButton, NoteButton, ShareWinButton)
         self.bot.notifications.unregister_all(self._renderers())
 
     # autocomplete ---------------------------------------------------------------------------------
@@ -423,7 +433,8 @@ class CommitmentsCog(commands.Cog):
         )
         item = result.commitment
         prefix = "Recorded" if result.changed else "Already recorded"
-        await respond(interaction, f"{prefix}: {commitment_line(item)}")
+        view = share_view(item) if item.status == DONE else None
+        await respond(interaction, f"{prefix}: {commitment_line(item)}", view=view)
 
     @commit.command(name="edit", description="Change your open commitment's text or due date")
     @app_commands.describe(

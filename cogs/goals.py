@@ -47,6 +47,7 @@ from bot.ui.options import GroupOption, RefTransformer, TextTransformer, WhenOpt
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
+from bot.ui.wins import ShareWinButton
 
 log = logging.getLogger(__name__)
 
@@ -200,16 +201,21 @@ class KpiLogModal(Modal):
             self.add_item(text_input)
 
     async def on_submit(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+        actor = self.actor or actor_from(interaction)
         logged = await interaction.client.services.goals.log_values(
-            self.actor or actor_from(interaction), group_id=self.form.group_id, month=self.form.month,
+            actor, group_id=self.form.group_id, month=self.form.month,
             values={kpi_id: text_input.value for kpi_id, text_input in self.inputs.items()},
         )
         view = None
+        if logged.reached_ids:  # "Share as a win", posted only on the owner's click
+            view = discord.ui.View(timeout=None)
+            for kpi_id in logged.reached_ids[:4]:
+                view.add_item(ShareWinButton.kpi(actor.guild_id, kpi_id, logged.month))
         text = logged_text(logged)
         if self.form.page + 1 < self.form.pages and self.actor is not None:
             text += f"\n\nPage {self.form.page + 1} of {self.form.pages}: run `/kpi log` in the server for the rest."
         elif self.form.page + 1 < self.form.pages:
-            view = discord.ui.View(timeout=None)
+            view = view or discord.ui.View(timeout=None)
             view.add_item(NextKpisButton(self.form.group_id, self.form.month, self.form.page + 1))
             text += f"\n\nPage {self.form.page + 1} of {self.form.pages}: press **Next KPIs** for the rest."
         await respond(interaction, text, view=view)

@@ -376,6 +376,7 @@ class Logged:
     month: date
     values: list[LoggedValue]
     reached: list[str]  # KPIs whose target this month's value reaches
+    reached_ids: tuple[int, ...] = ()  # the same KPIs' ids (for "Share as a win")
 
 
 @dataclass(frozen=True, slots=True)
@@ -736,6 +737,7 @@ class GoalService(Service):
             now = self.now()
             logged: list[LoggedValue] = []
             reached: list[str] = []
+            reached_ids: list[int] = []
             for row, value in parsed:
                 entry = await session.scalar(
                     select(KpiEntry).where(KpiEntry.kpi_id == row.id, KpiEntry.month == wanted).with_for_update()
@@ -754,8 +756,26 @@ class GoalService(Service):
                     value >= row.target if row.direction == KpiDirection.UP else value <= row.target
                 ):
                     reached.append(row.name)
+                    reached_ids.append(row.id)
             await plan_group(session, group.id, now)  # the KPI nudge
-            return Logged(group_name=group.name, month=wanted, values=logged, reached=reached)
+            return Logged(group_name=group.name, month=wanted, values=logged, reached=reached,
+                          reached_ids=tuple(reached_ids))
+
+    async def target_win(self, actor: Actor, *, kpi_id: int, month: date) -> tuple[int, str]:
+        """"Share as a win" on a KPI that reached its target: the group and the win's text (no figure:
+        the KPI may be private). Owner only; the month's value must still reach the target."""
+        async with self.begin() as session:
+            row = await session.get(Kpi, kpi_id)
+            if row is None or row.guild_id != actor.guild_id or row.user_id != actor.user_id:
+                raise NotFound("I can't find that KPI among yours.")
+            value = await session.scalar(select(KpiEntry.value).where(KpiEntry.kpi_id == row.id, KpiEntry.month == month))
+            reached = value is not None and row.target is not None and (
+                value >= row.target if row.direction == KpiDirection.UP else value <= row.target
+            )
+            if not reached:
+                raise InvalidInput(f"{quoted(row.name)} no longer reaches its target for {show_month(month)}.")
+            return row.group_id, f"🎯 {row.name} reached its target for {show_month(month)}"
+
 
     async def history(
         self, actor: Actor, *, kpi: Ref, member_id: int | None = None, group_id: int | None = None
