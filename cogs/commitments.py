@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -35,6 +36,7 @@ from bot.services.commitments import (
     ReportBack,
     Stats,
 )
+from bot.services.goals import GoalInfo
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
@@ -42,7 +44,15 @@ from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
-from bot.ui.pages import EMBED_DESCRIPTION, embed_pages, fit_message, paginate, respond_pages
+from bot.ui.pages import (
+    EMBED_DESCRIPTION,
+    MESSAGE_EMBED_CHARS,
+    MESSAGE_EMBEDS,
+    embed_pages,
+    fit_message,
+    paginate,
+    respond_pages,
+)
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts
@@ -162,8 +172,17 @@ def reportback_view(report: ReportBack) -> discord.ui.View | None:
     return view
 
 
-def reportback_message(report: ReportBack) -> OutgoingMessage:
+def goals_embed(goals: Sequence[GoalInfo]) -> discord.Embed:
+    lines = [f"`#{goal.number}` {inert(goal.text)} — *{goal.status_label}*" for goal in goals]
+    return discord.Embed(title="Your goals", description="\n".join(lines)[:EMBED_DESCRIPTION], colour=EMBED_COLOUR)
+
+
+def reportback_message(report: ReportBack, goals: Sequence[GoalInfo] = ()) -> OutgoingMessage:
     embeds = reportback_embeds(report)
+    if goals:  # her open goals with their status, when they fit in the message
+        extra = goals_embed(goals)
+        if len(embeds) < MESSAGE_EMBEDS and sum(len(e) for e in embeds) + len(extra) <= MESSAGE_EMBED_CHARS:
+            embeds.append(extra)
     hidden = len([c for c in report.commitments if c.status not in (DROPPED, NOT_REPORTED)]) - DM_BUTTON_ROWS
     content = None
     if hidden > 0:
@@ -295,9 +314,10 @@ def share_view(item: CommitmentInfo) -> discord.ui.View:
     return view
 
 
-async def redraw(interaction: discord.Interaction, report: ReportBack) -> None:
+async def redraw(interaction: discord.Interaction[RoundtableBot], report: ReportBack) -> None:
     """Update the report-back DM in place after a click."""
-    message = reportback_message(report)
+    goals = await interaction.client.services.goals.open_goals(group_id=report.group_id, user_id=report.user_id)
+    message = reportback_message(report, goals)
     await interaction.response.edit_message(content=message.content, embeds=message.embeds, view=message.view)
 
 
@@ -537,7 +557,8 @@ class CommitmentsCog(commands.Cog):
             ),
             allowed_mentions=mention_only(report.user_id),
         )
-        return Rendered(message=reportback_message(report), fallback=fallback)
+        goals = await self.bot.services.goals.open_goals(group_id=report.group_id, user_id=report.user_id)
+        return Rendered(message=reportback_message(report, goals), fallback=fallback)
 
     async def render_reportback_board(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

@@ -565,6 +565,15 @@ class GoalService(Service):
         matches = [r for r in rows if not needle or needle in r.text.casefold() or str(r.number).startswith(needle)]
         return [_goal_info(r) for r in matches[:25]]
 
+    async def open_goals(self, *, group_id: int, user_id: int) -> list[GoalInfo]:
+        """The member's open goals in the group, by number (the report-back DM shows them to her)."""
+        async with self.begin() as session:
+            rows = await session.scalars(
+                select(Goal).where(Goal.group_id == group_id, Goal.user_id == user_id, Goal.status.in_(OPEN_GOALS))
+                .order_by(Goal.number)
+            )
+            return [_goal_info(row) for row in rows]
+
     # KPIs ----------------------------------------------------------------------------------------
 
     async def add_kpi(

@@ -2,7 +2,8 @@
 
 The nudge DM arrives before the meeting, its button opens the ``/kpi log`` modal, and logging
 before it cancels the nudge. A commitment reported done, or a KPI reaching its target, offers its
-owner a **Share as a win** button that posts the win once, only on the owner's click.
+owner a **Share as a win** button that posts the win once, only on the owner's click. The report-back
+DM shows the member's open goals.
 """
 
 from __future__ import annotations
@@ -105,9 +106,17 @@ async def test_a_done_click_in_the_report_back_dm_offers_the_win(
     ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
     await seed_group(app, guild, channel, [ana, bob])
     await sim.command(ana, channel, "commit add", text="Call the bank")
+    await sim.command(ana, channel, "goal add", text="Ten new clients")
+    await sim.command(ana, channel, "goal add", text="Hire help")
+    await sim.command(ana, channel, "goal update", goal="#2", status="done")
     await sim.advance(MEETING_AT - timedelta(hours=48) - app.clock.now())
     [dm] = [m for m in sim.dms(ana) if "#1 Done" in buttons(m)]
+    # The report-back DM shows her open goals with their status (the done one is left out).
+    goals = [e for e in dm.embeds if e.get("title") == "Your goals"]
+    assert [e["description"] for e in goals] == ["`#1` Ten new clients — *on track*"]
     clicked = await sim.click(ana, dm, label="#1 Done")
+    [dm] = [m for m in sim.dms(ana) if "#1 Done" in buttons(m)]
+    assert any(e.get("title") == "Your goals" for e in dm.embeds)  # still there once redrawn
     [offer] = [m for m in clicked.messages if SHARE in buttons(m)]
     assert wins_posted(sim, channel) == []
     await harness.restart()
