@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.models import MemberProfile, OutboxRow
+from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.models import Goal, Kpi, KpiEntry, MemberProfile, OutboxRow, Win
 from bot.models.outbox import OutboxStatus
-from bot.services import Services
+from bot.services import FEATURES, Services
 from bot.services.base import Actor
+from bot.services.commitments import CommitmentRef
 from bot.services.goals import Ref
 from bot.services.goals_feature import KPI_NUDGE
 from bot.services.outbox import plan_group
@@ -123,3 +126,59 @@ async def test_a_meeting_next_month_carries_the_nudge_for_the_month_under_way(
     assert (rows["ana/2026-11"].meeting_id, rows["ana/2026-11"].occurrence) == (None, "month:2026-11")
     assert rows["ana/2026-12"].meeting_id == meeting_id
     assert rows["ana/2026-12"].due_at == datetime(2027, 1, 8, 19, 0, tzinfo=UTC)
+
+
+# --- "Share as a win" and deleting a member's goals data -------------------------------------------
+
+
+async def test_a_done_commitment_is_shared_once_and_only_by_its_owner(
+    sessions: async_sessionmaker[AsyncSession], services: Services, clock: ManualClock
+) -> None:
+    group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA, BOB])
+    await add_meeting(sessions, group_id, datetime(2026, 11, 28, 19, 0, tzinfo=UTC))
+    added = await services.commitments.add(actor(ANA), text="Send 10 invoices")
+    with pytest.raises(InvalidInput, match="reported done"):
+        await services.commitments.share_done(user_id=ANA, commitment_id=added.commitment.id)
+    await services.commitments.report(actor(ANA), commitment=CommitmentRef.parse("#1"), status="done")
+    with pytest.raises(NotAllowed):
+        await services.commitments.share_done(user_id=BOB, commitment_id=added.commitment.id)
+    won = await services.commitments.share_done(user_id=ANA, commitment_id=added.commitment.id)
+    assert won.text == "Done: Send 10 invoices"
+    with pytest.raises(InvalidInput, match="already shared"):
+        await services.commitments.share_done(user_id=ANA, commitment_id=added.commitment.id)
+    async with sessions.begin() as session:
+        assert list(await session.scalars(select(Win.text))) == ["Done: Send 10 invoices"]
+
+
+async def test_a_kpi_win_needs_the_target_reached_and_the_owner(
+    sessions: async_sessionmaker[AsyncSession], services: Services, clock: ManualClock
+) -> None:
+    group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA, BOB])
+    kpi = (await services.goals.add_kpi(actor(ANA), name="Revenue", unit="£", target="1000")).kpi
+    logged = await services.goals.log_values(actor(ANA), group_id=group_id, month=OCT, values={kpi.id: "900"})
+    assert logged.reached_ids == ()
+    with pytest.raises(InvalidInput, match="no longer reaches"):
+        await services.goals.target_win(actor(ANA), kpi_id=kpi.id, month=OCT)
+    logged = await services.goals.log_values(actor(ANA), group_id=group_id, month=OCT, values={kpi.id: "1200"})
+    assert logged.reached_ids == (kpi.id,)
+    with pytest.raises(NotFound):
+        await services.goals.target_win(actor(BOB), kpi_id=kpi.id, month=OCT)
+    assert await services.goals.target_win(actor(ANA), kpi_id=kpi.id, month=OCT) == (
+        group_id, "🎯 Revenue reached its target for Oct 2026"  # never the figure: the KPI is private
+    )
+
+
+async def test_deleting_a_members_data_takes_their_goals_and_kpis(
+    sessions: async_sessionmaker[AsyncSession], services: Services, clock: ManualClock
+) -> None:
+    group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA, BOB])
+    kpi = (await services.goals.add_kpi(actor(ANA), name="Revenue", unit="£")).kpi
+    await services.goals.log_values(actor(ANA), group_id=group_id, month=OCT, values={kpi.id: "900"})
+    await services.goals.add_goal(actor(ANA), text="Ten clients")
+    await services.goals.add_goal(actor(BOB), text="Hire help")
+    async with sessions.begin() as session:
+        assert await FEATURES.delete_member(session, GUILD, ANA, clock.now()) >= 3
+    async with sessions.begin() as session:
+        assert list(await session.scalars(select(Goal.user_id))) == [BOB]
+        assert list(await session.scalars(select(Kpi.id))) == []
+        assert list(await session.scalars(select(KpiEntry.id))) == []
