@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -35,6 +36,7 @@ from bot.services.commitments import (
     ReportBack,
     Stats,
 )
+from bot.services.goals import GoalInfo
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
@@ -42,10 +44,19 @@ from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
-from bot.ui.pages import EMBED_DESCRIPTION, embed_pages, fit_message, paginate, respond_pages
+from bot.ui.pages import (
+    EMBED_DESCRIPTION,
+    MESSAGE_EMBED_CHARS,
+    MESSAGE_EMBEDS,
+    embed_pages,
+    fit_message,
+    paginate,
+    respond_pages,
+)
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts
+from bot.ui.wins import ShareWinButton
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +177,17 @@ def reportback_view(report: ReportBack) -> discord.ui.View | None:
     return view
 
 
-def reportback_message(report: ReportBack) -> OutgoingMessage:
+def goals_embed(goals: Sequence[GoalInfo]) -> discord.Embed:
+    lines = [f"`#{goal.number}` {inert(goal.text)} — *{goal.status_label}*" for goal in goals]
+    return discord.Embed(title="Your goals", description="\n".join(lines)[:EMBED_DESCRIPTION], colour=EMBED_COLOUR)
+
+
+def reportback_message(report: ReportBack, goals: Sequence[GoalInfo] = ()) -> OutgoingMessage:
     embeds = reportback_embeds(report)
+    if goals:  # her open goals with their status, when they fit in the message
+        extra = goals_embed(goals)
+        if len(embeds) < MESSAGE_EMBEDS and sum(len(e) for e in embeds) + len(extra) <= MESSAGE_EMBED_CHARS:
+            embeds.append(extra)
     hidden = len([c for c in report.commitments if c.status not in (DROPPED, NOT_REPORTED)]) - DM_BUTTON_ROWS
     content = None
     if hidden > 0:
@@ -236,10 +256,12 @@ class ReportButton(
         return cls(int(match["id"]), match["status"])
 
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
-        _changed, report = await interaction.client.services.commitments.report_by_button(
+        changed, report = await interaction.client.services.commitments.report_by_button(
             user_id=interaction.user.id, commitment_id=self.commitment_id, status=self.status
         )
         await redraw(interaction, report)
+        if self.status == DONE and changed.changed:
+            await respond(interaction, "Well done! Share it with your group?", view=share_view(changed.commitment))
 
 
 class NoteButton(
@@ -322,9 +344,17 @@ class ShareNoteButton(
         await redraw(interaction, report)
 
 
-async def redraw(interaction: discord.Interaction, report: ReportBack) -> None:
+def share_view(item: CommitmentInfo) -> discord.ui.View:
+    """"Share as a win" for a commitment reported done (posted only on the owner's click)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ShareWinButton.commitment(item.guild_id, item.id))
+    return view
+
+
+async def redraw(interaction: discord.Interaction[RoundtableBot], report: ReportBack) -> None:
     """Update the report-back DM in place after a click."""
-    message = reportback_message(report)
+    goals = await interaction.client.services.goals.open_goals(group_id=report.group_id, user_id=report.user_id)
+    message = reportback_message(report, goals)
     await interaction.response.edit_message(content=message.content, embeds=message.embeds, view=message.view)
 
 
@@ -346,11 +376,11 @@ class CommitmentsCog(commands.Cog):
         }
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ReportButton, NoteButton, ShareNoteButton)
+        self.bot.add_dynamic_items(ReportButton, NoteButton, ShareNoteButton, ShareWinButton)
         self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ReportButton, NoteButton, ShareNoteButton)
+        self.bot.remove_dynamic_items(ReportButton, NoteButton, ShareNoteButton, ShareWinButton)
         self.bot.notifications.unregister_all(self._renderers())
 
     # autocomplete ---------------------------------------------------------------------------------
@@ -460,7 +490,8 @@ class CommitmentsCog(commands.Cog):
         )
         item = result.commitment
         prefix = "Recorded" if result.changed else "Already recorded"
-        await respond(interaction, f"{prefix}: {commitment_line(item)}")
+        view = share_view(item) if item.status == DONE else None
+        await respond(interaction, f"{prefix}: {commitment_line(item)}", view=view)
 
     @commit.command(name="edit", description="Change your open commitment's text or due date")
     @app_commands.describe(
@@ -563,7 +594,8 @@ class CommitmentsCog(commands.Cog):
             ),
             allowed_mentions=mention_only(report.user_id),
         )
-        return Rendered(message=reportback_message(report), fallback=fallback)
+        goals = await self.bot.services.goals.open_goals(group_id=report.group_id, user_id=report.user_id)
+        return Rendered(message=reportback_message(report, goals), fallback=fallback)
 
     async def render_reportback_board(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

@@ -17,7 +17,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.errors import UserError
 from bot.models import GoalStatus, KpiDirection, KpiVisibility
+from bot.services.base import Actor
 from bot.services.goals import (
     GoalInfo,
     GoalList,
@@ -34,14 +36,18 @@ from bot.services.goals import (
     show_month,
     show_number,
 )
+from bot.services.goals_feature import KPI_NUDGE
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_kpi_chart
+from bot.ui.dm import mention_only
 from bot.ui.errors import log_failure
+from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import GroupOption, RefTransformer, TextTransformer, WhenOption
 from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
+from bot.ui.wins import ShareWinButton
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +181,7 @@ def month_label(month: date) -> str:
 class KpiLogModal(Modal):
     """One field per KPI (five at most); an empty field leaves that month's value as it was."""
 
-    def __init__(self, form: LogForm) -> None:
+    def __init__(self, form: LogForm, *, actor: Actor | None = None) -> None:
         title = f"KPIs for {show_month(form.month)}"
         if form.pages > 1:
             title += f" ({form.page + 1}/{form.pages})"
@@ -183,6 +189,7 @@ class KpiLogModal(Modal):
             title=title[:MODAL_TITLE_MAX], custom_id=f"kpi:logmodal:{form.group_id}:{month_key(form.month)}:{form.page}"
         )
         self.form = form
+        self.actor = actor  # opened from a DM (the KPI nudge): the member in the group's server
         self.inputs: dict[int, discord.ui.TextInput[KpiLogModal]] = {}
         for field in form.fields:
             text_input: discord.ui.TextInput[KpiLogModal] = discord.ui.TextInput(
@@ -194,14 +201,21 @@ class KpiLogModal(Modal):
             self.add_item(text_input)
 
     async def on_submit(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
+        actor = self.actor or actor_from(interaction)
         logged = await interaction.client.services.goals.log_values(
-            actor_from(interaction), group_id=self.form.group_id, month=self.form.month,
+            actor, group_id=self.form.group_id, month=self.form.month,
             values={kpi_id: text_input.value for kpi_id, text_input in self.inputs.items()},
         )
         view = None
-        text = logged_text(logged)
-        if self.form.page + 1 < self.form.pages:
+        if logged.reached_ids:  # "Share as a win", posted only on the owner's click
             view = discord.ui.View(timeout=None)
+            for kpi_id in logged.reached_ids[:4]:
+                view.add_item(ShareWinButton.kpi(actor.guild_id, kpi_id, logged.month))
+        text = logged_text(logged)
+        if self.form.page + 1 < self.form.pages and self.actor is not None:
+            text += f"\n\nPage {self.form.page + 1} of {self.form.pages}: run `/kpi log` in the server for the rest."
+        elif self.form.page + 1 < self.form.pages:
+            view = view or discord.ui.View(timeout=None)
             view.add_item(NextKpisButton(self.form.group_id, self.form.month, self.form.page + 1))
             text += f"\n\nPage {self.form.page + 1} of {self.form.pages}: press **Next KPIs** for the rest."
         await respond(interaction, text, view=view)
@@ -234,6 +248,35 @@ class NextKpisButton(
         await interaction.response.send_modal(KpiLogModal(form))
 
 
+class LogKpisButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"kpi:lognow:(?P<guild>[0-9]+):(?P<group>[0-9]+):(?P<month>[0-9]{4}-[0-9]{2})",
+):
+    """"Log this month's KPIs" (the KPI nudge, a DM): opens the ``/kpi log`` modal for the month.
+
+    A DM has no server, so the custom_id carries it; the service still checks the member is in the group.
+    """
+
+    def __init__(self, guild_id: int, group_id: int, month: date) -> None:
+        super().__init__(discord.ui.Button(
+            label="Log this month's KPIs", style=discord.ButtonStyle.primary,
+            custom_id=f"kpi:lognow:{guild_id}:{group_id}:{month_key(month)}",
+        ))
+        self.guild_id, self.group_id, self.month = guild_id, group_id, month
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> LogKpisButton:
+        return cls(int(match["guild"]), int(match["group"]), month_from_text(match["month"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        actor = Actor(guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name)
+        form = await interaction.client.services.goals.log_form(actor, month=self.month, group_id=self.group_id)
+        await interaction.response.send_modal(KpiLogModal(form, actor=actor))
+
+
 # --- the cog -------------------------------------------------------------------------------------
 
 
@@ -244,11 +287,33 @@ class GoalsCog(commands.Cog):
     goal = app_commands.Group(name="goal", description="Your goals, each with a number and a date", guild_only=True)
     kpi = app_commands.Group(name="kpi", description="Your KPIs, logged monthly", guild_only=True)
 
+    def _renderers(self) -> dict[str, Renderer]:
+        return {KPI_NUDGE: self.render_kpi_nudge}
+
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(NextKpisButton)
+        self.bot.add_dynamic_items(NextKpisButton, LogKpisButton)
+        self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(NextKpisButton)
+        self.bot.remove_dynamic_items(NextKpisButton, LogKpisButton)
+        self.bot.notifications.unregister_all(self._renderers())
+
+    async def render_kpi_nudge(self, note: Notification) -> Rendered:
+        try:
+            month = month_from_text(str(note.payload.get("month", "")))
+        except UserError:
+            return Rendered.skip("no month")
+        view = discord.ui.View(timeout=None)
+        view.add_item(LogKpisButton(note.guild_id, note.group_id, month))
+        content = (
+            f"📈 Time to log your KPIs for **{show_month(month)}**: press the button below "
+            "(or use `/kpi log`). Only you see the figures unless you chose otherwise."
+        )
+        fallback = OutgoingMessage(
+            content=f"<@{note.recipient_id}>, your KPIs for {show_month(month)} aren't logged yet — `/kpi log`",
+            allowed_mentions=mention_only(note.recipient_id),
+        )
+        return Rendered(message=OutgoingMessage(content=content, view=view), fallback=fallback)
 
     # autocomplete ---------------------------------------------------------------------------------
 

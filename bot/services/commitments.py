@@ -566,8 +566,11 @@ class CommitmentService(Service):
                 kept_this_year=kept or 0, wins_this_year=wins or 0, open_now=open_now or 0,
             )
 
-    async def win(self, actor: Actor, *, text: str, group_id: int | None = None) -> WinInfo:
-        """``/win``: a success shared with the group (posted by the adapter, counted in stats)."""
+    async def win(self, actor: Actor, *, text: str, group_id: int | None = None, once: bool = False) -> WinInfo:
+        """``/win``: a success shared with the group (posted by the adapter, counted in stats).
+
+        ``once``: a "Share as a win" click; the same win shared before is refused (a double click posts once).
+        """
         cleaned = clean(text)
         if not cleaned:
             raise InvalidInput("Tell us the win: the text can't be empty.")
@@ -577,10 +580,31 @@ class CommitmentService(Service):
             group = await resolve_group(session, actor, group_id)
             require_active(group)
             await require_member(session, group, actor)
-            row = Win(guild_id=group.guild_id, group_id=group.id, user_id=actor.user_id, text=cleaned, created_at=self.now())
-            session.add(row)
-            await session.flush()
-            return WinInfo(id=row.id, group_name=group.name, channel_id=group.channel_id, text=cleaned)
+            return await self._add_win(session, group, actor.user_id, cleaned, once=once)
+
+    async def share_done(self, *, user_id: int, commitment_id: int) -> WinInfo:
+        """"Share as a win" on a commitment reported done: owner only, once."""
+        async with self.begin() as session:
+            row, group = await self._load_own(session, user_id, commitment_id)
+            require_active(group)
+            if row.status != DONE:
+                raise InvalidInput("Only a commitment reported done can be shared as a win.")
+            text = f"Done: {row.text}"
+            return await self._add_win(session, group, user_id, text[:TEXT_MAX], once=True)
+
+    async def _add_win(self, session: AsyncSession, group: Group, user_id: int, text: str, *, once: bool) -> WinInfo:
+        if once:
+            # Two clicks at once: the second waits for the first, then sees its win.
+            await session.execute(select(Group.id).where(Group.id == group.id).with_for_update())
+            shared = await session.scalar(
+                select(Win.id).where(Win.group_id == group.id, Win.user_id == user_id, Win.text == text).limit(1)
+            )
+            if shared is not None:
+                raise InvalidInput("You've already shared that win. 🎉")
+        row = Win(guild_id=group.guild_id, group_id=group.id, user_id=user_id, text=text, created_at=self.now())
+        session.add(row)
+        await session.flush()
+        return WinInfo(id=row.id, group_name=group.name, channel_id=group.channel_id, text=text)
 
     async def record_win_message(self, *, win_id: int, message_id: int) -> None:
         async with self.begin() as session:

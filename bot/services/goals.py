@@ -42,6 +42,7 @@ from bot.services.base import (
     require_reader,
     resolve_group,
 )
+from bot.services.outbox import plan_group
 from bot.text import clean, name_key, quoted
 
 GOAL_TEXT_MAX = 200
@@ -383,6 +384,7 @@ class Logged:
     month: date
     values: list[LoggedValue]
     reached: list[str]  # KPIs whose target this month's value reaches
+    reached_ids: tuple[int, ...] = ()  # the same KPIs' ids (for "Share as a win")
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,6 +574,15 @@ class GoalService(Service):
         matches = [r for r in rows if not needle or needle in r.text.casefold() or str(r.number).startswith(needle)]
         return [_goal_info(r) for r in matches[:25]]
 
+    async def open_goals(self, *, group_id: int, user_id: int) -> list[GoalInfo]:
+        """The member's open goals in the group, by number (the report-back DM shows them to her)."""
+        async with self.begin() as session:
+            rows = await session.scalars(
+                select(Goal).where(Goal.group_id == group_id, Goal.user_id == user_id, Goal.status.in_(OPEN_GOALS))
+                .order_by(Goal.number)
+            )
+            return [_goal_info(row) for row in rows]
+
     # KPIs ----------------------------------------------------------------------------------------
 
     async def add_kpi(
@@ -613,6 +624,7 @@ class GoalService(Service):
             )
             session.add(row)
             await session.flush()
+            await plan_group(session, group.id, now)  # the KPI nudge
             view = visible_kpi(row, [], Relation.OWNER)
             assert view is not None
             return KpiResult(kpi=view, group_name=group.name)
@@ -678,6 +690,7 @@ class GoalService(Service):
             for entry in entries:
                 await session.delete(entry)
             await session.delete(row)
+            await plan_group(session, group.id, self.now())  # the KPI nudge
             return KpiResult(kpi=view, group_name=group.name)
 
     async def log_form(
@@ -742,6 +755,7 @@ class GoalService(Service):
             now = self.now()
             logged: list[LoggedValue] = []
             reached: list[str] = []
+            reached_ids: list[int] = []
             for row, value in parsed:
                 entry = await session.scalar(
                     select(KpiEntry).where(KpiEntry.kpi_id == row.id, KpiEntry.month == wanted).with_for_update()
@@ -760,7 +774,26 @@ class GoalService(Service):
                     value >= row.target if row.direction == KpiDirection.UP else value <= row.target
                 ):
                     reached.append(row.name)
-            return Logged(group_name=group.name, month=wanted, values=logged, reached=reached)
+                    reached_ids.append(row.id)
+            await plan_group(session, group.id, now)  # the KPI nudge
+            return Logged(group_name=group.name, month=wanted, values=logged, reached=reached,
+                          reached_ids=tuple(reached_ids))
+
+    async def target_win(self, actor: Actor, *, kpi_id: int, month: date) -> tuple[int, str]:
+        """"Share as a win" on a KPI that reached its target: the group and the win's text (no figure:
+        the KPI may be private). Owner only; the month's value must still reach the target."""
+        async with self.begin() as session:
+            row = await session.get(Kpi, kpi_id)
+            if row is None or row.guild_id != actor.guild_id or row.user_id != actor.user_id:
+                raise NotFound("I can't find that KPI among yours.")
+            value = await session.scalar(select(KpiEntry.value).where(KpiEntry.kpi_id == row.id, KpiEntry.month == month))
+            reached = value is not None and row.target is not None and (
+                value >= row.target if row.direction == KpiDirection.UP else value <= row.target
+            )
+            if not reached:
+                raise InvalidInput(f"{quoted(row.name)} no longer reaches its target for {show_month(month)}.")
+            return row.group_id, f"🎯 {row.name} reached its target for {show_month(month)}"
+
 
     async def history(
         self, actor: Actor, *, kpi: Ref, member_id: int | None = None, group_id: int | None = None

@@ -22,7 +22,7 @@ async def plan_kpi_nudges(session: AsyncSession, plan: GroupPlan) -> Iterable[Pl
 
 
 GOALS = Feature(
-    name="goals",
+    name="test_goals",
     kinds=(NotificationKind(KPI_NUDGE, "KPI nudge", plan_kpi_nudges, useful_after=timedelta(days=1)),),
 )
 

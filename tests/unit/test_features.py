@@ -65,7 +65,7 @@ class Calls:
 
 def goals_feature(calls: Calls) -> Feature:
     return Feature(
-        name="goals",
+        name="test_goals",
         kinds=(NotificationKind(KPI_NUDGE, "KPI nudge", plan_kpi_nudges, useful_after=timedelta(days=1),
                                 unplanned_reason="goal setting changed"),),
         meeting_ended=calls.meeting_ended,
