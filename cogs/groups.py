@@ -206,6 +206,7 @@ class GroupsCog(commands.Cog):
         reportback_lead_hours="Hours before a meeting to DM each member their commitments (default 48)",
         checkin_nudge_lead_hours="Hours before a meeting to nudge for module check-ins (default 72)",
         announce_commitments="Announce new commitments in the channel",
+        pack_lead_hours="Hours before a meeting to post the meeting pack, replacing the 1-day reminder (24; 0: off)",
         group="Which group (default: this channel's)",
     )
     async def group_settings(
@@ -216,19 +217,21 @@ class GroupsCog(commands.Cog):
         reportback_lead_hours: app_commands.Transform[int, BoundedInt(1, 672, what="lead time")] | None = None,
         checkin_nudge_lead_hours: app_commands.Transform[int, BoundedInt(1, 672, what="lead time")] | None = None,
         announce_commitments: bool | None = None,
+        pack_lead_hours: app_commands.Transform[int, BoundedInt(0, 672, what="lead time")] | None = None,
         group: GroupOption = None,
     ) -> None:
         info = await self.bot.services.groups.update_settings(
             actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=meeting_reminders,
             reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
-            announce_commitments=announce_commitments,
+            announce_commitments=announce_commitments, pack_lead_hours=pack_lead_hours,
         )
         reminders = ", ".join(f"{h} h" for h in info.meeting_reminder_hours) or "none"
         await respond(
             interaction,
             f"**{info.name}** settings: timezone {info.timezone}; meeting reminders {reminders} before; "
             f"report-back DM {info.reportback_lead_hours} h before; check-in nudge {info.checkin_nudge_lead_hours} h "
-            f"before; new commitments {'announced' if info.announce_commitments else 'not announced'}.",
+            f"before; meeting pack {f'{info.pack_lead_hours} h before' if info.pack_lead_hours else 'off'}; "
+            f"new commitments {'announced' if info.announce_commitments else 'not announced'}.",
         )
 
     @group.command(name="archive", description="Archive the group: every scheduled post stops, data is kept (facilitator)")

@@ -80,6 +80,7 @@ class GroupInfo:
     meeting_reminder_hours: list[int]
     reportback_lead_hours: int
     checkin_nudge_lead_hours: int
+    pack_lead_hours: int = 24  # 0: no meeting pack
     # The lines other features add (the current module, open commitments…), in feature order.
     lines: tuple[InfoLine, ...] = ()
 
@@ -333,11 +334,14 @@ class GroupService(Service):
         reportback_lead_hours: int | None = None,
         checkin_nudge_lead_hours: int | None = None,
         announce_commitments: bool | None = None,
+        pack_lead_hours: int | None = None,
     ) -> GroupInfo:
         tz = validate_timezone(timezone) if timezone is not None else None
         for hours in [*(meeting_reminder_hours or []), reportback_lead_hours, checkin_nudge_lead_hours]:
             if hours is not None and not 1 <= hours <= _MAX_LEAD_HOURS:
                 raise InvalidInput(f"Lead times are between 1 hour and {_MAX_LEAD_HOURS} hours (4 weeks).")
+        if pack_lead_hours is not None and not 0 <= pack_lead_hours <= _MAX_LEAD_HOURS:
+            raise InvalidInput(f"The meeting pack goes out 1 to {_MAX_LEAD_HOURS} hours before the meeting (0: no pack).")
         if meeting_reminder_hours is not None and len(meeting_reminder_hours) > 4:
             raise InvalidInput("At most four meeting reminders.")
         async with self.begin() as session:
@@ -354,6 +358,8 @@ class GroupService(Service):
                 group.checkin_nudge_lead_hours = checkin_nudge_lead_hours
             if announce_commitments is not None:
                 group.announce_commitments = announce_commitments
+            if pack_lead_hours is not None:
+                group.pack_lead_hours = pack_lead_hours
             await outbox.plan_group(session, group.id, self.now())
             return await self._info(session, group)
 
@@ -551,5 +557,6 @@ class GroupService(Service):
             meeting_reminder_hours=list(group.meeting_reminder_hours),
             reportback_lead_hours=group.reportback_lead_hours,
             checkin_nudge_lead_hours=group.checkin_nudge_lead_hours,
+            pack_lead_hours=group.pack_lead_hours,
             lines=tuple(await features_of(session).info_lines(session, group)),
         )
