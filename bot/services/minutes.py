@@ -151,7 +151,7 @@ async def minutes_of(session: AsyncSession, group: Group, meeting: Meeting, now:
     following = await _following(session, meeting)
     since = previous.starts_at if previous is not None else group.created_at
     # What the meeting brought runs until the next meeting (or now): commitments made at or after it.
-    until = following.starts_at if following is not None else now
+    made_before = (Commitment.created_at < following.starts_at) if following is not None else (Commitment.created_at <= now)
     end = meeting.ended_at or meeting.starts_at + MEETING_LENGTH
 
     brainstorms: list[BrainstormOutcome] = []
@@ -175,7 +175,7 @@ async def minutes_of(session: AsyncSession, group: Group, meeting: Meeting, now:
     for row in await session.scalars(
         select(Commitment)
         .where(Commitment.group_id == group.id, Commitment.created_at >= meeting.starts_at,
-               Commitment.created_at < until, Commitment.status != CommitmentStatus.DROPPED)
+               made_before, Commitment.status != CommitmentStatus.DROPPED)
         .order_by(Commitment.created_at, Commitment.id)
     ):
         made.setdefault(row.user_id, []).append(row.text)
