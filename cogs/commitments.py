@@ -372,7 +372,6 @@ class CommitmentsCog(commands.Cog):
             "reportback_dm": self.render_reportback_dm,
             "reportback_board": self.render_reportback_board,
             "buddy_summary": self.render_buddy_summary,
-            "post_meeting": self.render_post_meeting,
         }
 
     async def cog_load(self) -> None:
@@ -617,23 +616,6 @@ class CommitmentsCog(commands.Cog):
             return Rendered.skip("no active buddy with commitments due")
         embeds = reportback_embeds(summary.report, buddy_id=summary.buddy_id)
         return Rendered(message=OutgoingMessage(embeds=embeds))
-
-    async def render_post_meeting(self, note: Notification) -> Rendered:
-        if note.meeting_id is None:
-            return Rendered.skip("no meeting")
-        following = await self.bot.services.commitments.next_meeting_after(
-            group_id=note.group_id, meeting_id=note.meeting_id
-        )
-        if following is None:
-            return Rendered.skip("the meeting or group is gone")
-        if following.starts_at is None:
-            content = (
-                "What will you commit to before the next meeting? — `/commit add`"
-                " (no meeting is scheduled yet, so give a `due` date)"
-            )
-        else:
-            content = f"What will you commit to before {ts(following.starts_at, Style.FULL)}? — `/commit add`"
-        return Rendered(message=OutgoingMessage(content=content))
 
 
 async def setup(bot: RoundtableBot) -> None:

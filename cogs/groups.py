@@ -246,6 +246,7 @@ class GroupsCog(commands.Cog):
         checkin_nudge_lead_hours="Hours before a meeting to nudge for module check-ins (default 72)",
         announce_commitments="Announce new commitments in the channel",
         board_notes="Report-back notes on the board: the member chooses per note, or always private",
+        pack_lead_hours="Hours before a meeting to post the meeting pack, replacing the 1-day reminder (24; 0: off)",
         group="Which group (default: this channel's)",
     )
     @app_commands.choices(board_notes=BOARD_NOTES_CHOICES)
@@ -258,12 +259,13 @@ class GroupsCog(commands.Cog):
         checkin_nudge_lead_hours: app_commands.Transform[int, BoundedInt(1, 672, what="lead time")] | None = None,
         announce_commitments: bool | None = None,
         board_notes: app_commands.Choice[str] | None = None,
+        pack_lead_hours: app_commands.Transform[int, BoundedInt(0, 672, what="lead time")] | None = None,
         group: GroupOption = None,
     ) -> None:
         info = await self.bot.services.groups.update_settings(
             actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=meeting_reminders,
             reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
-            announce_commitments=announce_commitments,
+            announce_commitments=announce_commitments, pack_lead_hours=pack_lead_hours,
             board_notes=NoteSharing(board_notes.value) if board_notes is not None else None,
         )
         reminders = ", ".join(f"{h} h" for h in info.meeting_reminder_hours) or "none"
@@ -271,7 +273,8 @@ class GroupsCog(commands.Cog):
             interaction,
             f"**{info.name}** settings: timezone {info.timezone}; meeting reminders {reminders} before; "
             f"report-back DM {info.reportback_lead_hours} h before; check-in nudge {info.checkin_nudge_lead_hours} h "
-            f"before; new commitments {'announced' if info.announce_commitments else 'not announced'}; "
+            f"before; meeting pack {f'{info.pack_lead_hours} h before' if info.pack_lead_hours else 'off'}; "
+            f"new commitments {'announced' if info.announce_commitments else 'not announced'}; "
             f"report-back notes {BOARD_NOTES_LABELS[NoteSharing(info.board_notes)]}.",
         )
 

@@ -51,6 +51,7 @@ AFTER = (
 )
 YOU = (
     "`/group join` · `/group leave` · `/group info` · `/group list` · `/timezone set`\n"
+    "`/meeting minutes` a past meeting's minutes (Markdown copy)\n"
     "`/buddy pair` · `/buddy unpair` · `/help`"
 )
 FACILITATOR = (

@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 import discord
@@ -15,14 +16,15 @@ from discord.ext import commands
 from bot import calendar
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
-from bot.models import MeetingStatus
+from bot.models import CommitmentStatus, MeetingStatus
 from bot.services.meetings import MeetingInfo
+from bot.services.minutes import Minutes, Pack, Tally
 from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
-from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
+from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, fit_message, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
@@ -85,6 +87,126 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
         embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
     embed.set_footer(text=meeting.label)
     return embed
+
+
+def _status_words(status: str) -> str:
+    try:
+        found = CommitmentStatus(status)
+    except ValueError:
+        return status
+    return "not reported yet" if found == CommitmentStatus.OPEN else found.label
+
+
+def tally_text(tally: Tally) -> str:
+    if not tally.total:
+        return "No commitments were due at this meeting."
+    parts = [f"{n} {_status_words(status)}" for status, n in sorted(tally.counts.items()) if n]
+    rate = f" — completion {tally.completion}%" if tally.completion is not None else ""
+    return f"{plural(tally.total, 'commitment')}: {', '.join(parts)}{rate}"
+
+
+def _people(ids: tuple[int, ...]) -> str:
+    return _mentions(list(ids)) or "—"
+
+
+def pack_message(pack: Pack) -> OutgoingMessage:
+    """The meeting pack: one message, within Discord's limits; pings only who hasn't answered."""
+    agenda = pack.agenda
+    where = f"\n**Where:** {inert(pack.location, 200)}" if pack.location else ""
+    embed = discord.Embed(
+        title=f"Meeting pack — {agenda.label}"[:256],
+        description=f"**When:** {ts_with_relative(agenda.starts_at)} (in your own time){where}",
+        colour=discord.Colour.blurple(),
+    )
+    embed.add_field(name=f"Going ({len(agenda.going)})", value=_people(agenda.going), inline=True)
+    embed.add_field(name=f"Maybe ({len(agenda.maybe)})", value=_people(agenda.maybe), inline=True)
+    embed.add_field(name=f"Apologies ({len(agenda.apologies)})", value=_people(agenda.apologies), inline=True)
+    embed.add_field(name=f"No answer ({len(agenda.no_answer)})", value=_people(agenda.no_answer), inline=False)
+    lines = [f"{e.position}. <@{e.user_id}> — {inert(e.issue, 200)}" for e in agenda.entries]
+    issues = join_lines(lines, 1000)
+    embed.add_field(name="Hot seats", value=(issues[0] if issues else "No issue tabled yet — `/agenda table`."),
+                    inline=False)
+    if len(issues) > 1:
+        embed.add_field(name="Hot seats (continued)", value=issues[1] if len(issues) == 2 else
+                        f"{issues[1][:900]}\n… and more: `/agenda show`", inline=False)
+    module = f"Module {pack.module_number}" + (f": {inert(pack.module_title, 100)}" if pack.module_title else "")
+    embed.add_field(name="Module", value=f"{module} — {pack.checked_in} of {pack.members} checked in", inline=False)
+    embed.add_field(name="Report-back so far", value=tally_text(pack.tally)[:1024], inline=False)
+    embed.set_footer(text=f"The group's timezone is {agenda.timezone}.")
+    waiting = list(agenda.no_answer)
+    content = f"📋 The pack for **{inert(agenda.group_name, 80)}**'s meeting {ts(agenda.starts_at, Style.FULL)}."
+    if waiting:
+        pings = " ".join(f"<@{uid}>" for uid in waiting)
+        content += f"\nStill to answer: {pings} — are you coming?"
+    return OutgoingMessage(
+        content=content[:2000], embeds=[embed],
+        allowed_mentions=discord.AllowedMentions(everyone=False, roles=False,
+                                                 users=[discord.Object(uid) for uid in waiting]),
+    )
+
+
+def commit_line(minutes: Minutes) -> str:
+    if minutes.next_starts_at is None:
+        return ("What will you commit to before the next meeting? — `/commit add`"
+                " (no meeting is scheduled yet, so give a `due` date)")
+    return f"What will you commit to before {ts(minutes.next_starts_at, Style.FULL)}? — `/commit add`"
+
+
+def minutes_blocks(minutes: Minutes, *, markdown: bool = False) -> list[tuple[str, list[str]]]:
+    """The minutes as (heading, lines); Discord mentions and timestamps unless ``markdown``."""
+
+    def who(uid: int | None) -> str:
+        return "anonymous" if uid is None else (f"member {uid}" if markdown else f"<@{uid}>")
+
+    def when(at: datetime) -> str:
+        return f"{at:%Y-%m-%d %H:%M} UTC" if markdown else ts(at, Style.FULL)
+
+    def text(value: str, limit: int) -> str:
+        return value[:limit] if markdown else inert(value, limit)
+
+    blocks: list[tuple[str, list[str]]] = [("Report-back", [tally_text(minutes.tally)])]
+    storms: list[str] = []
+    for storm in minutes.brainstorms:
+        storms.append(f"**{text(storm.issue, 200)}** ({who(storm.owner_id)}, {storm.status}; "
+                      f"{plural(storm.adopted, 'idea')} adopted)")
+        storms.extend(f"  • {text(i.text, 200)} — {plural(i.votes, 'vote')}" + (" ✅ adopted" if i.adopted else "")
+                      for i in storm.top)
+    blocks.append(("Brainstorms", storms or ["No brainstorm this cycle."]))
+    made: list[str] = []
+    for uid, texts in minutes.new_commitments:
+        made.append(f"{who(uid)}:")
+        made.extend(f"  • {text(t, 300)}" for t in texts)
+    blocks.append(("New commitments", made or ["None yet."]))
+    blocks.append(("Wins", [f"• {who(uid)}: {text(w, 300)}" for uid, w in minutes.wins] or ["No win shared."]))
+    module = f"Module {minutes.module_number}" + (f": {text(minutes.module_title, 100)}" if minutes.module_title else "")
+    nxt = when(minutes.next_starts_at) if minutes.next_starts_at else "not scheduled yet"
+    blocks.append(("Next", [f"Next meeting: {nxt}", module]))
+    return blocks
+
+
+def minutes_embeds(minutes: Minutes, *, with_commit_line: bool) -> list[discord.Embed]:
+    lines: list[str] = [f"Meeting of {ts(minutes.starts_at, Style.FULL)}"]
+    for heading, body in minutes_blocks(minutes):
+        lines.append(f"\n__**{heading}**__")
+        lines.extend(body)
+    if with_commit_line:
+        lines.append("\n" + commit_line(minutes))
+    return fit_message(f"Minutes — {minutes.label}"[:200], "", join_lines(lines, PAGE_LINES_CHARS),
+                       "More in `/meeting minutes`.", colour=discord.Colour.green())
+
+
+def minutes_markdown(minutes: Minutes) -> str:
+    out = [f"# Minutes — {minutes.label}", "", f"Meeting of {minutes.starts_at:%Y-%m-%d %H:%M} UTC", ""]
+    for heading, body in minutes_blocks(minutes, markdown=True):
+        out += [f"## {heading}", "", *body, ""]
+    return "\n".join(out)
+
+
+def rsvp_view_for(meeting_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for answer in ANSWER_LABELS:
+        view.add_item(RsvpButton(meeting_id, answer))
+    return view
 
 
 def rsvp_view(meeting: MeetingInfo, *, reply: bool = False) -> discord.ui.View:
@@ -219,10 +341,14 @@ class MeetingsCog(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
         self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
+        self.bot.notifications.register("meeting_pack", self.render_meeting_pack)
+        self.bot.notifications.register("post_meeting", self.render_post_meeting)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
         self.bot.notifications.unregister("meeting_reminder")
+        self.bot.notifications.unregister("meeting_pack")
+        self.bot.notifications.unregister("post_meeting")
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
 
@@ -242,6 +368,26 @@ class MeetingsCog(commands.Cog):
             view=rsvp_view(meeting),
         )
         return Rendered(message)
+
+    async def render_meeting_pack(self, note: Notification) -> Rendered:
+        pack = await self.bot.services.minutes.pack(meeting_id=note.meeting_id) if note.meeting_id else None
+        if pack is None:
+            return Rendered.skip("meeting deleted")
+        if pack.agenda.status != MeetingStatus.SCHEDULED:
+            return Rendered.skip(f"meeting {pack.agenda.status}")
+        if pack.agenda.starts_at <= self.bot.clock.now():
+            return Rendered.skip("meeting already started")
+        message = pack_message(pack)
+        message.view = rsvp_view_for(pack.agenda.meeting_id)
+        return Rendered(message)
+
+    async def render_post_meeting(self, note: Notification) -> Rendered:
+        """The minutes (the meeting was ended by ``before_render``), ending with the commitments line."""
+        minutes = await self.bot.services.minutes.minutes(meeting_id=note.meeting_id) if note.meeting_id else None
+        if minutes is None:
+            return Rendered.skip("the meeting or group is gone")
+        return Rendered(message=OutgoingMessage(embeds=minutes_embeds(minutes, with_commit_line=False),
+                                                content=commit_line(minutes)))
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -341,6 +487,17 @@ class MeetingsCog(commands.Cog):
         ended = await self.bot.services.groups.end_meeting(meeting_id=meeting, actor=actor_from(interaction),
                                                            group_id=group)
         await respond(interaction, f"Meeting of {ts(ended.starts_at, Style.FULL)} ended. The wrap-up post follows shortly.")
+
+    @meeting.command(name="minutes", description="A past meeting's minutes, privately, with a Markdown copy")
+    @app_commands.describe(meeting="Which meeting (default: the last one that ended)",
+                           group="Which group (default: this channel's)")
+    async def meeting_minutes(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                              group: GroupOption = None) -> None:
+        minutes = await self.bot.services.minutes.show(actor_from(interaction), meeting_id=meeting, group_id=group)
+        data = minutes_markdown(minutes).encode()
+        name = f"minutes-{minutes.starts_at:%Y-%m-%d}.md"
+        await respond(interaction, embeds=minutes_embeds(minutes, with_commit_line=False),
+                      files=[discord.File(io.BytesIO(data), filename=name)])
 
     async def _notice(self, channel_id: int, text: str) -> None:
         channel = self.bot.get_channel(channel_id)

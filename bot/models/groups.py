@@ -67,6 +67,8 @@ class Group(Base):
     )
     reportback_lead_hours: Mapped[int] = mapped_column(Integer, default=48)
     checkin_nudge_lead_hours: Mapped[int] = mapped_column(Integer, default=72)
+    # The meeting pack goes out this long before the meeting, instead of the 1-day reminder; 0: no pack.
+    pack_lead_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     current_module_number: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int] = mapped_column(Snowflake)
     created_at: Mapped[datetime]

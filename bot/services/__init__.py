@@ -15,6 +15,7 @@ from bot.services.groups import GroupService
 from bot.services.guilds import GuildService
 from bot.services.help import HelpService
 from bot.services.meetings import MeetingService
+from bot.services.minutes import MinutesService
 from bot.services.modules import ModuleService
 from bot.services.outbox import OutboxService
 
@@ -27,6 +28,7 @@ class Services:
     groups: GroupService
     meetings: MeetingService
     agenda: AgendaService
+    minutes: MinutesService
     commitments: CommitmentService
     brainstorms: BrainstormService
     goals: GoalService
@@ -41,6 +43,7 @@ class Services:
             groups=GroupService(context),
             meetings=MeetingService(context),
             agenda=AgendaService(context),
+            minutes=MinutesService(context),
             commitments=CommitmentService(context),
             brainstorms=BrainstormService(context),
             goals=GoalService(context),

@@ -98,6 +98,7 @@ class GroupInfo:
     meeting_reminder_hours: list[int]
     reportback_lead_hours: int
     checkin_nudge_lead_hours: int
+    pack_lead_hours: int = 24  # 0: no meeting pack
     # The lines other features add (the current module, open commitments…), in feature order.
     lines: tuple[InfoLine, ...] = ()
     # Privacy: GROUP_LEVEL lists only the facilitators in ``members`` (and no feature lines);
@@ -387,12 +388,15 @@ class GroupService(Service):
         checkin_nudge_lead_hours: int | None = None,
         announce_commitments: bool | None = None,
         board_notes: NoteSharing | None = None,
+        pack_lead_hours: int | None = None,
     ) -> GroupInfo:
         board_notes = _note_sharing(board_notes) if board_notes is not None else None
         tz = validate_timezone(timezone) if timezone is not None else None
         for hours in [*(meeting_reminder_hours or []), reportback_lead_hours, checkin_nudge_lead_hours]:
             if hours is not None and not 1 <= hours <= _MAX_LEAD_HOURS:
                 raise InvalidInput(f"Lead times are between 1 hour and {_MAX_LEAD_HOURS} hours (4 weeks).")
+        if pack_lead_hours is not None and not 0 <= pack_lead_hours <= _MAX_LEAD_HOURS:
+            raise InvalidInput(f"The meeting pack goes out 1 to {_MAX_LEAD_HOURS} hours before the meeting (0: no pack).")
         if meeting_reminder_hours is not None and len(meeting_reminder_hours) > 4:
             raise InvalidInput("At most four meeting reminders.")
         async with self.begin() as session:
@@ -411,6 +415,8 @@ class GroupService(Service):
                 group.announce_commitments = announce_commitments
             if board_notes is not None:
                 group.board_notes = board_notes
+            if pack_lead_hours is not None:
+                group.pack_lead_hours = pack_lead_hours
             await outbox.plan_group(session, group.id, self.now())
             return await self._info(session, group)
 
@@ -623,6 +629,7 @@ class GroupService(Service):
             meeting_reminder_hours=list(group.meeting_reminder_hours),
             reportback_lead_hours=group.reportback_lead_hours,
             checkin_nudge_lead_hours=group.checkin_nudge_lead_hours,
+            pack_lead_hours=group.pack_lead_hours,
             lines=tuple(await features_of(session).info_lines(session, group)),
             member_count=len(members),
             board_notes=group.board_notes,

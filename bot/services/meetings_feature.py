@@ -1,4 +1,8 @@
-"""The meetings feature's contributions: the channel's meeting reminders and the post-meeting row.
+"""The meetings feature's contributions: the channel's meeting reminders, the meeting pack and the
+post-meeting row (the minutes).
+
+The meeting pack (``group.pack_lead_hours`` before the meeting; 0: none) replaces the 1-day
+reminder: while the pack is on, no reminder is planned at 24 h nor at the pack's own lead time.
 
 The post-meeting row is what ends a meeting when nobody ran ``/meeting end``: the dispatcher calls
 ``before_render`` (``GroupService.end_meeting``, idempotent) before its renderer runs.
@@ -15,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.features import Feature, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, each_meeting
 from bot.services.outbox import (
     MEETING_LENGTH,
+    MEETING_PACK,
     MEETING_REMINDER,
     POST_MEETING,
     R_REMINDER_SETTING,
@@ -31,11 +36,26 @@ def plan_meeting_reminders(plan: GroupPlan, slot: MeetingSlot) -> Iterable[Plann
     t = meeting.starts_at
     occurrence = meeting_occurrence(meeting)
     base = meeting_payload(meeting)
-    for hours in sorted({int(h) for h in (group.meeting_reminder_hours or []) if int(h) > 0}, reverse=True):
+    pack = int(group.pack_lead_hours or 0)
+    replaced = {24, pack} if pack > 0 else set()
+    hours_wanted = {int(h) for h in (group.meeting_reminder_hours or []) if int(h) > 0} - replaced
+    for hours in sorted(hours_wanted, reverse=True):
         yield PlannedRow(
             MEETING_REMINDER, meeting, f"{occurrence}:{hours}h", 0, hours_before(t, hours, plan.zone),
             {**base, "hours": hours}, skip_if_late=True,
         )
+
+
+def plan_meeting_pack(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
+    """The meeting pack in the channel, ``group.pack_lead_hours`` before the meeting (wall-clock)."""
+    hours = int(plan.group.pack_lead_hours or 0)
+    if hours <= 0:
+        return
+    meeting = slot.meeting
+    yield PlannedRow(
+        MEETING_PACK, meeting, meeting_occurrence(meeting), 0, hours_before(meeting.starts_at, hours, plan.zone),
+        {**meeting_payload(meeting), "hours": hours}, skip_if_late=True,
+    )
 
 
 async def plan_post_meeting(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
@@ -65,10 +85,14 @@ FEATURE = Feature(
             MEETING_REMINDER, "Meeting reminder", each_meeting(plan_meeting_reminders),
             useful_after=timedelta(0), order=10, unplanned_reason=R_REMINDER_SETTING, superseded_within="meeting",
         ),
+        NotificationKind(
+            MEETING_PACK, "Meeting pack", each_meeting(plan_meeting_pack),
+            useful_after=timedelta(0), order=9, unplanned_reason=R_REMINDER_SETTING,
+        ),
         # Always worth sending, however late, unless a later meeting's is due too (after an outage):
         # then only the latest is sent; the older ones still close their meeting (before_render).
         NotificationKind(
-            POST_MEETING, "Post-meeting prompt", plan_post_meeting, useful_after=None, order=80,
+            POST_MEETING, "Minutes (post-meeting)", plan_post_meeting, useful_after=None, order=80,
             before_render=end_meeting_first, superseded_within="group",
         ),
     ),

@@ -43,6 +43,7 @@ CANCELLED = OutboxStatus.CANCELLED
 # truth about which kinds are planned. Rows of kinds no feature declares are left alone by the
 # planner (except that an archived or channel-broken group loses every pending row).
 MEETING_REMINDER = "meeting_reminder"
+MEETING_PACK = "meeting_pack"
 MODULE_PROMPT = "module_prompt"
 CHECKIN_NUDGE = "checkin_nudge"
 REPORTBACK_DM = "reportback_dm"
@@ -53,6 +54,7 @@ POST_MEETING = "post_meeting"
 PLANNED_KINDS = frozenset(  # the built-in kinds; every planned kind: bot.services.FEATURES.kind_names
     {
         MEETING_REMINDER,
+        MEETING_PACK,
         MODULE_PROMPT,
         CHECKIN_NUDGE,
         REPORTBACK_DM,

@@ -146,7 +146,8 @@ async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
     await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", location="Zoom")  # 8 days out
 
     def reminders() -> list[Message]:
-        return [m for m in sim.messages(channel) if m.content.startswith("Reminder, ")]
+        # The week-ahead reminder, then (instead of the 1-day reminder) the meeting pack.
+        return [m for m in sim.messages(channel) if m.content.startswith(("Reminder, ", "📋 The pack"))]
 
     start = app.clock.now()
     await sim.advance(start.replace(day=24, hour=17, minute=59) - start)  # a minute before "7 days before"
@@ -173,9 +174,7 @@ async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
     await sim.advance(minutes=2)
     assert len(reminders()) == 2
     day = reminders()[1]
-    assert day.content == (
-        "Reminder, one day to go: **Makers** meets <t:1796148000:F> (<t:1796148000:R>), in your own time."
-    )
+    assert day.content.startswith("📋 The pack for **Makers**'s meeting <t:1796148000:F>.")
     assert _fields(day)["Going (1)"] == f"<@{ana.id}>"  # the answers so far
 
     await sim.advance(hours=23)

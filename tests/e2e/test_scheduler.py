@@ -93,7 +93,7 @@ async def test_a_month_arrives_once_each_at_its_time(
     assert contents(sim.messages(channel)) == [
         f"module_prompt {occ}",
         f"meeting_reminder {occ}:168h",
-        f"meeting_reminder {occ}:24h",
+        f"meeting_pack {occ}",  # the pack replaces the 1-day reminder
         f"reportback_board {occ}",
         f"checkin_digest {occ}",
     ]
@@ -126,7 +126,7 @@ async def test_outage_across_a_meeting_expires_the_stale_and_sends_the_useful(
     assert sim.dms(alice) == []
     rows = await outbox_rows(app, group_id)
     stale = [r for r in rows.values() if r.status == "expired"]
-    assert {r.kind for r in stale} == {"meeting_reminder", "checkin_nudge", "reportback_dm"}
+    assert {r.kind for r in stale} == {"meeting_reminder", "meeting_pack", "checkin_nudge", "reportback_dm"}
     assert all("already started" in r.reason for r in stale)
 
 
@@ -201,14 +201,14 @@ async def test_a_moved_meeting_re_times_its_rows_and_an_archived_group_cancels_t
 ) -> None:
     alice, bob = sim.member(guild, "Alice"), sim.member(guild, "Bob")
     group_id, meeting_id = await make_group(app, guild, channel, [alice, bob], timedelta(days=10))  # Thu 3 Dec 10:00
-    day_before = ("meeting_reminder", f"meeting:{meeting_id}:24h", 0)
+    day_before = ("meeting_pack", f"meeting:{meeting_id}", 0)
     await step(sim, app, clock, timedelta(0))
 
     [choice] = await sim.autocomplete(alice, channel, "meeting move", option="meeting", value="")
     await sim.command(alice, channel, "meeting move", meeting=choice["value"], when="2026-12-10 10:00")
     assert (await outbox_rows(app, group_id))[day_before].due_at == datetime(2026, 12, 9, 10, tzinfo=UTC)
     await step(sim, app, clock, datetime(2026, 12, 2, 10, 1, tzinfo=UTC) - clock.now())  # the old day before
-    assert f"meeting_reminder meeting:{meeting_id}:24h" not in contents(sim.messages(channel))
+    assert f"meeting_pack meeting:{meeting_id}" not in contents(sim.messages(channel))
 
     archived = await sim.command(alice, channel, "group archive")
     assert "archived" in archived.content
@@ -286,10 +286,10 @@ async def test_two_processes_on_one_database_send_each_row_once(
 
     rows = [row for group_id in group_ids for row in (await outbox_rows(app, group_id)).values()]
     sent = [row for row in rows if row.status == "sent"]
-    # per group: prompt, the 1-day reminder (the 7-day one, due beside it, is superseded), a nudge and a
-    # report-back DM each
-    assert len(sent) == 3 * (1 + 1 + 4 + 4)
-    assert len([row for row in rows if row.status == "expired" and row.reason.startswith("superseded")]) == 3
+    # per group: prompt, the 7-day reminder and the meeting pack (which replaced the 1-day reminder; a
+    # reminder of another kind doesn't supersede it), a nudge and a report-back DM each
+    assert len(sent) == 3 * (1 + 2 + 4 + 4)
+    assert {row.kind for row in sent} >= {"meeting_reminder", "meeting_pack"}
     assert not [row for row in rows if row.status == "pending" and row.due_at <= clock.now()]
     delivered = [m for c in channels for m in sim.messages(c)] + [m for member in members for m in sim.dms(member)]
     assert sorted(m.id for m in delivered) == sorted(row.message_id for row in sent)  # each row once, nothing else
@@ -324,7 +324,7 @@ async def test_a_series_keeps_its_local_time_across_daylight_saving(
         async with app.sessions.begin() as session:
             meeting = await session.scalar(select(Meeting).where(Meeting.starts_at == starts_at))
         assert meeting is not None, f"no meeting at {starts_at} (18:00 in {zone})"
-        reminder = f"meeting_reminder meeting:{meeting.id}:24h"
+        reminder = f"meeting_pack meeting:{meeting.id}"
         day_before = starts_at - timedelta(days=1)
         await sim.advance(day_before - timedelta(minutes=1) - clock.now())
         assert reminder not in contents(sim.messages(channel))

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.errors import NotFound
-from bot.models import Meeting
+from bot.models import Group, Meeting
 from bot.services import Services
 from bot.services.base import Actor
 from tests.unit.seeding import CHANNEL as SEED_CHANNEL
@@ -130,6 +130,8 @@ async def test_an_overdue_reminder_beside_a_later_one_of_the_meeting_is_expired(
 ) -> None:
     now = clock.now()
     group_id = await make_group(sessions, now)
+    async with sessions.begin() as session:  # the 1-day reminder, not the meeting pack that replaces it
+        (await session.get(Group, group_id)).pack_lead_hours = 0
     t = now + timedelta(days=10)
     meeting_id = await add_meeting(sessions, group_id, t, now)
     await send_due(services)

@@ -60,7 +60,9 @@ async def test_a_meeting_plans_the_whole_cycle(sessions, clock: ManualClock) -> 
     found = by_key(await rows(sessions, group_id))
     occ = f"meeting:{meeting_id}"
     assert found[("meeting_reminder", f"{occ}:168h", 0)].due_at == t - timedelta(days=7)
-    assert found[("meeting_reminder", f"{occ}:24h", 0)].due_at == t - timedelta(days=1)
+    # The meeting pack replaces the 1-day reminder.
+    assert ("meeting_reminder", f"{occ}:24h", 0) not in found
+    assert found[("meeting_pack", occ, 0)].due_at == t - timedelta(days=1)
     assert found[("module_prompt", occ, 0)].due_at == now  # no previous meeting: when first planned
     for user in (ALICE, BOB):
         assert found[("checkin_nudge", occ, user)].due_at == t - timedelta(hours=72)
@@ -107,8 +109,8 @@ async def test_moving_a_meeting_retimes_and_late_reminders_are_not_created(sessi
         await plan_group(session, group_id, now)
     found = by_key(await rows(sessions, group_id))
     occ = f"meeting:{meeting_id}"
-    assert found[("meeting_reminder", f"{occ}:24h", 0)].due_at == new_t - timedelta(days=1)
-    assert found[("meeting_reminder", f"{occ}:24h", 0)].id == ids[("meeting_reminder", f"{occ}:24h", 0)]
+    assert found[("meeting_pack", occ, 0)].due_at == new_t - timedelta(days=1)
+    assert found[("meeting_pack", occ, 0)].id == ids[("meeting_pack", occ, 0)]  # the same row, retimed
     week = found[("meeting_reminder", f"{occ}:168h", 0)]
     assert week.status == "cancelled" and "lead time" in week.reason
     assert found[("post_meeting", occ, 0)].due_at == new_t + timedelta(hours=3)
@@ -121,7 +123,7 @@ async def test_meeting_soon_gets_dms_now_but_no_stale_channel_reminder(sessions,
     found = by_key(await rows(sessions, group_id))
     occ = f"meeting:{meeting_id}"
     assert ("meeting_reminder", f"{occ}:168h", 0) not in found
-    assert found[("meeting_reminder", f"{occ}:24h", 0)].due_at == now + timedelta(hours=6)
+    assert found[("meeting_pack", occ, 0)].due_at == now + timedelta(hours=6)
     assert found[("reportback_dm", occ, ALICE)].due_at == now  # 48 h before has passed: now
     assert found[("checkin_nudge", occ, BOB)].due_at == now
 

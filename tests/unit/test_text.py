@@ -329,7 +329,7 @@ def test_brainstorm_cards_and_results_escape_member_text() -> None:
     idea = IdeaInfo(id=1, number=1, author_id=BOB, text=MARKDOWN, votes=2, message_id=5, commitment_id=None,
                     created_at=start)
     info = BrainstormInfo(
-        id=7, guild_id=GUILD, group_id=1, group_name="Makers", group_channel_id=2, owner_id=ANA, issue=MARKDOWN,
+        id=7, number=1, guild_id=GUILD, group_id=1, group_name="Makers", group_channel_id=2, owner_id=ANA, issue=MARKDOWN,
         details="- a list?\n[link](https://evil.example)", anonymous=False, max_votes=None, status="closed",
         thread_id=9, message_id=1, created_at=start, closed_at=start, ideas=(idea,),
     )
