@@ -16,6 +16,7 @@ from bot.services.guilds import GuildService
 from bot.services.help import HelpService
 from bot.services.meetings import MeetingService
 from bot.services.modules import ModuleService
+from bot.services.mydata import MyDataService
 from bot.services.outbox import OutboxService
 
 __all__ = ["FEATURES", "Actor", "FeatureRegistry", "ServiceContext", "Services"]
@@ -33,6 +34,7 @@ class Services:
     modules: ModuleService
     outbox: OutboxService
     help: HelpService
+    mydata: MyDataService
 
     @classmethod
     def build(cls, context: ServiceContext) -> Services:
@@ -47,4 +49,5 @@ class Services:
             modules=ModuleService(context),
             outbox=OutboxService(context),
             help=HelpService(context),
+            mydata=MyDataService(context),
         )

@@ -8,7 +8,15 @@ without one (unit tests, scripts) use it too.
 from __future__ import annotations
 
 from bot.features import FeatureRegistry, set_builtin
-from bot.services import buddies_feature, commitments_feature, meetings_feature, modules_feature
+from bot.services import (
+    agenda_feature,
+    brainstorms_feature,
+    buddies_feature,
+    commitments_feature,
+    goals_feature,
+    meetings_feature,
+    modules_feature,
+)
 
 FEATURES = FeatureRegistry(
     (
@@ -16,6 +24,9 @@ FEATURES = FeatureRegistry(
         modules_feature.FEATURE,
         commitments_feature.FEATURE,
         buddies_feature.FEATURE,
+        agenda_feature.FEATURE,
+        brainstorms_feature.FEATURE,
+        goals_feature.FEATURE,
     )
 )
 set_builtin(FEATURES)
