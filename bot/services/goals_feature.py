@@ -1,4 +1,5 @@
-"""The goals feature's contributions: export and delete of a member's goals, KPIs and KPI values."""
+"""The goals feature's data hooks (named "goals_kpis": the planned KPI nudge may declare "goals"): export and
+delete of a member's goals, KPIs and KPI values."""
 
 from __future__ import annotations
 
@@ -39,4 +40,4 @@ async def delete_goals(session: AsyncSession, guild_id: int, user_id: int, now: 
     return rows
 
 
-FEATURE = Feature(name="goals", export_member=export_goals, delete_member=delete_goals)
+FEATURE = Feature(name="goals_kpis", export_member=export_goals, delete_member=delete_goals)
