@@ -13,4 +13,5 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.brainstorms",
     "cogs.modules",
     "cogs.admin",
+    "cogs.mydata",
 )
