@@ -4,6 +4,7 @@ and its refusals (another member's click, after 10 minutes, the only facilitator
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date, timedelta
 from decimal import Decimal
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.__main__ import run_forget_user
 from bot.clock import ManualClock
 from bot.errors import InvalidInput, NotAllowed
 from bot.models import (
@@ -37,6 +39,7 @@ from bot.models import (
 from bot.services import Services
 from bot.services import outbox as outbox_service
 from bot.services.mydata import FORMER_MEMBER_ID, REMOVED_TEXT
+from bot.settings import DatabaseSettings
 from tests.unit.seeding import CHANNEL, GUILD, add_meeting, make_group
 
 OTHER_GUILD = 1_000_000_000_000_000_002
@@ -211,3 +214,19 @@ async def test_forget_refusals_change_nothing(services: Services, sessions: Any,
     await services.mydata.forget(user_id=BOB, guild_id=None, confirmed_by=BOB, requested_at=clock.now())
     async with sessions.begin() as s:
         assert await s.scalar(select(GroupMember).where(GroupMember.user_id == BOB)) is None
+
+
+async def test_forget_user_command_forgets_everywhere_and_prints_no_content(
+    services: Services, sessions: Any, clock: ManualClock, database_url: str
+) -> None:
+    await seed(sessions, clock)
+    out = io.StringIO()
+    assert await run_forget_user(DatabaseSettings(database_url=database_url), ANA, out) == 0
+    printed = out.getvalue()
+    assert "2 servers" in printed and "2 groups" in printed
+    assert not any(word in printed for word in ANA_TEXTS)
+    async with sessions.begin() as s:
+        assert await s.scalar(select(GroupMember).where(GroupMember.user_id == ANA)) is None
+    out = io.StringIO()
+    assert await run_forget_user(DatabaseSettings(database_url=database_url), BOB, out) != 0
+    assert "only facilitator" in out.getvalue()
