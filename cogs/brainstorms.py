@@ -31,8 +31,8 @@ from bot.services.brainstorms import (
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors, bot_of
 from bot.ui.dm import mention_only, send_to_member
-from bot.ui.members import who
 from bot.ui.errors import log_failure
+from bot.ui.members import who
 from bot.ui.notify import OutgoingMessage
 from bot.ui.options import (
     BoundedInt,

@@ -39,8 +39,8 @@ from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
 from bot.ui.dm import mention_only, send_to_member
-from bot.ui.members import who
 from bot.ui.errors import log_failure
+from bot.ui.members import who
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
 from bot.ui.pages import EMBED_DESCRIPTION, embed_pages, fit_message, paginate, respond_pages
