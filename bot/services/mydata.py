@@ -186,12 +186,16 @@ class MyDataService(Service):
         async with self.begin() as session:
             guilds = [guild_id] if guild_id is not None else await _servers_of(session, user_id)
             features = features_of(session)
-            servers = {}
+            servers: dict[int, dict[str, dict[str, list[dict[str, Any]]]]] = {}
             for guild in guilds:
-                servers[guild] = await features.export_member(session, guild, user_id)
+                found = await features.export_member(session, guild, user_id)
                 profile = await session.get(MemberProfile, (guild, user_id))
                 if profile is not None:
-                    servers[guild]["profile"] = {"member_profile": [row_data(profile)]}
+                    found["profile"] = {"member_profile": [row_data(profile)]}
+                # Tables without a row of theirs are left out, and a server with none at all.
+                kept = {name: {table: rows for table, rows in tables.items() if rows} for name, tables in found.items()}
+                if kept := {name: tables for name, tables in kept.items() if tables}:
+                    servers[guild] = kept
             return MemberExport(user_id, self.now(), servers)
 
     async def forget(
