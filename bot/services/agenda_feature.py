@@ -19,10 +19,9 @@ async def export_agenda(session: AsyncSession, guild_id: int, user_id: int) -> d
 
 
 async def delete_agenda(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
-    gone = await affected(session,
-        delete(AgendaItem).where(AgendaItem.guild_id == guild_id, AgendaItem.user_id == user_id)
+    return await affected(
+        session, delete(AgendaItem).where(AgendaItem.guild_id == guild_id, AgendaItem.user_id == user_id)
     )
-    return gone
 
 
 FEATURE = Feature(name="agenda", export_member=export_agenda, delete_member=delete_agenda)

@@ -55,8 +55,7 @@ async def export_pairs(session: AsyncSession, guild_id: int, user_id: int) -> di
 
 
 async def delete_pairs(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
-    gone = await affected(session, delete(BuddyPair).where(_pairs_of(guild_id, user_id)))
-    return gone
+    return await affected(session, delete(BuddyPair).where(_pairs_of(guild_id, user_id)))
 
 
 FEATURE = Feature(

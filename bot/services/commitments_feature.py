@@ -57,8 +57,8 @@ async def export_commitments(session: AsyncSession, guild_id: int, user_id: int)
 async def delete_commitments(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
     """Wins go; commitments stay (their numbers are the group's), emptied and by "a former member"."""
     wins = await affected(session, delete(Win).where(Win.guild_id == guild_id, Win.user_id == user_id))
-    kept = await affected(session,
-        update(Commitment).where(Commitment.guild_id == guild_id, Commitment.user_id == user_id)
+    kept = await affected(
+        session, update(Commitment).where(Commitment.guild_id == guild_id, Commitment.user_id == user_id)
         .values(user_id=FORMER_MEMBER_ID, text=REMOVED_TEXT, note=None, updated_at=now)
     )
     return wins + kept

@@ -63,8 +63,7 @@ async def export_checkins(session: AsyncSession, guild_id: int, user_id: int) ->
 
 
 async def delete_checkins(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
-    gone = await affected(session, delete(CheckIn).where(CheckIn.guild_id == guild_id, CheckIn.user_id == user_id))
-    return gone
+    return await affected(session, delete(CheckIn).where(CheckIn.guild_id == guild_id, CheckIn.user_id == user_id))
 
 
 FEATURE = Feature(

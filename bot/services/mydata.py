@@ -264,17 +264,17 @@ class MyDataService(Service):
             await session.delete(member)
         await session.flush()
         rows = len(memberships) + await features.delete_member(session, guild_id, user_id, now)
-        rows += await affected(session,
-            delete(MemberProfile).where(MemberProfile.guild_id == guild_id, MemberProfile.user_id == user_id)
+        rows += await affected(
+            session, delete(MemberProfile).where(MemberProfile.guild_id == guild_id, MemberProfile.user_id == user_id)
         )
-        rows += await affected(session,
-            update(Group).where(Group.guild_id == guild_id, Group.created_by == user_id)
+        rows += await affected(
+            session, update(Group).where(Group.guild_id == guild_id, Group.created_by == user_id)
             .values(created_by=FORMER_MEMBER_ID)
         )
         for group in groups:
             await outbox.plan_group(session, group.id, now)  # their pending rows are cancelled
         # Then no row keeps their id: the DMs planned for them (cancelled above) or sent go too.
-        rows += await affected(session,
-            delete(OutboxRow).where(OutboxRow.guild_id == guild_id, OutboxRow.recipient_id == user_id)
+        rows += await affected(
+            session, delete(OutboxRow).where(OutboxRow.guild_id == guild_id, OutboxRow.recipient_id == user_id)
         )
         return len(groups), rows
