@@ -100,6 +100,38 @@ async def run_migrate(settings: DatabaseSettings) -> int:
         await engine.dispose()
 
 
+# --- forget-user ----------------------------------------------------------------------------------
+
+
+async def run_forget_user(settings: DatabaseSettings, user_id: int, out: TextIO | None = None) -> int:
+    """A Discord-initiated deletion: forget ``user_id`` in every server; print counts, never content."""
+    from bot.clock import SystemClock
+    from bot.db import create_engine, create_sessionmaker
+    from bot.errors import UserError
+    from bot.features import bind_features
+    from bot.services import FEATURES, ServiceContext
+    from bot.services.mydata import MyDataService
+
+    out = out or sys.stdout
+    engine = create_engine(settings.database_url)
+    try:
+        sessions = create_sessionmaker(engine)
+        bind_features(sessions, FEATURES)
+        clock = SystemClock()
+        service = MyDataService(ServiceContext(sessions=sessions, clock=clock))
+        try:
+            summary = await service.forget(user_id=user_id, guild_id=None, confirmed_by=user_id,
+                                           requested_at=clock.now())
+        except UserError as exc:
+            print(f"Refused, nothing deleted: {exc}", file=out)
+            return EXIT_RUNTIME
+        print(f"Forgot user {user_id}: {summary.servers} servers, {summary.groups_left} groups left, "
+              f"{summary.rows} rows deleted or anonymised.", file=out)
+        return 0
+    finally:
+        await engine.dispose()
+
+
 # --- backup ---------------------------------------------------------------------------------------
 
 
@@ -312,6 +344,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="back up the database to PATH (SQLite), or print the pg_dump line")
     backup.add_argument("path", help="the backup file to write (or a folder: a dated file is made in it)")
     commands.add_parser("check", help="check the settings, the database, the token and the intents")
+    forget = commands.add_parser("forget-user", help="delete a Discord user's data in every server (prints counts)")
+    forget.add_argument("user_id", type=int, help="the Discord user id")
     return parser
 
 
@@ -332,6 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(run_migrate(settings))
     if command == "backup":
         return run_backup(settings, args.path)
+    if command == "forget-user":
+        return asyncio.run(run_forget_user(settings, args.user_id))
     assert isinstance(settings, Settings)
     if command == "check":
         return asyncio.run(run_check(settings))

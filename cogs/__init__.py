@@ -14,4 +14,5 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.modules",
     "cogs.admin",
     "cogs.privacy",
+    "cogs.mydata",
 )

@@ -32,6 +32,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors, bot_of
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
+from bot.ui.members import who
 from bot.ui.notify import OutgoingMessage
 from bot.ui.options import (
     BoundedInt,
@@ -77,7 +78,7 @@ def _votes(n: int) -> str:
 def idea_line(info: BrainstormInfo, idea: IdeaInfo) -> str:
     """"💡 #3 Raise prices for new clients — <@Bob>" (the author left out when anonymous)."""
     line = f"💡 #{idea.number} {inert(idea.text)}"
-    return line if info.anonymous else f"{line} — <@{idea.author_id}>"
+    return line if info.anonymous else f"{line} — {who(idea.author_id)}"
 
 
 def ranks(votes: list[int]) -> list[str]:
@@ -103,7 +104,7 @@ def issue_embed(info: BrainstormInfo) -> discord.Embed:
         title=inert(info.issue, 256), description=inert(info.details, 4096) if info.details else None,
         colour=discord.Colour.gold(),
     )
-    embed.add_field(name="Tabled by", value=f"<@{info.owner_id}>")
+    embed.add_field(name="Tabled by", value=who(info.owner_id))
     voting = f"React {VOTE_EMOJI} on the ideas you back"
     if info.max_votes is not None:
         voting += f" (at most {info.max_votes} each)"
@@ -363,7 +364,7 @@ class BrainstormCog(commands.Cog):
             await respond(interaction, f"**{name}** has no {which} yet.")
             return
         lines = [
-            f"**#{b.number}** {inert(b.issue, 120)} — {b.status} — <@{b.owner_id}>"
+            f"**#{b.number}** {inert(b.issue, 120)} — {b.status} — {who(b.owner_id)}"
             + (f" — <#{b.thread_id}>" if b.thread_id else "")
             for b in brainstorms
         ]

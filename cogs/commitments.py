@@ -42,6 +42,7 @@ from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
+from bot.ui.members import who
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
 from bot.ui.pages import (
@@ -116,7 +117,7 @@ def list_pages(listing: CommitmentList) -> list[discord.Embed]:
     label = "all" if listing.status is None else STATUS_LABELS_FOR_LIST.get(listing.status, listing.status)
     title = f"Commitments in {listing.group_name} — {label}"
     blocks = [
-        [f"**<@{member.user_id}>**", *(commitment_line(c) + f" · due {ts(c.due_at, Style.SHORT_DATE)}" for c in member.commitments)]
+        [f"**{who(member.user_id)}**", *(commitment_line(c) + f" · due {ts(c.due_at, Style.SHORT_DATE)}" for c in member.commitments)]
         for member in listing.members
     ]
     return embed_pages(title, paginate(blocks, DESCRIPTION_MAX - 100), colour=EMBED_COLOUR)
@@ -129,7 +130,7 @@ def board_embeds(board: Board) -> list[discord.Embed]:
         lines.append("Not reported yet: " + ", ".join(f"<@{u}>" for u in board.not_reported))
     else:
         lines.append("Everyone has reported. 🎉")
-    blocks = [[f"**<@{m.user_id}>**", *(commitment_line(c) for c in m.commitments)] for m in board.members]
+    blocks = [[f"**{who(m.user_id)}**", *(commitment_line(c) for c in m.commitments)] for m in board.members]
     header = "\n".join(lines)
     pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4)
     return fit_message(

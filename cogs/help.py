@@ -52,7 +52,8 @@ AFTER = (
 YOU = (
     "`/group join` · `/group leave` · `/group info` · `/group list` · `/timezone set`\n"
     "`/meeting minutes` a past meeting's minutes (Markdown copy)\n"
-    "`/buddy pair` · `/buddy unpair` · `/help`"
+    "`/buddy pair` · `/buddy unpair` · `/help`\n"
+    "`/mydata export` a copy of your data · `/mydata forget` delete it"
 )
 FACILITATOR = (
     "`/group add` · `/group remove` · `/group facilitator` · `/group settings` · `/group archive`\n"

@@ -17,6 +17,7 @@ from bot.services.help import HelpService
 from bot.services.meetings import MeetingService
 from bot.services.minutes import MinutesService
 from bot.services.modules import ModuleService
+from bot.services.mydata import MyDataService
 from bot.services.outbox import OutboxService
 
 __all__ = ["FEATURES", "Actor", "FeatureRegistry", "ServiceContext", "Services"]
@@ -35,6 +36,7 @@ class Services:
     modules: ModuleService
     outbox: OutboxService
     help: HelpService
+    mydata: MyDataService
 
     @classmethod
     def build(cls, context: ServiceContext) -> Services:
@@ -50,4 +52,5 @@ class Services:
             modules=ModuleService(context),
             outbox=OutboxService(context),
             help=HelpService(context),
+            mydata=MyDataService(context),
         )

@@ -7,13 +7,16 @@ Buddy pairs themselves are managed by ``GroupService`` (``/buddy …``).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, NotificationKind, PlannedRow
-from bot.models import Group
+from bot.models import BuddyPair, Group
 from bot.services.buddies import members_with_active_buddy
 from bot.services.groups import _end_buddy_pairs
+from bot.services.mydata import affected, export_rows
 from bot.services.outbox import (
     BUDDY_SUMMARY,
     BUDDY_SUMMARY_DELAY,
@@ -41,6 +44,20 @@ async def end_pairs(session: AsyncSession, group: Group, user_id: int, now: date
     await _end_buddy_pairs(session, group.id, user_id, now)
 
 
+def _pairs_of(guild_id: int, user_id: int) -> Any:
+    return (BuddyPair.guild_id == guild_id) & or_(BuddyPair.requester_id == user_id, BuddyPair.partner_id == user_id)
+
+
+async def export_pairs(session: AsyncSession, guild_id: int, user_id: int) -> dict[str, Any]:
+    # The other member of the pair is theirs to export, not this member's: left out.
+    return {"buddy_pair": await export_rows(session, select(BuddyPair).where(_pairs_of(guild_id, user_id)),
+                                            leave_out=("requester_id", "partner_id"))}
+
+
+async def delete_pairs(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
+    return await affected(session, delete(BuddyPair).where(_pairs_of(guild_id, user_id)))
+
+
 FEATURE = Feature(
     name="buddies",
     kinds=(
@@ -48,4 +65,6 @@ FEATURE = Feature(
                          useful_after=timedelta(hours=24), order=50, unplanned_reason=R_NO_BUDDY),
     ),
     member_left=end_pairs,
+    export_member=export_pairs,
+    delete_member=delete_pairs,
 )

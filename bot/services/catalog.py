@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from bot.features import FeatureRegistry, set_builtin
 from bot.services import (
+    agenda_feature,
+    brainstorms_feature,
     buddies_feature,
     commitments_feature,
     goals_feature,
@@ -22,6 +24,8 @@ FEATURES = FeatureRegistry(
         modules_feature.FEATURE,
         commitments_feature.FEATURE,
         buddies_feature.FEATURE,
+        agenda_feature.FEATURE,
+        brainstorms_feature.FEATURE,
         goals_feature.FEATURE,
     )
 )

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, NotificationKind, PlannedRow, each_meeting
-from bot.models import Group, Meeting
+from bot.models import Commitment, Group, Meeting, Win
 from bot.services.commitments import close_meeting_commitments, count_open
+from bot.services.mydata import FORMER_MEMBER_ID, REMOVED_TEXT, affected, export_rows
 from bot.services.outbox import (
     MEETING_LENGTH,
     REPORTBACK_BOARD,
@@ -43,6 +46,24 @@ async def open_commitments_line(session: AsyncSession, group: Group) -> list[Inf
     return [InfoLine("Open commitments", str(await count_open(session, group.id)))]
 
 
+async def export_commitments(session: AsyncSession, guild_id: int, user_id: int) -> dict[str, Any]:
+    return {
+        "commitment": await export_rows(session, select(Commitment).where(
+            Commitment.guild_id == guild_id, Commitment.user_id == user_id).order_by(Commitment.id)),
+        "win": await export_rows(session, select(Win).where(Win.guild_id == guild_id, Win.user_id == user_id)),
+    }
+
+
+async def delete_commitments(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
+    """Wins go; commitments stay (their numbers are the group's), emptied and by "a former member"."""
+    wins = await affected(session, delete(Win).where(Win.guild_id == guild_id, Win.user_id == user_id))
+    kept = await affected(
+        session, update(Commitment).where(Commitment.guild_id == guild_id, Commitment.user_id == user_id)
+        .values(user_id=FORMER_MEMBER_ID, text=REMOVED_TEXT, note=None, updated_at=now)
+    )
+    return wins + kept
+
+
 FEATURE = Feature(
     name="commitments",
     kinds=(
@@ -53,4 +74,6 @@ FEATURE = Feature(
     ),
     meeting_ended=close_commitments,
     info_lines=open_commitments_line,
+    export_member=export_commitments,
+    delete_member=delete_commitments,
 )

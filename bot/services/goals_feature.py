@@ -10,6 +10,7 @@ the member's group when a KPI is added or removed or a value logged.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.features import Feature, GroupPlan, NotificationKind, PlannedRow
 from bot.models import Goal, Kpi, KpiEntry, OutboxRow
 from bot.models.outbox import OutboxStatus
+from bot.services.mydata import export_rows
 from bot.services.outbox import meeting_occurrence, member_dm_after, member_dm_due
 
 KPI_NUDGE = "kpi_nudge"
@@ -116,6 +118,19 @@ async def delete_goals_data(session: AsyncSession, guild_id: int, user_id: int, 
     return deleted
 
 
+async def export_goals(session: AsyncSession, guild_id: int, user_id: int) -> dict[str, Any]:
+    """The member's goals, KPIs and logged values in this server (``/mydata export``)."""
+    kpis = select(Kpi.id).where(Kpi.guild_id == guild_id, Kpi.user_id == user_id)
+    return {
+        "goal": await export_rows(session, select(Goal).where(Goal.guild_id == guild_id, Goal.user_id == user_id)
+                                  .order_by(Goal.id)),
+        "kpi": await export_rows(session, select(Kpi).where(Kpi.guild_id == guild_id, Kpi.user_id == user_id)
+                                 .order_by(Kpi.id)),
+        "kpi_entry": await export_rows(session, select(KpiEntry).where(KpiEntry.kpi_id.in_(kpis))
+                                       .order_by(KpiEntry.id)),
+    }
+
+
 FEATURE = Feature(
     name="goals",
     kinds=(
@@ -123,5 +138,6 @@ FEATURE = Feature(
         NotificationKind(KPI_NUDGE, "KPI nudge", plan_kpi_nudges, useful_after=timedelta(days=7), order=45,
                          unplanned_reason=R_LOGGED),
     ),
+    export_member=export_goals,
     delete_member=delete_goals_data,
 )

@@ -11,12 +11,15 @@ The post-meeting row is what ends a meeting when nobody ran ``/meeting end``: th
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, each_meeting
+from bot.models import MeetingSeries, Rsvp
+from bot.services.mydata import affected, export_rows
 from bot.services.outbox import (
     MEETING_LENGTH,
     MEETING_PACK,
@@ -78,6 +81,22 @@ async def end_meeting_first(services: Any, row: Claimed) -> None:
         await services.groups.end_meeting(meeting_id=row.meeting_id, actor=None)
 
 
+async def export_rsvps(session: AsyncSession, guild_id: int, user_id: int) -> dict[str, Any]:
+    return {
+        "rsvp": await export_rows(session, select(Rsvp).where(Rsvp.guild_id == guild_id, Rsvp.user_id == user_id)),
+        "meeting_series": await export_rows(session, select(MeetingSeries).where(
+            MeetingSeries.guild_id == guild_id, MeetingSeries.created_by == user_id)),
+    }
+
+
+async def delete_rsvps(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
+    """RSVPs go; a series they set up stays, set up by "a former member" (``bot.services.mydata``)."""
+    gone = await affected(session, delete(Rsvp).where(Rsvp.guild_id == guild_id, Rsvp.user_id == user_id))
+    kept = await affected(session, update(MeetingSeries).where(
+        MeetingSeries.guild_id == guild_id, MeetingSeries.created_by == user_id).values(created_by=0))
+    return gone + kept
+
+
 FEATURE = Feature(
     name="meetings",
     kinds=(
@@ -96,4 +115,6 @@ FEATURE = Feature(
             before_render=end_meeting_first, superseded_within="group",
         ),
     ),
+    export_member=export_rsvps,
+    delete_member=delete_rsvps,
 )

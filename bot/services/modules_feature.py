@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, NotificationKind, PlannedRow, each_meeting
-from bot.models import Group, Meeting, MeetingStatus, OutboxRow
+from bot.models import CheckIn, Group, Meeting, MeetingStatus, OutboxRow
 from bot.models.outbox import OutboxStatus
 from bot.services.modules import advance_module, current_module_title
+from bot.services.mydata import affected, export_rows
 from bot.services.outbox import (
     CHECKIN_DIGEST,
     CHECKIN_NUDGE,
@@ -110,6 +112,15 @@ async def current_module_line(session: AsyncSession, group: Group) -> list[InfoL
     return [] if title is None else [InfoLine("Current module", title)]
 
 
+async def export_checkins(session: AsyncSession, guild_id: int, user_id: int) -> dict[str, Any]:
+    return {"checkin": await export_rows(session, select(CheckIn).where(
+        CheckIn.guild_id == guild_id, CheckIn.user_id == user_id).order_by(CheckIn.id))}
+
+
+async def delete_checkins(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
+    return await affected(session, delete(CheckIn).where(CheckIn.guild_id == guild_id, CheckIn.user_id == user_id))
+
+
 FEATURE = Feature(
     name="modules",
     kinds=(
@@ -122,4 +133,6 @@ FEATURE = Feature(
     ),
     meeting_ended=advance_module,
     info_lines=current_module_line,
+    export_member=export_checkins,
+    delete_member=delete_checkins,
 )

@@ -34,7 +34,7 @@ DOMAIN = [
     if not any(path.relative_to(ROOT).as_posix().startswith((f"{name}/", name)) for name in ADAPTERS)
 ]
 # Commands that make sense outside a server (in a DM with the bot).
-DM_ALLOWED = {"help"}
+DM_ALLOWED = {"help", "mydata"}
 
 
 def _python_files(paths: list[Path]) -> Iterator[Path]:
