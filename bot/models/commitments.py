@@ -36,6 +36,7 @@ class Commitment(Base):
         UniqueConstraint("group_id", "number"),
         Index("ix_commitment_group_user_status", "group_id", "user_id", "status"),
         Index("ix_commitment_meeting", "meeting_id"),
+        Index("ix_commitment_carried_from", "carried_from_id", unique=True),  # carried over at most once
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -50,6 +51,8 @@ class Commitment(Base):
     status: Mapped[str] = mapped_column(String(16), default=OPEN)
     note: Mapped[str | None] = mapped_column(String(1000))
     reported_at: Mapped[datetime | None]
+    # The unfinished commitment this one carries over ("#19, carried over from #12").
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("commitment.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, NotificationKind, PlannedRow, each_meeting
 from bot.models import Group
+from bot.services.commitments import apologies_for
 from bot.services.modules import advance_module, current_module_title
 from bot.services.outbox import (
     CHECKIN_DIGEST,
@@ -22,6 +23,8 @@ from bot.services.outbox import (
     meeting_payload,
     member_dm_due,
 )
+
+R_APOLOGIES = "sent apologies for the meeting"  # cancelled nudges come back if the answer changes
 
 
 def plan_module_prompt(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
@@ -35,12 +38,19 @@ def plan_module_prompt(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRo
         yield PlannedRow(MODULE_PROMPT, meeting, occurrence, 0, plan.now, base)
 
 
-def plan_checkin_nudges(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
-    meeting = slot.meeting
-    occurrence, base = meeting_occurrence(meeting), meeting_payload(meeting)
-    for user_id in plan.members:
-        due = member_dm_due(plan, meeting, user_id, plan.group.checkin_nudge_lead_hours)
-        yield PlannedRow(CHECKIN_NUDGE, meeting, occurrence, user_id, due, base)
+async def plan_checkin_nudges(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
+    """A nudge to every member before each meeting, except those who sent apologies (RSVP "no")."""
+    apologies = await apologies_for(session, [slot.meeting.id for slot in plan.meetings])
+    rows: list[PlannedRow] = []
+    for slot in plan.meetings:
+        meeting = slot.meeting
+        occurrence, base = meeting_occurrence(meeting), meeting_payload(meeting)
+        for user_id in plan.members:
+            if (meeting.id, user_id) in apologies:
+                continue
+            due = member_dm_due(plan, meeting, user_id, plan.group.checkin_nudge_lead_hours)
+            rows.append(PlannedRow(CHECKIN_NUDGE, meeting, occurrence, user_id, due, base))
+    return rows
 
 
 def plan_checkin_digest(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
@@ -59,8 +69,8 @@ FEATURE = Feature(
     kinds=(
         NotificationKind(MODULE_PROMPT, "Module prompt", each_meeting(plan_module_prompt),
                          useful_after=timedelta(0), order=20),
-        NotificationKind(CHECKIN_NUDGE, "Check-in nudge", each_meeting(plan_checkin_nudges),
-                         useful_after=timedelta(0), order=30),
+        NotificationKind(CHECKIN_NUDGE, "Check-in nudge", plan_checkin_nudges,
+                         useful_after=timedelta(0), order=30, unplanned_reason=R_APOLOGIES),
         NotificationKind(CHECKIN_DIGEST, "Check-in digest", each_meeting(plan_checkin_digest),
                          useful_after=MEETING_LENGTH, order=70),
     ),
