@@ -29,6 +29,8 @@ from bot.services.commitments import (
     PARTLY,
     TEXT_MAX,
     Board,
+    CarryOver,
+    CarryResult,
     CommitmentInfo,
     CommitmentList,
     CommitmentRef,
@@ -93,9 +95,16 @@ def local_day(when: datetime, tz: str) -> str:
     return f"{local:%a} {local.day} {local:%b}"
 
 
+def commitment_ref(item: CommitmentInfo) -> str:
+    """``#19``, or ``#19, carried over from #12``."""
+    if item.carried_from_number is None:
+        return f"#{item.number}"
+    return f"#{item.number}, carried over from #{item.carried_from_number}"
+
+
 def commitment_line(item: CommitmentInfo, *, with_note: bool = True, note_privacy: bool = False) -> str:
     """One commitment; ``note_privacy`` (the member's own DM) says who can read its note."""
-    line = f"{STATUS_MARK[item.status]} `#{item.number}` {inert(item.text)} — *{item.status_label}*"
+    line = f"{STATUS_MARK[item.status]} `{commitment_ref(item)}` {inert(item.text)} — *{item.status_label}*"
     if with_note and item.note:
         line += "\n  ↳ " + inert(item.note).replace("\n", "\n    ")
         if note_privacy:
@@ -130,7 +139,13 @@ def board_embeds(board: Board) -> list[discord.Embed]:
         lines.append("Not reported yet: " + ", ".join(f"<@{u}>" for u in board.not_reported))
     else:
         lines.append("Everyone has reported. 🎉")
-    blocks = [[f"**{who(m.user_id)}**", *(commitment_line(c) for c in m.commitments)] for m in board.members]
+    if board.apologies:
+        lines.append("Apologies: " + ", ".join(who(u) for u in board.apologies))
+    away = set(board.apologies)
+    blocks = [
+        [f"**{who(m.user_id)}**" + (" — apologies" if m.user_id in away else ""), *(commitment_line(c) for c in m.commitments)]
+        for m in board.members
+    ]
     header = "\n".join(lines)
     pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4)
     return fit_message(
@@ -201,7 +216,7 @@ def stats_embed(stats: Stats) -> discord.Embed:
         f"Stats for <@{stats.user_id}> in **{stats.group_name}**",
         f"Streak: **{stats.streak}** cycle{'s' if stats.streak != 1 else ''} in a row with everything done or partly",
         f"Commitments kept this year: **{stats.kept_this_year}** · Wins this year: **{stats.wins_this_year}**"
-        f" · Open now: **{stats.open_now}**",
+        f" · Open now: **{stats.open_now}** · Carried over: **{stats.carried_over}**",
         "",
         "**Per meeting cycle** (newest first)",
     ]
@@ -223,6 +238,102 @@ def choice_name(item: CommitmentInfo, tz: str) -> str:
     room = CHOICE_NAME_MAX - len(prefix) - len(suffix)
     text = item.text if len(item.text) <= room else item.text[: room - 1] + "…"
     return prefix + text + suffix
+
+
+# --- the carry-over DM ----------------------------------------------------------------------------
+
+
+def carryover_embeds(offer: CarryOver) -> list[discord.Embed]:
+    """After the meeting: the member's commitments that ended unfinished, and what each can become."""
+    when = ts(offer.meeting_starts_at, Style.FULL)
+    lines = [f"The **{offer.group_name}** meeting {when} is over. These commitments didn't get finished:"]
+    if not offer.commitments:
+        lines = [f"Nothing left over from the **{offer.group_name}** meeting {when}. Thank you! 🙌"]
+    elif offer.next_meeting_at is not None:
+        lines.append(
+            f"**Carry over** makes a new commitment due at the next meeting, {ts(offer.next_meeting_at, Style.FULL)};"
+            " **Done late** marks it done; **Drop** lets it go."
+        )
+    else:
+        lines.append(
+            "No next meeting is scheduled yet, so **Carry over** has nowhere to go: **Done late** marks it done,"
+            " **Drop** lets it go, or add it again with `/commit add`."
+        )
+    header = "\n".join(lines)
+    blocks = [[commitment_line(c) for c in offer.commitments]]
+    pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4) or [""]
+    return fit_message(f"Carry over? — {offer.group_name}", header, pages, "More than fit here: see /commit list",
+                       colour=EMBED_COLOUR)
+
+
+def carryover_view(offer: CarryOver) -> discord.ui.View | None:
+    """Carry over / Done late / Drop for up to five commitments (one row each, in number order)."""
+    items = offer.commitments[:DM_BUTTON_ROWS]
+    if not items:
+        return None
+    view = discord.ui.View(timeout=None)
+    for row, item in enumerate(items):
+        for action in CarryButton.LABELS:
+            view.add_item(CarryButton(item.id, action, number=item.number, row=row))
+    return view
+
+
+def carryover_message(offer: CarryOver) -> OutgoingMessage:
+    hidden = len(offer.commitments) - DM_BUTTON_ROWS
+    content = None
+    if hidden > 0:
+        content = (f"Buttons below are for {DM_BUTTON_ROWS} of them; the other {hidden} come back here once these"
+                   " are answered.")
+    return OutgoingMessage(content=content, embeds=carryover_embeds(offer), view=carryover_view(offer))
+
+
+def carry_reply(result: CarryResult) -> str:
+    """The private confirmation of a carry-over click."""
+    item = result.commitment
+    if result.carried is not None:
+        new = result.carried
+        return f"Carried over: `{commitment_ref(new)}` {inert(new.text)} — due {ts(new.due_at, Style.FULL)}."
+    if not result.changed:
+        return f"`#{item.number}` was already {item.status_label}."
+    return f"`#{item.number}` is now {item.status_label}."
+
+
+class CarryButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"carry:(?P<action>carry|late|drop):(?P<id>[0-9]+)",
+):
+    """Carry over / Done late / Drop for one unfinished commitment; works after a restart."""
+
+    LABELS: ClassVar[dict[str, str]] = {"carry": "Carry over", "late": "Done late", "drop": "Drop"}
+    STYLES: ClassVar[dict[str, discord.ButtonStyle]] = {
+        "carry": discord.ButtonStyle.primary, "late": discord.ButtonStyle.success, "drop": discord.ButtonStyle.secondary,
+    }
+
+    def __init__(self, commitment_id: int, action: str, *, number: int | None = None, row: int | None = None) -> None:
+        label = self.LABELS[action] if number is None else f"#{number} {self.LABELS[action]}"
+        super().__init__(
+            discord.ui.Button(label=label, style=self.STYLES[action], custom_id=f"carry:{action}:{commitment_id}", row=row)
+        )
+        self.commitment_id = commitment_id
+        self.action = action
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> CarryButton:
+        return cls(int(match["id"]), match["action"])
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        result = await interaction.client.services.commitments.carry_by_button(
+            user_id=interaction.user.id, commitment_id=self.commitment_id, action=self.action
+        )
+        if result.offer is not None:
+            message = carryover_message(result.offer)
+            await interaction.response.edit_message(content=message.content, embeds=message.embeds, view=message.view)
+            await respond(interaction, carry_reply(result))
+        else:
+            await respond(interaction, carry_reply(result))
 
 
 # --- the report-back DM buttons ------------------------------------------------------------------
@@ -373,14 +484,15 @@ class CommitmentsCog(commands.Cog):
             "reportback_dm": self.render_reportback_dm,
             "reportback_board": self.render_reportback_board,
             "buddy_summary": self.render_buddy_summary,
+            "carryover_dm": self.render_carryover_dm,
         }
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ReportButton, NoteButton, ShareNoteButton, ShareWinButton)
+        self.bot.add_dynamic_items(ReportButton, NoteButton, ShareNoteButton, ShareWinButton, CarryButton)
         self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ReportButton, NoteButton, ShareNoteButton, ShareWinButton)
+        self.bot.remove_dynamic_items(ReportButton, NoteButton, ShareNoteButton, ShareWinButton, CarryButton)
         self.bot.notifications.unregister_all(self._renderers())
 
     # autocomplete ---------------------------------------------------------------------------------
@@ -596,6 +708,27 @@ class CommitmentsCog(commands.Cog):
         )
         goals = await self.bot.services.goals.open_goals(group_id=report.group_id, user_id=report.user_id)
         return Rendered(message=reportback_message(report, goals), fallback=fallback)
+
+    async def render_carryover_dm(self, note: Notification) -> Rendered:
+        if note.meeting_id is None:
+            return Rendered.skip("no meeting")
+        offer = await self.bot.services.commitments.carryover(
+            group_id=note.group_id, meeting_id=note.meeting_id, user_id=note.recipient_id
+        )
+        if offer is None:
+            return Rendered.skip("the meeting or group is gone")
+        if not offer.commitments:
+            return Rendered.skip("nothing left to carry over")
+        count = len(offer.commitments)
+        plural = "commitment" if count == 1 else "commitments"
+        fallback = OutgoingMessage(
+            content=(
+                f"<@{offer.user_id}>, {count} {plural} from the meeting weren't finished: carry them over with"
+                " `/commit add`, or report them with `/commit report`."
+            ),
+            allowed_mentions=mention_only(offer.user_id),
+        )
+        return Rendered(message=carryover_message(offer), fallback=fallback)
 
     async def render_reportback_board(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

@@ -36,6 +36,7 @@ class Commitment(Base):
         UniqueConstraint("group_id", "number"),
         Index("ix_commitment_group_user_status", "group_id", "user_id", "status"),
         Index("ix_commitment_meeting", "meeting_id"),
+        Index("ix_commitment_carried_from", "carried_from_id", unique=True),  # carried over at most once
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -52,6 +53,8 @@ class Commitment(Base):
     # The member chose to show the note on the board (private otherwise; reset when the note changes).
     note_shared: Mapped[bool] = mapped_column(Boolean, default=False)
     reported_at: Mapped[datetime | None]
+    # The unfinished commitment this one carries over ("#19, carried over from #12").
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("commitment.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from bot.models import (
     Meeting,
     MeetingStatus,
     NoteSharing,
+    Rsvp,
     Win,
 )
 from bot.models.commitments import OPEN
@@ -58,6 +59,10 @@ STATUS_LABELS: dict[str, str] = {status: status.label for status in CommitmentSt
 
 TEXT_MAX = 300
 NOTE_MAX = 1000
+# What a member is told about after the meeting (carry over, done late or drop).
+UNFINISHED = (PARTLY, NOT_DONE, NOT_REPORTED)
+CARRY_ACTIONS = ("carry", "late", "drop")
+APOLOGIES = "no"  # the RSVP answer "Can't make it"
 # Cycles looked at for a member's stats (two years of monthly meetings).
 STATS_CYCLES = 24
 
@@ -100,14 +105,20 @@ class CommitmentInfo:
     note: str | None
     reported_at: datetime | None
     note_shared: bool = False  # the member shows the note on the board
+    carried_from_number: int | None = None  # "#19, carried over from #12"
 
     @property
     def is_open(self) -> bool:
         return self.status == OPEN
 
     @property
+    def late(self) -> bool:
+        """Reported done after it was due (a "Done late" click after the meeting)."""
+        return self.status == DONE and self.reported_at is not None and self.reported_at > self.due_at
+
+    @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
+        return "done late" if self.late else STATUS_LABELS[self.status]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +196,9 @@ class Board:
     meeting_id: int
     meeting_starts_at: datetime
     members: list[MemberCommitments]  # every member with something due, in the group's order
-    not_reported: list[int]  # members with at least one commitment still open
+    not_reported: list[int]  # members with at least one commitment still open (apologies aside)
     rate: CycleRate
+    apologies: list[int] = field(default_factory=list)  # answered "Can't make it", in the group's order
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +223,7 @@ class Stats:
     kept_this_year: int
     wins_this_year: int
     open_now: int
+    carried_over: int = 0  # commitments of the member's carried over to a later meeting
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +232,31 @@ class WinInfo:
     group_name: str
     channel_id: int
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CarryOver:
+    """A member's unfinished commitments of an ended meeting, offered for carry over / done late / drop."""
+
+    group_id: int
+    group_name: str
+    meeting_id: int
+    meeting_starts_at: datetime
+    user_id: int
+    timezone: str  # the member's
+    commitments: list[CommitmentInfo]  # unfinished and not yet carried over, by number
+    next_meeting_at: datetime | None  # where "Carry over" puts them; None: no meeting scheduled
+
+
+@dataclass(frozen=True, slots=True)
+class CarryResult:
+    """The outcome of a carry-over button."""
+
+    action: str  # carry | late | drop
+    commitment: CommitmentInfo  # the clicked one, as it is now
+    changed: bool  # False for a repeated click (already done late / dropped)
+    carried: CommitmentInfo | None  # the new commitment, for "carry"
+    offer: CarryOver | None  # the DM to redraw (None: the meeting is gone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,11 +269,12 @@ class NextMeeting:
 # --- helpers used inside a transaction -----------------------------------------------------------
 
 
-def _info(row: Commitment) -> CommitmentInfo:
+def _info(row: Commitment, origins: dict[int, int] | None = None) -> CommitmentInfo:
+    carried = (origins or {}).get(row.carried_from_id) if row.carried_from_id is not None else None
     return CommitmentInfo(
         id=row.id, guild_id=row.guild_id, group_id=row.group_id, number=row.number, user_id=row.user_id,
         text=row.text, due_at=row.due_at, meeting_id=row.meeting_id, status=row.status, note=row.note,
-        reported_at=row.reported_at, note_shared=row.note_shared,
+        reported_at=row.reported_at, note_shared=row.note_shared, carried_from_number=carried,
     )
 
 
@@ -244,15 +283,30 @@ def _note_on_board(row: Commitment, group: Group) -> bool:
     return row.note_shared and group.board_notes == NoteSharing.MEMBER_CHOOSES
 
 
-def _seen_by(row: Commitment, group: Group, viewer_id: int | None) -> CommitmentInfo:
+def _seen_by(
+    row: Commitment, group: Group, viewer_id: int | None, origins: dict[int, int] | None = None
+) -> CommitmentInfo:
     """The commitment as ``viewer_id`` may read it (None: the group, on the board).
 
     A note is its member's: anyone else reads it only when it's shown on the board.
     """
-    info = _info(row)
+    info = _info(row, origins)
     if row.user_id == viewer_id or info.note is None or _note_on_board(row, group):
         return info
     return replace(info, note=None)
+
+
+async def _origins(session: AsyncSession, rows: Sequence[Commitment]) -> dict[int, int]:
+    """The numbers of the commitments ``rows`` were carried over from, by id."""
+    ids = {r.carried_from_id for r in rows if r.carried_from_id is not None}
+    if not ids:
+        return {}
+    return dict((i, n) for i, n in await session.execute(select(Commitment.id, Commitment.number).where(Commitment.id.in_(ids))))
+
+
+async def _infos(session: AsyncSession, rows: Sequence[Commitment]) -> list[CommitmentInfo]:
+    origins = await _origins(session, rows)
+    return [_info(r, origins) for r in rows]
 
 
 def _clean_text(text: str) -> str:
@@ -376,6 +430,30 @@ async def count_open(session: AsyncSession, group_id: int) -> int:
     ) or 0
 
 
+async def apologies_for(session: AsyncSession, meeting_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """(meeting id, user id) of the members who answered "Can't make it": their apologies."""
+    if not meeting_ids:
+        return set()
+    rows = await session.execute(
+        select(Rsvp.meeting_id, Rsvp.user_id).where(Rsvp.meeting_id.in_(meeting_ids), Rsvp.answer == APOLOGIES)
+    )
+    return {(m, u) for m, u in rows}
+
+
+async def unfinished_at(session: AsyncSession, meeting: Meeting, user_id: int | None = None) -> list[Commitment]:
+    """The commitments due at ``meeting`` that ended partly, not done or not reported, and aren't
+    carried over yet: what the carry-over DM offers."""
+    alias = select(Commitment.carried_from_id).where(Commitment.carried_from_id.is_not(None))
+    query = (
+        select(Commitment)
+        .where(await _due_at_clause(session, meeting), Commitment.status.in_(UNFINISHED), Commitment.id.not_in(alias))
+        .order_by(Commitment.number)
+    )
+    if user_id is not None:
+        query = query.where(Commitment.user_id == user_id)
+    return list(await session.scalars(query))
+
+
 async def close_meeting_commitments(session: AsyncSession, meeting: Meeting, now: datetime) -> None:
     """At a meeting's end: the commitments due at it that are still open become "not reported".
 
@@ -448,7 +526,8 @@ class CommitmentService(Service):
                 query = query.where(Commitment.status == status)
             rows = list(await session.scalars(query))
             order = await _member_order(session, group.id)
-            members = _by_member(rows, order, view=lambda row: _seen_by(row, group, actor.user_id))
+            origins = await _origins(session, rows)
+            members = _by_member(rows, order, view=lambda row: _seen_by(row, group, actor.user_id, origins))
             return CommitmentList(group_name=group.name, status=status, members=members)
 
     async def report(
@@ -561,9 +640,16 @@ class CommitmentService(Service):
                     Commitment.group_id == group.id, Commitment.user_id == user_id, Commitment.status == OPEN
                 )
             )
+            origin = select(Commitment.carried_from_id).where(Commitment.carried_from_id.is_not(None))
+            carried = await session.scalar(
+                select(func.count()).select_from(Commitment).where(
+                    Commitment.group_id == group.id, Commitment.user_id == user_id, Commitment.id.in_(origin)
+                )
+            )
             return Stats(
                 group_name=group.name, user_id=user_id, cycles=cycles, streak=streak,
                 kept_this_year=kept or 0, wins_this_year=wins or 0, open_now=open_now or 0,
+                carried_over=carried or 0,
             )
 
     async def win(self, actor: Actor, *, text: str, group_id: int | None = None, once: bool = False) -> WinInfo:
@@ -679,6 +765,87 @@ class CommitmentService(Service):
             row, _group = await self._load_own(session, user_id, commitment_id)
             return _info(row)
 
+    # carry-over buttons (in a DM after the meeting; the clicker must own the commitment) ------------
+
+    async def carry_by_button(self, *, user_id: int, commitment_id: int, action: str) -> CarryResult:
+        """Carry over / Done late / Drop for an unfinished commitment of an ended meeting.
+
+        Carry over: a new open commitment, same text, due at the group's next meeting and linked to
+        this one. Refused (nothing stored) for a commitment already carried over, done, dropped or
+        still open, another member's, or after the member left the group.
+        """
+        if action not in CARRY_ACTIONS:
+            raise InvalidInput("Carry over, done late or drop.")
+        now = self.now()
+        async with self.begin() as session:
+            row, group = await self._load_own(session, user_id, commitment_id)
+            carried_as = await session.scalar(select(Commitment.number).where(Commitment.carried_from_id == row.id))
+            if carried_as is not None:
+                raise InvalidInput(f"#{row.number} is already carried over, as #{carried_as}.")
+            changed = True
+            carried: CommitmentInfo | None = None
+            if row.status == OPEN:
+                raise InvalidInput(f"#{row.number} is still open: report on it with the report-back buttons.")
+            if action == "carry":
+                if row.status not in UNFINISHED:
+                    raise InvalidInput(f"#{row.number} is {STATUS_LABELS[row.status]}: there's nothing to carry over.")
+                require_active(group)
+                locked = await session.scalar(select(Group).where(Group.id == group.id).with_for_update())
+                assert locked is not None
+                meeting = await next_meeting_of(session, group.id, now)
+                if meeting is None:
+                    raise InvalidInput(
+                        f"**{group.name}** has no meeting scheduled yet, so there's nowhere to carry #{row.number}"
+                        " over to: add it again with `/commit add` and a `due` date."
+                    )
+                new = await add_commitment_row(
+                    session, group=locked, user_id=user_id, text=row.text, due_at=meeting.starts_at,
+                    meeting_id=meeting.id, now=now,
+                )
+                new.carried_from_id = row.id
+                await session.flush()
+                carried = _info(new, {row.id: row.number})
+            else:
+                status = DONE if action == "late" else DROPPED
+                if row.status in (DONE, DROPPED) and row.status != status:
+                    raise InvalidInput(f"#{row.number} is already {_info(row).status_label}.")
+                changed = self._record(row, status, None)
+            await session.flush()
+            offer = await self._carryover_of(session, group, row, user_id)
+            return CarryResult(action=action, commitment=_info(row), changed=changed, carried=carried, offer=offer)
+
+    async def carryover(self, *, group_id: int, meeting_id: int, user_id: int) -> CarryOver | None:
+        """The carry-over DM of a member for an ended meeting, or None if the meeting or group is gone."""
+        async with self.begin() as session:
+            group, meeting = await self._group_meeting(session, group_id, meeting_id)
+            if group is None or meeting is None:
+                return None
+            return await self._carryover(session, group, meeting, user_id)
+
+    async def _carryover(self, session: AsyncSession, group: Group, meeting: Meeting, user_id: int) -> CarryOver:
+        rows = await unfinished_at(session, meeting, user_id)
+        tz = await member_timezone(session, group.guild_id, user_id)
+        following = await next_meeting_of(session, group.id, max(meeting.starts_at, self.now()))
+        return CarryOver(
+            group_id=group.id, group_name=group.name, meeting_id=meeting.id, meeting_starts_at=meeting.starts_at,
+            user_id=user_id, timezone=tz, commitments=await _infos(session, rows),
+            next_meeting_at=following.starts_at if following is not None else None,
+        )
+
+    async def _carryover_of(self, session: AsyncSession, group: Group, row: Commitment, user_id: int) -> CarryOver | None:
+        """The carry-over DM a button belongs to: the ended meeting the clicked commitment was due at."""
+        meeting = await session.get(Meeting, row.meeting_id) if row.meeting_id is not None else None
+        if meeting is None or meeting.status == MeetingStatus.CANCELLED:
+            meeting = await session.scalar(
+                select(Meeting)
+                .where(Meeting.group_id == group.id, Meeting.status != MeetingStatus.CANCELLED, Meeting.starts_at >= row.due_at)
+                .order_by(Meeting.starts_at, Meeting.id)
+                .limit(1)
+            )
+        if meeting is None:
+            return None
+        return await self._carryover(session, group, meeting, user_id)
+
     # what the renderers read ---------------------------------------------------------------------
 
     async def reportback(self, *, group_id: int, meeting_id: int, user_id: int) -> ReportBack | None:
@@ -696,12 +863,18 @@ class CommitmentService(Service):
                 return None
             rows = await _due_at(session, meeting)
             order = await _member_order(session, group.id)
-            members = _by_member(rows, order, view=lambda row: _seen_by(row, group, None))
+            origins = await _origins(session, rows)
+            members = _by_member(rows, order, view=lambda row: _seen_by(row, group, None, origins))
+            away = {u for _m, u in await apologies_for(session, [meeting.id])}
             return Board(
                 group_id=group.id, group_name=group.name, meeting_id=meeting.id, meeting_starts_at=meeting.starts_at,
                 members=members,
-                not_reported=[m.user_id for m in members if any(c.is_open for c in m.commitments)],
+                not_reported=[
+                    m.user_id for m in members
+                    if m.user_id not in away and any(c.status in (OPEN, NOT_REPORTED) for c in m.commitments)
+                ],
                 rate=_rate(rows),
+                apologies=[u for u in order if u in away],
             )
 
     async def buddy_summary(self, *, group_id: int, meeting_id: int, user_id: int) -> BuddySummary | None:

@@ -1,5 +1,5 @@
 """The commitments feature's contributions: the report-back DMs and the meeting's report-back
-board; closing a meeting's open commitments when it ends; open commitments in ``/group info``."""
+board; the carry-over DM after a meeting (to members whose commitments due at it ended unfinished); closing a meeting's open commitments when it ends; open commitments in ``/group info``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, NotificationKind, PlannedRow, each_meeting
 from bot.models import Commitment, Group, Meeting, Win
-from bot.services.commitments import close_meeting_commitments, count_open
+from bot.services.commitments import close_meeting_commitments, count_open, unfinished_at
 from bot.services.mydata import FORMER_MEMBER_ID, REMOVED_TEXT, affected, export_rows
 from bot.services.outbox import (
     MEETING_LENGTH,
@@ -20,8 +20,11 @@ from bot.services.outbox import (
     REPORTBACK_DM,
     meeting_occurrence,
     meeting_payload,
+    member_dm_after,
     member_dm_due,
 )
+
+CARRYOVER_DM = "carryover_dm"
 
 
 def plan_reportback_dms(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
@@ -36,6 +39,22 @@ def plan_reportback_board(plan: GroupPlan, slot: MeetingSlot) -> Iterable[Planne
     meeting = slot.meeting
     yield PlannedRow(REPORTBACK_BOARD, meeting, meeting_occurrence(meeting), 0, meeting.starts_at,
                      meeting_payload(meeting))
+
+
+async def plan_carryover_dms(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
+    """One DM per member with unfinished commitments of a meeting that ended (in the last day, like
+    its post-meeting row), due at the meeting's end, moved into the member's waking window."""
+    rows: list[PlannedRow] = []
+    members = set(plan.members)
+    for slot in plan.ended:
+        meeting = slot.meeting
+        ended_at = meeting.ended_at or meeting.starts_at + MEETING_LENGTH
+        owners = {row.user_id for row in await unfinished_at(session, meeting)}
+        for user_id in plan.members:
+            if user_id in owners and user_id in members:
+                rows.append(PlannedRow(CARRYOVER_DM, meeting, meeting_occurrence(meeting), user_id,
+                                       member_dm_after(plan, user_id, ended_at), meeting_payload(meeting)))
+    return rows
 
 
 async def close_commitments(session: AsyncSession, group: Group, meeting: Meeting, now: datetime) -> None:
@@ -71,6 +90,9 @@ FEATURE = Feature(
                          useful_after=timedelta(0), order=40),
         NotificationKind(REPORTBACK_BOARD, "Report-back board", each_meeting(plan_reportback_board),
                          useful_after=MEETING_LENGTH, order=60),
+        # Worth sending for two days after the meeting's start (the member's window opens within one).
+        NotificationKind(CARRYOVER_DM, "Carry-over DM", plan_carryover_dms,
+                         useful_after=timedelta(days=2), order=45),
     ),
     meeting_ended=close_commitments,
     info_lines=open_commitments_line,

@@ -382,6 +382,7 @@ class MeetingService(Service):
                 row.answer = answer
                 row.updated_at = now
             await session.flush()
+            await outbox.plan_group(session, group.id, now)  # apologies ("no") skip the check-in nudge
             return await meeting_info(session, group, meeting)
 
     async def get(self, meeting_id: int) -> MeetingInfo | None:

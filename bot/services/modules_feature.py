@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, NotificationKind, PlannedRow, each_meeting
 from bot.models import CheckIn, Group, Meeting, MeetingStatus, OutboxRow
 from bot.models.outbox import OutboxStatus
+from bot.services.commitments import apologies_for
 from bot.services.modules import advance_module, current_module_title
 from bot.services.mydata import affected, export_rows
 from bot.services.outbox import (
@@ -30,6 +31,8 @@ from bot.services.outbox import (
 )
 
 AFTER_END = timedelta(minutes=1)  # the next module's prompt follows a meeting's end (after its post-meeting prompt)
+R_APOLOGIES = "sent apologies for the meeting"  # cancelled nudges come back if the answer changes
+
 
 
 def after_occurrence(meeting: Meeting) -> str:
@@ -93,12 +96,19 @@ async def plan_module_prompts(session: AsyncSession, plan: GroupPlan) -> list[Pl
     return rows
 
 
-def plan_checkin_nudges(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
-    meeting = slot.meeting
-    occurrence, base = meeting_occurrence(meeting), meeting_payload(meeting)
-    for user_id in plan.members:
-        due = member_dm_due(plan, meeting, user_id, plan.group.checkin_nudge_lead_hours)
-        yield PlannedRow(CHECKIN_NUDGE, meeting, occurrence, user_id, due, base)
+async def plan_checkin_nudges(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
+    """A nudge to every member before each meeting, except those who sent apologies (RSVP "no")."""
+    apologies = await apologies_for(session, [slot.meeting.id for slot in plan.meetings])
+    rows: list[PlannedRow] = []
+    for slot in plan.meetings:
+        meeting = slot.meeting
+        occurrence, base = meeting_occurrence(meeting), meeting_payload(meeting)
+        for user_id in plan.members:
+            if (meeting.id, user_id) in apologies:
+                continue
+            due = member_dm_due(plan, meeting, user_id, plan.group.checkin_nudge_lead_hours)
+            rows.append(PlannedRow(CHECKIN_NUDGE, meeting, occurrence, user_id, due, base))
+    return rows
 
 
 def plan_checkin_digest(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
@@ -126,8 +136,8 @@ FEATURE = Feature(
     kinds=(
         NotificationKind(MODULE_PROMPT, "Module prompt", plan_module_prompts,
                          useful_after=timedelta(0), order=20),
-        NotificationKind(CHECKIN_NUDGE, "Check-in nudge", each_meeting(plan_checkin_nudges),
-                         useful_after=timedelta(0), order=30),
+        NotificationKind(CHECKIN_NUDGE, "Check-in nudge", plan_checkin_nudges,
+                         useful_after=timedelta(0), order=30, unplanned_reason=R_APOLOGIES),
         NotificationKind(CHECKIN_DIGEST, "Check-in digest", each_meeting(plan_checkin_digest),
                          useful_after=MEETING_LENGTH, order=70),
     ),

@@ -115,8 +115,16 @@ class Transcript:
         path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def dms_with(sim: Sim, person: Person, label_prefix: str) -> list[Message]:
-    return [m for m in sim.dms(person.member) if any(label.startswith(label_prefix) for label in buttons(m))]
+def dms_with(sim: Sim, person: Person, label_prefix: str, label_suffix: str = "") -> list[Message]:
+    return [
+        m for m in sim.dms(person.member)
+        if any(label.startswith(label_prefix) and label.endswith(label_suffix) for label in buttons(m))
+    ]
+
+
+def reportback_dms(sim: Sim, person: Person) -> list[Message]:
+    """The report-back DMs (``#1 Done`` …), not the carry-over ones (``#1 Carry over`` …)."""
+    return dms_with(sim, person, "#", " Partly")
 
 
 async def step_to_next_send(
@@ -184,7 +192,7 @@ async def test_two_cycles_in_three_time_zones(
         now = clock.now()
         # Each member answers their report-back DM the first time they see it: Sia "partly", the others "done".
         for person in people:
-            for dm in dms_with(sim, person, "#"):
+            for dm in reportback_dms(sim, person):
                 if (person.name, dm.id) in reported:
                     continue
                 reported.add((person.name, dm.id))
@@ -221,8 +229,11 @@ async def test_two_cycles_in_three_time_zones(
 
     # What the month must get right.
     for person in people:
-        reportbacks = dms_with(sim, person, "#")
+        reportbacks = reportback_dms(sim, person)
         assert len(reportbacks) == 2, f"{person.name} got {len(reportbacks)} report-back DMs, not one per meeting"
+    # Sia's "partly" each cycle is offered for carry-over once per meeting; the others finished.
+    assert len(dms_with(sim, sia, "#", " Carry over")) == 2
+    assert dms_with(sim, fran, "#", " Carry over") == dms_with(sim, ned, "#", " Carry over") == []
     boards = [m for m in sim.messages(channel) if "report-back" in message_text(m).lower()]
     assert boards, "the report-back board was never posted"
     assert ended == {FIRST_MEETING, SECOND_MEETING}
@@ -242,8 +253,8 @@ async def test_two_cycles_in_three_time_zones(
                 f"{person.window.label()}: {message_text(dm)[:80]!r}"
             )
     # Sia's report-back comes the evening before (Sun 21:00 Sydney), not at 05:00 on the Monday.
-    assert [person_local(sia, m) for m in dms_with(sim, sia, "#")] == ["Sun 29 Nov 2026 21:00", "Sun 03 Jan 2027 21:00"]
-    assert [person_local(ned, m) for m in dms_with(sim, ned, "#")] == [
+    assert [person_local(sia, m) for m in reportback_dms(sim, sia)] == ["Sun 29 Nov 2026 21:00", "Sun 03 Jan 2027 21:00"]
+    assert [person_local(ned, m) for m in reportback_dms(sim, ned)] == [
         "Sun 29 Nov 2026 12:00", "Sun 03 Jan 2027 12:00"
     ]
 
