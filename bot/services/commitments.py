@@ -386,6 +386,11 @@ async def _due_at_clause(session: AsyncSession, meeting: Meeting) -> ColumnEleme
     )
 
 
+async def due_at_meeting(session: AsyncSession, meeting: Meeting, user_id: int | None = None) -> list[Commitment]:
+    """The commitments due at ``meeting`` (the board's set), in number order."""
+    return await _due_at(session, meeting, user_id)
+
+
 async def _due_at(session: AsyncSession, meeting: Meeting, user_id: int | None = None) -> list[Commitment]:
     query = select(Commitment).where(await _due_at_clause(session, meeting)).order_by(Commitment.number)
     if user_id is not None:

@@ -18,7 +18,7 @@ from bot.errors import NotFound
 from bot.models import CommitmentStatus, Group, GroupMember, Meeting, MemberProfile, Rsvp
 from bot.models.modules import CheckIn
 from bot.services.base import Actor, Service, groups_of_member, require_facilitator, require_member
-from bot.services.commitments import _due_at
+from bot.services.commitments import due_at_meeting
 from bot.services.meetings import MeetingInfo, active_series, meeting_info, next_meeting_of
 from bot.services.modules import OPEN_CYCLE, cycle_key, group_modules
 from bot.services.modules import _current as current_module
@@ -178,7 +178,7 @@ class HelpService(Service):
             return NextStep.RSVP, 0
         now = self.now()
         if meeting.starts_at - timedelta(hours=group.reportback_lead_hours) <= now:
-            open_rows = [c for c in await _due_at(session, meeting, actor.user_id) if c.status == CommitmentStatus.OPEN]
+            open_rows = [c for c in await due_at_meeting(session, meeting, actor.user_id) if c.status == CommitmentStatus.OPEN]
             if open_rows:
                 return NextStep.REPORT, len(open_rows)
         if meeting.starts_at - timedelta(hours=group.checkin_nudge_lead_hours) <= now:

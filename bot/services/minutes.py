@@ -30,6 +30,7 @@ from bot.models import (
 from bot.models.commitments import CommitmentStatus
 from bot.services.agenda import Agenda, agenda_of
 from bot.services.base import Actor, Service, membership, resolve_group
+from bot.services.commitments import CycleRate, due_at_meeting
 from bot.services.meetings import MEETING_LENGTH, members_of
 
 TOP_IDEAS = 3
@@ -51,9 +52,14 @@ class Tally:
 
     @property
     def completion(self) -> int | None:
-        """Done as a share of the commitments not dropped, in percent; None when there were none."""
-        counted = self.total - self.counts.get(CommitmentStatus.DROPPED, 0)
-        return round(100 * self.counts.get(CommitmentStatus.DONE, 0) / counted) if counted else None
+        """The board's completion rate, in percent (one definition: ``CycleRate``, partly counts half,
+        dropped ones don't count); None when nothing was counted."""
+        rate = CycleRate(
+            done=self.counts.get(CommitmentStatus.DONE, 0),
+            partly=self.counts.get(CommitmentStatus.PARTLY, 0),
+            counted=self.total - self.counts.get(CommitmentStatus.DROPPED, 0),
+        ).rate
+        return None if rate is None else round(100 * rate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,12 +107,11 @@ class Minutes:
 
 
 async def _tally(session: AsyncSession, meeting: Meeting) -> Tally:
-    rows = await session.execute(
-        select(Commitment.status, func.count(Commitment.id))
-        .where(Commitment.meeting_id == meeting.id)
-        .group_by(Commitment.status)
-    )
-    return Tally(counts={str(status): int(n) for status, n in rows.tuples()})
+    """The commitments due at ``meeting`` by status: the same set as the board's."""
+    counts: dict[str, int] = {}
+    for row in await due_at_meeting(session, meeting):
+        counts[str(row.status)] = counts.get(str(row.status), 0) + 1
+    return Tally(counts=counts)
 
 
 async def _module_title(session: AsyncSession, group: Group, number: int) -> str | None:
