@@ -60,6 +60,7 @@ from bot.ui.reply import defer, respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts
 from bot.ui.wins import ShareWinButton
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -696,11 +697,9 @@ class CommitmentsCog(commands.Cog):
             return Rendered.skip("the meeting or group is gone")
         if not report.open:
             return Rendered.skip("nothing left to report")
-        count = len(report.open)
-        plural = "commitment" if count == 1 else "commitments"
         fallback = OutgoingMessage(
             content=(
-                f"<@{report.user_id}>, {count} {plural} to report on before "
+                f"<@{report.user_id}>, {plural(len(report.open), 'commitment')} to report on before "
                 f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
                 " — `/commit report`"
             ),
@@ -719,11 +718,10 @@ class CommitmentsCog(commands.Cog):
             return Rendered.skip("the meeting or group is gone")
         if not offer.commitments:
             return Rendered.skip("nothing left to carry over")
-        count = len(offer.commitments)
-        plural = "commitment" if count == 1 else "commitments"
         fallback = OutgoingMessage(
             content=(
-                f"<@{offer.user_id}>, {count} {plural} from the meeting weren't finished: carry them over with"
+                f"<@{offer.user_id}>, {plural(len(offer.commitments), 'commitment')} from the meeting weren't "
+                "finished: carry them over with"
                 " `/commit add`, or report them with `/commit report`."
             ),
             allowed_mentions=mention_only(offer.user_id),

@@ -48,6 +48,7 @@ from bot.ui.pages import join_lines, respond_pages
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
 from bot.ui.wins import ShareWinButton
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -495,7 +496,7 @@ class GoalsCog(commands.Cog):
         result = await self.bot.services.goals.remove_kpi(actor_from(interaction), kpi=Ref.parse(kpi), group_id=group)
         count = len(result.kpi.points)
         await respond(
-            interaction, f"Removed {inert(result.kpi.name)} and its {count} logged month{'s' if count != 1 else ''}."
+            interaction, f"Removed {inert(result.kpi.name)} and its {plural(count, 'logged month')}."
         )
 
     @kpi.command(name="history", description="A KPI month by month (yours, or what a member shares)")

@@ -17,6 +17,7 @@ from bot.ui.errors import log_failure
 from bot.ui.notify import OutgoingMessage
 from bot.ui.reply import respond
 from bot.ui.time import Style, ts
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,7 @@ def what_next(state: HelpState | None) -> str:
         case NextStep.RSVP:
             return f"Tell {group} whether you're coming to the next meeting{when}: `/meeting next`."
         case NextStep.REPORT:
-            n = state.to_report
-            things = "commitment" if n == 1 else "commitments"
-            return f"Report back on your {n} {things} before the meeting{when}: `/commit report`."
+            return f"Report back on your {plural(state.to_report, 'commitment')} before the meeting{when}: `/commit report`."
         case NextStep.CHECKIN:
             return f"Check in on this month's module before the meeting{when}: `/checkin`."
         case _:

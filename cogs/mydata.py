@@ -21,6 +21,7 @@ from discord.ext import commands
 from bot.client import RoundtableBot
 from bot.ui.base import RendersErrors
 from bot.ui.reply import defer, respond
+from bot.ui.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,9 @@ class ForgetConfirm(
             user_id=self.user_id, guild_id=self.guild_id, confirmed_by=interaction.user.id,
             requested_at=self.asked_at,
         )
-        groups = "group" if summary.groups_left == 1 else "groups"
         await interaction.response.edit_message(
-            content=f"Done: your data {_where(self.guild_id)} is deleted, and you left {summary.groups_left} "
-                    f"{groups}. What the groups keep (commitment numbers, ideas) now shows \"a former member\".",
+            content=f"Done: your data {_where(self.guild_id)} is deleted, and you left "
+                    f"{plural(summary.groups_left, 'group')}. What the groups keep (commitment numbers, ideas) now shows \"a former member\".",
             view=None,
         )
 
