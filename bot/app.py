@@ -70,12 +70,12 @@ class App:
         # find them through the sessions.
         self.features = features
         bind_features(self.sessions, features)
-        self.services = Services.build(ServiceContext(sessions=self.sessions, clock=self.clock))
+        self.services = Services.build(ServiceContext(sessions=self.sessions, clock=self.clock), features)
         self.bot = RoundtableBot(
             services=self.services,
             clock=self.clock,
             settings=settings,
-            extensions=(*EXTENSIONS, *extra_extensions),
+            extensions=(*EXTENSIONS, *features.extensions, *extra_extensions),
             guild_ready_timeout=guild_ready_timeout,
         )
         self.scheduler = OutboxScheduler(self.bot)

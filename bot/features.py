@@ -1,10 +1,13 @@
 """The feature registry: what each feature contributes to the core, declared in the feature's own module.
 
-A :class:`Feature` lists its notification kinds (:class:`NotificationKind`: the stored name, the
+A :class:`Feature` is the one registration of a feature: its service classes (built by the
+composition root, reached by the cogs as ``services.get(GoalService)``), its cog extension (a
+dotted name: the domain never imports a cog), its notification kinds (:class:`NotificationKind`: the stored name, the
 label ``/admin outbox`` shows, how long a row stays worth sending, the planner that derives the
 rows a group should have) and the hooks the core calls without knowing the feature: a meeting
 ended, a member left or was removed, a group was archived, export or delete a member's data, and
-the lines it adds to ``/group info``.
+the lines it adds to ``/group info``. Its tables register on the metadata when the feature module
+imports its models (the catalog imports every feature module; Alembic's env.py imports the catalog).
 
 The core loops over a :class:`FeatureRegistry`: ``bot.services.outbox.plan_group`` (planning and
 reconciling), the outbox claim (staleness), ``GroupService.end_meeting``, ``/group info``,
@@ -29,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.models import Group, Meeting
 
 if TYPE_CHECKING:
+    from bot.services.base import ServiceContext
     from bot.services.outbox import Claimed
 
 FEATURES_KEY = "roundtable.features"  # where a session's info holds its registry
@@ -135,12 +139,21 @@ DeleteMember = Callable[[AsyncSession, int, int, datetime], Awaitable[int]]  # g
 InfoLines = Callable[[AsyncSession, Group], Awaitable[Sequence[InfoLine]]]
 
 
+# A service class: built once by the composition root with the ServiceContext (``GoalService``).
+ServiceFactory = Callable[["ServiceContext"], object]
+
+
 @dataclass(frozen=True, slots=True)
 class Feature:
     """What one feature contributes. Hooks run inside the caller's transaction and never commit."""
 
     name: str
     kinds: Sequence[NotificationKind] = ()
+    # Its service classes, each built once (``bot.services.Services.build``) and found by its class
+    # (``services.get(GoalService)``); and its cog, as the extension's dotted name ("cogs.goals"),
+    # loaded by the client after the core cogs, in catalog order.
+    services: Sequence[ServiceFactory] = ()
+    extension: str | None = None
     meeting_ended: MeetingEnded | None = None
     member_left: MemberLeft | None = None  # left or removed, before the membership row goes
     group_archived: GroupArchived | None = None
@@ -173,7 +186,21 @@ class FeatureRegistry:
                 if not 0 < len(kind.name) <= 32:
                     raise FeatureError(f"notification kind {kind.name!r}: a name has 1 to 32 characters")
                 kinds[kind.name] = kind
+        extensions = [feature.extension for feature in self.features if feature.extension is not None]
+        if len(set(extensions)) != len(extensions):
+            raise FeatureError("an extension is declared by two features")
         object.__setattr__(self, "_kinds", kinds)
+
+    # --- services and extensions -----------------------------------------------------------------
+
+    @property
+    def service_factories(self) -> list[ServiceFactory]:
+        return [factory for feature in self.features for factory in feature.services]
+
+    @property
+    def extensions(self) -> list[str]:
+        """The features' cog extensions, in order."""
+        return [feature.extension for feature in self.features if feature.extension is not None]
 
     # --- kinds -----------------------------------------------------------------------------------
 

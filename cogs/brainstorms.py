@@ -279,8 +279,12 @@ class BrainstormCog(commands.Cog):
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(IdeaButton, AdoptSelect)
-        if self._recount is not None:
+        # Wait for the recount to stop: the bot closes (and unloads) before the engine is disposed,
+        # and a recount cancelled in the middle of a query must finish closing its session first.
+        if self._recount is not None and not self._recount.done():
             self._recount.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recount
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

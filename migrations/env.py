@@ -12,7 +12,8 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import bot.models  # noqa: F401  (registers every table on the metadata)
+import bot.models  # (registers the core's tables on the metadata)
+import bot.services.catalog  # noqa: F401  (each feature module imports its models: their tables)
 from bot.db import Base, UTCDateTime, create_engine
 
 config = context.config

@@ -1,10 +1,12 @@
-"""The domain services: one class per feature, built once by the composition root."""
+"""The domain services: the core's, and each feature's (declared in its ``Feature``), built once by
+the composition root."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-from bot.features import FeatureRegistry
+from bot.features import FeatureError, FeatureRegistry
 from bot.services.agenda import AgendaService
 from bot.services.base import Actor, ServiceContext
 from bot.services.brainstorms import BrainstormService
@@ -22,35 +24,75 @@ from bot.services.outbox import OutboxService
 
 __all__ = ["FEATURES", "Actor", "FeatureRegistry", "ServiceContext", "Services"]
 
+S = TypeVar("S")
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
+    """The core's services as fields; every feature's service by its class: ``services.get(GoalService)``.
+
+    The features' services are the ones their ``Feature.services`` declare (``bot.services.catalog``).
+    The properties below (``services.goals`` …) are shortcuts kept for the call sites written before
+    features declared their services; a new feature adds none (its cog calls ``get``).
+    """
+
     guilds: GuildService
     groups: GroupService
-    meetings: MeetingService
-    agenda: AgendaService
-    minutes: MinutesService
-    commitments: CommitmentService
-    brainstorms: BrainstormService
-    goals: GoalService
-    modules: ModuleService
     outbox: OutboxService
     help: HelpService
     mydata: MyDataService
+    features: dict[type, object] = field(default_factory=dict)  # a feature's service, by its class
 
     @classmethod
-    def build(cls, context: ServiceContext) -> Services:
+    def build(cls, context: ServiceContext, features: FeatureRegistry = FEATURES) -> Services:
+        built: dict[type, object] = {}
+        for factory in features.service_factories:
+            service = factory(context)
+            if type(service) in built:
+                raise FeatureError(f"service {type(service).__name__} is declared by two features")
+            built[type(service)] = service
         return cls(
             guilds=GuildService(context),
             groups=GroupService(context),
-            meetings=MeetingService(context),
-            agenda=AgendaService(context),
-            minutes=MinutesService(context),
-            commitments=CommitmentService(context),
-            brainstorms=BrainstormService(context),
-            goals=GoalService(context),
-            modules=ModuleService(context),
             outbox=OutboxService(context),
             help=HelpService(context),
             mydata=MyDataService(context),
+            features=built,
         )
+
+    def get(self, service: type[S]) -> S:
+        """The service of that class, which a feature in the registry declared."""
+        found = self.features.get(service)
+        if not isinstance(found, service):
+            raise FeatureError(f"No {service.__name__}: no feature in the registry declares it")
+        return found
+
+    # --- shortcuts for the call sites of the features that predate Feature.services ----------------
+
+    @property
+    def meetings(self) -> MeetingService:
+        return self.get(MeetingService)
+
+    @property
+    def minutes(self) -> MinutesService:
+        return self.get(MinutesService)
+
+    @property
+    def agenda(self) -> AgendaService:
+        return self.get(AgendaService)
+
+    @property
+    def commitments(self) -> CommitmentService:
+        return self.get(CommitmentService)
+
+    @property
+    def brainstorms(self) -> BrainstormService:
+        return self.get(BrainstormService)
+
+    @property
+    def goals(self) -> GoalService:
+        return self.get(GoalService)
+
+    @property
+    def modules(self) -> ModuleService:
+        return self.get(ModuleService)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature
 from bot.models import AgendaItem
+from bot.services.agenda import AgendaService
 from bot.services.mydata import affected, export_rows
 
 
@@ -24,4 +25,5 @@ async def delete_agenda(session: AsyncSession, guild_id: int, user_id: int, now:
     )
 
 
-FEATURE = Feature(name="agenda", export_member=export_agenda, delete_member=delete_agenda)
+FEATURE = Feature(name="agenda", services=(AgendaService,), extension="cogs.agenda",
+                  export_member=export_agenda, delete_member=delete_agenda)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature
 from bot.models import Brainstorm, BrainstormIdea, BrainstormVote
+from bot.services.brainstorms import BrainstormService
 from bot.services.mydata import FORMER_MEMBER_ID, REMOVED_TEXT, affected, export_rows
 
 
@@ -47,4 +48,5 @@ async def forget_brainstorms(session: AsyncSession, guild_id: int, user_id: int,
     return rows
 
 
-FEATURE = Feature(name="brainstorms", export_member=export_brainstorms, delete_member=forget_brainstorms)
+FEATURE = Feature(name="brainstorms", services=(BrainstormService,), extension="cogs.brainstorms",
+                  export_member=export_brainstorms, delete_member=forget_brainstorms)

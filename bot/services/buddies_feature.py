@@ -60,6 +60,7 @@ async def delete_pairs(session: AsyncSession, guild_id: int, user_id: int, now: 
 
 FEATURE = Feature(
     name="buddies",
+    extension="cogs.buddies",
     kinds=(
         NotificationKind(BUDDY_SUMMARY, "Buddy summary", plan_buddy_summaries,
                          useful_after=timedelta(hours=24), order=50, unplanned_reason=R_NO_BUDDY),

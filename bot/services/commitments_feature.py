@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, NotificationKind, PlannedRow, each_meeting
 from bot.models import Commitment, Group, Meeting, Win
-from bot.services.commitments import close_meeting_commitments, count_open, unfinished_at
+from bot.services.commitments import CommitmentService, close_meeting_commitments, count_open, unfinished_at
 from bot.services.mydata import FORMER_MEMBER_ID, REMOVED_TEXT, affected, export_rows
 from bot.services.outbox import (
     MEETING_LENGTH,
@@ -85,6 +85,8 @@ async def delete_commitments(session: AsyncSession, guild_id: int, user_id: int,
 
 FEATURE = Feature(
     name="commitments",
+    services=(CommitmentService,),
+    extension="cogs.commitments",
     kinds=(
         NotificationKind(REPORTBACK_DM, "Report-back DM", each_meeting(plan_reportback_dms),
                          useful_after=timedelta(0), order=40),

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.features import Feature, GroupPlan, NotificationKind, PlannedRow
 from bot.models import Goal, Kpi, KpiEntry, OutboxRow
 from bot.models.outbox import OutboxStatus
+from bot.services.goals import GoalService
 from bot.services.mydata import export_rows
 from bot.services.outbox import meeting_occurrence, member_dm_after, member_dm_due
 
@@ -133,6 +134,8 @@ async def export_goals(session: AsyncSession, guild_id: int, user_id: int) -> di
 
 FEATURE = Feature(
     name="goals",
+    services=(GoalService,),
+    extension="cogs.goals",
     kinds=(
         # Worth sending for a week after its meeting's start (ending the meeting cancels it) or its due time.
         NotificationKind(KPI_NUDGE, "KPI nudge", plan_kpi_nudges, useful_after=timedelta(days=7), order=45,

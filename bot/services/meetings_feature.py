@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, each_meeting
 from bot.models import MeetingSeries, Rsvp
+from bot.services.meetings import MeetingService
+from bot.services.minutes import MinutesService
 from bot.services.mydata import affected, export_rows
 from bot.services.outbox import (
     MEETING_LENGTH,
@@ -99,6 +101,8 @@ async def delete_rsvps(session: AsyncSession, guild_id: int, user_id: int, now: 
 
 FEATURE = Feature(
     name="meetings",
+    services=(MeetingService, MinutesService,),
+    extension="cogs.meetings",
     kinds=(
         NotificationKind(
             MEETING_REMINDER, "Meeting reminder", each_meeting(plan_meeting_reminders),

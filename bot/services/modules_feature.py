@@ -15,7 +15,7 @@ from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, Notification
 from bot.models import CheckIn, Group, Meeting, MeetingStatus, OutboxRow
 from bot.models.outbox import OutboxStatus
 from bot.services.commitments import apologies_for
-from bot.services.modules import advance_module, current_module_title
+from bot.services.modules import ModuleService, advance_module, current_module_title
 from bot.services.mydata import affected, export_rows
 from bot.services.outbox import (
     CHECKIN_DIGEST,
@@ -133,6 +133,8 @@ async def delete_checkins(session: AsyncSession, guild_id: int, user_id: int, no
 
 FEATURE = Feature(
     name="modules",
+    services=(ModuleService,),
+    extension="cogs.modules",
     kinds=(
         NotificationKind(MODULE_PROMPT, "Module prompt", plan_module_prompts,
                          useful_after=timedelta(0), order=20),

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+import bot.services.catalog  # noqa: F401  (as migrations/env.py: every feature's tables on the metadata)
 from bot import migrate
 from bot.db import Base, create_engine
 
