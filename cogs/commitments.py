@@ -19,6 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.services.buddies_feature import BUDDY_SUMMARY
 from bot.services.commitments import (
     DONE,
     DROPPED,
@@ -38,6 +39,7 @@ from bot.services.commitments import (
     ReportBack,
     Stats,
 )
+from bot.services.commitments_feature import CARRYOVER_DM, REPORTBACK_BOARD, REPORTBACK_DM
 from bot.services.goals import GoalInfo
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
@@ -482,10 +484,10 @@ class CommitmentsCog(commands.Cog):
 
     def _renderers(self) -> dict[str, Renderer]:
         return {
-            "reportback_dm": self.render_reportback_dm,
-            "reportback_board": self.render_reportback_board,
-            "buddy_summary": self.render_buddy_summary,
-            "carryover_dm": self.render_carryover_dm,
+            REPORTBACK_DM: self.render_reportback_dm,
+            REPORTBACK_BOARD: self.render_reportback_board,
+            BUDDY_SUMMARY: self.render_buddy_summary,
+            CARRYOVER_DM: self.render_carryover_dm,
         }
 
     async def cog_load(self) -> None:

@@ -18,6 +18,7 @@ from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import CommitmentStatus, MeetingStatus
 from bot.services.meetings import MeetingInfo
+from bot.services.meetings_feature import MEETING_PACK, MEETING_REMINDER, POST_MEETING
 from bot.services.minutes import Minutes, Pack, Tally
 from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
@@ -340,15 +341,15 @@ class MeetingsCog(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
-        self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
-        self.bot.notifications.register("meeting_pack", self.render_meeting_pack)
-        self.bot.notifications.register("post_meeting", self.render_post_meeting)
+        self.bot.notifications.register(MEETING_REMINDER, self.render_meeting_reminder)
+        self.bot.notifications.register(MEETING_PACK, self.render_meeting_pack)
+        self.bot.notifications.register(POST_MEETING, self.render_post_meeting)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
-        self.bot.notifications.unregister("meeting_reminder")
-        self.bot.notifications.unregister("meeting_pack")
-        self.bot.notifications.unregister("post_meeting")
+        self.bot.notifications.unregister(MEETING_REMINDER)
+        self.bot.notifications.unregister(MEETING_PACK)
+        self.bot.notifications.unregister(POST_MEETING)
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
 

@@ -28,6 +28,7 @@ from bot.services.modules import (
     Progress,
     SavedCheckIn,
 )
+from bot.services.modules_feature import CHECKIN_DIGEST, CHECKIN_NUDGE, MODULE_PROMPT
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.dm import mention_only
@@ -359,9 +360,9 @@ class ModulesCog(commands.Cog):
 
     def _renderers(self) -> dict[str, Renderer]:
         return {
-            "module_prompt": self.render_module_prompt,
-            "checkin_nudge": self.render_checkin_nudge,
-            "checkin_digest": self.render_checkin_digest,
+            MODULE_PROMPT: self.render_module_prompt,
+            CHECKIN_NUDGE: self.render_checkin_nudge,
+            CHECKIN_DIGEST: self.render_checkin_digest,
         }
 
     async def cog_load(self) -> None:

@@ -261,3 +261,44 @@ async def test_every_typed_option_is_checked_at_the_edge(offline_app: App) -> No
                 offenders.append(f"{where}: a string option without a max length")
     assert checked > 30
     assert offenders == []
+
+
+def _renderer_literals(source: str) -> list[tuple[int, str]]:
+    """Renderers registered under a string literal instead of the kind's declared name: the kind in
+    ``notifications.register(KIND, …)`` / ``unregister(KIND)``, or a key of a cog's ``_renderers()``."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"register", "unregister"}
+            and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "notifications"
+            and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.lineno, node.args[0].value))
+        if isinstance(node, ast.FunctionDef) and node.name == "_renderers":
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Dict):
+                    found.extend((key.lineno, key.value) for key in inner.keys
+                                 if isinstance(key, ast.Constant) and isinstance(key.value, str))
+    return sorted(found)
+
+
+def test_renderers_are_registered_under_the_kinds_declared_names() -> None:
+    found = {
+        path.relative_to(ROOT).as_posix(): literals
+        for path in _python_files([ROOT / "cogs", ROOT / "bot"])
+        if (literals := _renderer_literals(path.read_text()))
+    }
+    assert found == {}
+
+
+def test_the_renderer_literal_check_sees_register_calls_and_renderer_maps() -> None:
+    source = (
+        'self.bot.notifications.register("meeting_pack", self.render)\n'
+        'self.bot.notifications.register(MEETING_PACK, self.render)\n'
+        'bot.notifications.unregister("post_meeting")\n'
+        'def _renderers(self):\n'
+        '    return {"reportback_dm": self.a, REPORTBACK_BOARD: self.b}\n'
+        'registry.register("not a renderer", 1)\n'
+    )
+    assert _renderer_literals(source) == [(1, "meeting_pack"), (3, "post_meeting"), (5, "reportback_dm")]
