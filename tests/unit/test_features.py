@@ -248,3 +248,39 @@ async def test_rows_due_at_once_are_inserted_in_kind_order_a_members_dms_togethe
         ("checkin_nudge", BEN), ("reportback_dm", BEN), ("buddy_summary", BEN),
         ("reportback_board", 0), ("checkin_digest", 0), ("post_meeting", 0),
     ]
+
+
+class NoteService:
+    """A feature's service: built once from the ServiceContext, found by its class."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+
+def test_a_features_services_are_built_from_its_declaration_and_found_by_class(
+    sessions: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    context = ServiceContext(sessions=sessions, clock=clock)
+    notes = Feature("notes", services=(NoteService,), extension="tests.notes_cog")
+    registry = FeatureRegistry((*FEATURES.features, notes))
+    services = Services.build(context, registry)
+    found = services.get(NoteService)
+    assert isinstance(found, NoteService) and found.context is context and services.get(NoteService) is found
+    assert registry.extensions[-1] == "tests.notes_cog" and "cogs.goals" in registry.extensions
+    with pytest.raises(FeatureError, match="No NoteService: no feature in the registry declares it"):
+        Services.build(context).get(NoteService)
+    with pytest.raises(FeatureError, match="NoteService is declared by two features"):
+        Services.build(context, FeatureRegistry((notes, Feature("again", services=(NoteService,)))))
+    with pytest.raises(FeatureError, match="an extension is declared by two features"):
+        FeatureRegistry((notes, Feature("again", extension="tests.notes_cog")))
+
+
+def test_the_app_loads_the_core_cogs_then_each_features_cog_in_catalog_order(tmp_path: Path) -> None:
+    from cogs import EXTENSIONS
+
+    settings = Settings(discord_token="offline", database_url=f"sqlite:///{tmp_path / 'x.db'}", _env_file=None)  # type: ignore[call-arg]
+    app = App(settings, extra_extensions=("tests.e2e.outbox_renderers",))
+    assert app.bot._extensions == (*EXTENSIONS, *(f.extension for f in FEATURES.features if f.extension),
+                                   "tests.e2e.outbox_renderers")
+    assert set(app.bot._extensions) >= {"cogs.meetings", "cogs.modules", "cogs.commitments", "cogs.buddies",
+                                        "cogs.agenda", "cogs.brainstorms", "cogs.goals"}
