@@ -13,8 +13,8 @@ from bot.client import RoundtableBot
 from bot.models import OutboxStatus
 from bot.services.outbox import OutboxPage
 from bot.ui.actor import actor_from
-from bot.ui.base import RendersErrors
 from bot.ui.options import GroupOption
+from bot.ui.pages import PageButton, PageLinks, ShownPage, page_links
 from bot.ui.reply import respond
 from bot.ui.time import Style, ts
 
@@ -42,10 +42,12 @@ def outbox_embed(page: OutboxPage) -> discord.Embed:
 
 
 class OutboxPageButton(
-    RendersErrors,
+    PageButton,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"outbox:page:(?P<group>[0-9]+):(?P<section>upcoming|problems):(?P<page>[0-9]+)",
 ):
+    in_place = True  # the private list turns its page
+
     def __init__(self, group_id: int, section: str, page: int, *, label: str, disabled: bool = False) -> None:
         super().__init__(
             discord.ui.Button(
@@ -63,25 +65,18 @@ class OutboxPageButton(
     ) -> OutboxPageButton:
         return cls(int(match["group"]), match["section"], int(match["page"]), label=item.label or "")
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+    async def load_page(self, interaction: discord.Interaction[RoundtableBot]) -> ShownPage:
         page = await interaction.client.services.outbox.list_for_admin(
             actor_from(interaction), group_id=self.group_id, section=self.section, page=self.page
         )
-        await interaction.response.edit_message(embed=outbox_embed(page), view=pager(page))
+        return ShownPage(outbox_embed(page), pager(page))
 
 
 def pager(page: OutboxPage) -> discord.ui.View | None:
-    if page.pages <= 1:
-        return None
-    view = discord.ui.View(timeout=None)
-    view.add_item(OutboxPageButton(page.group_id, page.section, max(page.page - 1, 0), label="Previous", disabled=page.page == 0))
-    view.add_item(
-        OutboxPageButton(
-            page.group_id, page.section, min(page.page + 1, page.pages - 1), label="Next",
-            disabled=page.page >= page.pages - 1,
-        )
-    )
-    return view
+    def button(n: int, label: str, disabled: bool) -> OutboxPageButton:
+        return OutboxPageButton(page.group_id, page.section, n, label=label, disabled=disabled)
+
+    return page_links(button, page.page, page.pages, PageLinks.PREVIOUS_NEXT)
 
 
 class AdminCog(commands.Cog):

@@ -34,7 +34,16 @@ from bot.ui.base import Modal, RendersErrors
 from bot.ui.dm import mention_only
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import BoundedInt, GroupOption
-from bot.ui.pages import FIELD_VALUE, field_pages, join_lines, respond_pages
+from bot.ui.pages import (
+    FIELD_VALUE,
+    PageButton,
+    PageLinks,
+    ShownPage,
+    field_pages,
+    join_lines,
+    page_links,
+    respond_pages,
+)
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
@@ -267,7 +276,7 @@ async def post_checkin(bot: RoundtableBot, saved: SavedCheckIn) -> bool | None:
 
 
 class DigestPageButton(
-    RendersErrors,
+    PageButton,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"checkin:digest:(?P<group>[0-9]+):(?P<meeting>[0-9]+):(?P<page>[0-9]+)",
 ):
@@ -289,14 +298,13 @@ class DigestPageButton(
     ) -> DigestPageButton:
         return cls(int(match["group"]), int(match["meeting"]), int(match["page"]))
 
-    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+    async def load_page(self, interaction: discord.Interaction[RoundtableBot]) -> ShownPage:
         digest = await interaction.client.services.modules.digest_for(
             group_id=self.group_id, meeting_id=self.meeting_id, user_id=interaction.user.id
         )
         pages = digest_pages(digest)
         page = min(self.page, len(pages) - 1)
-        view = digest_view(digest.group.id, self.meeting_id, page, len(pages), first=False)
-        await respond(interaction, embed=pages[page], view=view)
+        return ShownPage(pages[page], digest_view(digest.group.id, self.meeting_id, page, len(pages), first=False))
 
 
 def digest_pages(digest: Digest) -> list[discord.Embed]:
@@ -311,15 +319,15 @@ def digest_view(group_id: int, meeting_id: int, page: int, total: int, *, first:
     """The channel message links to page 2; a private page links to its neighbours."""
     if total <= 1:
         return None
-    view = discord.ui.View(timeout=None)
     if first:
+        view = discord.ui.View(timeout=None)
         view.add_item(DigestPageButton(group_id, meeting_id, 1, label=f"More ({plural(total - 1, 'more page')})"))
         return view
-    if page > 0:
-        view.add_item(DigestPageButton(group_id, meeting_id, page - 1, label=f"Page {page}"))
-    if page < total - 1:
-        view.add_item(DigestPageButton(group_id, meeting_id, page + 1, label=f"Page {page + 2}"))
-    return view
+
+    def button(n: int, label: str, _disabled: bool) -> DigestPageButton:
+        return DigestPageButton(group_id, meeting_id, n, label=label)
+
+    return page_links(button, page, total, PageLinks.NEIGHBOURS)
 
 
 def progress_pages(progress: Progress) -> list[discord.Embed]:

@@ -10,19 +10,32 @@ Building pages (pure functions, tested without Discord):
 - :func:`fit_message`: as many pages as one channel message holds (10 embeds, 6,000 characters),
   saying in the footer where the rest is, for a post that can't carry page buttons.
 
-Showing them: :func:`respond_pages` answers privately with the first page and Previous / Next for the
-member who asked (:class:`Pages`). A channel post whose pages must outlive a restart uses
-``DynamicItem`` page buttons carrying the ids (the check-in digest, ``/admin outbox``).
+Showing them, two modes:
+
+- In memory: :func:`respond_pages` answers privately with the first page and Previous / Next for the
+  member who asked (:class:`Pages`); the buttons die with the process (10 minutes at most).
+- Restart-safe: a :class:`PageButton` is a ``DynamicItem`` whose ``custom_id`` carries what to page and
+  the page number; a click (before or after a restart) loads that page again through the services
+  (:meth:`PageButton.load_page`) and shows it, either in place (``in_place``: ``/admin outbox``) or as a
+  private reply (the check-in digest's channel post, which everyone shares). :func:`page_links` lays
+  out the buttons: Previous / Next (``PageLinks.PREVIOUS_NEXT``, disabled at the ends) or a button
+  per neighbouring page ("Page 2", ``PageLinks.NEIGHBOURS``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
-from bot.ui.base import View
+from bot.ui.base import RendersErrors, View
 from bot.ui.reply import respond
+
+if TYPE_CHECKING:
+    from bot.client import RoundtableBot
 
 # Discord's limits.
 MESSAGE_CHARS = 2000
@@ -197,3 +210,65 @@ async def respond_pages(interaction: discord.Interaction, pages: list[discord.Em
     """Answer privately with the first page, and Previous / Next when there are more."""
     view = Pages(interaction.user.id, pages) if len(pages) > 1 else None
     await respond(interaction, content, embed=pages[0], view=view)
+
+
+# --- restart-safe pages -------------------------------------------------------------------------------
+
+
+class PageLinks(Enum):
+    PREVIOUS_NEXT = "previous_next"  # "Previous" and "Next", disabled at the ends
+    NEIGHBOURS = "neighbours"  # "Page n" for the page before and the page after, where there is one
+
+
+# Builds the page button for page ``n`` with ``label`` (``disabled``: at an end).
+MakePageButton = Callable[[int, str, bool], discord.ui.Item[Any]]
+
+
+def page_links(make: MakePageButton, page: int, total: int, links: PageLinks) -> discord.ui.View | None:
+    """The persistent buttons of page ``page`` (0-based) of ``total``; None for a single page."""
+    if total <= 1:
+        return None
+    view = discord.ui.View(timeout=None)
+    if links is PageLinks.PREVIOUS_NEXT:
+        view.add_item(make(max(page - 1, 0), "Previous", page == 0))
+        view.add_item(make(min(page + 1, total - 1), "Next", page >= total - 1))
+        return view
+    if page > 0:
+        view.add_item(make(page - 1, f"Page {page}", False))
+    if page < total - 1:
+        view.add_item(make(page + 1, f"Page {page + 2}", False))
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class ShownPage:
+    """What a page button shows: the page's embed and its buttons (:func:`page_links`)."""
+
+    embed: discord.Embed
+    view: discord.ui.View | None
+
+
+class PageButton(RendersErrors):
+    """Mix into a ``discord.ui.DynamicItem`` subclass (first in the bases) whose ``custom_id`` carries
+    what to page and the page number; implement :meth:`load_page`. Registered with
+    ``bot.add_dynamic_items`` like any persistent button, it works after a restart::
+
+        class OutboxPageButton(PageButton, discord.ui.DynamicItem[discord.ui.Button],
+                               template=r"outbox:page:(?P<group>[0-9]+):(?P<page>[0-9]+)"):
+            in_place = True
+            async def load_page(self, interaction) -> ShownPage: ...
+    """
+
+    # True: the click edits the message it is on (a private list); False: the page is a new private
+    # reply to whoever clicked (a channel post everyone shares).
+    in_place: ClassVar[bool] = False
+
+    async def load_page(self, interaction: discord.Interaction[RoundtableBot]) -> ShownPage:
+        raise NotImplementedError
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        shown = await self.load_page(interaction)
+        if self.in_place:
+            await interaction.response.edit_message(embed=shown.embed, view=shown.view)
+        else:
+            await respond(interaction, embed=shown.embed, view=shown.view)
