@@ -1,4 +1,9 @@
-"""Typed SQLAlchemy models, one module per feature. Importing this package registers them all."""
+"""Typed SQLAlchemy models, one module per feature.
+
+This package re-exports the core's models and those of the features written before a feature's
+modules registered its own; a new feature's models (``bot/models/<feature>.py``) are imported by its
+own modules, not added here: the catalog (``bot.services.catalog``) imports every feature module, so
+their tables are on the metadata wherever the services are (Alembic's env.py imports it too)."""
 
 from bot.db import Base
 from bot.models.agenda import AgendaItem

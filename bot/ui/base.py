@@ -37,8 +37,9 @@ class RendersErrors:
 
     discord.py only logs a dynamic item's exceptions; this routes them to the one error renderer,
     so the member always gets an answer. ``handle`` gets the interaction typed with the bot, so the
-    button reaches its service as ``interaction.client.services.<feature>`` (the ids it needs are
-    in its ``custom_id``)::
+    button reaches its service as ``interaction.client.services.get(GoalService)`` (the class its
+    feature declares; older features also have ``services.meetings``-style shortcuts; the ids it
+    needs are in its ``custom_id``)::
 
         class RsvpButton(RendersErrors, discord.ui.DynamicItem[discord.ui.Button], template=r"rsvp:(?P<id>[0-9]+)"):
             async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:

@@ -3,7 +3,7 @@
 The scheduler's dispatcher claims due outbox rows and, for each, calls the renderer registered
 for the row's ``kind``. Features register their renderers in their cog's ``cog_load``::
 
-    bot.notifications.register("reportback_dm", self.render_reportback_dm)
+    bot.notifications.register(REPORTBACK_DM, self.render_reportback_dm)  # the name its feature declares
 
 Every kind a renderer is registered for is declared, with its planner and label, by its feature
 (``bot.features.NotificationKind``); at start ``App.check_features`` requires one renderer per
