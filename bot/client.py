@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.services import Services
-from bot.ui.errors import log_failure, render_error, unwrap, user_message
+from bot.ui.errors import is_expired, log_failure, render_error, unwrap, user_message
 from bot.ui.notify import NotificationRegistry
 from bot.ui.vanished import answer_vanished_click
 
@@ -59,10 +59,11 @@ class RoundtableTree(app_commands.CommandTree["RoundtableBot"]):
         self, interaction: discord.Interaction[RoundtableBot], error: app_commands.AppCommandError
     ) -> None:
         await render_error(interaction, error)
-        expected = user_message(unwrap(error)) is not None
-        observe_interaction(interaction, "refused" if expected else "error")
+        original = unwrap(error)
+        kind = "expired" if is_expired(original) else "user" if user_message(original) is not None else "unexpected"
+        observe_interaction(interaction, {"expired": "expired", "user": "refused"}.get(kind, "error"))
         if interaction.client.metrics is not None:
-            interaction.client.metrics.count_interaction_error("user" if expected else "unexpected")
+            interaction.client.metrics.count_interaction_error(kind)
 
     async def interaction_check(self, interaction: discord.Interaction[RoundtableBot]) -> bool:
         interaction.extras[STARTED_EXTRA] = time.monotonic()
