@@ -54,14 +54,22 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
+LATE = "late"  # metrics label: answered after Discord's 3 s (10062)
+
+
 class RoundtableTree(app_commands.CommandTree["RoundtableBot"]):
     async def on_error(
         self, interaction: discord.Interaction[RoundtableBot], error: app_commands.AppCommandError
     ) -> None:
         await render_error(interaction, error)
         original = unwrap(error)
-        kind = "expired" if is_expired(original) else "user" if user_message(original) is not None else "unexpected"
-        observe_interaction(interaction, {"expired": "expired", "user": "refused"}.get(kind, "error"))
+        if is_expired(original):
+            kind, outcome = LATE, LATE
+        elif user_message(original) is not None:
+            kind, outcome = "user", "refused"
+        else:
+            kind, outcome = "unexpected", "error"
+        observe_interaction(interaction, outcome)
         if interaction.client.metrics is not None:
             interaction.client.metrics.count_interaction_error(kind)
 

@@ -131,7 +131,7 @@ class Metrics:
         self.interaction_errors = Counter(
             "roundtable_interaction_errors",
             "Slash commands that ended in an error: kind=user (a refusal the member was shown), "
-            "kind=expired (answered after Discord's 3 s) or kind=unexpected (logged with a reference).",
+            "kind=late (answered after Discord's 3 s) or kind=unexpected (logged with a reference).",
             ["kind"],
             registry=self.registry,
         )

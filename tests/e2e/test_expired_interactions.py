@@ -45,7 +45,7 @@ async def test_a_late_answer_is_logged_as_expired_without_a_traceback(
     assert all(r.exc_info is None for r in expired)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert app.bot.metrics is not None
-    assert app.bot.metrics.interaction_errors.labels(kind="expired")._value.get() == 1  # the modal's
+    assert app.bot.metrics.interaction_errors.labels(kind="late")._value.get() == 1  # the modal's
     assert app.bot.metrics.interaction_errors.labels(kind="unexpected")._value.get() == 0
     assert len([p for p in sim.forget_problems() if "acknowledged after" in p]) == 2
     # The bot is fine: the next command, in time, is answered.
