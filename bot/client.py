@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.services import Services
-from bot.ui.errors import log_failure, render_error, unwrap, user_message
+from bot.ui.errors import is_expired, log_failure, render_error, unwrap, user_message
 from bot.ui.notify import NotificationRegistry
 from bot.ui.vanished import answer_vanished_click
 
@@ -54,15 +54,24 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
+LATE = "late"  # metrics label: answered after Discord's 3 s (10062)
+
+
 class RoundtableTree(app_commands.CommandTree["RoundtableBot"]):
     async def on_error(
         self, interaction: discord.Interaction[RoundtableBot], error: app_commands.AppCommandError
     ) -> None:
         await render_error(interaction, error)
-        expected = user_message(unwrap(error)) is not None
-        observe_interaction(interaction, "refused" if expected else "error")
+        original = unwrap(error)
+        if is_expired(original):
+            kind, outcome = LATE, LATE
+        elif user_message(original) is not None:
+            kind, outcome = "user", "refused"
+        else:
+            kind, outcome = "unexpected", "error"
+        observe_interaction(interaction, outcome)
         if interaction.client.metrics is not None:
-            interaction.client.metrics.count_interaction_error("user" if expected else "unexpected")
+            interaction.client.metrics.count_interaction_error(kind)
 
     async def interaction_check(self, interaction: discord.Interaction[RoundtableBot]) -> bool:
         interaction.extras[STARTED_EXTRA] = time.monotonic()

@@ -130,8 +130,8 @@ class Metrics:
         )
         self.interaction_errors = Counter(
             "roundtable_interaction_errors",
-            "Slash commands that ended in an error: kind=user (a refusal the member was shown) or "
-            "kind=unexpected (logged with a reference).",
+            "Slash commands that ended in an error: kind=user (a refusal the member was shown), "
+            "kind=late (answered after Discord's 3 s) or kind=unexpected (logged with a reference).",
             ["kind"],
             registry=self.registry,
         )

@@ -30,6 +30,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import SystemClock
 from bot.dispatch import Dispatcher
+from bot.services.outbox import PRUNE_BATCH
 from bot.ui.errors import log_failure
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 TICK_JOB = "outbox-tick"
 WAKE_JOB = "outbox-wake"
 STOP_WAIT_SECONDS = 3.0
+PRUNE_EVERY = timedelta(hours=1)  # by the injected clock
+PRUNE_ROUNDS = 10  # batches per housekeeping run, so one run stays short
 RUN_TASK_NAME = "roundtable-outbox-run"  # the asyncio task of a scheduled run (the simulator waits for it)
 
 
@@ -53,6 +56,7 @@ class OutboxScheduler:
         self._wake_at: datetime | None = None  # wall-clock time of the pending wake-up job
         self._queued = False  # a scheduled run is waiting for the one in progress
         self.last_tick: float | None = None  # time.monotonic() of the last tick (read by /healthz)
+        self._pruned_at: datetime | None = None  # injected clock
 
     @property
     def running(self) -> bool:
@@ -119,6 +123,29 @@ class OutboxScheduler:
             await self.run_due()  # waits for a run in progress, then sends what that run did not see
         except Exception as exc:  # the clock must keep ticking
             log_failure("outbox tick", exc)
+        try:
+            await self.housekeeping()
+        except Exception as exc:
+            log_failure("outbox pruning", exc)
+
+    async def housekeeping(self) -> int:
+        """At most once per :data:`PRUNE_EVERY`: prune old finished outbox rows (``OUTBOX_RETENTION_DAYS``)."""
+        now = self.bot.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        retention = timedelta(days=self.bot.settings.outbox_retention_days)
+        pruned = 0
+        for _ in range(PRUNE_ROUNDS):
+            if self.dispatcher.stopping:
+                break
+            deleted = await self.bot.services.outbox.prune(retention)
+            pruned += deleted
+            if deleted < PRUNE_BATCH:
+                break
+        if pruned:
+            log.info("Pruned %d outbox rows finished more than %d days ago", pruned, retention.days)
+        return pruned
 
     async def _schedule_wake(self) -> None:
         """After a run: a one-off run at the next pending due time, if it comes before the next tick."""

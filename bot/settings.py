@@ -23,6 +23,7 @@ EXPECTED = {
     "log_level": "one of DEBUG, INFO, WARNING, ERROR",
     "scheduler_tick_seconds": "a number of seconds from 1 to 3600",
     "send_budget_per_second": "a number of messages per second from 1 to 45",
+    "outbox_retention_days": "a number of days from 62 to 3650",
     "bot_auto_migrate": "true or false",
     "metrics_port": "a TCP port from 1 to 65535, or empty to serve no metrics",
     "metrics_host": "the address to serve metrics on, e.g. 127.0.0.1 or 0.0.0.0",
@@ -79,6 +80,9 @@ class Settings(DatabaseSettings):
     dev_guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     scheduler_tick_seconds: float = Field(default=30.0, ge=1, le=3600)
     send_budget_per_second: float = Field(default=25.0, ge=1, le=45)
+    # Sent, cancelled and expired outbox rows are deleted this long after they finished (the newest
+    # of each kind per recipient and those of meetings still planned stay: see OutboxService.prune).
+    outbox_retention_days: int = Field(default=90, ge=62, le=3650)  # 62: outbox.MIN_OUTBOX_RETENTION
     bot_auto_migrate: bool = True
     # GET /healthz and GET /metrics (Prometheus) on this port; off unless set.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -17,6 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import RoundtableBot
+from bot.dispatch import Pacer
 from bot.errors import InvalidInput, UserError
 from bot.models import BrainstormStatus
 from bot.services.brainstorms import (
@@ -258,14 +259,16 @@ class AdoptSelect(
 
 
 class BrainstormCog(commands.Cog):
-    # Pause between brainstorms in the recount at start: paced under Discord's rate limits.
-    recount_pause = 0.5
+    # The recount's requests (at start, and at a close) are paced, leaving Discord's global limit
+    # to the outbox and to answering members.
+    recount_requests_per_second = 10.0
     reaction_retry_delay = 1.0
 
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
         self.service = bot.services.brainstorms
         self._recount: asyncio.Task[None] | None = None
+        self._recount_pacer = Pacer(self.recount_requests_per_second)
         self.recount_done = asyncio.Event()
         # discord.py runs each raw reaction event in its own task: a quick add then remove could
         # otherwise commit out of order (the remove finding no vote yet, the add counted after).
@@ -509,11 +512,23 @@ class BrainstormCog(commands.Cog):
 
     # --- recount -------------------------------------------------------------------------------------------------
 
-    async def _reactors(self, info: BrainstormInfo) -> tuple[dict[int, set[int]], list[discord.Message]]:
+    async def _reactors(
+        self, info: BrainstormInfo, *, changed_only: bool = False
+    ) -> tuple[dict[int, set[int]], list[discord.Message]]:
         """Who reacted 👍 on each reachable idea message (the bot left out), and the messages missing
-        the bot's own 👍. Unreachable messages are left out: their votes stand."""
+        the bot's own 👍. Unreachable messages are left out: their votes stand.
+
+        The thread's messages are read a hundred at a time (their 👍 counts come with them), so the
+        requests don't grow with the ideas; the reactors are then listed only for ideas that have a
+        👍 — or, with ``changed_only`` (the recount at start), only where the count differs from the
+        stored votes. Who voted for an idea whose count is unchanged is left as stored: the close
+        recounts every idea from Discord.
+        """
         reactors: dict[int, set[int]] = {}
         missing: list[discord.Message] = []
+        ideas = {idea.message_id: idea for idea in info.ideas if idea.message_id is not None}
+        if not ideas:
+            return reactors, missing
         try:
             thread = await self._channel(info.thread_id or 0)
         except discord.HTTPException:
@@ -521,39 +536,53 @@ class BrainstormCog(commands.Cog):
         if not isinstance(thread, discord.Thread):
             return reactors, missing
         me = self.bot.user.id if self.bot.user else 0
-        for idea in info.ideas:
-            if idea.message_id is None:
+        found: dict[int, discord.Message] = {}
+        try:
+            await self._recount_pacer.wait()
+            async for posted in thread.history(limit=None, oldest_first=True):
+                if posted.id in ideas:
+                    found[posted.id] = posted
+        except discord.HTTPException as error:
+            log.info("Brainstorm %s: thread %s unreadable (%s)", info.id, info.thread_id, error)
+            return reactors, missing
+        for message_id, idea in ideas.items():
+            message = found.get(message_id)
+            if message is None:
+                log.info("Brainstorm %s: idea message %s not in its thread", info.id, message_id)
                 continue
+            reaction = next((r for r in message.reactions if str(r.emoji) == VOTE_EMOJI), None)
+            mine = reaction is not None and reaction.me
+            if not mine:
+                missing.append(message)
+            others = 0 if reaction is None else reaction.count - (1 if mine else 0)
+            if others == 0 or (changed_only and others == idea.votes):
+                if others == 0:
+                    reactors[idea.id] = set()
+                continue
+            assert reaction is not None
             try:
-                message = await thread.fetch_message(idea.message_id)
-                users: set[int] = set()
-                mine = False
-                for reaction in message.reactions:
-                    if str(reaction.emoji) == VOTE_EMOJI:
-                        mine = reaction.me
-                        # Paginated by discord.py: 100 reactors a request, each after the last.
-                        users = {user.id async for user in reaction.users(limit=None)}
+                await self._recount_pacer.wait()
+                # Paginated by discord.py: 100 reactors a request, each after the last.
+                users = {user.id async for user in reaction.users(limit=None)}
             except discord.HTTPException as error:
-                log.info("Brainstorm %s: idea message %s unreachable (%s)", info.id, idea.message_id, error)
+                log.info("Brainstorm %s: reactors of idea message %s unreadable (%s)", info.id, message_id, error)
                 continue
             users.discard(me)
             reactors[idea.id] = users
-            if not mine:
-                missing.append(message)
         return reactors, missing
 
     async def _recount_open(self) -> None:
         for info in await self.service.open_brainstorms():
             try:
                 async with self._votes_lock:  # a live vote is applied before the read or after the recount
-                    reactors, missing = await self._reactors(info)
+                    reactors, missing = await self._reactors(info, changed_only=True)
                     if reactors:
                         await self.service.recount(brainstorm_id=info.id, reactors=reactors)
                 for message in missing:  # a 👍 Discord refused earlier, tried again
+                    await self._recount_pacer.wait()
                     await self._add_vote_reaction(message)
             except Exception as error:
                 log_failure(f"recount of brainstorm {info.id}", error)
-            await asyncio.sleep(self.recount_pause)
         log.info("Brainstorm votes recounted")
 
     # --- Discord helpers -----------------------------------------------------------------------------------------

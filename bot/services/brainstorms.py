@@ -8,7 +8,7 @@ reactors the adapter fetched, keyed by idea id).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -151,10 +151,29 @@ async def _ideas(session: AsyncSession, brainstorm_id: int) -> list[BrainstormId
     )
 
 
-async def _info(session: AsyncSession, brainstorm: Brainstorm, *, with_ideas: bool = True) -> BrainstormInfo:
-    group = await session.get(Group, brainstorm.group_id)
+async def _infos(session: AsyncSession, brainstorms: Sequence[Brainstorm]) -> list[BrainstormInfo]:
+    """Several brainstorms with their ideas: two statements, however many brainstorms."""
+    ideas: dict[int, list[BrainstormIdea]] = {b.id: [] for b in brainstorms}
+    if ideas:
+        for idea in await session.scalars(
+            select(BrainstormIdea).where(BrainstormIdea.brainstorm_id.in_(ideas)).order_by(BrainstormIdea.number)
+        ):
+            ideas[idea.brainstorm_id].append(idea)
+    wanted = {b.group_id for b in brainstorms}
+    groups = {g.id: g for g in await session.scalars(select(Group).where(Group.id.in_(wanted)))} if wanted else {}
+    return [await _info(session, b, ideas=ideas[b.id], group=groups[b.group_id]) for b in brainstorms]
+
+
+async def _info(
+    session: AsyncSession, brainstorm: Brainstorm, *, with_ideas: bool = True,
+    ideas: Sequence[BrainstormIdea] | None = None, group: Group | None = None,
+) -> BrainstormInfo:
+    if group is None:
+        group = await session.get(Group, brainstorm.group_id)
     assert group is not None  # a brainstorm's group is deleted with it (ON DELETE CASCADE)
-    ideas = _ranked(await _ideas(session, brainstorm.id)) if with_ideas else []
+    if ideas is None:
+        ideas = await _ideas(session, brainstorm.id) if with_ideas else []
+    ranked = _ranked(ideas)
     return BrainstormInfo(
         id=brainstorm.id,
         number=brainstorm.number,
@@ -172,7 +191,7 @@ async def _info(session: AsyncSession, brainstorm: Brainstorm, *, with_ideas: bo
         message_id=brainstorm.message_id,
         created_at=brainstorm.created_at,
         closed_at=brainstorm.closed_at,
-        ideas=tuple(_idea_info(idea) for idea in ideas),
+        ideas=tuple(_idea_info(idea) for idea in ranked),
     )
 
 
@@ -455,7 +474,7 @@ class BrainstormService(Service):
                     .order_by(Brainstorm.id)
                 )
             )
-            return [await _info(session, brainstorm) for brainstorm in brainstorms]
+            return await _infos(session, brainstorms)
 
     async def recount(self, *, brainstorm_id: int, reactors: Mapping[int, Collection[int]]) -> BrainstormInfo | None:
         """Votes made to match Discord's 👍 reactors (idea id → user ids). None if no longer open."""
@@ -573,7 +592,7 @@ class BrainstormService(Service):
             if status is not None:
                 query = query.where(Brainstorm.status == status)
             brainstorms = list(await session.scalars(query.order_by(Brainstorm.created_at.desc(), Brainstorm.id.desc())))
-            return group.name, [await _info(session, b, with_ideas=False) for b in brainstorms]
+            return group.name, [await _info(session, b, with_ideas=False, group=group) for b in brainstorms]
 
     async def id_of_number(self, actor: Actor, number: int) -> int:
         """A typed ``#3``: the id of the group's brainstorm number 3 (the channel's group, or the member's only one)."""

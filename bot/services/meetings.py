@@ -10,11 +10,13 @@ In-session helpers other features may use: :func:`next_meeting_of`, :func:`membe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot import recurrence
 from bot.calendar import MeetingEvent as CalendarMeeting
@@ -75,14 +77,28 @@ def ordinal(n: int) -> str:
 
 async def meeting_number(session: AsyncSession, meeting: Meeting) -> int:
     """The meeting's place among its group's meetings in time (cancelled ones don't count)."""
-    earlier = await session.scalar(
-        select(func.count(Meeting.id)).where(
-            Meeting.group_id == meeting.group_id,
-            Meeting.status != MeetingStatus.CANCELLED,
-            (Meeting.starts_at < meeting.starts_at) | ((Meeting.starts_at == meeting.starts_at) & (Meeting.id < meeting.id)),
+    return (await meeting_numbers(session, meeting.group_id, [meeting]))[meeting.id]
+
+
+async def meeting_numbers(session: AsyncSession, group_id: int, meetings: Sequence[Meeting]) -> dict[int, int]:
+    """Each meeting's place among its group's meetings in time, in one statement (a cancelled
+    meeting has the number of the one before it: cancelled ones don't count)."""
+    earlier = aliased(Meeting)
+    counts = await session.execute(
+        select(Meeting.id, func.count(earlier.id))
+        .outerjoin(
+            earlier,
+            (earlier.group_id == group_id)
+            & (earlier.status != MeetingStatus.CANCELLED)
+            & ((earlier.starts_at < Meeting.starts_at) | ((earlier.starts_at == Meeting.starts_at) & (earlier.id < Meeting.id))),
         )
+        .where(Meeting.id.in_([m.id for m in meetings]))
+        .group_by(Meeting.id)
     )
-    return int(earlier or 0) + (0 if meeting.status == MeetingStatus.CANCELLED else 1)
+    before = {meeting_id: int(count) for meeting_id, count in counts}
+    return {
+        m.id: before.get(m.id, 0) + (0 if m.status == MeetingStatus.CANCELLED else 1) for m in meetings
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,15 +151,27 @@ async def members_of(session: AsyncSession, group_id: int) -> list[GroupMember]:
 
 
 async def meeting_info(session: AsyncSession, group: Group, meeting: Meeting) -> MeetingInfo:
-    answers: dict[str, list[int]] = {answer: [] for answer in ANSWERS}
+    return (await meeting_infos(session, group, [meeting]))[0]
+
+
+async def meeting_infos(session: AsyncSession, group: Group, meetings: Sequence[Meeting]) -> list[MeetingInfo]:
+    """The group's ``meetings`` with their RSVPs and numbers: two statements, however many meetings."""
+    if not meetings:
+        return []
+    answers: dict[int, dict[str, list[int]]] = {m.id: {answer: [] for answer in ANSWERS} for m in meetings}
     rows = await session.execute(
-        select(Rsvp.user_id, Rsvp.answer)
+        select(Rsvp.meeting_id, Rsvp.user_id, Rsvp.answer)
         .join(GroupMember, (GroupMember.group_id == group.id) & (GroupMember.user_id == Rsvp.user_id))
-        .where(Rsvp.meeting_id == meeting.id)
+        .where(Rsvp.meeting_id.in_(answers))
         .order_by(Rsvp.updated_at, Rsvp.user_id)
     )
-    for user_id, answer in rows:
-        answers.setdefault(answer, []).append(user_id)
+    for meeting_id, user_id, answer in rows:
+        answers[meeting_id].setdefault(answer, []).append(user_id)
+    numbers = await meeting_numbers(session, group.id, meetings)
+    return [_meeting_info(group, meeting, answers[meeting.id], numbers[meeting.id]) for meeting in meetings]
+
+
+def _meeting_info(group: Group, meeting: Meeting, answers: dict[str, list[int]], number: int) -> MeetingInfo:
     return MeetingInfo(
         id=meeting.id,
         group_id=group.id,
@@ -156,7 +184,7 @@ async def meeting_info(session: AsyncSession, group: Group, meeting: Meeting) ->
         series_id=meeting.series_id,
         counts={answer: len(ids) for answer, ids in answers.items()},
         answers=answers,
-        number=await meeting_number(session, meeting),
+        number=number,
     )
 
 
@@ -330,7 +358,7 @@ class MeetingService(Service):
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(MAX_LISTED)
             )
-            return group.name, [await meeting_info(session, group, m) for m in meetings]
+            return group.name, await meeting_infos(session, group, list(meetings))
 
     async def cancel(self, actor: Actor, *, meeting_id: int | None = None, group_id: int | None = None) -> MeetingInfo:
         async with self.begin() as session:

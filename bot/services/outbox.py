@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.features import FeatureRegistry, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, features_of
 from bot.features import features_of_sessions as _features_of_sessions
@@ -71,6 +72,11 @@ MODULE_PROMPT_DELAY = MEETING_LENGTH + timedelta(minutes=1)  # after the previou
 BUDDY_SUMMARY_DELAY = timedelta(minutes=1)
 # An ended meeting keeps its post_meeting row planned (due now) for this long after it ended.
 ENDED_MEETING_WINDOW = timedelta(days=1)
+# Finished rows are history the planners read (a sent row is never re-sent; "one KPI nudge a
+# month" looks back a month): they are pruned only this long after they last changed, at the
+# earliest, and never the newest of a kind for a recipient nor a row of a meeting still planned.
+MIN_OUTBOX_RETENTION = timedelta(days=62)
+PRUNE_BATCH = 5000
 
 MAX_ATTEMPTS = 5
 # A claimed row another process may take over after this; well inside Discord's nonce window
@@ -644,6 +650,48 @@ class OutboxService(Service):
             return await session.scalar(
                 select(func.min(OutboxRow.due_at)).where(OutboxRow.status == PENDING, OutboxRow.due_at > now)
             )
+
+    async def prune(self, retention: timedelta, *, limit: int = PRUNE_BATCH) -> int:
+        """Delete up to ``limit`` finished rows (sent, cancelled, expired, failed) older than ``retention``.
+
+        Kept, whatever their age: pending rows; rows of a meeting still scheduled or ended within
+        :data:`ENDED_MEETING_WINDOW` (the planners still plan for it); the newest row of each kind
+        for each recipient of a group (what a planner reads as "already sent"). With a retention of
+        at least :data:`MIN_OUTBOX_RETENTION` nothing a planner can still want is ever deleted, so
+        pruning never makes anything send twice (tested over a year). Returns how many went.
+        """
+        if retention < MIN_OUTBOX_RETENTION:
+            raise ValueError(f"outbox retention must be at least {MIN_OUTBOX_RETENTION.days} days")
+        now = self.now()
+        later = aliased(OutboxRow)
+        planned_meetings = select(Meeting.id).where(
+            or_(
+                Meeting.status == MeetingStatus.SCHEDULED,
+                and_(Meeting.status == MeetingStatus.ENDED, Meeting.ended_at >= now - ENDED_MEETING_WINDOW),
+            )
+        )
+        candidates = (
+            select(OutboxRow.id)
+            .where(
+                OutboxRow.status.in_((SENT, CANCELLED, EXPIRED, FAILED)),
+                OutboxRow.updated_at < now - retention,
+                or_(OutboxRow.meeting_id.is_(None), OutboxRow.meeting_id.not_in(planned_meetings)),
+                exists().where(
+                    later.group_id == OutboxRow.group_id,
+                    later.kind == OutboxRow.kind,
+                    later.recipient_id == OutboxRow.recipient_id,
+                    later.id > OutboxRow.id,
+                ),
+            )
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )
+        async with self.begin() as session:
+            ids = list(await session.scalars(candidates))
+            if ids:
+                # A row revived since it was read (cancelled → pending) stays.
+                await session.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids), OutboxRow.status != PENDING))
+        return len(ids)
 
     # --- outcomes ---------------------------------------------------------------------------------
 

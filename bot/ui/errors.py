@@ -16,11 +16,14 @@ from discord import app_commands
 
 from bot.errors import UserError
 from bot.text import quoted
-from bot.ui.reply import respond
+from bot.ui.reply import interaction_label, log_expired, respond
 
 log = logging.getLogger(__name__)
 
 _REF_ALPHABET = string.ascii_uppercase + string.digits
+
+# Discord's "Unknown interaction": the answer came after the 3 s Discord allows (or the token is gone).
+UNKNOWN_INTERACTION = 10062
 
 # Discord refuses a message longer than this (and then the member gets no answer at all).
 MESSAGE_LIMIT = 2000
@@ -95,14 +98,21 @@ def user_message(error: BaseException) -> str | None:
     return None
 
 
+def is_expired(error: BaseException) -> bool:
+    """The interaction was answered too late: nothing more can be said to the member through it."""
+    return isinstance(error, discord.NotFound) and error.code == UNKNOWN_INTERACTION
+
+
 async def render_error(interaction: discord.Interaction, error: BaseException, *, where: str = "") -> None:
     error = unwrap(error)
+    if is_expired(error):
+        log_expired(interaction, where)  # an answer now would fail the same way
+        return
     message = user_message(error)
     if message is not None:
         message = fit_message(message)
     else:
-        command = interaction.command.qualified_name if interaction.command else None
-        label = where or (f"/{command}" if command else f"interaction {interaction.data!r:.120}")
-        ref = log_failure(f"{label} (user {interaction.user.id}, guild {interaction.guild_id})", error)
+        ref = log_failure(f"{interaction_label(interaction, where)} (user {interaction.user.id}, guild {interaction.guild_id})",
+                          error)
         message = f"Something went wrong on our side (ref `{ref}`). It has been logged; please try again."
     await respond(interaction, message, ephemeral=True)

@@ -9,8 +9,22 @@ import discord
 
 log = logging.getLogger(__name__)
 
-# Discord's codes for an interaction or its webhook that is gone (token expired after 15 min).
+# Discord's codes for an interaction or its webhook that is gone: answered after the 3 s Discord
+# allows (10062), or a follow-up after the token's 15 minutes (10015).
 _EXPIRED_CODES = {10062, 10015}
+
+
+def interaction_label(interaction: discord.Interaction, where: str = "") -> str:
+    """What the interaction was, for a log line: ``/commit add``, or its component data."""
+    command = interaction.command.qualified_name if interaction.command else None
+    return where or (f"/{command}" if command else f"interaction {interaction.data!r:.120}")
+
+
+def log_expired(interaction: discord.Interaction, where: str = "") -> None:
+    """An interaction answered too late: a warning, not an error with a traceback (nothing to fix in
+    the code; the member saw "The application did not respond")."""
+    log.warning("Interaction expired before it was answered: %s (user %s, guild %s)",
+                interaction_label(interaction, where), interaction.user.id, interaction.guild_id)
 
 
 async def respond(
@@ -34,7 +48,7 @@ async def respond(
         return await interaction.followup.send(content, ephemeral=ephemeral, wait=True, **kwargs)  # type: ignore[call-overload]  # content=None is accepted
     except discord.NotFound as exc:
         if exc.code in _EXPIRED_CODES:
-            log.info("Interaction %s expired before it could be answered", interaction.id)
+            log_expired(interaction)
             return None
         raise
     except discord.HTTPException as exc:

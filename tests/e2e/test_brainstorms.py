@@ -221,3 +221,34 @@ async def test_refusals(sim: Sim, guild: Guild, channel: Channel, harness: Harne
     prompt = sim.last_message(channel)
     not_yours = await sim.select(bob, prompt, ["#1 Ask @everyone and <@&123> and @here"])
     assert not_yours.ephemeral and "can choose its ideas" in not_yours.content
+
+
+async def test_the_recount_at_start_reads_each_thread_not_each_idea(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
+) -> None:
+    """Twenty-five ideas (the most a brainstorm takes), two of whose votes changed while the bot was down: the recount at start reads the
+    thread's messages (their 👍 counts come with them) and lists the reactors of those two only."""
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    await seed_group(app, guild, channel, [ana, bob])
+    await sim.command(ana, channel, "brainstorm open", issue="Where do new clients come from?")
+    [thread] = sim.threads(channel)
+    for number in range(1, 26):
+        await sim.command(bob, thread, "brainstorm idea", text=f"Idea number {number}")
+    ideas = sim.messages(thread)[1:]
+    assert len(ideas) == 25
+    sim.react(ana, ideas[0])
+    await sim.settle()
+
+    await harness.stop()
+    sim.react(bob, ideas[4])
+    sim.unreact(ana, ideas[0])
+    mark = len(sim.requests)
+    app = await harness.start()
+    await asyncio.wait_for(cog_of(harness).recount_done.wait(), timeout=10)
+    assert await votes(app, 1) == {n: (1 if n == 5 else 0) for n in range(1, 26)}
+    recount = [r for r in sim.requests[mark:] if f"/channels/{thread.id}/" in r.path and r.method == "GET"]
+    templates = [r.template for r in recount]
+    assert templates.count("/channels/{channel_id}/messages") == 1  # 26 messages: one page
+    assert "/channels/{channel_id}/messages/{message_id}" not in templates  # no fetch per idea
+    reactors = [r for r in recount if "/reactions/" in r.path]
+    assert len(reactors) == 1  # idea 5 only: idea 1's 👍 count is back to the bot's own, nothing to list
