@@ -117,6 +117,9 @@ class NotificationKind:
     # (after an outage): "meeting" within the same meeting (a 7-day reminder beside the 1-day one),
     # "group" within the group (an older meeting's post-meeting prompt). Its before_render still runs.
     superseded_within: str | None = None
+    # Later rows of these other kinds, in the same scope and to the same recipient, supersede it too
+    # (the 7-day meeting reminder gives way to the meeting pack, which replaced the 1-day reminder).
+    superseded_by: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +176,12 @@ class FeatureRegistry:
                 if not 0 < len(kind.name) <= 32:
                     raise FeatureError(f"notification kind {kind.name!r}: a name has 1 to 32 characters")
                 kinds[kind.name] = kind
+        for kind in kinds.values():
+            if kind.superseded_by and kind.superseded_within is None:
+                raise FeatureError(f"notification kind {kind.name!r}: superseded_by needs superseded_within")
+            unknown = sorted(set(kind.superseded_by) - set(kinds))
+            if unknown:
+                raise FeatureError(f"notification kind {kind.name!r} is superseded by unknown kinds: {', '.join(unknown)}")
         object.__setattr__(self, "_kinds", kinds)
 
     # --- kinds -----------------------------------------------------------------------------------

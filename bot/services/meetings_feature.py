@@ -103,6 +103,7 @@ FEATURE = Feature(
         NotificationKind(
             MEETING_REMINDER, "Meeting reminder", each_meeting(plan_meeting_reminders),
             useful_after=timedelta(0), order=10, unplanned_reason=R_REMINDER_SETTING, superseded_within="meeting",
+            superseded_by=(MEETING_PACK,),  # the pack replaced the 1-day reminder: it is the later one
         ),
         NotificationKind(
             MEETING_PACK, "Meeting pack", each_meeting(plan_meeting_pack),
