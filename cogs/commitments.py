@@ -61,6 +61,7 @@ from bot.ui.text import inert
 from bot.ui.time import Style, ts
 from bot.ui.wins import ShareWinButton
 from bot.ui.words import plural
+from bot.waking import unsociable_note
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,14 @@ def board_embeds(board: Board) -> list[discord.Embed]:
     )
 
 
+def _with_space(note: str) -> str:
+    return f" {note}" if note else ""
+
+
+def _with_dash(note: str) -> str:
+    return f" — {note}" if note else ""
+
+
 def reportback_embeds(report: ReportBack, *, buddy_id: int | None = None) -> list[discord.Embed]:
     """The member's own report-back DM, or (``buddy_id``) the summary their buddy gets.
 
@@ -168,6 +177,8 @@ def reportback_embeds(report: ReportBack, *, buddy_id: int | None = None) -> lis
     else:
         title = f"Report back — {report.group_name}"
         lines = [f"Your commitments due at the **{report.group_name}** meeting {when}."]
+        if report.meeting_id:  # a real meeting (not a lone commitment's due time)
+            lines[0] += _with_space(unsociable_note(report.meeting_starts_at, report.own_zone))
         if report.open:
             lines.append("Tap how each went — you can change your answer until the meeting.")
         else:
@@ -252,7 +263,8 @@ def carryover_embeds(offer: CarryOver) -> list[discord.Embed]:
         lines = [f"Nothing left over from the **{offer.group_name}** meeting {when}. Thank you! 🙌"]
     elif offer.next_meeting_at is not None:
         lines.append(
-            f"**Carry over** makes a new commitment due at the next meeting, {ts(offer.next_meeting_at, Style.FULL)};"
+            f"**Carry over** makes a new commitment due at the next meeting, {ts(offer.next_meeting_at, Style.FULL)}"
+            f"{_with_dash(unsociable_note(offer.next_meeting_at, offer.own_zone, clause=True))};"
             " **Done late** marks it done; **Drop** lets it go."
         )
     else:
@@ -701,7 +713,7 @@ class CommitmentsCog(commands.Cog):
             content=(
                 f"<@{report.user_id}>, {plural(len(report.open), 'commitment')} to report on before "
                 f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
-                " — `/commit report`"
+                " — `/commit report`" + _with_space(unsociable_note(report.meeting_starts_at, report.own_zone))
             ),
             allowed_mentions=mention_only(report.user_id),
         )
