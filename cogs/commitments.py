@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ from bot.services.commitments import (
     CommitmentList,
     CommitmentRef,
     CycleRate,
+    MemberCommitments,
     ReportBack,
     Stats,
 )
@@ -44,7 +45,8 @@ from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
-from bot.ui.members import who
+from bot.ui.layout import Block, layout_pages
+from bot.ui.members import avatar_url, who
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
 from bot.ui.pages import (
@@ -134,8 +136,8 @@ def list_pages(listing: CommitmentList) -> list[discord.Embed]:
     return embed_pages(title, paginate(blocks, DESCRIPTION_MAX - 100), colour=EMBED_COLOUR)
 
 
-def board_embeds(board: Board) -> list[discord.Embed]:
-    """The report-back board at meeting time."""
+def board_header(board: Board) -> list[str]:
+    """The board's lines above the members: when, the completion rate, who hasn't reported."""
     lines = [f"Commitments due at the meeting {ts(board.meeting_starts_at, Style.FULL)}.", rate_line(board.rate)]
     if board.not_reported:
         lines.append("Not reported yet: " + ", ".join(f"<@{u}>" for u in board.not_reported))
@@ -143,17 +145,31 @@ def board_embeds(board: Board) -> list[discord.Embed]:
         lines.append("Everyone has reported. 🎉")
     if board.apologies:
         lines.append("Apologies: " + ", ".join(who(u) for u in board.apologies))
-    away = set(board.apologies)
+    return lines
+
+
+def board_member_lines(board: Board, member: MemberCommitments) -> list[str]:
+    """One member's section of the board: their name, then each commitment due."""
+    away = " — apologies" if member.user_id in board.apologies else ""
+    return [f"**{who(member.user_id)}**{away}", *(commitment_line(c) for c in member.commitments)]
+
+
+def board_messages(board: Board, avatar: Callable[[int], str] | None = None) -> list[OutgoingMessage]:
+    """The report-back board at meeting time: a layout message (components v2) with one section per
+    member (``avatar`` gives each section's thumbnail; None: plain text blocks), continued in
+    further messages past 40 components or 4,000 characters, never cut. It pings only the members
+    who haven't reported. Edit a posted board with ``message.edit(view=board_messages(...)[0].view)``.
+    """
     blocks = [
-        [f"**{who(m.user_id)}**" + (" — apologies" if m.user_id in away else ""), *(commitment_line(c) for c in m.commitments)]
+        Block(board_member_lines(board, m), thumbnail=avatar(m.user_id) if avatar else None,
+              continued=f"**{who(m.user_id)}** (continued)")
         for m in board.members
     ]
-    header = "\n".join(lines)
-    pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4)
-    return fit_message(
-        f"Report-back — {board.group_name}", header, pages, "More commitments than fit here: see /commit list status:all",
-        colour=EMBED_COLOUR,
-    )
+    views = layout_pages(f"Report-back — {board.group_name}", "\n".join(board_header(board)), blocks,
+                         colour=EMBED_COLOUR)
+    pinged = discord.AllowedMentions(everyone=False, roles=False,
+                                     users=[discord.Object(u) for u in board.not_reported])
+    return [OutgoingMessage(view=view, allowed_mentions=pinged) for view in views]
 
 
 def _with_space(note: str) -> str:
@@ -748,7 +764,8 @@ class CommitmentsCog(commands.Cog):
             return Rendered.skip("the meeting or group is gone")
         if not board.members:
             return Rendered.skip("no commitments were due at this meeting")
-        return Rendered(message=OutgoingMessage(embeds=board_embeds(board)))
+        first, *more = board_messages(board, lambda user_id: avatar_url(self.bot, user_id))
+        return Rendered(message=first, more=more)
 
     async def render_buddy_summary(self, note: Notification) -> Rendered:
         if note.meeting_id is None:
