@@ -40,6 +40,9 @@ async def test_a_sydney_members_dms_say_the_meeting_is_at_night_for_her(
 
     await run(sim, sia, channel, "commit add", text="Send 10 invoices")
     await run(sim, ana, channel, "commit add", text="Call the bank")
+    moved = await run(sim, ana, channel, "timezone set", tz="Europe/London", **{"from": "09:00", "to": "17:00"})
+    assert moved.content.endswith("\n4 upcoming DMs moved to fit.")  # her nudge and report-back DM, both meetings
+    assert "your time." not in dm_text(sim.dms(ana)[0])
     await sim.advance(MEETING - timedelta(hours=30) - app.clock.now())  # the nudges and report-back DMs
     nudge = next(m for m in sim.dms(sia) if "Check in so the group" in m.content)
     assert f"(<t:{int(MEETING.timestamp())}:R>). {NIGHT} How did module" in nudge.content
