@@ -46,7 +46,7 @@ from bot.ui.charts import render_completion_chart
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.layout import Block, layout_pages
-from bot.ui.members import avatar_url, who
+from bot.ui.members import avatar_urls, who
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
 from bot.ui.pages import (
@@ -764,7 +764,8 @@ class CommitmentsCog(commands.Cog):
             return Rendered.skip("the meeting or group is gone")
         if not board.members:
             return Rendered.skip("no commitments were due at this meeting")
-        first, *more = board_messages(board, lambda user_id: avatar_url(self.bot, user_id))
+        avatars = await avatar_urls(self.bot, [m.user_id for m in board.members])
+        first, *more = board_messages(board, avatars.__getitem__)
         return Rendered(message=first, more=more)
 
     async def render_buddy_summary(self, note: Notification) -> Rendered:

@@ -128,7 +128,10 @@ async def test_the_report_back_cycle(sim: Sim, guild: Guild, channel: Channel, h
     assert [s["components"][0]["content"].split("\n")[0] for s in sections] == [
         f"**<@{m.id}>**" for m in (ana, bob, cat)
     ]
-    assert all(s["accessory"]["type"] == 11 for s in sections)  # each member's avatar beside her section
+    # Each member's avatar beside her section (the simulator's members have Discord's default one).
+    assert [s["accessory"]["media"]["url"] for s in sections] == [
+        f"https://cdn.discordapp.com/embed/avatars/{(m.id >> 22) % 6}.png" for m in (ana, bob, cat)
+    ]
     assert board.allowed_mentions is not None  # it pings only Cat, who hasn't reported
     assert [int(u) for u in board.allowed_mentions.get("users", [])] == [cat.id]
     assert board.allowed_mentions.get("parse") == []
