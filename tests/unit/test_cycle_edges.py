@@ -159,6 +159,26 @@ async def test_an_overdue_reminder_beside_the_due_meeting_pack_is_expired(
     assert found[("meeting_pack", f"meeting:{meeting_id}", 0)].status == "sent"
 
 
+async def test_only_the_latest_reminder_goes_after_an_outage_the_pack_too_gives_way(
+    services: Services, sessions, clock: ManualClock
+) -> None:
+    now = clock.now()
+    group_id = await make_group(sessions, now)
+    async with sessions.begin() as session:  # a 2-hour reminder besides the week's and the pack
+        (await session.get(Group, group_id)).meeting_reminder_hours = [168, 24, 2]
+    t = now + timedelta(days=10)
+    meeting_id = await add_meeting(sessions, group_id, t, now)
+    await send_due(services)
+    clock.set(t - timedelta(hours=1))  # down for nine days: all three are due
+    sent = await send_due(services)
+    assert [k for k in sent if k.startswith("meeting_")] == [f"meeting_reminder meeting:{meeting_id}:2h"]
+    found = by_key(await rows(sessions, group_id))
+    pack = found[("meeting_pack", f"meeting:{meeting_id}", 0)]
+    assert (pack.status, pack.reason) == ("expired", "superseded: a later meeting reminder of the same meeting was due too")
+    week = found[("meeting_reminder", f"meeting:{meeting_id}:168h", 0)]
+    assert week.status == "expired" and week.reason.startswith("superseded: a later meeting ")
+
+
 async def test_a_due_reminder_is_sent_when_the_pack_is_not_due_yet(
     services: Services, sessions, clock: ManualClock
 ) -> None:
