@@ -206,6 +206,8 @@ async def test_a_board_too_long_for_one_message_goes_on_in_more_never_cut(
         every = list(walk_components(board.components))
         assert len(every) <= 40
         assert sum(len(c.get("content") or "") for c in every if c["type"] == 10) <= 4000
+    first = str(boards[0].nonce)  # one outbox row; a resend after a crash returns each message, not a copy
+    assert first.startswith("rt-outbox-") and [b.nonce for b in boards[1:]] == [f"{first}-{n}" for n in range(2, len(boards) + 1)]
     shown = "\n".join(board.text for board in boards)
     assert all(f"` {text} — *not reported*" in shown or f"` {text} — *open*" in shown for text in texts)
     assert sim.violations == []
