@@ -121,7 +121,10 @@ class Dispatcher:
             return False
         try:
             if row.recipient_id == 0:
-                message = await self._send(self._group_channel(row), rendered.message, row.nonce, channel=True)
+                channel = self._group_channel(row)
+                message = await self._send(channel, rendered.message, row.nonce, channel=True)
+                for n, extra in enumerate(rendered.more, start=2):  # a retry re-sends none twice: the nonces
+                    await self._send(channel, extra, f"{row.nonce}-{n}", channel=True)
                 await self.outbox.mark_sent(row.id, message_id=message.id, channel_id=message.channel.id)
                 return True
             if not row.dms_closed:

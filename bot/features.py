@@ -121,6 +121,9 @@ class NotificationKind:
     # (after an outage): "meeting" within the same meeting (a 7-day reminder beside the 1-day one),
     # "group" within the group (an older meeting's post-meeting prompt). Its before_render still runs.
     superseded_within: str | None = None
+    # Later rows of these other kinds, in the same scope and to the same recipient, supersede it too
+    # (the 7-day meeting reminder gives way to the meeting pack, which replaced the 1-day reminder).
+    superseded_by: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +192,12 @@ class FeatureRegistry:
         extensions = [feature.extension for feature in self.features if feature.extension is not None]
         if len(set(extensions)) != len(extensions):
             raise FeatureError("an extension is declared by two features")
+        for kind in kinds.values():
+            if kind.superseded_by and kind.superseded_within is None:
+                raise FeatureError(f"notification kind {kind.name!r}: superseded_by needs superseded_within")
+            unknown = sorted(set(kind.superseded_by) - set(kinds))
+            if unknown:
+                raise FeatureError(f"notification kind {kind.name!r} is superseded by unknown kinds: {', '.join(unknown)}")
         object.__setattr__(self, "_kinds", kinds)
 
     # --- services and extensions -----------------------------------------------------------------

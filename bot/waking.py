@@ -115,6 +115,27 @@ def outside(at_utc: datetime, zone: ZoneInfo | str) -> bool:
     return not inside(at_utc, zone, SOCIABLE_START, SOCIABLE_END)
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def unsociable_note(at_utc: datetime, zone: ZoneInfo | str | None, *, clause: bool = False) -> str:
+    """``That's 05:00 on Wednesday your time.`` when a meeting at ``at_utc`` falls outside the
+    sociable hours in ``zone`` (the zone the member set); "" when it doesn't, or no zone is known
+    (the member's own Discord shows the time in the zone of their device then). ``clause``: the
+    same words to go inside a sentence ("that's 05:00 on Wednesday your time", no full stop)."""
+    if not zone:
+        return ""
+    try:
+        tz = _zone(zone)
+    except (ValueError, KeyError):
+        return ""
+    if not outside(at_utc, tz):
+        return ""
+    local = at_utc.astimezone(tz)
+    words = f"that's {local:%H:%M} on {_WEEKDAYS[local.weekday()]} your time"
+    return words if clause else f"T{words[1:]}."
+
+
 # --- input ------------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from bot.services.commitments import (
     CommitmentList,
     CommitmentRef,
     CycleRate,
+    MemberCommitments,
     ReportBack,
     Stats,
 )
@@ -46,7 +47,8 @@ from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
-from bot.ui.members import who
+from bot.ui.layout import Block, layout_pages
+from bot.ui.members import avatar_urls, who
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
 from bot.ui.pages import (
@@ -63,6 +65,7 @@ from bot.ui.text import inert
 from bot.ui.time import Style, ts
 from bot.ui.wins import ShareWinButton
 from bot.ui.words import plural
+from bot.waking import unsociable_note
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +138,8 @@ def list_pages(listing: CommitmentList) -> list[discord.Embed]:
     return embed_pages(title, paginate(blocks, DESCRIPTION_MAX - 100), colour=EMBED_COLOUR)
 
 
-def board_embeds(board: Board) -> list[discord.Embed]:
-    """The report-back board at meeting time."""
+def board_header(board: Board) -> list[str]:
+    """The board's lines above the members: when, the completion rate, who hasn't reported."""
     lines = [f"Commitments due at the meeting {ts(board.meeting_starts_at, Style.FULL)}.", rate_line(board.rate)]
     if board.not_reported:
         lines.append("Not reported yet: " + ", ".join(f"<@{u}>" for u in board.not_reported))
@@ -144,17 +147,39 @@ def board_embeds(board: Board) -> list[discord.Embed]:
         lines.append("Everyone has reported. 🎉")
     if board.apologies:
         lines.append("Apologies: " + ", ".join(who(u) for u in board.apologies))
-    away = set(board.apologies)
+    return lines
+
+
+def board_member_lines(board: Board, member: MemberCommitments) -> list[str]:
+    """One member's section of the board: their name, then each commitment due."""
+    away = " — apologies" if member.user_id in board.apologies else ""
+    return [f"**{who(member.user_id)}**{away}", *(commitment_line(c) for c in member.commitments)]
+
+
+def board_messages(board: Board, avatar: Callable[[int], str] | None = None) -> list[OutgoingMessage]:
+    """The report-back board at meeting time: a layout message (components v2) with one section per
+    member (``avatar`` gives each section's thumbnail; None: plain text blocks), continued in
+    further messages past 40 components or 4,000 characters, never cut. It pings only the members
+    who haven't reported. Edit a posted board with ``message.edit(view=board_messages(...)[0].view)``.
+    """
     blocks = [
-        [f"**{who(m.user_id)}**" + (" — apologies" if m.user_id in away else ""), *(commitment_line(c) for c in m.commitments)]
+        Block(board_member_lines(board, m), thumbnail=avatar(m.user_id) if avatar else None,
+              continued=f"**{who(m.user_id)}** (continued)")
         for m in board.members
     ]
-    header = "\n".join(lines)
-    pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4)
-    return fit_message(
-        f"Report-back — {board.group_name}", header, pages, "More commitments than fit here: see /commit list status:all",
-        colour=EMBED_COLOUR,
-    )
+    views = layout_pages(f"Report-back — {board.group_name}", "\n".join(board_header(board)), blocks,
+                         colour=EMBED_COLOUR)
+    pinged = discord.AllowedMentions(everyone=False, roles=False,
+                                     users=[discord.Object(u) for u in board.not_reported])
+    return [OutgoingMessage(view=view, allowed_mentions=pinged) for view in views]
+
+
+def _with_space(note: str) -> str:
+    return f" {note}" if note else ""
+
+
+def _with_dash(note: str) -> str:
+    return f" — {note}" if note else ""
 
 
 def reportback_embeds(report: ReportBack, *, buddy_id: int | None = None) -> list[discord.Embed]:
@@ -170,6 +195,8 @@ def reportback_embeds(report: ReportBack, *, buddy_id: int | None = None) -> lis
     else:
         title = f"Report back — {report.group_name}"
         lines = [f"Your commitments due at the **{report.group_name}** meeting {when}."]
+        if report.meeting_id:  # a real meeting (not a lone commitment's due time)
+            lines[0] += _with_space(unsociable_note(report.meeting_starts_at, report.own_zone))
         if report.open:
             lines.append("Tap how each went — you can change your answer until the meeting.")
         else:
@@ -254,7 +281,8 @@ def carryover_embeds(offer: CarryOver) -> list[discord.Embed]:
         lines = [f"Nothing left over from the **{offer.group_name}** meeting {when}. Thank you! 🙌"]
     elif offer.next_meeting_at is not None:
         lines.append(
-            f"**Carry over** makes a new commitment due at the next meeting, {ts(offer.next_meeting_at, Style.FULL)};"
+            f"**Carry over** makes a new commitment due at the next meeting, {ts(offer.next_meeting_at, Style.FULL)}"
+            f"{_with_dash(unsociable_note(offer.next_meeting_at, offer.own_zone, clause=True))};"
             " **Done late** marks it done; **Drop** lets it go."
         )
     else:
@@ -703,7 +731,7 @@ class CommitmentsCog(commands.Cog):
             content=(
                 f"<@{report.user_id}>, {plural(len(report.open), 'commitment')} to report on before "
                 f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
-                " — `/commit report`"
+                " — `/commit report`" + _with_space(unsociable_note(report.meeting_starts_at, report.own_zone))
             ),
             allowed_mentions=mention_only(report.user_id),
         )
@@ -738,7 +766,9 @@ class CommitmentsCog(commands.Cog):
             return Rendered.skip("the meeting or group is gone")
         if not board.members:
             return Rendered.skip("no commitments were due at this meeting")
-        return Rendered(message=OutgoingMessage(embeds=board_embeds(board)))
+        avatars = await avatar_urls(self.bot, [m.user_id for m in board.members])
+        first, *more = board_messages(board, avatars.__getitem__)
+        return Rendered(message=first, more=more)
 
     async def render_buddy_summary(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

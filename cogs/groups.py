@@ -28,6 +28,7 @@ from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_page
 from bot.ui.privacy import channel_exposure, exposure_warning
 from bot.ui.reply import respond
 from bot.ui.time import ts_with_relative
+from bot.waking import unsociable_note
 from cogs.help import checklist_text
 from cogs.meetings import rsvp_view
 from cogs.modules import CheckInButton
@@ -94,6 +95,9 @@ def welcome_embed(welcome: Welcome, *, member_count: int, max_members: int) -> d
     )
     if welcome.meeting is not None:
         when = f"{ts_with_relative(welcome.meeting.starts_at)}, in your own time"
+        night = unsociable_note(welcome.meeting.starts_at, welcome.own_zone)
+        if night:
+            when += f". {night}"
     else:
         when = "Not set yet: a facilitator will schedule it (`/meeting next` shows it)."
     embed.add_field(name="Next meeting", value=when, inline=False)

@@ -48,6 +48,7 @@ from bot.ui.reply import defer, respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
+from bot.waking import unsociable_note
 
 log = logging.getLogger(__name__)
 
@@ -501,8 +502,9 @@ class ModulesCog(commands.Cog):
         if nudge.checked_in:
             return Rendered.skip("already checked in")
         module = nudge.module
+        night = unsociable_note(nudge.meeting_at, nudge.own_zone)
         text = (
-            f"**{nudge.group.name}** meets {ts_with_relative(nudge.meeting_at)}. "
+            f"**{nudge.group.name}** meets {ts_with_relative(nudge.meeting_at)}. {night + ' ' if night else ''}"
             f"How did module **{module.number}, {module.title}** go? Check in so the group can hear what you learned."
         )
         fallback = OutgoingMessage(

@@ -15,6 +15,7 @@ from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.options import TimeOption, TimezoneOption
 from bot.ui.reply import respond
+from bot.ui.words import plural
 
 
 class TimezoneModal(Modal):
@@ -119,7 +120,7 @@ class ServerCog(commands.Cog):
         settings = await self.bot.services.guilds.set_member_timezone(actor_from(interaction), tz, start=start, end=end)
         zone = f"**{settings.timezone}**" if settings.timezone else "not set (each group's timezone is used)"
         hours = "at any hour" if settings.window.all_day else f"during **{settings.window.label()}** your time"
-        moved = f"\n{settings.retimed} upcoming DM(s) moved to fit." if settings.retimed else ""
+        moved = f"\n{plural(settings.retimed, 'upcoming DM')} moved to fit." if settings.retimed else ""
         await respond(interaction, f"Your timezone: {zone}. Reminders reach you by DM {hours}.{moved}")
 
 

@@ -43,7 +43,7 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.buddies import active_buddy_pair, buddy_of
-from bot.services.guilds import member_timezone
+from bot.services.guilds import member_timezone, own_timezone
 from bot.services.meetings import next_meeting_of
 from bot.text import clean
 
@@ -183,6 +183,7 @@ class ReportBack:
     commitments: list[CommitmentInfo]
     # The group lets members show a note on the board (its ``board_notes`` is "member chooses").
     notes_shareable: bool = True
+    own_zone: str | None = None  # the zone the reader set (for the unsociable-hours note), None: none set
 
     @property
     def open(self) -> list[CommitmentInfo]:
@@ -246,6 +247,7 @@ class CarryOver:
     timezone: str  # the member's
     commitments: list[CommitmentInfo]  # unfinished and not yet carried over, by number
     next_meeting_at: datetime | None  # where "Carry over" puts them; None: no meeting scheduled
+    own_zone: str | None = None  # the zone the member set (for the unsociable-hours note), None: none set
 
 
 @dataclass(frozen=True, slots=True)
@@ -835,6 +837,7 @@ class CommitmentService(Service):
             group_id=group.id, group_name=group.name, meeting_id=meeting.id, meeting_starts_at=meeting.starts_at,
             user_id=user_id, timezone=tz, commitments=await _infos(session, rows),
             next_meeting_at=following.starts_at if following is not None else None,
+            own_zone=await own_timezone(session, group.guild_id, user_id),
         )
 
     async def _carryover_of(self, session: AsyncSession, group: Group, row: Commitment, user_id: int) -> CarryOver | None:
@@ -996,6 +999,7 @@ class CommitmentService(Service):
             meeting_id=meeting.id, meeting_starts_at=meeting.starts_at, user_id=user_id, timezone=tz,
             commitments=[_seen_by(r, group, viewer) for r in rows],
             notes_shareable=group.board_notes == NoteSharing.MEMBER_CHOOSES,
+            own_zone=await own_timezone(session, group.guild_id, viewer),
         )
 
     async def _reportback_of(self, session: AsyncSession, group: Group, row: Commitment, user_id: int) -> ReportBack:

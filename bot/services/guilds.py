@@ -35,6 +35,12 @@ async def member_timezone(session: AsyncSession, guild_id: int, user_id: int) ->
     return server_tz or "UTC"
 
 
+async def own_timezone(session: AsyncSession, guild_id: int, user_id: int) -> str | None:
+    """In-session: the timezone the member set themselves, None if they set none."""
+    profile = await session.get(MemberProfile, (guild_id, user_id))
+    return profile.timezone if profile is not None and profile.timezone else None
+
+
 class GuildService(Service):
     async def setup(
         self, actor: Actor, *, timezone: str | None, facilitator_role_id: int | None

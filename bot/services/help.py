@@ -89,6 +89,7 @@ class Welcome:
     module_number: int
     module_title: str
     timezone_set: bool
+    own_zone: str | None = None  # the zone the member set (for the unsociable-hours note), None: none set
 
 
 class HelpService(Service):
@@ -116,6 +117,7 @@ class HelpService(Service):
                 meeting=await meeting_info(session, group, meeting) if meeting is not None else None,
                 module_number=module.number, module_title=module.title,
                 timezone_set=profile is not None and bool(profile.timezone),
+                own_zone=profile.timezone if profile is not None and profile.timezone else None,
             )
 
     async def state(self, actor: Actor) -> HelpState:

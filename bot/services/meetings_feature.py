@@ -107,10 +107,14 @@ FEATURE = Feature(
         NotificationKind(
             MEETING_REMINDER, "Meeting reminder", each_meeting(plan_meeting_reminders),
             useful_after=timedelta(0), order=10, unplanned_reason=R_REMINDER_SETTING, superseded_within="meeting",
+            superseded_by=(MEETING_PACK,),  # the pack replaced the 1-day reminder: it is the later one
         ),
+        # After an outage only the latest of a meeting's reminders goes: the pack gives way to a later
+        # reminder (a 2-hour one) due beside it, as the 7-day reminder gives way to the pack.
         NotificationKind(
             MEETING_PACK, "Meeting pack", each_meeting(plan_meeting_pack),
-            useful_after=timedelta(0), order=9, unplanned_reason=R_REMINDER_SETTING,
+            useful_after=timedelta(0), order=9, unplanned_reason=R_REMINDER_SETTING, superseded_within="meeting",
+            superseded_by=(MEETING_REMINDER,),
         ),
         # Always worth sending, however late, unless a later meeting's is due too (after an outage):
         # then only the latest is sent; the older ones still close their meeting (before_render).

@@ -35,6 +35,7 @@ from bot.services.base import (
     require_reader,
     resolve_group,
 )
+from bot.services.guilds import own_timezone
 from bot.services.meetings import members_of, next_meeting_of
 from bot.text import clean
 
@@ -162,6 +163,7 @@ class Nudge:
     module: ModuleSpec
     meeting_at: datetime
     checked_in: bool
+    own_zone: str | None = None  # the zone the member set (for the unsociable-hours note), None: none set
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,7 +611,8 @@ class ModuleService(Service):
                 return None
             rows = await group_modules(session, group)
             done = any(row.user_id == user_id for row in await _cycle_checkins(session, group, meeting.id))
-            return Nudge(_ref(group), _spec(_current(group, rows)), meeting.starts_at, done)
+            return Nudge(_ref(group), _spec(_current(group, rows)), meeting.starts_at, done,
+                         await own_timezone(session, group.guild_id, user_id))
 
     async def digest_for(self, *, group_id: int, meeting_id: int, user_id: int) -> Digest:
         """The digest again, for a member of the group paging through it."""

@@ -805,7 +805,9 @@ class OutboxService(Service):
 async def _superseded(
     session: AsyncSession, features: FeatureRegistry, rows: Sequence[OutboxRow], now: datetime
 ) -> dict[int, str]:
-    """The due rows a later due row of the same kind supersedes (``superseded_within``), with the reason.
+    """The due rows a later due row supersedes, with the reason: a row of its own kind or of one of
+    its ``superseded_by`` kinds, in its ``superseded_within`` scope (same meeting / same group) and
+    to the same recipient.
 
     Looks past the claimed batch: the later row may not be in it.
     """
@@ -813,31 +815,34 @@ async def _superseded(
     candidates = [r for r in rows if r.kind in kinds]
     if not candidates:
         return {}
-    latest: dict[tuple[Any, ...], tuple[datetime, int]] = {}
-
-    def scope(kind: str, group_id: int, meeting_id: int | None, recipient_id: int) -> tuple[Any, ...]:
-        within = kinds[kind].superseded_within
-        return (kind, group_id, recipient_id, meeting_id if within == "meeting" else None)
-
-    for kind, group_id, meeting_id, recipient_id, due_at, row_id in await session.execute(
-        select(OutboxRow.kind, OutboxRow.group_id, OutboxRow.meeting_id, OutboxRow.recipient_id, OutboxRow.due_at,
-               OutboxRow.id)
-        .where(
-            OutboxRow.status == PENDING,
-            OutboxRow.due_at <= now,
-            OutboxRow.kind.in_(set(kinds)),
-            OutboxRow.group_id.in_({r.group_id for r in candidates}),
+    rivals = {name: {name, *kind.superseded_by} for name, kind in kinds.items()}
+    wanted = set().union(*(rivals[r.kind] for r in candidates))
+    due = list(
+        await session.execute(
+            select(OutboxRow.kind, OutboxRow.group_id, OutboxRow.meeting_id, OutboxRow.recipient_id,
+                   OutboxRow.due_at, OutboxRow.id)
+            .where(
+                OutboxRow.status == PENDING,
+                OutboxRow.due_at <= now,
+                OutboxRow.kind.in_(wanted),
+                OutboxRow.group_id.in_({r.group_id for r in candidates}),
+            )
         )
-    ):
-        key = scope(kind, group_id, meeting_id, recipient_id)
-        if key not in latest or (due_at, row_id) > latest[key]:
-            latest[key] = (due_at, row_id)
+    )
     found: dict[int, str] = {}
     for row in candidates:
-        if latest.get(scope(row.kind, row.group_id, row.meeting_id, row.recipient_id), (row.due_at, row.id))[1] != row.id:
-            kind = kinds[row.kind]
-            what = "of the same meeting" if kind.superseded_within == "meeting" else "(a later meeting's)"
-            found[row.id] = f"superseded: a later {kind.label.lower()} {what} was due too"
+        kind = kinds[row.kind]
+        same_meeting = kind.superseded_within == "meeting"
+        later = [
+            (due_at, row_id, other)
+            for other, group_id, meeting_id, recipient_id, due_at, row_id in due
+            if other in rivals[row.kind] and group_id == row.group_id and recipient_id == row.recipient_id
+            and (not same_meeting or meeting_id == row.meeting_id) and (due_at, row_id) > (row.due_at, row.id)
+        ]
+        if later:
+            other = max(later)[2]
+            what = "of the same meeting" if same_meeting else "(a later meeting's)"
+            found[row.id] = f"superseded: a later {features.label(other).lower()} {what} was due too"
     return found
 
 

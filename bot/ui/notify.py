@@ -43,7 +43,8 @@ class Notification:
 class OutgoingMessage:
     content: str | None = None
     embeds: list[discord.Embed] = field(default_factory=list)
-    view: discord.ui.View | None = None
+    # A LayoutView (components v2) carries the whole message: no content, no embeds (bot.ui.layout).
+    view: discord.ui.View | discord.ui.LayoutView | None = None
     # Nobody is mentioned unless the renderer means to (e.g. the DM-closed fallback mentions the member).
     allowed_mentions: discord.AllowedMentions = field(default_factory=discord.AllowedMentions.none)
 
@@ -56,6 +57,9 @@ class Rendered:
     # For a DM: what the group channel gets instead when the member's DMs are closed.
     fallback: OutgoingMessage | None = None
     skip_reason: str | None = None
+    # For a channel post too long for one message: the further messages, sent right after it in
+    # order (each with its own nonce). The row records the first message.
+    more: list[OutgoingMessage] = field(default_factory=list)
 
     @classmethod
     def skip(cls, reason: str) -> Rendered:

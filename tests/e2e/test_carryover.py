@@ -71,5 +71,5 @@ async def test_carry_over_after_the_meeting(sim: Sim, guild: Guild, channel: Cha
     # The next board shows the carried commitment so.
     await sim.advance(NEXT_AT - harness.app.clock.now())
     board = sim.last_message(channel)
-    text = "\n".join(embed.get("description") or "" for embed in board.embeds)
+    text = board.text
     assert "`#4, carried over from #1` Send 10 invoices" in text

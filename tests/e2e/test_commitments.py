@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import discord
+import pytest
 from sqlalchemy import select
 
 from bot.app import App
 from bot.models import Commitment
+from cogs.commitments import board_messages
 from tests.e2e.conftest import Harness
 from tests.e2e.seeding import MEETING_AT, buttons, seed_group
 from tests.sim import Channel, Guild, Sim
+from tests.sim.state import walk_components
 
 
 async def statuses(app: App, group_id: int) -> dict[int, tuple[str, str | None]]:
@@ -112,12 +116,25 @@ async def test_the_report_back_cycle(sim: Sim, guild: Guild, channel: Channel, h
     # The meeting: the board, with each status, who hasn't reported, and the completion rate.
     await sim.advance(MEETING_AT - app.clock.now())
     board = sim.last_message(channel)
-    text = "\n".join(embed.get("description") or "" for embed in board.embeds)
+    assert board.layout  # one section per member (components v2)
+    text = board.text
     assert "✅ `#1` Send 10 invoices — *done*" in text
     assert "🟨 `#2` Call the bank — *partly*" in text
     assert "⬜ `#3` Hire an assistant — *open*" in text
     assert f"Not reported yet: <@{cat.id}>" in text
     assert "**50%**" in text  # 1 done + ½ partly of 3
+    assert board.content == "" and board.embeds == []
+    sections = [c for c in walk_components(board.components) if c["type"] == 9]
+    assert [s["components"][0]["content"].split("\n")[0] for s in sections] == [
+        f"**<@{m.id}>**" for m in (ana, bob, cat)
+    ]
+    # Each member's avatar beside her section (the simulator's members have Discord's default one).
+    assert [s["accessory"]["media"]["url"] for s in sections] == [
+        f"https://cdn.discordapp.com/embed/avatars/{(m.id >> 22) % 6}.png" for m in (ana, bob, cat)
+    ]
+    assert board.allowed_mentions is not None  # it pings only Cat, who hasn't reported
+    assert [int(u) for u in board.allowed_mentions.get("users", [])] == [cat.id]
+    assert board.allowed_mentions.get("parse") == []
 
     # A restart: the old DM's buttons still work (and the later answer wins).
     await harness.restart()
@@ -168,3 +185,63 @@ async def test_a_click_on_a_button_no_longer_on_its_message_is_answered(
     answered = await sim.click_vanished(ana, dm, "commit:report:999999:done")
     assert answered.ephemeral and "isn't on this message any more" in answered.content
     assert await statuses(app, group_id) == {1: ("open", None)}  # nothing changed
+
+
+async def test_a_board_too_long_for_one_message_goes_on_in_more_never_cut(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    members = [sim.member(guild, name) for name in ("Ana", "Bob", "Cat", "Dev")]
+    await seed_group(app, guild, channel, members)
+    texts = {}
+    for member in members:
+        for n in range(6):
+            text = f"{member.name} {n} " + "x" * 280
+            texts[text] = member
+            await sim.command(member, channel, "commit add", text=text)
+    await sim.advance(MEETING_AT - app.clock.now())
+    boards = [m for m in sim.messages(channel) if m.layout and "Report-back — Makers" in m.text]
+    assert len(boards) >= 3  # 24 commitments of ~300 characters: more than 4,000 characters
+    assert "(1/" in boards[0].text and "(continued, 2/" in boards[1].text
+    for board in boards:
+        every = list(walk_components(board.components))
+        assert len(every) <= 40
+        assert sum(len(c.get("content") or "") for c in every if c["type"] == 10) <= 4000
+    first = str(boards[0].nonce)  # one outbox row; a resend after a crash returns each message, not a copy
+    assert first.startswith("rt-outbox-") and [b.nonce for b in boards[1:]] == [f"{first}-{n}" for n in range(2, len(boards) + 1)]
+    shown = "\n".join(board.text for board in boards)
+    assert all(f"` {text} — *not reported*" in shown or f"` {text} — *open*" in shown for text in texts)
+    assert sim.violations == []
+
+
+async def test_a_posted_board_is_edited_in_place_with_a_layout(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    group_id, meeting_id = await seed_group(app, guild, channel, [ana, bob])
+    await sim.command(ana, channel, "commit add", text="Send 10 invoices")
+    await sim.command(bob, channel, "commit add", text="Call the bank")
+    await sim.advance(MEETING_AT - app.clock.now())
+    [posted] = [m for m in sim.messages(channel) if m.layout]
+    assert "⬜ `#1` Send 10 invoices — *open*" in posted.text
+
+    # A late answer, shown as an edit of the board would show it: re-rendered, edited with a layout view.
+    async with app.sessions.begin() as session:
+        row = await session.scalar(select(Commitment).where(Commitment.number == 1))
+        assert row is not None
+        row.status = "done"
+    board = await app.services.commitments.board(group_id=group_id, meeting_id=meeting_id or 0)
+    assert board is not None
+    [again] = board_messages(board)
+    assert again.view is not None
+    message = app.bot.get_partial_messageable(channel.id).get_partial_message(posted.id)
+    await message.edit(view=again.view, allowed_mentions=again.allowed_mentions)
+    await sim.settle()
+    [edited] = [m for m in sim.messages(channel) if m.layout]
+    assert edited.id == posted.id and edited.layout
+    assert "✅ `#1` Send 10 invoices — *done*" in edited.text and f"Not reported yet: <@{bob.id}>" in edited.text
+    assert sim.violations == []
+
+    # Discord keeps a layout message a layout: an edit with embeds is refused, and the board stays as it was.
+    with pytest.raises(discord.HTTPException):
+        await message.edit(embeds=[discord.Embed(description="Report-back")])
+    assert "✅ `#1` Send 10 invoices — *done*" in edited.text and edited.embeds == []

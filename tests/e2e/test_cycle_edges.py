@@ -66,6 +66,31 @@ async def test_an_outage_over_two_meetings_posts_one_post_meeting_prompt(
     assert "superseded" in problems.embeds[0]["description"]
 
 
+def meeting_reminders(sim: Sim, channel: Channel) -> list:
+    return [m for m in sim.messages(channel) if m.content.startswith(("Reminder, ", "📋 The pack"))]
+
+
+async def test_an_outage_over_a_week_posts_one_reminder_the_pack(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    ana = sim.member(guild, "Ana")
+    await create(sim, admin, channel, "Makers")
+    await run(sim, ana, channel, "group join", group="Makers")
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-10 18:00")
+    await sim.advance(minutes=1)
+    assert meeting_reminders(sim, channel) == []
+
+    # Down from now until the evening before the meeting: the 7-day reminder and the pack are both due.
+    await sim.advance(app.clock.now().replace(month=12, day=9, hour=20, minute=0) - app.clock.now())
+    posted = meeting_reminders(sim, channel)
+    assert [m.content.split(" **")[0] for m in posted] == ["📋 The pack for"]
+    await sim.advance(hours=21)  # until the meeting: nothing more
+    assert len(meeting_reminders(sim, channel)) == 1
+    problems = await run(sim, admin, channel, "admin outbox", show="problems")
+    assert "superseded: a later meeting pack of the same meeting was due too" in problems.embeds[0]["description"]
+
+
 async def test_two_groups_each_get_brainstorm_number_one(sim: Sim, guild: Guild, channel: Channel, app: App) -> None:
     admin = sim.member(guild, "Admin", manage_guild=True)
     ana = sim.member(guild, "Ana")

@@ -46,6 +46,27 @@ def test_rules_the_description_leaves_out(contract: Contract) -> None:
     assert rows.where == "$.components" and "6 action rows" in rows.reason
 
 
+def _section(text: str) -> dict:
+    return {"type": 9, "components": [{"type": 10, "content": text}],
+            "accessory": {"type": 11, "media": {"url": "https://cdn.discordapp.com/embed/avatars/0.png"}}}
+
+
+def test_a_layout_message_is_checked_against_the_components_v2_limits(contract: Contract) -> None:
+    def layout(*children: dict, **extra: object) -> dict:
+        return {"flags": 1 << 15, "components": [{"type": 17, "components": list(children)}], **extra}
+
+    board = layout({"type": 10, "content": "## Report-back"}, *(_section(f"member {n}") for n in range(12)))
+    assert contract.check("POST", "/channels/1/messages", board) == []  # 2 + 3 × 12 = 38 components
+    [count] = contract.check("POST", "/channels/1/messages", layout(*(_section("m") for n in range(14))))
+    assert count.where == "$.components" and "43 components in all; at most 40" in count.reason
+    [text] = contract.check("POST", "/channels/1/messages", layout(_section("t" * 2001), _section("t" * 2000)))
+    assert "4001 characters of text display" in text.reason
+    [content] = contract.check("POST", "/channels/1/messages", layout(_section("m"), content="hello"))
+    assert content.where == "$.content" and "components-v2" in content.reason
+    [legacy] = contract.check("POST", "/channels/1/messages", {"components": [_section("m")]})
+    assert "only action rows may be top-level" in legacy.reason  # a section without the flag
+
+
 def test_integer_snowflakes_are_accepted_in_requests_as_discord_does(contract: Contract) -> None:
     assert contract.check("POST", "/users/@me/channels", {"recipient_id": 1234567890123456789}) == []
     assert contract.check("POST", "/users/@me/channels", {"recipient_id": "12x"}) != []

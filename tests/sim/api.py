@@ -32,6 +32,7 @@ from tests.sim.state import (
     Role,
     User,
     emoji_key,
+    message_text,
     new_token,
     walk_components,
 )
@@ -154,20 +155,6 @@ class Reply:
         extra = f", modal={self.modal.title!r}" if self.modal else ""
         extra += f", {len(self.choices)} choice(s)" if self.choices is not None else ""
         return f"Reply(to {interaction_label(self.interaction)!r}: [{shown}]{extra})"
-
-
-def message_text(message: Message) -> str:
-    parts = [message.content]
-    for embed in message.embeds:
-        parts += [embed.get("title") or "", embed.get("description") or ""]
-        for embed_field in embed.get("fields") or []:
-            parts += [embed_field.get("name") or "", embed_field.get("value") or ""]
-        parts.append((embed.get("footer") or {}).get("text") or "")
-        parts.append((embed.get("author") or {}).get("name") or "")
-    for component in walk_components(message.components):
-        if component.get("type") == 10:  # text display
-            parts.append(component.get("content") or "")
-    return "\n".join(part for part in parts if part)
 
 
 class Sim:

@@ -21,6 +21,8 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests.sim.state import walk_components
+
 SPEC_URI = "urn:discord-api-spec"
 EMBED_TOTAL_LIMIT = 6000
 
@@ -286,7 +288,8 @@ def extra_rules(body: Any) -> list[tuple[str, str]]:
 
     At most 6,000 embed characters per message; without the components-v2 flag, at most five
     top-level components and all of them action rows (the description allows 40 of any kind,
-    which is the components-v2 limit).
+    which is the components-v2 limit). With the flag: no content and no embeds, at most 40
+    components counting nested ones, and at most 4,000 characters of text display in all.
     """
     problems: list[tuple[str, str]] = []
     for where, message in _message_bodies(body):
@@ -309,6 +312,31 @@ def extra_rules(body: Any) -> list[tuple[str, str]]:
                     problems.append(
                         (f"{where}.components[{index}]", "only action rows may be top-level without the components-v2 flag")
                     )
+        elif isinstance(flags, int) and flags & COMPONENTS_V2_FLAG:
+            problems += _components_v2_rules(where, message)
+    return problems
+
+
+COMPONENTS_V2_LIMIT = 40
+COMPONENTS_V2_TEXT = 4000
+
+
+def _components_v2_rules(where: str, message: dict[str, Any]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for key in ("content", "embeds"):
+        if message.get(key):
+            problems.append((f"{where}.{key}", f"a message with the components-v2 flag can't have {key}"))
+    components = message.get("components")
+    if not isinstance(components, list):
+        return problems
+    every = [c for c in walk_components(components) if isinstance(c, dict)]
+    if len(every) > COMPONENTS_V2_LIMIT:
+        problems.append((f"{where}.components", f"{len(every)} components in all; at most {COMPONENTS_V2_LIMIT}"))
+    text = sum(len(c.get("content") or "") for c in every if c.get("type") == 10)
+    if text > COMPONENTS_V2_TEXT:
+        problems.append(
+            (f"{where}.components", f"{text} characters of text display; at most {COMPONENTS_V2_TEXT} per message")
+        )
     return problems
 
 

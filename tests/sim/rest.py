@@ -31,6 +31,7 @@ ACK_DEADLINE_SECONDS = 3.0
 TOKEN_LIFETIME_SECONDS = 15 * 60
 NONCE_WINDOW_SECONDS = 120
 ALLOWED_MESSAGE_FLAGS = (1 << 2) | (1 << 6) | (1 << 12) | (1 << 15)  # suppress embeds, ephemeral, silent, v2
+COMPONENTS_V2 = 1 << 15
 
 
 class ApiError(Exception):
@@ -741,6 +742,9 @@ class Rest:
     def _apply_edit(self, message: Message, body: JSON, files: list[UploadedFile], *, allow_foreign: bool = False) -> Message:
         if message.author.id != self.world.bot.id and not allow_foreign:
             raise ApiError(403, 50005, "Cannot edit a message authored by another user")
+        if message.flags & COMPONENTS_V2 and (body.get("content") or body.get("embeds")):
+            # Discord: a components-v2 message stays one (the flag can't be removed); edit it with a layout.
+            raise ApiError(400, 50035, "Invalid Form Body (a components-v2 message can't take content or embeds)")
         if "content" in body:
             message.content = body["content"] or ""
         if "embeds" in body:
@@ -750,7 +754,7 @@ class Rest:
         if "attachments" in body or files:
             message.attachments = self._attachments(body, files, message.attachments)
         if "flags" in body and body["flags"] is not None:
-            keep = message.flags & (Message.EPHEMERAL | Message.LOADING)
+            keep = message.flags & (Message.EPHEMERAL | Message.LOADING | COMPONENTS_V2)
             message.flags = keep | (int(body["flags"]) & ALLOWED_MESSAGE_FLAGS & ~Message.EPHEMERAL)
         if "allowed_mentions" in body:
             message.allowed_mentions = body["allowed_mentions"]

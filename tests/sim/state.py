@@ -356,6 +356,17 @@ class Message:
 
     EPHEMERAL = 1 << 6
     LOADING = 1 << 7
+    COMPONENTS_V2 = 1 << 15
+
+    @property
+    def text(self) -> str:
+        """Content, embed text and text displays (see :func:`message_text`)."""
+        return message_text(self)
+
+    @property
+    def layout(self) -> bool:
+        """A components-v2 (layout) message: its text is in text displays, not content or embeds."""
+        return bool(self.flags & self.COMPONENTS_V2)
 
     def __repr__(self) -> str:
         text = self.content if len(self.content) <= 60 else self.content[:59] + "…"
@@ -425,6 +436,22 @@ class Message:
     def iter_components(self) -> Iterator[JSON]:
         """Every component, depth first (action rows, sections, containers and their children)."""
         return walk_components(self.components)
+
+
+def message_text(message: Message) -> str:
+    """What a reader reads in a message: its content, its embeds' text, and the text displays of a
+    layout (components v2) message, sections' and containers' included, in order."""
+    parts = [message.content]
+    for embed in message.embeds:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+        for embed_field in embed.get("fields") or []:
+            parts += [embed_field.get("name") or "", embed_field.get("value") or ""]
+        parts.append((embed.get("footer") or {}).get("text") or "")
+        parts.append((embed.get("author") or {}).get("name") or "")
+    for component in walk_components(message.components):
+        if component.get("type") == 10:  # text display
+            parts.append(component.get("content") or "")
+    return "\n".join(part for part in parts if part)
 
 
 def walk_components(components: list[JSON]) -> Iterator[JSON]:

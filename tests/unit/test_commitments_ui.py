@@ -16,12 +16,13 @@ from bot.models import BuddyPair
 from bot.services.base import Actor
 from bot.services.commitments import Board, CommitmentInfo, CycleRate, MemberCommitments, ReportBack
 from bot.settings import Settings
+from bot.ui.layout import LAYOUT_COMPONENTS, LAYOUT_TEXT, layout_counts, layout_text
 from bot.ui.notify import Notification
 from cogs.commitments import (
     CHOICE_NAME_MAX,
     NoteButton,
     ReportButton,
-    board_embeds,
+    board_messages,
     choice_name,
     reportback_message,
 )
@@ -46,7 +47,16 @@ def embed_chars(embeds: list[discord.Embed]) -> int:
     return sum(len(e.title or "") + len(e.description or "") + len(e.footer.text or "") for e in embeds)
 
 
-def test_a_huge_board_stays_within_discords_limits_and_says_what_it_left_out() -> None:
+def board_views(board: Board, avatar=None) -> list[discord.ui.LayoutView]:  # type: ignore[no-untyped-def]
+    views = []
+    for message in board_messages(board, avatar):
+        assert message.content is None and message.embeds == []
+        assert isinstance(message.view, discord.ui.LayoutView)
+        views.append(message.view)
+    return views
+
+
+def test_a_huge_board_goes_on_in_more_messages_within_the_limits_and_cuts_nothing() -> None:
     members = [
         MemberCommitments(user_id=ANA + m, commitments=[
             item(m * 100 + n, ANA + m, text=f"{m}-{n} " + "x" * 290, note="n" * 200) for n in range(30)
@@ -55,27 +65,42 @@ def test_a_huge_board_stays_within_discords_limits_and_says_what_it_left_out() -
     ]
     board = Board(group_id=1, group_name="Makers", meeting_id=7, meeting_starts_at=MEETING_AT, members=members,
                   not_reported=[m.user_id for m in members], rate=CycleRate(done=0, partly=0, counted=240))
-    embeds = board_embeds(board)
-    assert 1 <= len(embeds) <= 10
-    assert embed_chars(embeds) <= 6000
-    assert all(len(e.description or "") <= 4096 for e in embeds)
-    assert "see /commit list" in (embeds[-1].footer.text or "")
-    # No commitment is cut in half: every shown line carries its whole text.
-    shown = re.findall(r"`#\d+` (\S+ x+) —", "\n".join(e.description or "" for e in embeds))
-    assert shown and all(len(text.split(" ", 1)[1]) == 290 for text in shown)
+    views = board_views(board, avatar=lambda user_id: f"https://cdn.discordapp.com/embed/avatars/{user_id % 6}.png")
+    assert len(views) > 1
+    for view in views:
+        components, chars = layout_counts(view)
+        assert components <= LAYOUT_COMPONENTS and chars <= LAYOUT_TEXT
+        assert view.to_components()[0]["type"] == 17  # one container per message
+    # Every commitment is shown, once, with its whole text.
+    text = "\n".join(layout_text(view) for view in views)
+    shown = re.findall(r"`#\d+` (\S+ x+) —", text)
+    assert sorted(shown) == sorted(f"{m}-{n} " + "x" * 290 for m in range(8) for n in range(30))
+    assert layout_text(views[0]).startswith(f"## Report-back — Makers (1/{len(views)})")
+    assert f"(continued, 2/{len(views)})" in layout_text(views[1])
+    assert f"**<@{ANA}>** (continued)" in text  # a member longer than a message goes on under her name
 
 
-def test_a_small_board_fits_in_one_embed_with_statuses_and_rate() -> None:
+def test_a_small_board_is_one_layout_message_with_a_section_per_member() -> None:
     board = Board(
         group_id=1, group_name="Makers", meeting_id=7, meeting_starts_at=MEETING_AT,
         members=[MemberCommitments(ANA, [item(1, status="done")]), MemberCommitments(CAT, [item(2, CAT)])],
         not_reported=[CAT], rate=CycleRate(done=1, partly=0, counted=2),
     )
-    [embed] = board_embeds(board)
-    assert "✅ `#1` Commitment 1 — *done*" in (embed.description or "")
-    assert f"Not reported yet: <@{CAT}>" in (embed.description or "")
-    assert "**50%**" in (embed.description or "")
-    assert embed.footer.text is None
+    [message] = board_messages(board, lambda user_id: "https://cdn.discordapp.com/embed/avatars/1.png")
+    assert isinstance(message.view, discord.ui.LayoutView)
+    [container] = message.view.to_components()
+    heading, *sections = container["components"]
+    assert heading["content"].startswith("## Report-back — Makers\nCommitments due at the meeting <t:")
+    assert f"Not reported yet: <@{CAT}>" in heading["content"] and "**50%**" in heading["content"]
+    assert [s["type"] for s in sections] == [9, 9]
+    assert sections[0]["components"][0]["content"] == f"**<@{ANA}>**\n✅ `#1` Commitment 1 — *done*"
+    assert sections[1]["accessory"] == {"type": 11, "spoiler": False, "description": None,
+                                        "media": {"url": "https://cdn.discordapp.com/embed/avatars/1.png"}}
+    assert [u.id for u in message.allowed_mentions.users] == [CAT]  # type: ignore[union-attr]
+    assert (message.allowed_mentions.everyone, message.allowed_mentions.roles) == (False, False)
+    # Without avatars: the same text, as plain text displays.
+    [plain] = board_views(board)
+    assert layout_text(plain) == layout_text(message.view)
 
 
 def test_a_long_report_back_dm_continues_in_more_embeds_instead_of_cutting() -> None:
@@ -164,8 +189,11 @@ async def test_renderers_are_registered_and_render_from_the_database(app: App) -
     assert nothing.message is None and nothing.skip_reason
 
     board = await registry.get("reportback_board")(notification("reportback_board", group_id, meeting_id))  # type: ignore[misc]
-    assert board.message is not None and f"<@{ANA}>" in (board.message.embeds[0].description or "")
-    assert board.message.allowed_mentions.users is False  # the board mentions nobody
+    assert board.message is not None and isinstance(board.message.view, discord.ui.LayoutView)
+    assert f"<@{ANA}>" in layout_text(board.message.view) and board.more == []
+    # Its text mentions each member; it pings only those who haven't reported (both, here), nobody else.
+    assert sorted(u.id for u in board.message.allowed_mentions.users) == [ANA, BOB]  # type: ignore[union-attr]
+    assert (board.message.allowed_mentions.everyone, board.message.allowed_mentions.roles) == (False, False)
 
     buddy = await registry.get("buddy_summary")(notification("buddy_summary", group_id, meeting_id, ANA))  # type: ignore[misc]
     assert buddy.message is not None and f"Task of {BOB}" in (buddy.message.embeds[0].description or "")

@@ -142,6 +142,59 @@ async def test_an_overdue_reminder_beside_a_later_one_of_the_meeting_is_expired(
     assert week.status == "expired" and "superseded" in week.reason
 
 
+async def test_an_overdue_reminder_beside_the_due_meeting_pack_is_expired(
+    services: Services, sessions, clock: ManualClock
+) -> None:
+    now = clock.now()
+    group_id = await make_group(sessions, now)  # the pack replaces the 1-day reminder
+    t = now + timedelta(days=10)
+    meeting_id = await add_meeting(sessions, group_id, t, now)
+    await send_due(services)
+    clock.set(t - timedelta(hours=12))  # down for a week: the 7-day reminder and the pack are both due
+    sent = await send_due(services)
+    assert [k for k in sent if k.startswith("meeting_")] == [f"meeting_pack meeting:{meeting_id}"]
+    found = by_key(await rows(sessions, group_id))
+    week = found[("meeting_reminder", f"meeting:{meeting_id}:168h", 0)]
+    assert (week.status, week.reason) == ("expired", "superseded: a later meeting pack of the same meeting was due too")
+    assert found[("meeting_pack", f"meeting:{meeting_id}", 0)].status == "sent"
+
+
+async def test_only_the_latest_reminder_goes_after_an_outage_the_pack_too_gives_way(
+    services: Services, sessions, clock: ManualClock
+) -> None:
+    now = clock.now()
+    group_id = await make_group(sessions, now)
+    async with sessions.begin() as session:  # a 2-hour reminder besides the week's and the pack
+        (await session.get(Group, group_id)).meeting_reminder_hours = [168, 24, 2]
+    t = now + timedelta(days=10)
+    meeting_id = await add_meeting(sessions, group_id, t, now)
+    await send_due(services)
+    clock.set(t - timedelta(hours=1))  # down for nine days: all three are due
+    sent = await send_due(services)
+    assert [k for k in sent if k.startswith("meeting_")] == [f"meeting_reminder meeting:{meeting_id}:2h"]
+    found = by_key(await rows(sessions, group_id))
+    pack = found[("meeting_pack", f"meeting:{meeting_id}", 0)]
+    assert (pack.status, pack.reason) == ("expired", "superseded: a later meeting reminder of the same meeting was due too")
+    week = found[("meeting_reminder", f"meeting:{meeting_id}:168h", 0)]
+    assert week.status == "expired" and week.reason.startswith("superseded: a later meeting ")
+
+
+async def test_a_due_reminder_is_sent_when_the_pack_is_not_due_yet(
+    services: Services, sessions, clock: ManualClock
+) -> None:
+    now = clock.now()
+    group_id = await make_group(sessions, now)
+    t = now + timedelta(days=10)
+    meeting_id = await add_meeting(sessions, group_id, t, now)
+    await send_due(services)
+    clock.set(t - timedelta(days=6))  # down for a few days: only the 7-day reminder is due
+    assert [k for k in await send_due(services) if k.startswith("meeting_")] == [
+        f"meeting_reminder meeting:{meeting_id}:168h"
+    ]
+    clock.set(t - timedelta(hours=23))
+    assert [k for k in await send_due(services) if k.startswith("meeting_")] == [f"meeting_pack meeting:{meeting_id}"]
+
+
 # --- brainstorms by their number in the group ---------------------------------------------------------
 
 GROUP_B_CHANNEL = SEED_CHANNEL + 1

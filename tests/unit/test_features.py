@@ -192,6 +192,16 @@ def test_a_kind_declared_twice_is_refused() -> None:
         FeatureRegistry((Feature("a", kinds=(kind,)), Feature("b", kinds=(kind,))))
 
 
+def test_a_kind_superseded_by_an_unknown_kind_is_refused() -> None:
+    kind = NotificationKind("early", "Early", plan_kpi_nudges, useful_after=None, superseded_within="meeting",
+                            superseded_by=("later",))
+    with pytest.raises(FeatureError, match="'early' is superseded by unknown kinds: later"):
+        FeatureRegistry((Feature("a", kinds=(kind,)),))
+    unscoped = NotificationKind("early", "Early", plan_kpi_nudges, useful_after=None, superseded_by=("early",))
+    with pytest.raises(FeatureError, match="superseded_by needs superseded_within"):
+        FeatureRegistry((Feature("a", kinds=(unscoped,)),))
+
+
 @pytest.fixture
 async def offline_app(tmp_path: Path) -> AsyncIterator[App]:
     settings = Settings(discord_token="offline", database_url=f"sqlite:///{tmp_path / 'x.db'}", _env_file=None)  # type: ignore[call-arg]

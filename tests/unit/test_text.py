@@ -306,7 +306,8 @@ ESCAPED = "\\`\\`\\`x \\[the brief](https://evil.example/x) \\*\\*b\\*\\* \\|\\|
 
 def test_commitment_lines_boards_and_report_backs_escape_member_text() -> None:
     from bot.services.commitments import Board, CommitmentInfo, CycleRate, MemberCommitments, ReportBack
-    from cogs.commitments import board_embeds, commitment_line, reportback_embeds
+    from bot.ui.layout import layout_text
+    from cogs.commitments import board_messages, commitment_line, reportback_embeds
 
     when = datetime(2026, 12, 3, 18, 0, tzinfo=UTC)
     item = CommitmentInfo(id=1, guild_id=GUILD, group_id=1, number=1, user_id=ANA, text=MARKDOWN, due_at=when,
@@ -315,7 +316,8 @@ def test_commitment_lines_boards_and_report_backs_escape_member_text() -> None:
     assert line.startswith(f"✅ `#1` {ESCAPED} — *") and "↳ \\> quoted\n    \\# big" in line
     board = Board(group_id=1, group_name="Makers", meeting_id=7, meeting_starts_at=when, rate=CycleRate(1, 0, 1),
                   not_reported=[], members=[MemberCommitments(user_id=ANA, commitments=[item])])
-    assert ESCAPED in board_embeds(board)[0].description
+    [message] = board_messages(board)
+    assert message.view is not None and ESCAPED in layout_text(message.view)  # type: ignore[arg-type]
     report = ReportBack(guild_id=GUILD, group_id=1, group_name="Makers", channel_id=CHANNEL, meeting_id=7,
                         meeting_starts_at=when, user_id=ANA, timezone="UTC", commitments=[item])
     assert ESCAPED in reportback_embeds(report)[0].description

@@ -21,6 +21,7 @@ from bot.waking import (
     inside,
     outside,
     parse_window,
+    unsociable_note,
     window_of,
 )
 from tests.unit.test_groups import ALICE, GUILD, actor, make_group
@@ -191,6 +192,19 @@ def test_a_meeting_outside_seven_to_ten_is_flagged() -> None:
     assert not outside(local(LONDON, 2026, 12, 1, 7, 0), LONDON)
 
 
+def test_the_unsociable_note_names_the_local_time_and_day() -> None:
+    meeting = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # Tue 18:00 London
+    assert unsociable_note(meeting, SYDNEY) == "That's 05:00 on Wednesday your time."
+    assert unsociable_note(meeting, "Australia/Sydney", clause=True) == "that's 05:00 on Wednesday your time"
+    assert unsociable_note(meeting, NEW_YORK) == ""  # 13:00: nothing to say
+    assert unsociable_note(meeting, None) == ""  # no zone set: nothing guessed
+    assert unsociable_note(meeting, "Not/AZone") == ""
+    assert unsociable_note(local(LONDON, 2026, 12, 1, 22, 0), LONDON) == ""  # the edges are sociable
+    assert unsociable_note(local(LONDON, 2026, 12, 1, 7, 0), LONDON) == ""
+    assert unsociable_note(local(LONDON, 2026, 12, 1, 22, 30), LONDON) == "That's 22:30 on Tuesday your time."
+    assert unsociable_note(local(LONDON, 2026, 12, 6, 6, 59), LONDON) == "That's 06:59 on Sunday your time."
+
+
 # --- input ------------------------------------------------------------------------------------------
 
 
@@ -267,6 +281,20 @@ async def test_the_sydney_members_report_back_is_due_the_evening_before(services
     assert at(SYDNEY, await _due(sessions, "checkin_nudge", SIA)) == "2026-11-28 21:00 AEDT"
     # A member without a zone is read in the group's (London 18:00: inside her window).
     assert await _due(sessions, "reportback_dm", ALICE) == MEETING - timedelta(hours=48)
+
+
+async def test_the_dms_naming_the_meeting_carry_the_zone_the_member_set(services: Services, sessions) -> None:
+    gid = await _london_group(services, SIA, ALICE)
+    await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney")
+    meeting = await services.meetings.schedule(FAC, when="2026-12-01 18:00")
+    for user_id, zone in ((SIA, "Australia/Sydney"), (ALICE, None)):
+        report = await services.commitments.reportback(group_id=gid, meeting_id=meeting.id, user_id=user_id)
+        nudge = await services.modules.nudge(group_id=gid, meeting_id=meeting.id, user_id=user_id)
+        welcome = await services.help.welcome(actor(user_id), group_id=gid)
+        offer = await services.commitments.carryover(group_id=gid, meeting_id=meeting.id, user_id=user_id)
+        assert report is not None and nudge is not None and offer is not None
+        assert (report.own_zone, nudge.own_zone, welcome.own_zone, offer.own_zone) == (zone,) * 4
+    assert unsociable_note(report.meeting_starts_at, "Australia/Sydney") == "That's 05:00 on Wednesday your time."
 
 
 async def test_setting_a_zone_or_a_window_re_times_the_pending_dm(services: Services, sessions) -> None:
