@@ -68,8 +68,8 @@ log = logging.getLogger(__name__)
 
 # What the report-back DM promises (CommitmentService.report_by_button keeps it).
 REPORT_RULES = (
-    "Change your answers freely until the meeting starts and the board is posted; after that a change"
-    " updates the board, until the meeting ends. Then the report closes, and what's unfinished can be"
+    "Change your answers freely until the board is posted at the meeting's start; after that a change"
+    " updates the board, until the meeting ends. Then the report closes and unfinished ones can be"
     " carried over."
 )
 

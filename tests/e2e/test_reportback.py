@@ -57,7 +57,7 @@ async def test_report_back_from_the_dm_to_the_board_and_closed(
     await sim.advance(MEETING_AT - timedelta(hours=48) - app.clock.now())
     [dm] = report_dms(sim, ana)
     assert buttons(dm) == ANA_BUTTONS
-    assert "Change your answers freely until the meeting starts and the board is posted" in dm.embeds[0]["description"]
+    assert "Change your answers freely until the board is posted at the meeting's start" in dm.embeds[0]["description"]
     assert "until the meeting ends. Then the report closes" in dm.embeds[0]["description"]
     # A click keeps the order (the answered one used to move below the open ones).
     clicked = await sim.click(ana, dm, label="#1 Done")
@@ -118,6 +118,13 @@ async def test_report_back_from_the_dm_to_the_board_and_closed(
     done_late = await sim.click(ana, closed, label="#3 Done late")
     assert (await statuses(harness.app))[3] == "done"
     assert "now done late" in done_late.text
+
+    # Her stats card: every figure from the same ended cycle, with the definitions on the card.
+    stats = await sim.command(ana, channel, "commit stats")
+    assert "Streak: **1 cycle** in a row with every commitment done" in stats.text
+    assert "Kept this year: **3** · Carried over: **0**" in stats.text
+    assert ": **100%** (3 done, 0 partly of 3)" in stats.text
+    assert "Completion: done, plus partly at half" in stats.embed["footer"]["text"]
 
 
 async def test_old_report_back_buttons_after_leaving_the_group(
