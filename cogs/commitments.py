@@ -232,7 +232,7 @@ def reportback_message(report: ReportBack, goals: Sequence[GoalInfo] = ()) -> Ou
 
 
 STATS_DEFINITIONS = (
-    "A cycle: your commitments due at one meeting that has ended; dropped ones don't count. "
+    "A cycle: the commitments due at one meeting that has ended; dropped ones don't count. "
     "Completion: done, plus partly at half, over the rest. Streak: cycles in a row, newest first, with "
     "every commitment done. Kept this year: done (late too) in this year's cycles. Carried over: "
     "commitments of this year's cycles carried to a later meeting."

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from bot.app import App
 from bot.models import Commitment
 from bot.services.commitments_feature import NUDGE_LEAD_HOURS
+from bot.services.outbox import plan_group
 from tests.e2e.conftest import Harness
 from tests.e2e.seeding import MEETING_AT, buttons, seed_group
+from tests.seeding import insert_meeting
 from tests.sim import Channel, Guild, Sim
 from tests.sim.state import Member, Message
 
@@ -25,6 +27,10 @@ ANA_BUTTONS = ["#1 Done", "#1 Partly", "#1 Not done", "#1 Add a note",
 def report_dms(sim: Sim, member: Member) -> list[Message]:
     """The member's DMs with report-back buttons (the report-back DM, then the nudge)."""
     return [m for m in sim.dms(member) if any(label.endswith(" Done") for label in buttons(m))]
+
+
+def carry_dms(sim: Sim, member: Member) -> list[Message]:
+    return [m for m in sim.dms(member) if any(label.endswith("Carry over") for label in buttons(m))]
 
 
 def board_of(sim: Sim, channel: Channel) -> Message:
@@ -45,7 +51,11 @@ async def test_report_back_from_the_dm_to_the_board_and_closed(
     sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
 ) -> None:
     ana, bob, cat = sim.member(guild, "Ana"), sim.member(guild, "Bob"), sim.member(guild, "Cat")
-    await seed_group(app, guild, channel, [ana, bob, cat])
+    group_id, _meeting_id = await seed_group(app, guild, channel, [ana, bob, cat])
+    async with app.sessions.begin() as session:  # the next meeting, for Carry over
+        await insert_meeting(session, guild_id=guild.id, group_id=group_id, starts_at=MEETING_AT + timedelta(days=35),
+                             created_at=app.clock.now())
+        await plan_group(session, group_id, app.clock.now())
     for text in ("Send 10 invoices", "Call the bank", "Hire help"):
         await sim.command(ana, channel, "commit add", text=text)  # #1-#3
     await sim.command(bob, channel, "commit add", text="Fix the website")  # #4
@@ -118,6 +128,24 @@ async def test_report_back_from_the_dm_to_the_board_and_closed(
     done_late = await sim.click(ana, closed, label="#3 Done late")
     assert (await statuses(harness.app))[3] == "done"
     assert "now done late" in done_late.text
+
+    # Bad input on the carry-over buttons: each answered privately, nothing stored.
+    # (The other closed reply still shows #3's buttons; #3 is done late now.)
+    assert buttons(closed_too.message) == ["#3 Carry over", "#3 Done late", "#3 Drop"]  # type: ignore[arg-type]
+    refused = await sim.click(ana, closed_too, label="#3 Carry over")
+    assert refused.ephemeral and "#3 is done: there's nothing to carry over" in refused.content
+    await sim.advance(hours=12)  # the carry-over DMs, inside each member's window
+    assert carry_dms(sim, ana) == []  # nothing left unfinished when hers fell due
+    [cat_dm] = report_dms(sim, cat)
+    cat_closed = await sim.click(cat, cat_dm, label="#5 Done")  # apologies: her commitment is offered too
+    assert buttons(cat_closed.message) == ["#5 Carry over", "#5 Done late", "#5 Drop"]  # type: ignore[arg-type]
+    [cat_carry] = carry_dms(sim, cat)
+    carried = await sim.click(cat, cat_carry, label="#5 Carry over")
+    assert "carried over from #5" in carried.text
+    count = len(await statuses(harness.app))
+    again = await sim.click(cat, cat_closed, label="#5 Carry over")  # the same button, on the closed reply
+    assert again.ephemeral and "#5 is already carried over, as #6" in again.content
+    assert len(await statuses(harness.app)) == count
 
     # Her stats card: every figure from the same ended cycle, with the definitions on the card.
     stats = await sim.command(ana, channel, "commit stats")

@@ -147,7 +147,7 @@ def test_the_stats_card_states_its_definitions() -> None:
     assert "Streak: **1 cycle** in a row with every commitment done" in (embed.description or "")
     assert "Kept this year: **3** · Carried over: **1**" in (embed.description or "")
     footer = embed.footer.text or ""
-    for words in ("A cycle: your commitments due at one meeting that has ended", "partly at half", "Streak:",
+    for words in ("A cycle: the commitments due at one meeting that has ended", "partly at half", "Streak:",
                   "Kept this year:", "Carried over:"):
         assert words in footer
     assert len(footer) <= 2048
