@@ -485,9 +485,13 @@ class ShareNoteButton(
         return cls(int(match["id"]), share=match["share"] == "on")
 
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
-        changed, report = await interaction.client.services.commitments.share_note(
-            user_id=interaction.user.id, commitment_id=self.commitment_id, shared=self.share
-        )
+        try:
+            changed, report = await interaction.client.services.commitments.share_note(
+                user_id=interaction.user.id, commitment_id=self.commitment_id, shared=self.share
+            )
+        except ReportClosed as closed:
+            await respond(interaction, closed_reply(closed.offer), view=carryover_view(closed.offer))
+            return
         await redraw(interaction, report)
         await refresh_board(interaction.client, changed.board)
 

@@ -792,11 +792,7 @@ class CommitmentService(Service):
         async with self.begin() as session:
             row, group = await self._load_own(session, user_id, commitment_id)
             meeting = await self._meeting_of(session, group, row)
-            if meeting is not None and meeting.status == MeetingStatus.ENDED:
-                raise ReportClosed(
-                    f"The report-back for the **{group.name}** meeting is closed: the meeting has ended.",
-                    await self._carryover(session, group, meeting, user_id),
-                )
+            await self._require_report_open(session, group, meeting, user_id)
             changed = self._record(row, status, None)
             changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed,
                                    board=await self._board_to_update(session, meeting, changed))
@@ -818,9 +814,14 @@ class CommitmentService(Service):
             return changed_info, await self._reportback_of(session, group, row, user_id)
 
     async def share_note(self, *, user_id: int, commitment_id: int, shared: bool) -> tuple[Changed, ReportBack]:
-        """"Show on the board" / "Keep private" for the member's own note (the report-back DM's buttons)."""
+        """"Show on the board" / "Keep private" for the member's own note (the report-back DM's buttons).
+
+        Like the answers: the posted board is updated until the meeting ends; then :class:`ReportClosed`.
+        """
         async with self.begin() as session:
             row, group = await self._load_own(session, user_id, commitment_id)
+            meeting = await self._meeting_of(session, group, row)
+            await self._require_report_open(session, group, meeting, user_id)
             if row.note is None:
                 raise InvalidInput(f"#{row.number} has no note yet: add one first.")
             if shared and group.board_notes != NoteSharing.MEMBER_CHOOSES:
@@ -828,7 +829,7 @@ class CommitmentService(Service):
             changed = row.note_shared != shared
             if changed:
                 row.note_shared, row.updated_at = shared, self.now()
-            board = await self._board_to_update(session, await self._meeting_of(session, group, row), changed)
+            board = await self._board_to_update(session, meeting, changed)
             changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed, board=board)
             return changed_info, await self._reportback_of(session, group, row, user_id)
 
@@ -1081,6 +1082,16 @@ class CommitmentService(Service):
                 .limit(1)
             )
         return meeting
+
+    async def _require_report_open(
+        self, session: AsyncSession, group: Group, meeting: Meeting | None, user_id: int
+    ) -> None:
+        """Refuse a report-back button once its meeting has ended, offering the carry-over instead."""
+        if meeting is not None and meeting.status == MeetingStatus.ENDED:
+            raise ReportClosed(
+                f"The report-back for the **{group.name}** meeting is closed: the meeting has ended.",
+                await self._carryover(session, group, meeting, user_id),
+            )
 
     @staticmethod
     async def _board_to_update(session: AsyncSession, meeting: Meeting | None, changed: bool) -> PostedBoard | None:

@@ -90,6 +90,13 @@ async def test_answers_change_freely_then_name_the_posted_board_until_the_meetin
     board = await services.commitments.board(group_id=group_id, meeting_id=first)
     assert board is not None
     assert [c.status for m in board.members for c in m.commitments] == ["done", "not_done", "open"]
+    # A note is private: adding one changes nothing on the board; showing it does.
+    noted, _ = await services.commitments.note_by_button(user_id=ANA, commitment_id=one.id, note="All sent")
+    assert noted.changed and noted.board is None
+    shown, _ = await services.commitments.share_note(user_id=ANA, commitment_id=one.id, shared=True)
+    assert shown.board == expected
+    renoted, _ = await services.commitments.note_by_button(user_id=ANA, commitment_id=one.id, note="All 10 sent")
+    assert renoted.board == expected  # the shown note goes private again: off the board
 
     # The meeting ends: the report is closed; nothing stored; the offer is what can be carried over.
     clock.set(DEC_3 + timedelta(hours=3))
@@ -99,6 +106,8 @@ async def test_answers_change_freely_then_name_the_posted_board_until_the_meetin
         await services.commitments.report_by_button(user_id=ANA, commitment_id=three.id, status="done")
     with pytest.raises(ReportClosed):
         await services.commitments.report_by_button(user_id=ANA, commitment_id=one.id, status="partly")
+    with pytest.raises(ReportClosed):
+        await services.commitments.share_note(user_id=ANA, commitment_id=one.id, shared=True)
     assert await statuses(sessions) == before
     assert before[three.number] == (NOT_REPORTED, None)
     offer = closed.value.offer
