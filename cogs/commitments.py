@@ -37,10 +37,12 @@ from bot.services.commitments import (
     CommitmentRef,
     CycleRate,
     MemberCommitments,
+    PostedBoard,
     ReportBack,
+    ReportClosed,
     Stats,
 )
-from bot.services.commitments_feature import CARRYOVER_DM, REPORTBACK_BOARD, REPORTBACK_DM
+from bot.services.commitments_feature import CARRYOVER_DM, REPORTBACK_BOARD, REPORTBACK_DM, REPORTBACK_NUDGE
 from bot.services.goals import GoalInfo
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
@@ -68,6 +70,13 @@ from bot.ui.words import plural
 from bot.waking import unsociable_note
 
 log = logging.getLogger(__name__)
+
+# What the report-back DM promises (CommitmentService.report_by_button keeps it).
+REPORT_RULES = (
+    "Change your answers freely until the board is posted at the meeting's start; after that a change"
+    " updates the board, until the meeting ends. Then the report closes and unfinished ones can be"
+    " carried over."
+)
 
 # Discord's limits (the embed and message ones are in bot.ui.pages).
 DESCRIPTION_MAX = EMBED_DESCRIPTION
@@ -198,19 +207,24 @@ def reportback_embeds(report: ReportBack, *, buddy_id: int | None = None) -> lis
         if report.meeting_id:  # a real meeting (not a lone commitment's due time)
             lines[0] += _with_space(unsociable_note(report.meeting_starts_at, report.own_zone))
         if report.open:
-            lines.append("Tap how each went — you can change your answer until the meeting.")
+            lines.append("Tap how each went.")
         else:
             lines.append("All reported — thank you! 🙌")
+        lines.append(REPORT_RULES)
     header = "\n".join(lines)
     blocks = [[commitment_line(c, note_privacy=buddy_id is None) for c in report.commitments]]
     pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4) or [""]
     return fit_message(title, header, pages, "More commitments than fit here: see /commit list", colour=EMBED_COLOUR)
 
 
+def buttoned(report: ReportBack) -> list[CommitmentInfo]:
+    """The commitments the DM has buttons for: the first five still reportable, in the list's order."""
+    return [c for c in report.commitments if c.status not in (DROPPED, NOT_REPORTED)][:DM_BUTTON_ROWS]
+
+
 def reportback_view(report: ReportBack) -> discord.ui.View | None:
-    """Buttons for up to five commitments (one row each): open ones first."""
-    items = sorted(report.commitments, key=lambda c: (not c.is_open, c.number))
-    items = [c for c in items if c.status not in (DROPPED, NOT_REPORTED)][:DM_BUTTON_ROWS]
+    """Buttons for up to five commitments (one row each), in the list's order: a click never moves them."""
+    items = buttoned(report)
     if not items:
         return None
     view = discord.ui.View(timeout=None)
@@ -241,24 +255,33 @@ def reportback_message(report: ReportBack, goals: Sequence[GoalInfo] = ()) -> Ou
     return OutgoingMessage(content=content, embeds=embeds, view=reportback_view(report))
 
 
+STATS_DEFINITIONS = (
+    "A cycle: the commitments due at one meeting that has ended; dropped ones don't count. "
+    "Completion: done, plus partly at half, over the rest. Streak: cycles in a row, newest first, with "
+    "every commitment done. Kept this year: done (late too) in this year's cycles. Carried over: "
+    "commitments of this year's cycles carried to a later meeting."
+)
+
+
 def stats_embed(stats: Stats) -> discord.Embed:
     lines = [
         f"Stats for <@{stats.user_id}> in **{stats.group_name}**",
-        f"Streak: **{stats.streak}** cycle{'s' if stats.streak != 1 else ''} in a row with everything done or partly",
-        f"Commitments kept this year: **{stats.kept_this_year}** · Wins this year: **{stats.wins_this_year}**"
-        f" · Open now: **{stats.open_now}** · Carried over: **{stats.carried_over}**",
+        f"Streak: **{plural(stats.streak, 'cycle')}** in a row with every commitment done",
+        f"Kept this year: **{stats.kept_this_year}** · Carried over: **{stats.carried_over}**",
+        f"Wins this year: **{stats.wins_this_year}** · Open now: **{stats.open_now}**",
         "",
-        "**Per meeting cycle** (newest first)",
+        "**Completion per meeting cycle** (newest first)",
     ]
     if not stats.cycles:
-        lines.append("No cycles with commitments yet.")
+        lines.append("No ended meetings with your commitments yet.")
     for cycle in stats.cycles[:12]:
         rate = "—" if cycle.rate.rate is None else f"{cycle.rate.rate:.0%}"
         lines.append(
             f"{ts(cycle.starts_at, Style.LONG_DATE)}: **{rate}** ({cycle.rate.done} done, {cycle.rate.partly} partly"
             f" of {cycle.rate.counted})"
         )
-    return discord.Embed(title="Commitment stats", description="\n".join(lines), colour=EMBED_COLOUR)
+    embed = discord.Embed(title="Commitment stats", description="\n".join(lines), colour=EMBED_COLOUR)
+    return embed.set_footer(text=STATS_DEFINITIONS)
 
 
 def choice_name(item: CommitmentInfo, tz: str) -> str:
@@ -399,10 +422,15 @@ class ReportButton(
         return cls(int(match["id"]), match["status"])
 
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
-        changed, report = await interaction.client.services.commitments.report_by_button(
-            user_id=interaction.user.id, commitment_id=self.commitment_id, status=self.status
-        )
+        try:
+            changed, report = await interaction.client.services.commitments.report_by_button(
+                user_id=interaction.user.id, commitment_id=self.commitment_id, status=self.status
+            )
+        except ReportClosed as closed:
+            await respond(interaction, closed_reply(closed.offer), view=carryover_view(closed.offer))
+            return
         await redraw(interaction, report)
+        await refresh_board(interaction.client, changed.board)
         if self.status == DONE and changed.changed:
             await respond(interaction, "Well done! Share it with your group?", view=share_view(changed.commitment))
 
@@ -449,10 +477,11 @@ class NoteModal(Modal):
         self.add_item(self.note)
 
     async def on_submit(self, interaction: discord.Interaction[RoundtableBot]) -> None:  # type: ignore[override]
-        _changed, report = await interaction.client.services.commitments.note_by_button(
+        changed, report = await interaction.client.services.commitments.note_by_button(
             user_id=interaction.user.id, commitment_id=self.commitment_id, note=self.note.value
         )
         await redraw(interaction, report)
+        await refresh_board(interaction.client, changed.board)
 
 
 class ShareNoteButton(
@@ -481,10 +510,15 @@ class ShareNoteButton(
         return cls(int(match["id"]), share=match["share"] == "on")
 
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
-        _changed, report = await interaction.client.services.commitments.share_note(
-            user_id=interaction.user.id, commitment_id=self.commitment_id, shared=self.share
-        )
+        try:
+            changed, report = await interaction.client.services.commitments.share_note(
+                user_id=interaction.user.id, commitment_id=self.commitment_id, shared=self.share
+            )
+        except ReportClosed as closed:
+            await respond(interaction, closed_reply(closed.offer), view=carryover_view(closed.offer))
+            return
         await redraw(interaction, report)
+        await refresh_board(interaction.client, changed.board)
 
 
 def share_view(item: CommitmentInfo) -> discord.ui.View:
@@ -492,6 +526,38 @@ def share_view(item: CommitmentInfo) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(ShareWinButton.commitment(item.guild_id, item.id))
     return view
+
+
+def closed_reply(offer: CarryOver) -> str:
+    """A report-back click after the meeting ended: closed; the carry-over buttons follow."""
+    text = (f"The report-back for the **{offer.group_name}** meeting {ts(offer.meeting_starts_at, Style.FULL)} is"
+            " closed: the meeting has ended, so answers no longer change.")
+    if not offer.commitments:
+        return text + " Nothing is left to carry over."
+    items = "\n".join(commitment_line(c, with_note=False) for c in offer.commitments[:DM_BUTTON_ROWS])
+    if offer.next_meeting_at is None:
+        choice = "No next meeting is scheduled yet: **Done late** marks one done, **Drop** lets it go."
+    else:
+        choice = ("**Carry over** makes a new commitment due at the next meeting, "
+                  f"{ts(offer.next_meeting_at, Style.FULL)}; **Done late** marks it done; **Drop** lets it go.")
+    return f"{text}\n{items}\n{choice}"
+
+
+async def refresh_board(bot: RoundtableBot, posted: PostedBoard | None) -> None:
+    """Edit the posted board in place after a later answer (a board that is gone is left alone)."""
+    if posted is None:
+        return
+    board = await bot.services.commitments.board(group_id=posted.group_id, meeting_id=posted.meeting_id)
+    if board is None:
+        return
+    avatars = await avatar_urls(bot, [m.user_id for m in board.members])
+    first = board_messages(board, avatars.__getitem__)[0]  # a board past one message: its first is edited
+    message = bot.get_partial_messageable(posted.channel_id, guild_id=posted.guild_id).get_partial_message(posted.message_id)
+    try:
+        # A layout message is edited with a layout view; an edit pings nobody again.
+        await message.edit(view=first.view, allowed_mentions=discord.AllowedMentions.none())
+    except discord.HTTPException as error:
+        log.warning("Couldn't update the board of meeting %s (message %s): %s", posted.meeting_id, posted.message_id, error)
 
 
 async def redraw(interaction: discord.Interaction[RoundtableBot], report: ReportBack) -> None:
@@ -513,6 +579,7 @@ class CommitmentsCog(commands.Cog):
     def _renderers(self) -> dict[str, Renderer]:
         return {
             REPORTBACK_DM: self.render_reportback_dm,
+            REPORTBACK_NUDGE: self.render_reportback_nudge,
             REPORTBACK_BOARD: self.render_reportback_board,
             BUDDY_SUMMARY: self.render_buddy_summary,
             CARRYOVER_DM: self.render_carryover_dm,
@@ -635,6 +702,7 @@ class CommitmentsCog(commands.Cog):
         prefix = "Recorded" if result.changed else "Already recorded"
         view = share_view(item) if item.status == DONE else None
         await respond(interaction, f"{prefix}: {commitment_line(item)}", view=view)
+        await refresh_board(self.bot, result.board)
 
     @commit.command(name="edit", description="Change your open commitment's text or due date")
     @app_commands.describe(
@@ -737,6 +805,30 @@ class CommitmentsCog(commands.Cog):
         )
         goals = await self.bot.services.goals.open_goals(group_id=report.group_id, user_id=report.user_id)
         return Rendered(message=reportback_message(report, goals), fallback=fallback)
+
+    async def render_reportback_nudge(self, note: Notification) -> Rendered:
+        """Meeting day: one short nudge, with the report-back buttons, to a member with something still open."""
+        if note.meeting_id is None:
+            return Rendered.skip("no meeting")
+        report = await self.bot.services.commitments.reportback(
+            group_id=note.group_id, meeting_id=note.meeting_id, user_id=note.recipient_id
+        )
+        if report is None:
+            return Rendered.skip("the meeting or group is gone")
+        if report.apologies:
+            return Rendered.skip("sent apologies for the meeting")
+        if not report.open:
+            return Rendered.skip("nothing left to report")
+        when = f"{ts(report.meeting_starts_at, Style.FULL)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
+        lines = [f"**{report.group_name}** meets {when}: {plural(len(report.open), 'commitment')} still to"
+                 " report on. Tap how each went:", *(commitment_line(c, with_note=False) for c in buttoned(report))]
+        content = "\n".join(lines)
+        fallback = OutgoingMessage(
+            content=(f"<@{report.user_id}>, **{report.group_name}** meets {ts(report.meeting_starts_at, Style.RELATIVE)}:"
+                     f" {plural(len(report.open), 'commitment')} still to report on — `/commit report`"),
+            allowed_mentions=mention_only(report.user_id),
+        )
+        return Rendered(message=OutgoingMessage(content=content, view=reportback_view(report)), fallback=fallback)
 
     async def render_carryover_dm(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

@@ -28,10 +28,12 @@ from bot.models import (
     Meeting,
     MeetingStatus,
     NoteSharing,
+    OutboxRow,
     Rsvp,
     Win,
 )
 from bot.models.commitments import OPEN
+from bot.models.outbox import OutboxStatus
 from bot.services.base import (
     Actor,
     Service,
@@ -45,6 +47,7 @@ from bot.services.base import (
 from bot.services.buddies import active_buddy_pair, buddy_of
 from bot.services.guilds import member_timezone, own_timezone
 from bot.services.meetings import next_meeting_of
+from bot.services.outbox import REPORTBACK_BOARD
 from bot.text import clean
 
 DONE = CommitmentStatus.DONE
@@ -131,6 +134,17 @@ class Added:
 
 
 @dataclass(frozen=True, slots=True)
+class PostedBoard:
+    """The report-back board message already posted for a meeting (found through its outbox row)."""
+
+    guild_id: int
+    group_id: int
+    meeting_id: int
+    channel_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Changed:
     """The outcome of a report, edit or drop."""
 
@@ -139,6 +153,17 @@ class Changed:
     changed: bool  # False when it already had this status / text (a double click)
     # Set when a facilitator dropped another member's commitment: the owner to tell.
     tell_owner_id: int | None = None
+    # A report changed after the board was posted (the meeting not ended yet): the board to update.
+    board: PostedBoard | None = None
+
+
+class ReportClosed(InvalidInput):
+    """A report-back click after the meeting ended: nothing is stored; ``offer`` is the member's
+    carry-over DM for that meeting (what she can still do with its unfinished commitments)."""
+
+    def __init__(self, message: str, offer: CarryOver) -> None:
+        super().__init__(message)
+        self.offer = offer
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +209,7 @@ class ReportBack:
     # The group lets members show a note on the board (its ``board_notes`` is "member chooses").
     notes_shareable: bool = True
     own_zone: str | None = None  # the zone the reader set (for the unsociable-hours note), None: none set
+    apologies: bool = False  # the member answered "Can't make it" for this meeting
 
     @property
     def open(self) -> list[CommitmentInfo]:
@@ -217,6 +243,8 @@ class CycleStats:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
+    """``/commit stats``: every figure counted over the same cycles (``CommitmentService.stats``)."""
+
     group_name: str
     user_id: int
     cycles: list[CycleStats]  # newest first, cycles in which the member had something due
@@ -224,7 +252,7 @@ class Stats:
     kept_this_year: int
     wins_this_year: int
     open_now: int
-    carried_over: int = 0  # commitments of the member's carried over to a later meeting
+    carried_over: int = 0  # commitments of this year's cycles carried over to a later meeting
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,6 +503,23 @@ async def close_meeting_commitments(session: AsyncSession, meeting: Meeting, now
     )
 
 
+async def posted_board(session: AsyncSession, meeting: Meeting) -> PostedBoard | None:
+    """The report-back board posted for ``meeting``: its outbox row, sent to the group channel."""
+    row = await session.scalar(
+        select(OutboxRow)
+        .where(
+            OutboxRow.meeting_id == meeting.id, OutboxRow.kind == REPORTBACK_BOARD, OutboxRow.recipient_id == 0,
+            OutboxRow.status == OutboxStatus.SENT, OutboxRow.message_id.is_not(None), OutboxRow.channel_id.is_not(None),
+        )
+        .order_by(OutboxRow.id.desc())
+        .limit(1)
+    )
+    if row is None or row.message_id is None or row.channel_id is None:
+        return None
+    return PostedBoard(guild_id=row.guild_id, group_id=row.group_id, meeting_id=meeting.id, channel_id=row.channel_id,
+                       message_id=row.message_id)
+
+
 # --- the service ---------------------------------------------------------------------------------
 
 
@@ -553,7 +598,8 @@ class CommitmentService(Service):
             row, group = await self._load(session, actor, commitment, group_id)
             self._require_owner(row, actor.user_id, "report on")
             changed = self._record(row, status, cleaned_note)
-            return Changed(commitment=_info(row), group_name=group.name, changed=changed)
+            board = await self._board_to_update(session, await self._meeting_of(session, group, row), changed)
+            return Changed(commitment=_info(row), group_name=group.name, changed=changed, board=board)
 
     async def edit(
         self,
@@ -600,7 +646,15 @@ class CommitmentService(Service):
             return Changed(commitment=_info(row), group_name=group.name, changed=changed, tell_owner_id=tell)
 
     async def stats(self, actor: Actor, *, member_id: int | None = None, group_id: int | None = None) -> Stats:
-        """``/commit stats``: completion per cycle, the current streak, commitments kept this year."""
+        """``/commit stats``: every figure from one set of cycles (see :class:`Stats`).
+
+        A cycle is the member's commitments due at one meeting that has ended (the newest
+        ``STATS_CYCLES``); dropped ones don't count. Completion: done plus half of partly, over the
+        rest. Streak: cycles in a row, newest first, with every counted commitment done (a cycle with
+        nothing counted is skipped). Kept this year: commitments done (late too) in the cycles of
+        meetings this year (the group's calendar); carried over: those of the same cycles carried to
+        a later meeting.
+        """
         now = self.now()
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
@@ -611,32 +665,30 @@ class CommitmentService(Service):
             meetings = list(
                 await session.scalars(
                     select(Meeting)
-                    .where(Meeting.group_id == group.id, Meeting.status != MeetingStatus.CANCELLED, Meeting.starts_at <= now)
+                    .where(Meeting.group_id == group.id, Meeting.status == MeetingStatus.ENDED)
                     .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
                     .limit(STATS_CYCLES)
                 )
             )
+            year_start = now.astimezone(ZoneInfo(group.timezone)).replace(
+                month=1, day=1, hour=0, minute=0, second=0, microsecond=0
+            )
             cycles: list[CycleStats] = []
+            this_year: list[int] = []  # ids of the commitments of this year's cycles
             for meeting in meetings:
                 rows = await _due_at(session, meeting, user_id)
                 if rows:
                     cycles.append(CycleStats(meeting_id=meeting.id, starts_at=meeting.starts_at, rate=_rate(rows)))
+                    if meeting.starts_at >= year_start:
+                        this_year.extend(r.id for r in rows)
             streak = 0
             for cycle in cycles:
                 if cycle.rate.counted == 0:
                     continue  # everything dropped: neither breaks nor extends the streak
-                if cycle.rate.done + cycle.rate.partly != cycle.rate.counted:
+                if cycle.rate.done != cycle.rate.counted:
                     break
                 streak += 1
-            year_start = now.astimezone(ZoneInfo(group.timezone)).replace(
-                month=1, day=1, hour=0, minute=0, second=0, microsecond=0
-            )
-            kept = await session.scalar(
-                select(func.count()).select_from(Commitment).where(
-                    Commitment.group_id == group.id, Commitment.user_id == user_id, Commitment.status == DONE,
-                    Commitment.reported_at >= year_start,
-                )
-            )
+            kept = sum(c.rate.done for c in cycles if c.starts_at >= year_start)
             wins = await session.scalar(
                 select(func.count()).select_from(Win).where(
                     Win.group_id == group.id, Win.user_id == user_id, Win.created_at >= year_start
@@ -647,16 +699,17 @@ class CommitmentService(Service):
                     Commitment.group_id == group.id, Commitment.user_id == user_id, Commitment.status == OPEN
                 )
             )
-            origin = select(Commitment.carried_from_id).where(Commitment.carried_from_id.is_not(None))
-            carried = await session.scalar(
-                select(func.count()).select_from(Commitment).where(
-                    Commitment.group_id == group.id, Commitment.user_id == user_id, Commitment.id.in_(origin)
-                )
-            )
+            carried = 0
+            if this_year:
+                carried = await session.scalar(
+                    select(func.count(func.distinct(Commitment.carried_from_id))).where(
+                        Commitment.carried_from_id.in_(this_year)
+                    )
+                ) or 0
             return Stats(
                 group_name=group.name, user_id=user_id, cycles=cycles, streak=streak,
-                kept_this_year=kept or 0, wins_this_year=wins or 0, open_now=open_now or 0,
-                carried_over=carried or 0,
+                kept_this_year=kept, wins_this_year=wins or 0, open_now=open_now or 0,
+                carried_over=carried,
             )
 
     async def win(self, actor: Actor, *, text: str, group_id: int | None = None, once: bool = False) -> WinInfo:
@@ -731,12 +784,20 @@ class CommitmentService(Service):
     # report-back buttons (in a DM: no server context; the clicker must own the commitment) ---------
 
     async def report_by_button(self, *, user_id: int, commitment_id: int, status: str) -> tuple[Changed, ReportBack]:
-        """A Done / Partly / Not done click: record it (idempotent) and return the DM to redraw."""
+        """A Done / Partly / Not done click: record it (idempotent) and return the DM to redraw.
+
+        Answers change freely until the meeting ends; one changed after the board was posted names
+        the board to update in place (``Changed.board``). Once the meeting has ended the report is
+        closed: :class:`ReportClosed` (nothing stored) carries the member's carry-over offer.
+        """
         _check_status(status, (DONE, PARTLY, NOT_DONE))
         async with self.begin() as session:
             row, group = await self._load_own(session, user_id, commitment_id)
+            meeting = await self._meeting_of(session, group, row)
+            await self._require_report_open(session, group, meeting, user_id)
             changed = self._record(row, status, None)
-            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed)
+            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed,
+                                   board=await self._board_to_update(session, meeting, changed))
             return changed_info, await self._reportback_of(session, group, row, user_id)
 
     async def note_by_button(self, *, user_id: int, commitment_id: int, note: str) -> tuple[Changed, ReportBack]:
@@ -746,16 +807,23 @@ class CommitmentService(Service):
             raise InvalidInput("The note is empty.")
         async with self.begin() as session:
             row, group = await self._load_own(session, user_id, commitment_id)
+            shown = _note_on_board(row, group)
             changed = cleaned != row.note
             if changed:  # a new note is private until its member shows it on the board
                 row.note, row.note_shared, row.updated_at = cleaned, False, self.now()
-            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed)
+            board = await self._board_to_update(session, await self._meeting_of(session, group, row), changed and shown)
+            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed, board=board)
             return changed_info, await self._reportback_of(session, group, row, user_id)
 
     async def share_note(self, *, user_id: int, commitment_id: int, shared: bool) -> tuple[Changed, ReportBack]:
-        """"Show on the board" / "Keep private" for the member's own note (the report-back DM's buttons)."""
+        """"Show on the board" / "Keep private" for the member's own note (the report-back DM's buttons).
+
+        Like the answers: the posted board is updated until the meeting ends; then :class:`ReportClosed`.
+        """
         async with self.begin() as session:
             row, group = await self._load_own(session, user_id, commitment_id)
+            meeting = await self._meeting_of(session, group, row)
+            await self._require_report_open(session, group, meeting, user_id)
             if row.note is None:
                 raise InvalidInput(f"#{row.number} has no note yet: add one first.")
             if shared and group.board_notes != NoteSharing.MEMBER_CHOOSES:
@@ -763,7 +831,8 @@ class CommitmentService(Service):
             changed = row.note_shared != shared
             if changed:
                 row.note_shared, row.updated_at = shared, self.now()
-            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed)
+            board = await self._board_to_update(session, meeting, changed)
+            changed_info = Changed(commitment=_info(row), group_name=group.name, changed=changed, board=board)
             return changed_info, await self._reportback_of(session, group, row, user_id)
 
     async def commitment_for_note(self, *, user_id: int, commitment_id: int) -> CommitmentInfo:
@@ -1000,10 +1069,13 @@ class CommitmentService(Service):
             commitments=[_seen_by(r, group, viewer) for r in rows],
             notes_shareable=group.board_notes == NoteSharing.MEMBER_CHOOSES,
             own_zone=await own_timezone(session, group.guild_id, viewer),
+            apologies=(meeting.id, user_id) in await apologies_for(session, [meeting.id]),
         )
 
-    async def _reportback_of(self, session: AsyncSession, group: Group, row: Commitment, user_id: int) -> ReportBack:
-        """The report-back a DM button belongs to: the meeting the clicked commitment is due at."""
+    @staticmethod
+    async def _meeting_of(session: AsyncSession, group: Group, row: Commitment) -> Meeting | None:
+        """The meeting a commitment is reported at: its own, or (no meeting, or cancelled) the first
+        meeting at or after its due date."""
         await session.flush()
         meeting = await session.get(Meeting, row.meeting_id) if row.meeting_id is not None else None
         if meeting is None or meeting.status == MeetingStatus.CANCELLED:
@@ -1013,6 +1085,28 @@ class CommitmentService(Service):
                 .order_by(Meeting.starts_at, Meeting.id)
                 .limit(1)
             )
+        return meeting
+
+    async def _require_report_open(
+        self, session: AsyncSession, group: Group, meeting: Meeting | None, user_id: int
+    ) -> None:
+        """Refuse a report-back button once its meeting has ended, offering the carry-over instead."""
+        if meeting is not None and meeting.status == MeetingStatus.ENDED:
+            raise ReportClosed(
+                f"The report-back for the **{group.name}** meeting is closed: the meeting has ended.",
+                await self._carryover(session, group, meeting, user_id),
+            )
+
+    @staticmethod
+    async def _board_to_update(session: AsyncSession, meeting: Meeting | None, changed: bool) -> PostedBoard | None:
+        """The meeting's posted board, when a change shows on it: posted already, the meeting not ended."""
+        if not changed or meeting is None or meeting.status != MeetingStatus.SCHEDULED:
+            return None
+        return await posted_board(session, meeting)
+
+    async def _reportback_of(self, session: AsyncSession, group: Group, row: Commitment, user_id: int) -> ReportBack:
+        """The report-back a DM button belongs to: the meeting the clicked commitment is due at."""
+        meeting = await self._meeting_of(session, group, row)
         if meeting is None:  # no meeting to report at: the DM shows just this commitment
             tz = await member_timezone(session, group.guild_id, user_id)
             return ReportBack(

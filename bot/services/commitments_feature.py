@@ -1,5 +1,5 @@
-"""The commitments feature's contributions: the report-back DMs and the meeting's report-back
-board; the carry-over DM after a meeting (to members whose commitments due at it ended unfinished); closing a meeting's open commitments when it ends; open commitments in ``/group info``."""
+"""The commitments feature's contributions: the report-back DMs, the meeting-day nudge to members
+who haven't reported, and the meeting's report-back board; the carry-over DM after a meeting (to members whose commitments due at it ended unfinished); closing a meeting's open commitments when it ends; open commitments in ``/group info``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from bot.services.outbox import (
     MEETING_LENGTH,
     REPORTBACK_BOARD,
     REPORTBACK_DM,
+    hours_before,
     meeting_occurrence,
     meeting_payload,
     member_dm_after,
@@ -25,6 +26,10 @@ from bot.services.outbox import (
 )
 
 CARRYOVER_DM = "carryover_dm"
+REPORTBACK_NUDGE = "reportback_nudge"
+# The meeting-day nudge goes this long before the meeting (wall-clock), moved inside the member's
+# waking window; whether it is sent (something still open, no apologies) is decided at send time.
+NUDGE_LEAD_HOURS = 3
 
 
 def plan_reportback_dms(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
@@ -33,6 +38,31 @@ def plan_reportback_dms(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedR
     for user_id in plan.members:
         due = member_dm_due(plan, meeting, user_id, plan.group.reportback_lead_hours)
         yield PlannedRow(REPORTBACK_DM, meeting, occurrence, user_id, due, base)
+
+
+def plan_reportback_nudges(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
+    """One nudge per member a few hours before each meeting; none when the group's report-back DM
+    itself comes that late. Planned too late (a meeting set at short notice): not planned."""
+    if plan.group.reportback_lead_hours <= NUDGE_LEAD_HOURS:
+        return
+    meeting = slot.meeting
+    occurrence, base = meeting_occurrence(meeting), meeting_payload(meeting)
+    lead = hours_before(meeting.starts_at, NUDGE_LEAD_HOURS, plan.zone)
+    for user_id in plan.members:
+        yield PlannedRow(REPORTBACK_NUDGE, meeting, occurrence, user_id, _nudge_due(plan, meeting, user_id, lead), base,
+                         skip_if_late=True)
+
+
+def _nudge_due(plan: GroupPlan, meeting: Meeting, user_id: int, lead: datetime) -> datetime:
+    """Past its time already (a meeting set at short notice): that time, so that no new row is created
+    (a pending one stays and goes). Outside the member's window: when it opens, if that is still
+    before the meeting (a 10:00 meeting: 08:00 that morning), else the window's close before."""
+    if lead < plan.now or plan.reach is None:
+        return lead
+    opening = plan.reach.deliver_later(user_id, lead)
+    if opening < meeting.starts_at:
+        return opening
+    return member_dm_due(plan, meeting, user_id, NUDGE_LEAD_HOURS)
 
 
 def plan_reportback_board(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
@@ -90,6 +120,8 @@ FEATURE = Feature(
     kinds=(
         NotificationKind(REPORTBACK_DM, "Report-back DM", each_meeting(plan_reportback_dms),
                          useful_after=timedelta(0), order=40),
+        NotificationKind(REPORTBACK_NUDGE, "Report-back nudge (meeting day)", each_meeting(plan_reportback_nudges),
+                         useful_after=timedelta(0), order=42),
         NotificationKind(REPORTBACK_BOARD, "Report-back board", each_meeting(plan_reportback_board),
                          useful_after=MEETING_LENGTH, order=60),
         # Worth sending for two days after the meeting's start (the member's window opens within one).

@@ -153,7 +153,7 @@ async def test_commit_stats_attach_a_completion_chart(
     await sim.command(ana, channel, "commit add", text="Send 10 invoices")
     await sim.command(ana, channel, "commit add", text="Call the bank")
     await sim.command(ana, channel, "commit done", commitment="#1")
-    await sim.advance(MEETING_AT - app.clock.now() + timedelta(minutes=5))
+    await sim.advance(MEETING_AT - app.clock.now() + timedelta(hours=3, minutes=5))  # a cycle counts once it ended
 
     stats = await sim.command(ana, channel, "commit stats")
     assert stats.ephemeral

@@ -126,7 +126,8 @@ async def test_outage_across_a_meeting_expires_the_stale_and_sends_the_useful(
     assert sim.dms(alice) == []
     rows = await outbox_rows(app, group_id)
     stale = [r for r in rows.values() if r.status == "expired"]
-    assert {r.kind for r in stale} == {"meeting_reminder", "meeting_pack", "checkin_nudge", "reportback_dm"}
+    assert {r.kind for r in stale} == {"meeting_reminder", "meeting_pack", "checkin_nudge", "reportback_dm",
+                                       "reportback_nudge"}
     assert all("already started" in r.reason for r in stale)
 
 
@@ -244,7 +245,7 @@ async def test_admin_outbox_lists_upcoming_and_problems_for_facilitators(
     assert reply.ephemeral
     embed = reply.embeds[0]
     assert "Upcoming" in embed["title"] and "Meeting reminder" in embed["description"]
-    assert embed["footer"]["text"].startswith("Page 1/1")
+    assert embed["footer"]["text"].startswith("Page 1/2")  # 12 rows, 10 a page
 
     problems = await sim.command(alice, channel, "admin outbox", show="problems")
     assert "no renderer" in problems.embeds[0]["description"]
@@ -287,8 +288,8 @@ async def test_two_processes_on_one_database_send_each_row_once(
     rows = [row for group_id in group_ids for row in (await outbox_rows(app, group_id)).values()]
     sent = [row for row in rows if row.status == "sent"]
     # per group: prompt, the meeting pack (the 7-day reminder due beside it is expired, superseded),
-    # a nudge and a report-back DM each
-    assert len(sent) == 3 * (1 + 1 + 4 + 4)
+    # a check-in nudge, a report-back DM and a meeting-day nudge each
+    assert len(sent) == 3 * (1 + 1 + 4 + 4 + 4)
     assert "meeting_pack" in {row.kind for row in sent}
     assert [row.status for row in rows if row.kind == "meeting_reminder"] == ["expired"] * 3
     assert not [row for row in rows if row.status == "pending" and row.due_at <= clock.now()]

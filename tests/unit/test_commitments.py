@@ -356,12 +356,14 @@ async def test_buddy_summary_is_the_buddys_report_back(services: Services, sessi
 # --- stats and wins ----------------------------------------------------------------------------------
 
 
-async def test_stats_rate_per_cycle_streak_and_kept_this_year(services: Services, sessions, clock, group_id) -> None:
+async def test_stats_count_every_figure_over_the_same_ended_cycles(services: Services, sessions, clock, group_id) -> None:
+    """One definition: a cycle is an ended meeting's commitments; completion counts partly half;
+    the streak needs every commitment done; kept this year sums the done ones of this year's cycles."""
     starts = [datetime(2026, 9, 3, 18, tzinfo=UTC), datetime(2026, 10, 1, 18, tzinfo=UTC),
               datetime(2026, 11, 5, 18, tzinfo=UTC), DEC_3]
     clock.set(datetime(2026, 8, 20, tzinfo=UTC))
     meetings = [await add_meeting(sessions, group_id, at) for at in starts]
-    plan = [["not_done"], ["done", "partly"], ["done", "dropped"], ["open"]]
+    plan = [["not_done"], ["done", "partly"], ["done", "dropped"], ["done", "open"]]
     for index, statuses in enumerate(plan):
         clock.set(starts[index] - timedelta(days=20) if index else datetime(2026, 8, 20, tzinfo=UTC))
         for status in statuses:
@@ -369,20 +371,55 @@ async def test_stats_rate_per_cycle_streak_and_kept_this_year(services: Services
             assert added.commitment.meeting_id == meetings[index]
             if status != "open":
                 await services.commitments.report(actor(ANA), commitment=CommitmentRef(id=added.commitment.id), status=status)
+        if index == 2:  # Bob's only commitment of a cycle, partly: the old card said "Streak: 1", "kept: 0"
+            bob = await services.commitments.add(actor(BOB), text="Call the bank")
+            await services.commitments.report(actor(BOB), commitment=CommitmentRef(id=bob.commitment.id), status="partly")
+        if index < 3:
+            clock.set(starts[index] + timedelta(hours=3))
+            await services.groups.end_meeting(meeting_id=meetings[index], actor=None)
     clock.set(DEC_3 + timedelta(hours=1))
     await services.commitments.win(actor(ANA), text="Landed a big client")
 
+    # The December meeting is under way: its cycle isn't counted yet.
     stats = await services.commitments.stats(actor(BOB), member_id=ANA)
-    assert [c.meeting_id for c in stats.cycles] == list(reversed(meetings))
-    assert [c.rate.rate for c in stats.cycles] == [0.0, 1.0, 0.75, 0.0]
-    assert stats.streak == 0  # the newest cycle has an open (unreported) commitment
-    assert stats.kept_this_year == 2 and stats.wins_this_year == 1 and stats.open_now == 1
+    assert [c.meeting_id for c in stats.cycles] == list(reversed(meetings[:3]))
+    assert [c.rate.rate for c in stats.cycles] == [1.0, 0.75, 0.0]
+    assert stats.streak == 1  # November all done (dropped aside); October had a partly one
+    assert stats.kept_this_year == 2 == sum(c.rate.done for c in stats.cycles)
+    assert stats.wins_this_year == 1 and stats.open_now == 1
 
+    bob_stats = await services.commitments.stats(actor(BOB))
+    assert [c.rate.rate for c in bob_stats.cycles] == [0.5]
+    assert (bob_stats.streak, bob_stats.kept_this_year) == (0, 0)
+
+    # December ends (its open one becomes not reported): the streak breaks; reported done late, it holds.
+    clock.set(DEC_3 + timedelta(hours=3))
+    await services.groups.end_meeting(meeting_id=meetings[3], actor=None)
+    stats = await services.commitments.stats(actor(ANA))
+    assert [c.rate.rate for c in stats.cycles] == [0.5, 1.0, 0.75, 0.0]
+    assert (stats.streak, stats.kept_this_year) == (0, 3)
+    await services.commitments.carry_by_button(user_id=ANA, commitment_id=(await _number(sessions, group_id, 8)),
+                                               action="late")
+    stats = await services.commitments.stats(actor(ANA))
+    assert [c.rate.rate for c in stats.cycles] == [1.0, 1.0, 0.75, 0.0]
+    assert (stats.streak, stats.kept_this_year) == (2, 4) and stats.kept_this_year == sum(c.rate.done for c in stats.cycles)
+
+    # A new year: the streak goes on across it; kept this year counts this year's cycles only.
+    await add_meeting(sessions, group_id, JAN_7)
+    clock.set(JAN_7 - timedelta(days=20))
+    added = await services.commitments.add(actor(ANA), text="Cycle 4")
+    await services.commitments.report(actor(ANA), commitment=CommitmentRef(id=added.commitment.id), status="done")
+    clock.set(JAN_7 + timedelta(hours=3))
+    await services.groups.end_meeting(meeting_id=added.commitment.meeting_id, actor=None)
+    stats = await services.commitments.stats(actor(ANA))
+    assert (stats.streak, stats.kept_this_year, stats.wins_this_year) == (3, 1, 0)
+
+
+async def _number(sessions: async_sessionmaker[AsyncSession], group_id: int, number: int) -> int:
     async with sessions.begin() as session:
-        meeting = await session.get(Meeting, meetings[-1])
-        await close_meeting_commitments(session, meeting, clock.now())
-    await services.commitments.report(actor(ANA), commitment=CommitmentRef(number=6), status="done")
-    assert (await services.commitments.stats(actor(ANA))).streak == 3
+        found = await session.scalar(select(Commitment.id).where(Commitment.group_id == group_id, Commitment.number == number))
+        assert found is not None
+        return found
 
 
 async def test_win_is_stored_for_members_only(services: Services, sessions, group_id) -> None:

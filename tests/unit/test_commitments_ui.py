@@ -14,7 +14,15 @@ from bot.app import App
 from bot.clock import ManualClock
 from bot.models import BuddyPair
 from bot.services.base import Actor
-from bot.services.commitments import Board, CommitmentInfo, CycleRate, MemberCommitments, ReportBack
+from bot.services.commitments import (
+    Board,
+    CommitmentInfo,
+    CycleRate,
+    CycleStats,
+    MemberCommitments,
+    ReportBack,
+    Stats,
+)
 from bot.settings import Settings
 from bot.ui.layout import LAYOUT_COMPONENTS, LAYOUT_TEXT, layout_counts, layout_text
 from bot.ui.notify import Notification
@@ -25,6 +33,7 @@ from cogs.commitments import (
     board_messages,
     choice_name,
     reportback_message,
+    stats_embed,
 )
 from tests.seeding import insert_group, insert_meeting
 
@@ -136,6 +145,37 @@ def test_report_back_dm_has_a_row_of_buttons_per_commitment_up_to_five() -> None
     assert ReportButton.__discord_ui_compiled_template__.fullmatch("commit:report:1001:partly")
     assert NoteButton.__discord_ui_compiled_template__.fullmatch("commit:note:1001")
     assert not ReportButton.__discord_ui_compiled_template__.fullmatch("commit:report:1001:open")
+
+
+def test_report_back_buttons_keep_the_lists_order_whatever_is_answered() -> None:
+    def ids(*statuses: str) -> list[str]:
+        report = ReportBack(
+            guild_id=GUILD, group_id=1, group_name="Makers", channel_id=CHANNEL, meeting_id=7,
+            meeting_starts_at=MEETING_AT, user_id=ANA, timezone="UTC",
+            commitments=[item(n, status=status) for n, status in enumerate(statuses, start=1)],
+        )
+        view = reportback_message(report).view
+        assert view is not None
+        return [child.custom_id for child in view.children if child.custom_id.startswith("commit:report:")]  # type: ignore[attr-defined]
+
+    unanswered = ids("open", "open", "open")
+    assert ids("done", "open", "open") == unanswered == ids("open", "partly", "not_done")
+    assert unanswered[0] == "commit:report:1001:done" and unanswered[-1] == "commit:report:1003:not_done"
+    # Dropped ones have no buttons; the rest keep their places.
+    assert ids("open", "dropped", "done")[3] == "commit:report:1003:done"
+
+
+def test_the_stats_card_states_its_definitions() -> None:
+    stats = Stats(group_name="Makers", user_id=ANA, streak=1, kept_this_year=3, wins_this_year=0, open_now=2,
+                  carried_over=1, cycles=[CycleStats(meeting_id=7, starts_at=MEETING_AT, rate=CycleRate(3, 0, 3))])
+    embed = stats_embed(stats)
+    assert "Streak: **1 cycle** in a row with every commitment done" in (embed.description or "")
+    assert "Kept this year: **3** · Carried over: **1**" in (embed.description or "")
+    footer = embed.footer.text or ""
+    for words in ("A cycle: the commitments due at one meeting that has ended", "partly at half", "Streak:",
+                  "Kept this year:", "Carried over:"):
+        assert words in footer
+    assert len(footer) <= 2048
 
 
 def test_autocomplete_names_fit() -> None:

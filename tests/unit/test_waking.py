@@ -302,7 +302,7 @@ async def test_setting_a_zone_or_a_window_re_times_the_pending_dm(services: Serv
     await services.meetings.schedule(FAC, when="2026-12-01 18:00")
     assert await _due(sessions, "reportback_dm", SIA) == MEETING - timedelta(hours=48)
     settings = await services.guilds.set_member_timezone(actor(SIA), "Australia/Sydney")
-    assert settings.retimed == 2  # her nudge and report-back
+    assert settings.retimed == 3  # her check-in nudge, report-back and meeting-day nudge
     assert at(SYDNEY, await _due(sessions, "reportback_dm", SIA)) == "2026-11-29 21:00 AEDT"
     # An early riser: 05:00 is inside 04:30–12:00, so the DM goes back to the planned lead.
     settings = await services.guilds.set_member_timezone(actor(SIA), start="04:30", end="12:00")
