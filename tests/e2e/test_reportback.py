@@ -34,12 +34,12 @@ def carry_dms(sim: Sim, member: Member) -> list[Message]:
 
 
 def board_of(sim: Sim, channel: Channel) -> Message:
-    [board] = [m for m in sim.messages(channel) if any((e.get("title") or "").startswith("Report-back") for e in m.embeds)]
+    [board] = [m for m in sim.messages(channel) if m.layout and "Report-back — " in m.text]
     return board
 
 
 def text_of(message: Message) -> str:
-    return "\n".join(embed.get("description") or "" for embed in message.embeds)
+    return message.text
 
 
 async def statuses(app: App) -> dict[int, str]:
