@@ -117,6 +117,14 @@ class NotificationKind:
     # (after an outage): "meeting" within the same meeting (a 7-day reminder beside the 1-day one),
     # "group" within the group (an older meeting's post-meeting prompt). Its before_render still runs.
     superseded_within: str | None = None
+    # Whether its DM offers "Remind me later" (bot.services.snooze), and what a snooze may not pass:
+    # SNOOZE_BEFORE_MEETING (the row's meeting: a report-back DM, a nudge) or SNOOZE_BEFORE_NEXT_MEETING
+    # (the group's next meeting after the row's: the carry-over DM). None: not snoozable.
+    snoozable: str | None = None
+
+
+SNOOZE_BEFORE_MEETING = "meeting"
+SNOOZE_BEFORE_NEXT_MEETING = "next_meeting"
 
 
 @dataclass(frozen=True, slots=True)

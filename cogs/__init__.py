@@ -12,6 +12,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.goals",
     "cogs.brainstorms",
     "cogs.modules",
+    "cogs.snooze",
     "cogs.admin",
     "cogs.privacy",
     "cogs.mydata",

@@ -38,7 +38,9 @@ from bot.services.commitments import (
     ReportBack,
     Stats,
 )
+from bot.services.commitments_feature import CARRYOVER_DM
 from bot.services.goals import GoalInfo
+from bot.services.outbox import REPORTBACK_DM
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
@@ -57,6 +59,7 @@ from bot.ui.pages import (
     respond_pages,
 )
 from bot.ui.reply import defer, respond
+from bot.ui.snooze import add_remind_later, away_label
 from bot.ui.text import inert
 from bot.ui.time import Style, ts
 from bot.ui.wins import ShareWinButton
@@ -142,9 +145,13 @@ def board_embeds(board: Board) -> list[discord.Embed]:
         lines.append("Everyone has reported. 🎉")
     if board.apologies:
         lines.append("Apologies: " + ", ".join(who(u) for u in board.apologies))
+    if board.away:
+        lines.append("Away: " + ", ".join(f"{who(u)} ({away_label(until)})" for u, until in board.away.items()))
     away = set(board.apologies)
     blocks = [
-        [f"**{who(m.user_id)}**" + (" — apologies" if m.user_id in away else ""), *(commitment_line(c) for c in m.commitments)]
+        [f"**{who(m.user_id)}**" + (" — apologies" if m.user_id in away else "")
+         + (f" — {away_label(board.away[m.user_id])}" if m.user_id in board.away else ""),
+         *(commitment_line(c) for c in m.commitments)]
         for m in board.members
     ]
     header = "\n".join(lines)
@@ -191,7 +198,7 @@ def reportback_view(report: ReportBack) -> discord.ui.View | None:
         view.add_item(NoteButton(item.id, number=item.number, row=row))
         if item.note and report.notes_shareable:
             view.add_item(ShareNoteButton(item.id, share=not item.note_shared, number=item.number, row=row))
-    return view
+    return add_remind_later(view, kind=REPORTBACK_DM, group_id=report.group_id, meeting_id=report.meeting_id)
 
 
 def goals_embed(goals: Sequence[GoalInfo]) -> discord.Embed:
@@ -276,7 +283,7 @@ def carryover_view(offer: CarryOver) -> discord.ui.View | None:
     for row, item in enumerate(items):
         for action in CarryButton.LABELS:
             view.add_item(CarryButton(item.id, action, number=item.number, row=row))
-    return view
+    return add_remind_later(view, kind=CARRYOVER_DM, group_id=offer.group_id, meeting_id=offer.meeting_id)
 
 
 def carryover_message(offer: CarryOver) -> OutgoingMessage:

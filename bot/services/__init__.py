@@ -19,6 +19,7 @@ from bot.services.minutes import MinutesService
 from bot.services.modules import ModuleService
 from bot.services.mydata import MyDataService
 from bot.services.outbox import OutboxService
+from bot.services.snooze import AwayService, SnoozeService
 
 __all__ = ["FEATURES", "Actor", "FeatureRegistry", "ServiceContext", "Services"]
 
@@ -37,6 +38,8 @@ class Services:
     outbox: OutboxService
     help: HelpService
     mydata: MyDataService
+    snooze: SnoozeService
+    away: AwayService
 
     @classmethod
     def build(cls, context: ServiceContext) -> Services:
@@ -53,4 +56,6 @@ class Services:
             outbox=OutboxService(context),
             help=HelpService(context),
             mydata=MyDataService(context),
+            snooze=SnoozeService(context),
+            away=AwayService(context),
         )
