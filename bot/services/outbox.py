@@ -283,6 +283,9 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
     for key, item in wanted.items():
         kind = features.kind(item.kind)
         found = existing.get(key)
+        if (found is not None and found.status == CANCELLED and found.reason == R_MEMBER_AWAY
+                and plan.reach is not None and plan.reach.paused(found.recipient_id, found.due_at)):
+            continue  # due while she was away: missed, even once the away is over (its due time may move)
         revive = (
             found is not None and found.status == CANCELLED and found.sent_at is None
             and (found.reason in REVIVABLE or (kind is not None and found.reason == kind.unplanned_reason))
