@@ -28,6 +28,7 @@ from bot.services.modules import (
     Progress,
     SavedCheckIn,
 )
+from bot.services.outbox import CHECKIN_NUDGE
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.dm import mention_only
@@ -35,6 +36,7 @@ from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.options import BoundedInt, GroupOption
 from bot.ui.pages import FIELD_VALUE, field_pages, join_lines, respond_pages
 from bot.ui.reply import defer, respond
+from bot.ui.snooze import add_remind_later
 from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
@@ -501,7 +503,9 @@ class ModulesCog(commands.Cog):
             view=checkin_view(nudge.group.id),
             allowed_mentions=mention_only(note.recipient_id),
         )
-        return Rendered(message=OutgoingMessage(content=text, view=checkin_view(nudge.group.id)), fallback=fallback)
+        view = add_remind_later(checkin_view(nudge.group.id), kind=CHECKIN_NUDGE, group_id=nudge.group.id,
+                                meeting_id=note.meeting_id)
+        return Rendered(message=OutgoingMessage(content=text, view=view), fallback=fallback)
 
     async def render_checkin_digest(self, note: Notification) -> Rendered:
         if note.meeting_id is None:
