@@ -117,3 +117,18 @@ async def test_an_away_member_is_silent_and_shown_as_away(
 
     assert "Welcome back" in (await sim.command(ana, channel, "away end")).content
     assert "You're not away" in (await sim.command(ana, channel, "away status")).content
+
+
+async def test_remind_me_later_after_leaving_the_group_is_refused(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
+) -> None:
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    await seed_group(app, guild, channel, [ana, bob])
+    await sim.command(ana, channel, "commit add", text="Send 10 invoices")
+    await sim.advance(MEETING_AT - timedelta(hours=48) - app.clock.now())
+    [dm] = reportback_dms(sim, ana)
+    asked = await sim.click(ana, dm, label=REMIND)
+    assert "You've left **Makers**" in (await sim.command(ana, channel, "group leave")).content
+    for reply in (await sim.click(ana, dm, label=REMIND), await sim.click(ana, asked, label="Tomorrow morning")):
+        assert reply.ephemeral and "You're no longer in **Makers**" in reply.content
+    assert await snooze_rows(app) == []
