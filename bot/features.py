@@ -124,6 +124,14 @@ class NotificationKind:
     # Later rows of these other kinds, in the same scope and to the same recipient, supersede it too
     # (the 7-day meeting reminder gives way to the meeting pack, which replaced the 1-day reminder).
     superseded_by: Sequence[str] = ()
+    # Whether its DM offers "Remind me later" (bot.services.snooze), and what a snooze may not pass:
+    # SNOOZE_BEFORE_MEETING (the row's meeting: a report-back DM, a nudge) or SNOOZE_BEFORE_NEXT_MEETING
+    # (the group's next meeting after the row's: the carry-over DM). None: not snoozable.
+    snoozable: str | None = None
+
+
+SNOOZE_BEFORE_MEETING = "meeting"
+SNOOZE_BEFORE_NEXT_MEETING = "next_meeting"
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ from bot.ui.pages import (
     respond_pages,
 )
 from bot.ui.reply import defer, respond
+from bot.ui.snooze import add_remind_later, away_label
 from bot.ui.text import inert
 from bot.ui.time import Style, ts
 from bot.ui.wins import ShareWinButton
@@ -156,13 +157,17 @@ def board_header(board: Board) -> list[str]:
         lines.append("Everyone has reported. 🎉")
     if board.apologies:
         lines.append("Apologies: " + ", ".join(who(u) for u in board.apologies))
+    if board.away:
+        lines.append("Away: " + ", ".join(f"{who(u)} ({away_label(until)})" for u, until in board.away.items()))
     return lines
 
 
 def board_member_lines(board: Board, member: MemberCommitments) -> list[str]:
-    """One member's section of the board: their name, then each commitment due."""
-    away = " — apologies" if member.user_id in board.apologies else ""
-    return [f"**{who(member.user_id)}**{away}", *(commitment_line(c) for c in member.commitments)]
+    """One member's section of the board: their name (apologies, away), then each commitment due."""
+    marks = " — apologies" if member.user_id in board.apologies else ""
+    if member.user_id in board.away:
+        marks += f" — {away_label(board.away[member.user_id])}"
+    return [f"**{who(member.user_id)}**{marks}", *(commitment_line(c) for c in member.commitments)]
 
 
 def board_messages(board: Board, avatar: Callable[[int], str] | None = None) -> list[OutgoingMessage]:
@@ -234,7 +239,7 @@ def reportback_view(report: ReportBack) -> discord.ui.View | None:
         view.add_item(NoteButton(item.id, number=item.number, row=row))
         if item.note and report.notes_shareable:
             view.add_item(ShareNoteButton(item.id, share=not item.note_shared, number=item.number, row=row))
-    return view
+    return add_remind_later(view, kind=REPORTBACK_DM, group_id=report.group_id, meeting_id=report.meeting_id)
 
 
 def goals_embed(goals: Sequence[GoalInfo]) -> discord.Embed:
@@ -329,7 +334,7 @@ def carryover_view(offer: CarryOver) -> discord.ui.View | None:
     for row, item in enumerate(items):
         for action in CarryButton.LABELS:
             view.add_item(CarryButton(item.id, action, number=item.number, row=row))
-    return view
+    return add_remind_later(view, kind=CARRYOVER_DM, group_id=offer.group_id, meeting_id=offer.meeting_id)
 
 
 def carryover_message(offer: CarryOver) -> OutgoingMessage:

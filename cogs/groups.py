@@ -27,6 +27,7 @@ from bot.ui.options import (
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.privacy import channel_exposure, exposure_warning
 from bot.ui.reply import respond
+from bot.ui.snooze import away_label
 from bot.ui.time import ts_with_relative
 from bot.waking import unsociable_note
 from cogs.help import checklist_text
@@ -73,7 +74,8 @@ def info_embed(info: GroupInfo) -> discord.Embed:
     embed.add_field(name="Channel", value=f"<#{info.channel_id}>")
     embed.add_field(name="Timezone", value=info.timezone)
     embed.add_field(name="Size", value=f"{len(info.members)} of {info.max_members}")
-    members = ", ".join(f"<@{m.user_id}>" + (" ★" if m.is_facilitator else "") for m in info.members)
+    members = ", ".join(f"<@{m.user_id}>" + (" ★" if m.is_facilitator else "")
+                        + (f" ({away_label(m.away_until)})" if m.away_until is not None else "") for m in info.members)
     embed.add_field(name="Members (★ facilitator)", value=members[:1024] or "—", inline=False)
     if info.next_meeting is not None:
         when = info.next_meeting.starts_at

@@ -45,6 +45,7 @@ from bot.ui.pages import (
     respond_pages,
 )
 from bot.ui.reply import defer, respond
+from bot.ui.snooze import add_remind_later
 from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
@@ -512,7 +513,9 @@ class ModulesCog(commands.Cog):
             view=checkin_view(nudge.group.id),
             allowed_mentions=mention_only(note.recipient_id),
         )
-        return Rendered(message=OutgoingMessage(content=text, view=checkin_view(nudge.group.id)), fallback=fallback)
+        view = add_remind_later(checkin_view(nudge.group.id), kind=CHECKIN_NUDGE, group_id=nudge.group.id,
+                                meeting_id=note.meeting_id)
+        return Rendered(message=OutgoingMessage(content=text, view=view), fallback=fallback)
 
     async def render_checkin_digest(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

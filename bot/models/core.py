@@ -34,6 +34,10 @@ class MemberProfile(Base):
     # The member's waking window (``HH:MM`` local, bot.waking); both None: the default 08:00–21:00.
     waking_start: Mapped[str | None] = mapped_column(String(5))
     waking_end: Mapped[str | None] = mapped_column(String(5))
+    # ``/away``: DMs due before this instant are not sent (the start of the day after the date the
+    # member gave, in her zone); the member shows as away while it is in the future. None: never away.
+    away_until: Mapped[datetime | None]
+    away_note: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
 
 

@@ -16,6 +16,7 @@ from bot.services import (
     goals_feature,
     meetings_feature,
     modules_feature,
+    snooze_feature,
 )
 
 FEATURES = FeatureRegistry(
@@ -27,6 +28,7 @@ FEATURES = FeatureRegistry(
         agenda_feature.FEATURE,
         brainstorms_feature.FEATURE,
         goals_feature.FEATURE,
+        snooze_feature.FEATURE,
     )
 )
 set_builtin(FEATURES)

@@ -48,6 +48,7 @@ from bot.services.buddies import active_buddy_pair, buddy_of
 from bot.services.guilds import member_timezone, own_timezone
 from bot.services.meetings import next_meeting_of
 from bot.services.outbox import REPORTBACK_BOARD
+from bot.services.snooze import away_members
 from bot.text import clean
 
 DONE = CommitmentStatus.DONE
@@ -226,6 +227,8 @@ class Board:
     not_reported: list[int]  # members with at least one commitment still open (apologies aside)
     rate: CycleRate
     apologies: list[int] = field(default_factory=list)  # answered "Can't make it", in the group's order
+    # Members away now (``/away``), in the group's order, with when their away ends (UTC).
+    away: dict[int, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -943,15 +946,18 @@ class CommitmentService(Service):
             origins = await _origins(session, rows)
             members = _by_member(rows, order, view=lambda row: _seen_by(row, group, None, origins))
             away = {u for _m, u in await apologies_for(session, [meeting.id])}
+            paused = await away_members(session, group.guild_id, order, self.now())
             return Board(
                 group_id=group.id, group_name=group.name, meeting_id=meeting.id, meeting_starts_at=meeting.starts_at,
                 members=members,
                 not_reported=[
                     m.user_id for m in members
-                    if m.user_id not in away and any(c.status in (OPEN, NOT_REPORTED) for c in m.commitments)
+                    if m.user_id not in away and m.user_id not in paused
+                    and any(c.status in (OPEN, NOT_REPORTED) for c in m.commitments)
                 ],
                 rate=_rate(rows),
                 apologies=[u for u in order if u in away],
+                away={u: paused[u] for u in order if u in paused},
             )
 
     async def buddy_summary(self, *, group_id: int, meeting_id: int, user_id: int) -> BuddySummary | None:

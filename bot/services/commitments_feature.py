@@ -10,7 +10,17 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, NotificationKind, PlannedRow, each_meeting
+from bot.features import (
+    SNOOZE_BEFORE_MEETING,
+    SNOOZE_BEFORE_NEXT_MEETING,
+    Feature,
+    GroupPlan,
+    InfoLine,
+    MeetingSlot,
+    NotificationKind,
+    PlannedRow,
+    each_meeting,
+)
 from bot.models import Commitment, Group, Meeting, Win
 from bot.services.commitments import CommitmentService, close_meeting_commitments, count_open, unfinished_at
 from bot.services.mydata import FORMER_MEMBER_ID, REMOVED_TEXT, affected, export_rows
@@ -119,14 +129,14 @@ FEATURE = Feature(
     extension="cogs.commitments",
     kinds=(
         NotificationKind(REPORTBACK_DM, "Report-back DM", each_meeting(plan_reportback_dms),
-                         useful_after=timedelta(0), order=40),
+                         useful_after=timedelta(0), order=40, snoozable=SNOOZE_BEFORE_MEETING),
         NotificationKind(REPORTBACK_NUDGE, "Report-back nudge (meeting day)", each_meeting(plan_reportback_nudges),
-                         useful_after=timedelta(0), order=42),
+                         useful_after=timedelta(0), order=42, snoozable=SNOOZE_BEFORE_MEETING),
         NotificationKind(REPORTBACK_BOARD, "Report-back board", each_meeting(plan_reportback_board),
                          useful_after=MEETING_LENGTH, order=60),
         # Worth sending for two days after the meeting's start (the member's window opens within one).
         NotificationKind(CARRYOVER_DM, "Carry-over DM", plan_carryover_dms,
-                         useful_after=timedelta(days=2), order=45),
+                         useful_after=timedelta(days=2), order=45, snoozable=SNOOZE_BEFORE_NEXT_MEETING),
     ),
     meeting_ended=close_commitments,
     info_lines=open_commitments_line,

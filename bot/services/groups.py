@@ -42,6 +42,7 @@ from bot.services.base import (
 )
 from bot.services.buddies import active_buddy_pair, buddy_of
 from bot.services.meetings import MeetingInfo, extend_series, meeting_info, members_of, next_meeting_of
+from bot.services.snooze import away_members
 from bot.text import clean, name_key
 from bot.timezones import validate_timezone
 
@@ -63,6 +64,7 @@ class MemberInfo:
     user_id: int
     is_facilitator: bool
     joined_at: datetime
+    away_until: datetime | None = None  # ``/away``: away now, until then (UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,6 +617,7 @@ class GroupService(Service):
     async def _info(self, session: AsyncSession, group: Group) -> GroupInfo:
         members = await members_of(session, group.id)
         meeting = await next_meeting_of(session, group.id, self.now())
+        away = await away_members(session, group.guild_id, [m.user_id for m in members], self.now())
         return GroupInfo(
             id=group.id,
             guild_id=group.guild_id,
@@ -622,7 +625,7 @@ class GroupService(Service):
             channel_id=group.channel_id,
             timezone=group.timezone,
             max_members=group.max_members,
-            members=[MemberInfo(m.user_id, m.is_facilitator, m.joined_at) for m in members],
+            members=[MemberInfo(m.user_id, m.is_facilitator, m.joined_at, away.get(m.user_id)) for m in members],
             next_meeting=await meeting_info(session, group, meeting) if meeting else None,
             archived=group.archived_at is not None,
             announce_commitments=group.announce_commitments,

@@ -11,7 +11,16 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.features import Feature, GroupPlan, InfoLine, MeetingSlot, NotificationKind, PlannedRow, each_meeting
+from bot.features import (
+    SNOOZE_BEFORE_MEETING,
+    Feature,
+    GroupPlan,
+    InfoLine,
+    MeetingSlot,
+    NotificationKind,
+    PlannedRow,
+    each_meeting,
+)
 from bot.models import CheckIn, Group, Meeting, MeetingStatus, OutboxRow
 from bot.models.outbox import OutboxStatus
 from bot.services.commitments import apologies_for
@@ -139,7 +148,8 @@ FEATURE = Feature(
         NotificationKind(MODULE_PROMPT, "Module prompt", plan_module_prompts,
                          useful_after=timedelta(0), order=20),
         NotificationKind(CHECKIN_NUDGE, "Check-in nudge", plan_checkin_nudges,
-                         useful_after=timedelta(0), order=30, unplanned_reason=R_APOLOGIES),
+                         useful_after=timedelta(0), order=30, unplanned_reason=R_APOLOGIES,
+                         snoozable=SNOOZE_BEFORE_MEETING),
         NotificationKind(CHECKIN_DIGEST, "Check-in digest", each_meeting(plan_checkin_digest),
                          useful_after=MEETING_LENGTH, order=70),
     ),

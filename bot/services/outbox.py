@@ -96,7 +96,9 @@ R_MEETING_ENDED = "meeting ended"
 R_MEETING_REMOVED = "meeting removed"
 R_GROUP_ARCHIVED = "group archived"
 R_NOT_PLANNED = "no longer planned"
-REVIVABLE = frozenset({R_MEMBER_LEFT, R_NO_BUDDY, R_REMINDER_SETTING, R_MEETING_CANCELLED, R_NOT_PLANNED})
+R_MEMBER_AWAY = "member away (/away)"
+REVIVABLE = frozenset({R_MEMBER_LEFT, R_NO_BUDDY, R_REMINDER_SETTING, R_MEETING_CANCELLED, R_NOT_PLANNED,
+                       R_MEMBER_AWAY})
 
 
 def channel_broken_reason(detail: str | None) -> str:
@@ -254,6 +256,12 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
     plan = GroupPlan(group=group, zone=zone, now=now, members=members, meetings=scheduled, ended=ended,
                      reach=await member_reach(session, group.guild_id, members, zone))
     wanted = await _wanted(session, features, plan, meetings)
+    # /away: a member's DMs due before her away ends are not sent (skipped, not deferred: a
+    # report-back DM due while she is away never comes). `/away end` re-plans: later ones return.
+    paused = {key for key, item in wanted.items()
+              if item.recipient_id and plan.reach is not None and plan.reach.paused(item.recipient_id, item.due_at)}
+    for key in paused:
+        del wanted[key]
 
     # Existing rows for the planned meetings (and the planned rows tied to no meeting), whatever
     # their status (a sent row is never re-sent).
@@ -281,6 +289,9 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
     for key, item in wanted.items():
         kind = features.kind(item.kind)
         found = existing.get(key)
+        if (found is not None and found.status == CANCELLED and found.reason == R_MEMBER_AWAY
+                and plan.reach is not None and plan.reach.paused(found.recipient_id, found.due_at)):
+            continue  # due while she was away: missed, even once the away is over (its due time may move)
         revive = (
             found is not None and found.status == CANCELLED and found.sent_at is None
             and (found.reason in REVIVABLE or (kind is not None and found.reason == kind.unplanned_reason))
@@ -345,7 +356,8 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
         kind = features.kind(row.kind)
         if kind is None:
             continue  # not a planned kind: not the planner's to cancel
-        _finish(row, CANCELLED, _why_unwanted(row, kind, meetings_by_id, set(members)), now)
+        reason = R_MEMBER_AWAY if key in paused else _why_unwanted(row, kind, meetings_by_id, set(members))
+        _finish(row, CANCELLED, reason, now)
         result.cancelled += 1
 
     if inserts:

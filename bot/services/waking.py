@@ -38,6 +38,8 @@ class Reach:
     zone: ZoneInfo
     window: Window = DEFAULT_WINDOW
     zone_set: bool = False  # the member chose the zone (else it is the group's)
+    # ``/away``: her DMs due before this are not sent (bot.services.snooze); None: not away.
+    away_until: datetime | None = None
 
     def deliver_at(self, due: datetime) -> datetime:
         return deliver_at(due, self.zone, self.window.start, self.window.end)
@@ -68,6 +70,11 @@ class MemberReach:
         later = reach.deliver_after(now)
         return later if later < before else at
 
+    def paused(self, user_id: int, due: datetime) -> bool:
+        """Whether a DM to the member due at ``due`` falls in her ``/away`` (it is not sent)."""
+        until = self.of(user_id).away_until
+        return until is not None and due < until
+
     def deliver_later(self, user_id: int, due: datetime) -> datetime:
         """When a DM that follows an event (due at ``due``) goes: then, or the window's next opening."""
         return self.of(user_id).deliver_after(due)
@@ -87,6 +94,7 @@ async def member_reach(
                 _zone(profile.timezone, group_zone),
                 window_of(profile.waking_start, profile.waking_end),
                 zone_set=bool(profile.timezone),
+                away_until=profile.away_until,
             )
     return MemberReach(group_zone, found)
 

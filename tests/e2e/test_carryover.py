@@ -42,7 +42,8 @@ async def test_carry_over_after_the_meeting(sim: Sim, guild: Guild, channel: Cha
     await sim.advance(hours=12)
     [dm] = carry_dms(sim, ana)
     assert carry_dms(sim, bob) == []
-    assert buttons(dm) == ["#1 Carry over", "#1 Done late", "#1 Drop", "#2 Carry over", "#2 Done late", "#2 Drop"]
+    assert buttons(dm) == ["#1 Carry over", "#1 Done late", "#1 Drop", "#2 Carry over", "#2 Done late", "#2 Drop",
+                           "Remind me later"]
     assert "Send 10 invoices" in dm.embeds[0]["description"] and "not reported" in dm.embeds[0]["description"]
     async with app.sessions.begin() as session:
         row = await session.scalar(select(OutboxRow).where(OutboxRow.kind == "carryover_dm"))
@@ -55,7 +56,7 @@ async def test_carry_over_after_the_meeting(sim: Sim, guild: Guild, channel: Cha
     [said] = [m for m in carried.messages if m.flags & 64]  # the private confirmation
     assert "Carried over: `#4, carried over from #1` Send 10 invoices" in said.content
     [dm] = carry_dms(sim, ana)
-    assert buttons(dm) == ["#2 Carry over", "#2 Done late", "#2 Drop"]
+    assert buttons(dm) == ["#2 Carry over", "#2 Done late", "#2 Drop", "Remind me later"]
     listing = await sim.command(ana, channel, "commit list")
     assert "#4, carried over from #1" in listing.text and "Send 10 invoices" in listing.text
 

@@ -85,7 +85,7 @@ async def test_the_report_back_cycle(sim: Sim, guild: Guild, channel: Channel, h
 
     ana_dm, bob_dm = reportback(ana), reportback(bob)
     assert "Send 10 invoices" in ana_dm.embeds[0]["description"]
-    assert buttons(ana_dm) == ["#1 Done", "#1 Partly", "#1 Not done", "#1 Add a note"]
+    assert buttons(ana_dm) == ["#1 Done", "#1 Partly", "#1 Not done", "#1 Add a note", "Remind me later"]
     assert sim.dms(cat) == []
     fallback = sim.last_message(channel)
     assert fallback.content.startswith(f"<@{cat.id}>, 1 commitment to report on before Thu 3 Dec")

@@ -76,7 +76,7 @@ class World:
             "when": "next friday 18:00", "rule": "first tuesday", "brainstorm": str(self.brainstorm_id),
             "issue": "Pricing", "name": "Another group", "group": str(self.group_id), "member": self.ana,
             "tz": "Europe/London", "number": 1, "file": ("year.yaml", b"modules: []\n"),
-            "goal": "#1", "kpi": "Revenue", "unit": "EUR", "position": 1,
+            "goal": "#1", "kpi": "Revenue", "unit": "EUR", "position": 1, "until": "next friday",
         }
         return values[option]
 

@@ -138,7 +138,7 @@ async def test_a_cycle_prompt_checkin_nudge_digest_and_advance(
     await sim.advance(MEETING_AT - timedelta(hours=72) - app.clock.now())
     assert sim.dms(ana) == [] and sim.dms(fac) == []
     [bob_dm] = sim.dms(bob)
-    assert "Vision and goals" in bob_dm.content and buttons(bob_dm) == ["Check in"]
+    assert "Vision and goals" in bob_dm.content and buttons(bob_dm) == ["Check in", "Remind me later"]
     fallback = sim.last_message(channel)
     assert fallback.content.startswith(f"<@{cat.id}>,")
     assert [int(u) for u in fallback.allowed_mentions.get("users", [])] == [cat.id]

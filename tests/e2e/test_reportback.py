@@ -21,7 +21,7 @@ from tests.sim.state import Member, Message
 
 ANA_BUTTONS = ["#1 Done", "#1 Partly", "#1 Not done", "#1 Add a note",
                "#2 Done", "#2 Partly", "#2 Not done", "#2 Add a note",
-               "#3 Done", "#3 Partly", "#3 Not done", "#3 Add a note"]
+               "#3 Done", "#3 Partly", "#3 Not done", "#3 Add a note", "Remind me later"]
 
 
 def report_dms(sim: Sim, member: Member) -> list[Message]:
@@ -119,7 +119,7 @@ async def test_report_back_from_the_dm_to_the_board_and_closed(
     closed = await sim.click(ana, dm, label="#3 Done")
     assert closed.ephemeral and "is closed: the meeting has ended" in closed.content
     assert "`#3` Hire help" in closed.content
-    assert buttons(closed.message) == ["#3 Carry over", "#3 Done late", "#3 Drop"]  # type: ignore[arg-type]
+    assert buttons(closed.message) == ["#3 Carry over", "#3 Done late", "#3 Drop", "Remind me later"]  # type: ignore[arg-type]
     assert await statuses(harness.app) == before  # nothing stored
     assert "✅ `#2` Call the bank — *done late*" in text_of(board_of(sim, channel))
     closed_too = await sim.click(ana, dm, label="#1 Not done")  # an answered one: closed as well
@@ -131,14 +131,14 @@ async def test_report_back_from_the_dm_to_the_board_and_closed(
 
     # Bad input on the carry-over buttons: each answered privately, nothing stored.
     # (The other closed reply still shows #3's buttons; #3 is done late now.)
-    assert buttons(closed_too.message) == ["#3 Carry over", "#3 Done late", "#3 Drop"]  # type: ignore[arg-type]
+    assert buttons(closed_too.message) == ["#3 Carry over", "#3 Done late", "#3 Drop", "Remind me later"]  # type: ignore[arg-type]
     refused = await sim.click(ana, closed_too, label="#3 Carry over")
     assert refused.ephemeral and "#3 is done: there's nothing to carry over" in refused.content
     await sim.advance(hours=12)  # the carry-over DMs, inside each member's window
     assert carry_dms(sim, ana) == []  # nothing left unfinished when hers fell due
     [cat_dm] = report_dms(sim, cat)
     cat_closed = await sim.click(cat, cat_dm, label="#5 Done")  # apologies: her commitment is offered too
-    assert buttons(cat_closed.message) == ["#5 Carry over", "#5 Done late", "#5 Drop"]  # type: ignore[arg-type]
+    assert buttons(cat_closed.message) == ["#5 Carry over", "#5 Done late", "#5 Drop", "Remind me later"]  # type: ignore[arg-type]
     [cat_carry] = carry_dms(sim, cat)
     carried = await sim.click(cat, cat_carry, label="#5 Carry over")
     assert "carried over from #5" in carried.text

@@ -135,7 +135,8 @@ def test_report_back_dm_has_a_row_of_buttons_per_commitment_up_to_five() -> None
     message = reportback_message(report)
     assert message.view is not None
     children = message.view.children
-    assert len(children) == 20
+    assert len(children) == 21  # 5 rows of 4, and "Remind me later" where there is room (the first row)
+    assert children[-1].custom_id == "snooze:ask:reportback_dm:1:7" and children[-1].row == 0  # type: ignore[attr-defined]
     custom_ids = [child.custom_id for child in children]  # type: ignore[attr-defined]
     assert custom_ids[:4] == ["commit:report:1001:done", "commit:report:1001:partly", "commit:report:1001:not_done",
                               "commit:note:1001"]
@@ -220,7 +221,7 @@ async def test_renderers_are_registered_and_render_from_the_database(app: App) -
         await app.services.commitments.add(Actor(guild_id=GUILD, user_id=user, channel_id=CHANNEL), text=f"Task of {user}")
 
     dm = await registry.get("reportback_dm")(notification("reportback_dm", group_id, meeting_id, ANA))  # type: ignore[misc]
-    assert dm.message is not None and dm.message.view is not None and len(dm.message.view.children) == 8
+    assert dm.message is not None and dm.message.view is not None and len(dm.message.view.children) == 9  # + Remind me later
     assert dm.fallback is not None
     assert dm.fallback.content.startswith(f"<@{ANA}>, 2 commitments to report on before Thu 3 Dec")
     assert [u.id for u in dm.fallback.allowed_mentions.users] == [ANA]  # type: ignore[union-attr]
