@@ -15,6 +15,9 @@ in production and keeps a test's manual clock meaningful.
 Because every tick re-reads the clock, a jump (suspend, NTP correction, an outage) is caught up
 within one tick; what fell due while the bot was down is sent if still useful and expired with
 the reason otherwise (see ``OutboxService.claim_due``).
+
+A third job, hourly and once at start, purges the servers that removed the bot more than
+``DATA_RETENTION_DAYS`` ago (``RetentionService.purge_due``, by the injected clock).
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ log = logging.getLogger(__name__)
 
 TICK_JOB = "outbox-tick"
 WAKE_JOB = "outbox-wake"
+RETENTION_JOB = "retention-purge"
+RETENTION_EVERY_MINUTES = 60  # how often servers that removed the bot are checked for their purge
 STOP_WAIT_SECONDS = 3.0
 RUN_TASK_NAME = "roundtable-outbox-run"  # the asyncio task of a scheduled run (the simulator waits for it)
 
@@ -75,6 +80,8 @@ class OutboxScheduler:
             self._tick, "interval", seconds=self.bot.settings.scheduler_tick_seconds, id=TICK_JOB
         )
         scheduler.add_job(self._tick, id="outbox-start")  # no trigger: once, now
+        scheduler.add_job(self._retention, "interval", minutes=RETENTION_EVERY_MINUTES, id=RETENTION_JOB,
+                          next_run_time=self._wall.now())
         scheduler.start()
         self._scheduler = scheduler
 
@@ -104,6 +111,19 @@ class OutboxScheduler:
                 return await self.dispatcher.run_due()
             finally:
                 await self._schedule_wake()
+
+    async def purge_removed_servers(self) -> int:
+        """Purge the data of servers that removed the bot ``DATA_RETENTION_DAYS`` ago (injected clock)."""
+        retention = timedelta(days=self.bot.settings.data_retention_days)
+        return len(await self.bot.services.retention.purge_due(retention))
+
+    async def _retention(self) -> None:
+        if self._scheduler is None:
+            return
+        try:
+            await self.purge_removed_servers()
+        except Exception as exc:  # the job must keep running
+            log_failure("retention purge", exc)
 
     async def _tick(self) -> None:
         if self._scheduler is None:
