@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Base, CommandSyncState, Group, GuildRemoval, OutboxRow, OutboxStatus
+from bot.models import Base, CommandSyncState, Group, GuildRemoval, GuildSettings, OutboxRow, OutboxStatus
 from bot.services import outbox
 from bot.services.base import Service
 from bot.services.mydata import affected
@@ -142,6 +142,23 @@ class RetentionService(Service):
                 await outbox.plan_group(session, group_id, now)
         log.info("Re-added to server %s: its data is kept", guild_id)
         return True
+
+    async def reconcile(self, present: set[int]) -> tuple[list[int], list[int]]:
+        """At connect: the servers the bot is in are ``present`` (every one Discord listed, available
+        or not). A server with data that isn't there removed the bot while it was offline: marked
+        now. A marked one that is there was re-added meanwhile: unmarked. Returns (marked, unmarked)."""
+        async with self.begin() as session:
+            known: set[int] = set()
+            for table in (Group.__table__, GuildSettings.__table__):
+                known.update(await session.scalars(select(table.c.guild_id).distinct()))
+            marked = set(await session.scalars(select(GuildRemoval.guild_id)))
+        gone = sorted(known - present - marked)
+        back = sorted(marked & present)
+        for guild_id in gone:
+            await self.server_removed(guild_id)
+        for guild_id in back:
+            await self.server_added(guild_id)
+        return gone, back
 
     async def removed_at(self, guild_id: int) -> Any:
         async with self.begin() as session:

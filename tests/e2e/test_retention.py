@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bot.app import App
 from bot.clock import ManualClock
 from bot.models import Base, Commitment, OutboxRow, OutboxStatus
+from tests.e2e.conftest import Harness
 from tests.e2e.seeding import seed_group
 from tests.sim import Channel, Guild, Sim
 
@@ -84,6 +85,26 @@ async def test_a_re_add_keeps_the_data(sim: Sim, guild: Guild, channel: Channel,
     assert await app.scheduler.purge_removed_servers() == 0
     listing = await sim.command(ana, channel, "commit list")
     assert "zebra report" in listing.text
+
+
+async def test_a_removal_while_the_bot_was_offline_is_noticed_at_connect(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, clock: ManualClock
+) -> None:
+    assert harness.app is not None
+    fac = sim.member(guild, "Fac")
+    await seed_group(harness.app, guild, channel, [fac], facilitators=(fac,))
+    await harness.stop()
+    sim.remove_guild(guild)  # nobody is connected to hear it
+    app = await harness.start()
+    await sim.settle()
+    assert await app.services.retention.removed_at(guild.id) == clock.now()
+    assert await pending(app, guild.id) == 0
+    await harness.stop()
+    sim.readd_guild(guild)
+    app = await harness.start()
+    await sim.settle()
+    assert await app.services.retention.removed_at(guild.id) is None
+    assert await pending(app, guild.id) > 0
 
 
 async def test_group_export_and_delete(sim: Sim, guild: Guild, channel: Channel, app: App,

@@ -5,9 +5,11 @@ row of the server — or of the deleted group — while other servers and groups
 
 from __future__ import annotations
 
+import json
 import os
 import stat
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,18 @@ from bot.db import create_engine
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.models import (
     Base,
+    Brainstorm,
     BrainstormVote,
+    CheckIn,
     CommandSyncState,
     Commitment,
     Group,
     GroupMember,
     GuildRemoval,
     GuildSettings,
+    Kpi,
     KpiEntry,
+    KpiVisibility,
     Module,
     OutboxRow,
     OutboxStatus,
@@ -160,6 +166,21 @@ async def test_a_purge_racing_a_re_add_rechecks_the_mark_in_its_transaction(serv
     assert (await rows_by_table(sessions, "guild_id", GUILD)).get("peer_group") == 2
 
 
+async def test_reconcile_at_connect_marks_servers_gone_offline_and_unmarks_re_added_ones(
+    services: Services, sessions: Any, clock: ManualClock
+) -> None:
+    await seed_all(sessions, clock)
+    assert await services.retention.reconcile({GUILD, OTHER_GUILD}) == ([], [])
+    assert await services.retention.reconcile({OTHER_GUILD}) == ([GUILD], [])  # removed while offline
+    assert await services.retention.removed_at(GUILD) == clock.now()
+    assert await pending(sessions, GUILD) == 0
+    clock.advance(days=1)
+    assert await services.retention.reconcile({OTHER_GUILD}) == ([], [])  # still gone: the first time stands
+    assert await services.retention.removed_at(GUILD) == clock.now() - timedelta(days=1)
+    assert await services.retention.reconcile({GUILD, OTHER_GUILD}) == ([], [GUILD])  # re-added meanwhile
+    assert await services.retention.removed_at(GUILD) is None and await pending(sessions, GUILD) > 0
+
+
 async def test_planning_a_removed_servers_group_sends_nothing(services: Services, sessions: Any,
                                                               clock: ManualClock) -> None:
     ids = await seed_all(sessions, clock)
@@ -284,3 +305,82 @@ async def test_the_guild_removal_row_is_kept_by_the_engine_types(sessions: Any, 
     async with sessions.begin() as s:
         row = await s.get(GuildRemoval, GUILD)
         assert row is not None and row.removed_at == clock.now()
+
+
+# --- /group export ---------------------------------------------------------------------------------------
+
+
+async def seed_shares(sessions: async_sessionmaker[AsyncSession], clock: ManualClock, ids: dict[str, int]) -> None:
+    """On top of seed_all: what the group may and may not see of Bob's and Ana's data in Makers."""
+    now = clock.now()
+    async with sessions.begin() as s:
+        shared = Commitment(guild_id=GUILD, group_id=ids["group"], number=3, user_id=BOB, text="bob-shares-note",
+                            note="bob-note-shown-puffin", note_shared=True, status="done", due_at=now,
+                            created_at=now, updated_at=now)
+        change = Kpi(guild_id=GUILD, group_id=ids["group"], user_id=BOB, name="bob-kpi-change", name_key="bob-kpi-change",
+                     unit="EUR", visibility=KpiVisibility.CHANGE, first_month=date(2026, 10, 1), created_at=now,
+                     updated_at=now)
+        full = Kpi(guild_id=GUILD, group_id=ids["group"], user_id=FAC, name="fac-kpi-full", name_key="fac-kpi-full",
+                   unit="km", visibility=KpiVisibility.FULL, first_month=date(2026, 10, 1), created_at=now,
+                   updated_at=now)
+        secret = Brainstorm(guild_id=GUILD, group_id=ids["group"], number=3, owner_id=BOB, issue="anon-issue-mole",
+                            anonymous=True, created_at=now)
+        s.add_all([shared, change, full, secret,
+                   CheckIn(guild_id=GUILD, group_id=ids["group"], cycle_key="c1", module_number=1, module_title="Focus",
+                           user_id=BOB, learning="bob-facilitator-only-vole", visibility="facilitator",
+                           created_at=now, updated_at=now)])
+        await s.flush()
+        s.add_all([
+            KpiEntry(guild_id=GUILD, kpi_id=change.id, month=date(2026, 10, 1), value=Decimal("1000"), logged_at=now,
+                     updated_at=now),
+            KpiEntry(guild_id=GUILD, kpi_id=change.id, month=date(2026, 11, 1), value=Decimal("1250"), logged_at=now,
+                     updated_at=now),
+            KpiEntry(guild_id=GUILD, kpi_id=full.id, month=date(2026, 11, 1), value=Decimal("42"), logged_at=now,
+                     updated_at=now),
+        ])
+
+
+async def test_group_export_holds_what_the_group_sees_and_nothing_more(services: Services, sessions: Any,
+                                                                       clock: ManualClock) -> None:
+    ids = await seed_all(sessions, clock)
+    await seed_shares(sessions, clock, ids)
+    export = await services.groupdata.export(fac(), group_id=ids["group"])
+    names = {ANA: "Ana", BOB: "Bob", FAC: "Fac"}
+    files = {name: data for batch in export.files(names, limit=10 * 1024 * 1024) for name, data in batch}
+    assert set(files) == {"group-export.md", "group-export.json"}
+    document = json.loads(files["group-export.json"])
+    markdown = files["group-export.md"].decode()
+    for text_ in (markdown, json.dumps(document)):
+        assert ANA_TEXTS[0] in text_ and "bob-shares-note" in text_ and "bob-note-shown-puffin" in text_
+        assert ANA_TEXTS[1] not in text_  # a note its member didn't show on the board
+        assert ANA_TEXTS[5] not in text_  # a private KPI
+        assert "bob-facilitator-only-vole" not in text_  # a check-in for the facilitator only
+        assert ANA_TEXTS[3] in text_  # a check-in shared with the group
+        assert "near-commitment-yak" not in text_ and "ana-far-commitment-emu" not in text_  # other groups
+    kpis = {k["name"]: k for k in document["kpis"]}
+    assert set(kpis) == {"bob-kpi-change", "fac-kpi-full"}
+    assert [p["value"] for p in kpis["bob-kpi-change"]["points"]] == [None, None]  # change only: no figures
+    assert kpis["bob-kpi-change"]["points"][1]["change_pct"] == 25
+    assert kpis["fac-kpi-full"]["points"][0]["value"] == "42"
+    storms = {b["issue"]: b for b in document["brainstorms"]}
+    assert storms["anon-issue-mole"]["owner_id"] is None
+    assert {m["user_id"] for m in document["members"]} == {ANA, BOB, FAC}
+    assert "#1 Ana: " + ANA_TEXTS[0] in markdown and "Fac (facilitator)" in markdown
+    assert "anonymous: anon-issue-mole" in markdown
+
+
+async def test_a_large_group_export_is_split_within_the_limit(services: Services, sessions: Any,
+                                                             clock: ManualClock) -> None:
+    ids = await seed_all(sessions, clock)
+    await seed_shares(sessions, clock, ids)
+    export = await services.groupdata.export(fac(), group_id=ids["group"])
+    batches = export.files({}, limit=700)
+    assert len(batches) > 1
+    names = [name for batch in batches for name, _ in batch]
+    assert len(names) == len(set(names)) and any(n.startswith("group-export-") and n.endswith(".md") for n in names)
+    for batch in batches:
+        assert len(batch) <= 10 and (sum(len(data) for _, data in batch) <= 700 or len(batch) == 1)
+    parts = [json.loads(data) for batch in batches for name, data in batch if name.endswith(".json")]
+    assert ANA_TEXTS[0] in json.dumps(parts)
+    markdown = b"".join(data for batch in batches for name, data in batch if name.endswith(".md")).decode()
+    assert ANA_TEXTS[0] in markdown and "a former member" in markdown  # no names given: nobody is named
