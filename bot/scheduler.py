@@ -121,7 +121,10 @@ class OutboxScheduler:
         if self._scheduler is None:
             return
         try:
-            await self.purge_removed_servers()
+            async with self._lock:  # like a run: shutdown() waits for it instead of cancelling it mid-purge
+                if self._scheduler is None:
+                    return
+                await self.purge_removed_servers()
         except Exception as exc:  # the job must keep running
             log_failure("retention purge", exc)
 
