@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -148,24 +149,32 @@ def _who(names: dict[int, str], user_id: int | None) -> str:
     return names.get(user_id) or "a former member"
 
 
+def _local(stamp: str, zone: ZoneInfo, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO time from the document, as the group reads it (in the group's zone)."""
+    return datetime.fromisoformat(stamp).astimezone(zone).strftime(pattern)
+
+
 def render_markdown(document: dict[str, Any], names: dict[int, str]) -> str:
+    """The export for reading: members by name, times in the group's zone (the JSON keeps UTC)."""
     group = document["group"]
-    lines = [f"# {group['name']}", "", f"Exported {document['exported_at']} (times in UTC).", ""]
+    zone = ZoneInfo(group["timezone"])
+    lines = [f"# {group['name']}", "",
+             f"Exported {_local(document['exported_at'], zone)} (times in {group['timezone']}).", ""]
     lines += ["## Members", ""]
     for m in document["members"]:
         role = " (facilitator)" if m["facilitator"] else ""
-        lines.append(f"- {_who(names, m['user_id'])}{role}, joined {m['joined_at'][:10]}")
+        lines.append(f"- {_who(names, m['user_id'])}{role}, joined {_local(m['joined_at'], zone, '%Y-%m-%d')}")
     lines += ["", "## Meetings", ""]
     for meeting in document["meetings"]:
         where = f" at {meeting['location']}" if meeting["location"] else ""
-        lines.append(f"- {meeting['starts_at'][:16].replace('T', ' ')}{where}: {meeting['status']}")
+        lines.append(f"- {_local(meeting['starts_at'], zone)}{where}: {meeting['status']}")
     lines += ["", "## Commitments", ""]
     for c in document["commitments"]:
         lines.append(f"- #{c['number']} {_who(names, c['user_id'])}: {c['text']} ({c['status'].replace('_', ' ')})")
         if c.get("note"):
             lines.append(f"  - note: {c['note']}")
     lines += ["", "## Wins", ""]
-    lines += [f"- {w['created_at'][:10]} {_who(names, w['user_id'])}: {w['text']}" for w in document["wins"]]
+    lines += [f"- {_local(w['created_at'], zone, '%Y-%m-%d')} {_who(names, w['user_id'])}: {w['text']}" for w in document["wins"]]
     lines += ["", "## Goals", ""]
     lines += [f"- #{g['number']} {_who(names, g['user_id'])}: {g['text']} ({g['status'].replace('_', ' ')})"
               for g in document["goals"]]
@@ -189,7 +198,7 @@ def render_markdown(document: dict[str, Any], names: dict[int, str]) -> str:
         lines += [f"  - {i['text']}: {i['votes']} votes{', adopted' if i['adopted'] else ''}" for i in b["ideas"]]
     lines += ["", "## Minutes", ""]
     for minutes in document["minutes"]:
-        lines.append(f"### {minutes['starts_at'][:16].replace('T', ' ')}")
+        lines.append(f"### {_local(minutes['starts_at'], zone)}")
         tally = ", ".join(f"{count} {status.replace('_', ' ')}" for status, count in minutes["report_back"].items())
         lines.append(f"- report-back: {tally or 'nothing due'}")
         for made in minutes["new_commitments"]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -344,6 +344,10 @@ async def test_group_export_holds_what_the_group_sees_and_nothing_more(services:
                                                                        clock: ManualClock) -> None:
     ids = await seed_all(sessions, clock)
     await seed_shares(sessions, clock, ids)
+    async with sessions.begin() as s:
+        group = await s.get(Group, ids["group"])
+        assert group is not None
+        group.timezone = "Asia/Tokyo"  # UTC+9, no daylight saving
     export = await services.groupdata.export(fac(), group_id=ids["group"])
     names = {ANA: "Ana", BOB: "Bob", FAC: "Fac"}
     files = {name: data for batch in export.files(names, limit=10 * 1024 * 1024) for name, data in batch}
@@ -367,6 +371,10 @@ async def test_group_export_holds_what_the_group_sees_and_nothing_more(services:
     assert {m["user_id"] for m in document["members"]} == {ANA, BOB, FAC}
     assert "#1 Ana: " + ANA_TEXTS[0] in markdown and "Fac (facilitator)" in markdown
     assert "anonymous: anon-issue-mole" in markdown
+    # The Markdown reads in the group's zone; the JSON keeps UTC.
+    (meeting,) = document["meetings"]
+    local = datetime.fromisoformat(meeting["starts_at"]) + timedelta(hours=9)
+    assert f"- {local:%Y-%m-%d %H:%M}: scheduled" in markdown and "(times in Asia/Tokyo)" in markdown
 
 
 async def test_a_large_group_export_is_split_within_the_limit(services: Services, sessions: Any,
