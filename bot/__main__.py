@@ -163,6 +163,9 @@ def backup_sqlite(source: Path, target: Path) -> Path:
         raise BackupError(f"The folder {target.parent} does not exist.")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    from bot.db import create_private_file
+
+    create_private_file(partial)  # a copy of every member's data: owner-only, like the database
     try:
         with closing(sqlite3.connect(source, timeout=30)) as live, closing(sqlite3.connect(partial)) as copy:
             live.backup(copy)

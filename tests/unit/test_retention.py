@@ -226,6 +226,24 @@ async def test_the_sqlite_file_and_its_new_directory_are_owner_only(tmp_path: Pa
         os.umask(umask)
 
 
+def test_a_backup_of_the_sqlite_file_is_owner_only_too(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from bot.__main__ import backup_sqlite
+
+    source = tmp_path / "live.db"
+    with closing(sqlite3.connect(source)) as live:
+        live.execute("CREATE TABLE t (x INTEGER)")
+        live.commit()
+    umask = os.umask(0o022)
+    try:
+        written = backup_sqlite(source, tmp_path / "copy.db")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(os.stat(written).st_mode) == 0o600
+
+
 # --- /group delete ---------------------------------------------------------------------------------------
 
 
