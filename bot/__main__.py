@@ -31,9 +31,13 @@ DEFAULT_API_BASE = "https://discord.com/api/v10"
 
 
 def setup_logging(settings: DatabaseSettings) -> None:
-    """Text or JSON lines (LOG_FORMAT) on stderr; the token, if any, blanked out of every line."""
+    """Text or JSON lines (LOG_FORMAT) on stderr; the token and the database password, if any,
+    blanked out of every line."""
+    from sqlalchemy.engine import make_url
+
     token = settings.discord_token.get_secret_value() if isinstance(settings, Settings) else ""
-    configure_logging(settings.log_level_number, settings.log_format, secrets=[token])
+    password = make_url(settings.database_url).password or ""
+    configure_logging(settings.log_level_number, settings.log_format, secrets=[token, str(password)])
 
 
 async def run_bot(settings: Settings) -> int:
@@ -159,6 +163,9 @@ def backup_sqlite(source: Path, target: Path) -> Path:
         raise BackupError(f"The folder {target.parent} does not exist.")
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    from bot.db import create_private_file
+
+    create_private_file(partial)  # a copy of every member's data: owner-only, like the database
     try:
         with closing(sqlite3.connect(source, timeout=30)) as live, closing(sqlite3.connect(partial)) as copy:
             live.backup(copy)

@@ -6,6 +6,7 @@ Nothing here runs at import time; the composition root calls :func:`create_engin
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -108,12 +109,31 @@ class _SQLiteConnection(sqlite3.Connection):
         return super().cursor(factory)
 
 
+def create_private_file(path: Path) -> None:
+    """Create the SQLite file (and the directories the bot makes for it) readable by its owner only.
+
+    0600 for the file, 0700 for each directory created here; SQLite gives its ``-wal`` and ``-shm``
+    files the database file's mode. An existing file or directory is left as the host set it.
+    """
+    missing = [parent for parent in (path.parent, *path.parent.parents) if not parent.exists()]
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            directory.mkdir(mode=0o700)
+            os.chmod(directory, 0o700)  # mkdir's mode is reduced by the umask; this is not widened by it
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
 def create_engine(database_url: str, *, echo: bool = False, poolclass: Any = None) -> AsyncEngine:
     """One AsyncEngine for the process, configured for the database behind ``database_url``."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            create_private_file(Path(url.database))
         extra = {"poolclass": poolclass} if poolclass is not None else {}
         connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": _SQLiteConnection}
         engine = create_async_engine(url, echo=echo, connect_args=connect_args, **extra)

@@ -15,6 +15,10 @@ in production and keeps a test's manual clock meaningful.
 Because every tick re-reads the clock, a jump (suspend, NTP correction, an outage) is caught up
 within one tick; what fell due while the bot was down is sent if still useful and expired with
 the reason otherwise (see ``OutboxService.claim_due``).
+
+A third job, hourly and once at start, keeps house: it purges the servers that removed the bot
+more than ``DATA_RETENTION_DAYS`` ago (``RetentionService.purge_due``) and prunes outbox rows
+finished more than ``OUTBOX_RETENTION_DAYS`` ago (``OutboxService.prune``), by the injected clock.
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ log = logging.getLogger(__name__)
 
 TICK_JOB = "outbox-tick"
 WAKE_JOB = "outbox-wake"
+HOUSEKEEPING_JOB = "housekeeping"
+HOUSEKEEPING_EVERY_MINUTES = 60  # how often removed servers are purged and old outbox rows pruned
 STOP_WAIT_SECONDS = 3.0
-PRUNE_EVERY = timedelta(hours=1)  # by the injected clock
 PRUNE_ROUNDS = 10  # batches per housekeeping run, so one run stays short
 RUN_TASK_NAME = "roundtable-outbox-run"  # the asyncio task of a scheduled run (the simulator waits for it)
 
@@ -56,7 +61,6 @@ class OutboxScheduler:
         self._wake_at: datetime | None = None  # wall-clock time of the pending wake-up job
         self._queued = False  # a scheduled run is waiting for the one in progress
         self.last_tick: float | None = None  # time.monotonic() of the last tick (read by /healthz)
-        self._pruned_at: datetime | None = None  # injected clock
 
     @property
     def running(self) -> bool:
@@ -79,6 +83,8 @@ class OutboxScheduler:
             self._tick, "interval", seconds=self.bot.settings.scheduler_tick_seconds, id=TICK_JOB
         )
         scheduler.add_job(self._tick, id="outbox-start")  # no trigger: once, now
+        scheduler.add_job(self._housekeeping, "interval", minutes=HOUSEKEEPING_EVERY_MINUTES, id=HOUSEKEEPING_JOB,
+                          next_run_time=self._wall.now())
         scheduler.start()
         self._scheduler = scheduler
 
@@ -109,6 +115,23 @@ class OutboxScheduler:
             finally:
                 await self._schedule_wake()
 
+    async def purge_removed_servers(self) -> int:
+        """Purge the data of servers that removed the bot ``DATA_RETENTION_DAYS`` ago (injected clock)."""
+        retention = timedelta(days=self.bot.settings.data_retention_days)
+        return len(await self.bot.services.retention.purge_due(retention))
+
+    async def _housekeeping(self) -> None:
+        if self._scheduler is None:
+            return
+        async with self._lock:  # like a run: shutdown() waits for it instead of cancelling it mid-purge
+            for name, step in (("retention purge", self.purge_removed_servers), ("outbox pruning", self.prune_outbox)):
+                if self._scheduler is None:
+                    return
+                try:
+                    await step()
+                except Exception as exc:  # the job must keep running, and one step failing skips no other
+                    log_failure(name, exc)
+
     async def _tick(self) -> None:
         if self._scheduler is None:
             return  # shutting down: a job that fired just before shutdown() must not start a run
@@ -123,17 +146,9 @@ class OutboxScheduler:
             await self.run_due()  # waits for a run in progress, then sends what that run did not see
         except Exception as exc:  # the clock must keep ticking
             log_failure("outbox tick", exc)
-        try:
-            await self.housekeeping()
-        except Exception as exc:
-            log_failure("outbox pruning", exc)
 
-    async def housekeeping(self) -> int:
-        """At most once per :data:`PRUNE_EVERY`: prune old finished outbox rows (``OUTBOX_RETENTION_DAYS``)."""
-        now = self.bot.clock.now()
-        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
-            return 0
-        self._pruned_at = now
+    async def prune_outbox(self) -> int:
+        """Delete outbox rows finished more than ``OUTBOX_RETENTION_DAYS`` ago, in batches (see ``prune``)."""
         retention = timedelta(days=self.bot.settings.outbox_retention_days)
         pruned = 0
         for _ in range(PRUNE_ROUNDS):

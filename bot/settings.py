@@ -28,6 +28,7 @@ EXPECTED = {
     "metrics_port": "a TCP port from 1 to 65535, or empty to serve no metrics",
     "metrics_host": "the address to serve metrics on, e.g. 127.0.0.1 or 0.0.0.0",
     "log_format": "text or json",
+    "data_retention_days": "a whole number of days from 1 to 3650",
 }
 
 
@@ -87,6 +88,8 @@ class Settings(DatabaseSettings):
     # GET /healthz and GET /metrics (Prometheus) on this port; off unless set.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_host: str = "127.0.0.1"
+    # A server that removed the bot keeps its data this long (in case it adds the bot back), then it is purged.
+    data_retention_days: int = Field(default=30, ge=1, le=3650)
 
     @field_validator("metrics_port", mode="before")
     @classmethod

@@ -1,8 +1,13 @@
-"""``/group …``: create a group, join and leave, members and facilitators, settings, archive."""
+"""``/group …``: create a group, join and leave, members and facilitators, settings, archive, export, delete."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -14,6 +19,7 @@ from bot.models import NoteSharing
 from bot.services.groups import MAX_NAME_LENGTH, GroupInfo, InfoScope
 from bot.services.help import Welcome
 from bot.ui.actor import actor_from
+from bot.ui.base import RendersErrors
 from bot.ui.dm import send_to_member
 from bot.ui.notify import OutgoingMessage
 from bot.ui.options import (
@@ -26,9 +32,10 @@ from bot.ui.options import (
 )
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, join_lines, respond_pages
 from bot.ui.privacy import channel_exposure, exposure_warning
-from bot.ui.reply import respond
+from bot.ui.reply import defer, respond
 from bot.ui.snooze import away_label
 from bot.ui.time import ts_with_relative
+from bot.ui.words import plural
 from bot.waking import unsociable_note
 from cogs.help import checklist_text
 from cogs.meetings import rsvp_view
@@ -126,9 +133,66 @@ def welcome_view(welcome: Welcome) -> discord.ui.View:
     return view
 
 
+class GroupDeleteConfirm(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"group:delete:(?P<group>[0-9]+):(?P<user>[0-9]+):(?P<at>[0-9]+)",
+):
+    """Confirm on ``/group delete``: only the facilitator who asked (``user``), within 10 minutes
+    (``GroupDataService.delete`` checks both, so a restart changes nothing)."""
+
+    def __init__(self, group_id: int, user_id: int, asked_at: datetime) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Delete the group", style=discord.ButtonStyle.danger,
+                custom_id=f"group:delete:{group_id}:{user_id}:{int(asked_at.timestamp())}",
+            )
+        )
+        self.group_id, self.user_id, self.asked_at = group_id, user_id, asked_at
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> GroupDeleteConfirm:
+        return cls(int(match["group"]), int(match["user"]), datetime.fromtimestamp(int(match["at"]), UTC))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        done = await interaction.client.services.groupdata.delete(
+            actor_from(interaction), group_id=self.group_id, asked_by=self.user_id, asked_at=self.asked_at,
+        )
+        await interaction.response.edit_message(
+            content=f"**{done.name}** is deleted with all its data; "
+                    f"{plural(done.notifications_cancelled, 'scheduled notification')} cancelled. "
+                    "Its channel is left as it is.",
+            view=None,
+        )
+
+
+async def member_names(guild: discord.Guild | None, user_ids: list[int]) -> dict[int, str]:
+    """The display names of the members still in the server (the export names the others "a former member")."""
+    names: dict[int, str] = {}
+    if guild is None:
+        return names
+    for user_id in user_ids:
+        member = guild.get_member(user_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.HTTPException:
+                continue
+        names[user_id] = member.display_name
+    return names
+
+
 class GroupsCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(GroupDeleteConfirm)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(GroupDeleteConfirm)
 
     group = app_commands.Group(name="group", description="Peer groups in this server", guild_only=True)
 
@@ -290,6 +354,36 @@ class GroupsCog(commands.Cog):
         info = await self.bot.services.groups.archive(actor_from(interaction), group_id=group)
         await respond(interaction, f"**{info.name}** is archived. Its history stays; `/group list archived:true` "
                                    "lists it.")
+
+    @group.command(name="export", description="What the group shares, as Markdown and JSON files, sent to you privately (facilitator)")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def group_export(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        await defer(interaction)
+        export = await self.bot.services.groupdata.export(actor_from(interaction), group_id=group)
+        names = await member_names(interaction.guild, export.member_ids())
+        batches = await asyncio.to_thread(export.files, names, interaction.filesize_limit)
+        for index, batch in enumerate(batches, 1):
+            part = f" (part {index} of {len(batches)})" if len(batches) > 1 else ""
+            await respond(
+                interaction,
+                f"What **{export.name}** shares{part}: members, meetings, commitments (notes only where shown on "
+                "the board), wins, goals, KPIs as the group sees them, shared check-ins, brainstorms and minutes.",
+                files=[discord.File(io.BytesIO(data), filename=name) for name, data in batch],
+            )
+
+    @group.command(name="delete", description="Delete the group and all its data; asks first (facilitator)")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def group_delete(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        target = await self.bot.services.groupdata.ask_delete(actor_from(interaction), group_id=group)
+        view = discord.ui.View(timeout=None)
+        view.add_item(GroupDeleteConfirm(target.id, interaction.user.id, self.bot.clock.now()))
+        await respond(
+            interaction,
+            f"This deletes **{target.name}** and everything in it: members, meetings, commitments, notes, check-ins, "
+            "goals, KPIs, brainstorms and scheduled notifications. It can't be undone. Get a copy first with "
+            "`/group export`. Confirm within 10 minutes:",
+            view=view,
+        )
 
 
 async def setup(bot: RoundtableBot) -> None:

@@ -84,7 +84,7 @@ class MyDataCog(commands.Cog):
         if not export.servers:
             await respond(interaction, f"I have no data about you {_where(interaction.guild_id)}.")
             return
-        batches = await asyncio.to_thread(export.files)
+        batches = await asyncio.to_thread(export.files, interaction.filesize_limit)
         for index, batch in enumerate(batches, 1):
             part = f" (part {index} of {len(batches)})" if len(batches) > 1 else ""
             await respond(

@@ -3,6 +3,12 @@
 ``/group create`` checks the channel as the group is made (``cogs.groups``); this cog watches for
 permission changes afterwards (CHANNEL_UPDATE) and DMs the facilitators once per change that
 opens the channel up. The check itself is :func:`bot.ui.privacy.channel_exposure`.
+
+Retention: when the bot is removed from a server (``on_guild_remove``; an outage is
+``on_guild_unavailable``, which doesn't count) the removal is recorded and the server's data is
+kept ``DATA_RETENTION_DAYS``, then purged by the scheduler; a re-add (``on_guild_join``) keeps it.
+At connect (``on_ready``) the servers Discord lists are compared with the database, for a removal
+or a re-add while the bot was offline.
 """
 
 from __future__ import annotations
@@ -24,6 +30,31 @@ log = logging.getLogger(__name__)
 class PrivacyCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        try:
+            await self.bot.services.retention.server_removed(guild.id)
+        except Exception as exc:  # a listener must never die silently
+            log_failure(f"record the removal from server {guild.id}", exc)
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """A removal (or re-add) while the bot was offline: Discord's READY lists every server the bot
+        is in, unavailable ones included. Only when one process sees every server (no shards)."""
+        if (self.bot.shard_count or 1) > 1:
+            return
+        try:
+            await self.bot.services.retention.reconcile({guild.id for guild in self.bot.guilds})
+        except Exception as exc:
+            log_failure("reconcile the servers at connect", exc)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        try:
+            await self.bot.services.retention.server_added(guild.id)
+        except Exception as exc:
+            log_failure(f"record the re-add to server {guild.id}", exc)
 
     @commands.Cog.listener()
     async def on_guild_channel_update(

@@ -9,7 +9,7 @@ from bot.db import Base
 from bot.models.agenda import AgendaItem
 from bot.models.brainstorms import Brainstorm, BrainstormIdea, BrainstormStatus, BrainstormVote
 from bot.models.commitments import Commitment, CommitmentStatus, Win
-from bot.models.core import CommandSyncState, DMChannel, GuildSettings, MemberProfile
+from bot.models.core import CommandSyncState, DMChannel, GuildRemoval, GuildSettings, MemberProfile
 from bot.models.goals import Goal, GoalStatus, Kpi, KpiDirection, KpiEntry, KpiVisibility
 from bot.models.groups import (
     BuddyPair,
@@ -44,6 +44,7 @@ __all__ = [
     "GoalStatus",
     "Group",
     "GroupMember",
+    "GuildRemoval",
     "GuildSettings",
     "Kpi",
     "KpiDirection",

@@ -64,3 +64,13 @@ class CommandSyncState(Base):
     scope: Mapped[str] = mapped_column(String(32), primary_key=True)
     payload_hash: Mapped[str] = mapped_column(String(64))
     synced_at: Mapped[datetime]
+
+
+class GuildRemoval(Base):
+    """The bot was removed from this server at ``removed_at`` (not an outage): its data is kept
+    ``DATA_RETENTION_DAYS`` in case it is re-added (which deletes this row), then purged."""
+
+    __tablename__ = "guild_removal"
+
+    guild_id: Mapped[int] = mapped_column(Snowflake, primary_key=True, autoincrement=False)
+    removed_at: Mapped[datetime]

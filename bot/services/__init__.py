@@ -13,6 +13,7 @@ from bot.services.brainstorms import BrainstormService
 from bot.services.catalog import FEATURES
 from bot.services.commitments import CommitmentService
 from bot.services.goals import GoalService
+from bot.services.groupdata import GroupDataService
 from bot.services.groups import GroupService
 from bot.services.guilds import GuildService
 from bot.services.help import HelpService
@@ -21,6 +22,7 @@ from bot.services.minutes import MinutesService
 from bot.services.modules import ModuleService
 from bot.services.mydata import MyDataService
 from bot.services.outbox import OutboxService
+from bot.services.purge import RetentionService
 
 __all__ = ["FEATURES", "Actor", "FeatureRegistry", "ServiceContext", "Services"]
 
@@ -41,6 +43,8 @@ class Services:
     outbox: OutboxService
     help: HelpService
     mydata: MyDataService
+    retention: RetentionService
+    groupdata: GroupDataService
     features: dict[type, object] = field(default_factory=dict)  # a feature's service, by its class
 
     @classmethod
@@ -57,6 +61,8 @@ class Services:
             outbox=OutboxService(context),
             help=HelpService(context),
             mydata=MyDataService(context),
+            retention=RetentionService(context),
+            groupdata=GroupDataService(context),
             features=built,
         )
 

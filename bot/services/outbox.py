@@ -27,7 +27,7 @@ from sqlalchemy.orm import aliased
 
 from bot.features import FeatureRegistry, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, features_of
 from bot.features import features_of_sessions as _features_of_sessions
-from bot.models import DMChannel, Group, GroupMember, Meeting, MeetingStatus, OutboxRow
+from bot.models import DMChannel, Group, GroupMember, GuildRemoval, Meeting, MeetingStatus, OutboxRow
 from bot.models.outbox import PENDING, OutboxStatus
 from bot.services.base import Actor, Service, require_facilitator, resolve_group
 from bot.services.waking import member_reach
@@ -97,8 +97,9 @@ R_MEETING_REMOVED = "meeting removed"
 R_GROUP_ARCHIVED = "group archived"
 R_NOT_PLANNED = "no longer planned"
 R_MEMBER_AWAY = "member away (/away)"
+R_SERVER_REMOVED = "Roundtable was removed from the server"  # held until a re-add (bot.services.purge)
 REVIVABLE = frozenset({R_MEMBER_LEFT, R_NO_BUDDY, R_REMINDER_SETTING, R_MEETING_CANCELLED, R_NOT_PLANNED,
-                       R_MEMBER_AWAY})
+                       R_MEMBER_AWAY, R_SERVER_REMOVED})
 
 
 def channel_broken_reason(detail: str | None) -> str:
@@ -218,8 +219,10 @@ async def plan_group(session: AsyncSession, group_id: int, now: datetime) -> Pla
             select(OutboxRow).where(OutboxRow.group_id == group_id, OutboxRow.status == PENDING)
         )
     )
-    if group.archived_at is not None or group.channel_broken_at is not None:
-        reason = R_GROUP_ARCHIVED if group.archived_at is not None else channel_broken_reason(group.channel_broken_reason)
+    removed = await session.get(GuildRemoval, group.guild_id) is not None
+    if group.archived_at is not None or group.channel_broken_at is not None or removed:
+        reason = (R_GROUP_ARCHIVED if group.archived_at is not None else R_SERVER_REMOVED if removed
+                  else channel_broken_reason(group.channel_broken_reason))
         for row in pending:
             _finish(row, CANCELLED, reason, now)
             result.cancelled += 1

@@ -351,6 +351,24 @@ class Sim:
         guild.members.pop(self.world.bot.id, None)
         self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id)})
 
+    def readd_guild(self, guild: Guild) -> None:
+        """The bot is added back to a server it was removed from: GUILD_CREATE (``on_guild_join``)."""
+        bot_role = next(role for role in guild.roles.values() if role.managed and role.name == self.world.bot.username)
+        guild.members[self.world.bot.id] = Member(user=self.world.bot, guild_id=guild.id, role_ids=[bot_role.id],
+                                                  joined_at=self.now())
+        payload = self.gateway.guild_create_payload(guild)
+        del payload["unavailable"]  # a join: discord.py reads ``unavailable: false`` as an outage ending
+        self.gateway.dispatch("GUILD_CREATE", payload)
+
+    def guild_outage(self, guild: Guild) -> None:
+        """Discord loses the server for a while: GUILD_DELETE with ``unavailable`` (``on_guild_unavailable``);
+        the bot is still in it. :meth:`guild_back` ends the outage."""
+        self.gateway.dispatch("GUILD_DELETE", {"id": str(guild.id), "unavailable": True})
+
+    def guild_back(self, guild: Guild) -> None:
+        """The outage is over: GUILD_CREATE for a server the bot knew (``on_guild_available``)."""
+        self.gateway.dispatch("GUILD_CREATE", self.gateway.guild_create_payload(guild))
+
     def close_dms(self, member: Member | User) -> None:
         """The member closes DMs from server members: creating the DM works, sending to it is 403/50007."""
         (member.user if isinstance(member, Member) else member).dms_open = False
