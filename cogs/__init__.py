@@ -5,6 +5,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.server",
     "cogs.groups",
     "cogs.meetings",
+    "cogs.attendance",
     "cogs.agenda",
     "cogs.buddies",
     "cogs.help",

@@ -22,6 +22,7 @@ from bot.services.minutes import Minutes, Pack, Tally
 from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
+from bot.ui.dm import mention_only
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, fit_message, join_lines, respond_pages
@@ -30,6 +31,7 @@ from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
+from cogs.attendance import sheet_message, trend_pages
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +166,17 @@ def minutes_blocks(minutes: Minutes, *, markdown: bool = False) -> list[tuple[st
     def text(value: str, limit: int) -> str:
         return value[:limit] if markdown else inert(value, limit)
 
-    blocks: list[tuple[str, list[str]]] = [("Report-back", [tally_text(minutes.tally)])]
+    blocks: list[tuple[str, list[str]]] = []
+    if minutes.attendance is not None:
+        seen = minutes.attendance
+        blocks.append(("Attendance", [
+            f"Present ({len(seen.present)}): " + (", ".join(who(u) for u in seen.present) or "—"),
+            f"Apologies ({len(seen.apologies)}): " + (", ".join(who(u) for u in seen.apologies) or "—"),
+            f"Absent ({len(seen.absent)}): " + (", ".join(who(u) for u in seen.absent) or "—"),
+        ]))
+    else:
+        blocks.append(("Attendance", ["Not taken."]))
+    blocks.append(("Report-back", [tally_text(minutes.tally)]))
     storms: list[str] = []
     for storm in minutes.brainstorms:
         storms.append(f"**{text(storm.issue, 200)}** ({who(storm.owner_id)}, {storm.status}; "
@@ -343,12 +355,14 @@ class MeetingsCog(commands.Cog):
         self.bot.notifications.register("meeting_reminder", self.render_meeting_reminder)
         self.bot.notifications.register("meeting_pack", self.render_meeting_pack)
         self.bot.notifications.register("post_meeting", self.render_post_meeting)
+        self.bot.notifications.register("minutes_dm", self.render_minutes_dm)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
         self.bot.notifications.unregister("meeting_reminder")
         self.bot.notifications.unregister("meeting_pack")
         self.bot.notifications.unregister("post_meeting")
+        self.bot.notifications.unregister("minutes_dm")
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
 
@@ -388,6 +402,28 @@ class MeetingsCog(commands.Cog):
             return Rendered.skip("the meeting or group is gone")
         return Rendered(message=OutgoingMessage(embeds=minutes_embeds(minutes, with_commit_line=False),
                                                 content=commit_line(minutes)))
+
+    async def render_minutes_dm(self, note: Notification) -> Rendered:
+        """The minutes, by DM, for a member who missed the meeting (the attendance feature's kind)."""
+        if note.meeting_id is None:
+            return Rendered.skip("no meeting")
+        if not await self.bot.services.attendance.missed(meeting_id=note.meeting_id, user_id=note.recipient_id):
+            return Rendered.skip("attended the meeting, or left the group")
+        minutes = await self.bot.services.minutes.minutes(meeting_id=note.meeting_id)
+        if minutes is None:
+            return Rendered.skip("the meeting or group is gone")
+        fallback = OutgoingMessage(
+            content=f"<@{note.recipient_id}>, you missed the meeting: its minutes are in `/meeting minutes`.",
+            allowed_mentions=mention_only(note.recipient_id),
+        )
+        return Rendered(
+            message=OutgoingMessage(
+                content=f"You missed **{inert(minutes.group_name, 80)}**'s meeting of "
+                        f"{ts(minutes.starts_at, Style.FULL)}: here are its minutes. {commit_line(minutes)}",
+                embeds=minutes_embeds(minutes, with_commit_line=False),
+            ),
+            fallback=fallback,
+        )
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -498,6 +534,20 @@ class MeetingsCog(commands.Cog):
         name = f"minutes-{minutes.starts_at:%Y-%m-%d}.md"
         await respond(interaction, embeds=minutes_embeds(minutes, with_commit_line=False),
                       files=[discord.File(io.BytesIO(data), filename=name)])
+
+    @meeting.command(name="attendance", description="Take or correct a meeting's attendance (facilitator)")
+    @app_commands.describe(meeting="Which meeting (default: the latest that has started)",
+                           group="Which group (default: this channel's)")
+    async def meeting_attendance(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                                 group: GroupOption = None) -> None:
+        sheet = await self.bot.services.attendance.sheet(actor_from(interaction), meeting_id=meeting, group_id=group)
+        await respond(interaction, **await sheet_message(interaction, sheet, 0))
+
+    @meeting.command(name="feedback", description="Members' feedback on the last meetings, without names (facilitator)")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def meeting_feedback(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        trend = await self.bot.services.attendance.trend(actor_from(interaction), group_id=group)
+        await respond_pages(interaction, trend_pages(trend))
 
     async def _notice(self, channel_id: int, text: str) -> None:
         channel = self.bot.get_channel(channel_id)

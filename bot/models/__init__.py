@@ -2,6 +2,7 @@
 
 from bot.db import Base
 from bot.models.agenda import AgendaItem
+from bot.models.attendance import Attendance, AttendanceStatus, MeetingFeedback
 from bot.models.brainstorms import Brainstorm, BrainstormIdea, BrainstormStatus, BrainstormVote
 from bot.models.commitments import Commitment, CommitmentStatus, Win
 from bot.models.core import CommandSyncState, DMChannel, GuildSettings, MemberProfile
@@ -23,6 +24,8 @@ from bot.models.outbox import OutboxRow, OutboxStatus
 
 __all__ = [
     "AgendaItem",
+    "Attendance",
+    "AttendanceStatus",
     "Base",
     "Brainstorm",
     "BrainstormIdea",
@@ -45,6 +48,7 @@ __all__ = [
     "KpiEntry",
     "KpiVisibility",
     "Meeting",
+    "MeetingFeedback",
     "MeetingSeries",
     "MeetingStatus",
     "MemberProfile",

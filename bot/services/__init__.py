@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.features import FeatureRegistry
 from bot.services.agenda import AgendaService
+from bot.services.attendance import AttendanceService
 from bot.services.base import Actor, ServiceContext
 from bot.services.brainstorms import BrainstormService
 from bot.services.catalog import FEATURES
@@ -30,6 +31,7 @@ class Services:
     meetings: MeetingService
     agenda: AgendaService
     minutes: MinutesService
+    attendance: AttendanceService
     commitments: CommitmentService
     brainstorms: BrainstormService
     goals: GoalService
@@ -46,6 +48,7 @@ class Services:
             meetings=MeetingService(context),
             agenda=AgendaService(context),
             minutes=MinutesService(context),
+            attendance=AttendanceService(context),
             commitments=CommitmentService(context),
             brainstorms=BrainstormService(context),
             goals=GoalService(context),

@@ -29,6 +29,7 @@ from bot.models import (
 )
 from bot.models.commitments import CommitmentStatus
 from bot.services.agenda import Agenda, agenda_of
+from bot.services.attendance import AttendanceLine, attendance_line
 from bot.services.base import Actor, Service, membership, resolve_group
 from bot.services.commitments import CycleRate, due_at_meeting
 from bot.services.meetings import MEETING_LENGTH, members_of
@@ -104,6 +105,7 @@ class Minutes:
     next_starts_at: datetime | None
     module_number: int
     module_title: str | None
+    attendance: AttendanceLine | None = None  # None: no attendance was taken
 
 
 async def _tally(session: AsyncSession, meeting: Meeting) -> Tally:
@@ -199,6 +201,7 @@ async def minutes_of(session: AsyncSession, group: Group, meeting: Meeting, now:
         brainstorms=tuple(brainstorms), new_commitments=new, wins=wins,
         next_starts_at=following.starts_at if following is not None else None,
         module_number=number, module_title=await _module_title(session, group, number),
+        attendance=await attendance_line(session, meeting),
     )
 
 
