@@ -31,7 +31,7 @@ from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
-from cogs.attendance import sheet_message, trend_pages
+from cogs.attendance import member_names, sheet_message, trend_pages
 
 log = logging.getLogger(__name__)
 
@@ -154,11 +154,24 @@ def commit_line(minutes: Minutes) -> str:
     return f"What will you commit to before {ts(minutes.next_starts_at, Style.FULL)}? — `/commit add`"
 
 
-def minutes_blocks(minutes: Minutes, *, markdown: bool = False) -> list[tuple[str, list[str]]]:
-    """The minutes as (heading, lines); Discord mentions and timestamps unless ``markdown``."""
+def minutes_members(minutes: Minutes) -> list[int]:
+    """Every member the minutes name (for the Markdown copy's names)."""
+    ids = [s.owner_id for s in minutes.brainstorms if s.owner_id is not None]
+    ids += [uid for uid, _ in minutes.new_commitments] + [uid for uid, _ in minutes.wins]
+    if minutes.attendance is not None:
+        ids += [*minutes.attendance.present, *minutes.attendance.apologies, *minutes.attendance.absent]
+    return list(dict.fromkeys(ids))
+
+
+def minutes_blocks(minutes: Minutes, *, markdown: bool = False,
+                   names: dict[int, str] | None = None) -> list[tuple[str, list[str]]]:
+    """The minutes as (heading, lines); Discord mentions and timestamps unless ``markdown`` (then
+    members by their ``names``: a file shows no mention, and no member's id)."""
 
     def who(uid: int | None) -> str:
-        return "anonymous" if uid is None else (f"member {uid}" if markdown else f"<@{uid}>")
+        if uid is None:
+            return "anonymous"
+        return (names or {}).get(uid, "a member") if markdown else f"<@{uid}>"
 
     def when(at: datetime) -> str:
         return f"{at:%Y-%m-%d %H:%M} UTC" if markdown else ts(at, Style.FULL)
@@ -207,9 +220,9 @@ def minutes_embeds(minutes: Minutes, *, with_commit_line: bool) -> list[discord.
                        "More in `/meeting minutes`.", colour=discord.Colour.green())
 
 
-def minutes_markdown(minutes: Minutes) -> str:
+def minutes_markdown(minutes: Minutes, names: dict[int, str] | None = None) -> str:
     out = [f"# Minutes — {minutes.label}", "", f"Meeting of {minutes.starts_at:%Y-%m-%d %H:%M} UTC", ""]
-    for heading, body in minutes_blocks(minutes, markdown=True):
+    for heading, body in minutes_blocks(minutes, markdown=True, names=names):
         out += [f"## {heading}", "", *body, ""]
     return "\n".join(out)
 
@@ -530,7 +543,8 @@ class MeetingsCog(commands.Cog):
     async def meeting_minutes(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
                               group: GroupOption = None) -> None:
         minutes = await self.bot.services.minutes.show(actor_from(interaction), meeting_id=meeting, group_id=group)
-        data = minutes_markdown(minutes).encode()
+        names = await member_names(interaction, minutes_members(minutes))
+        data = minutes_markdown(minutes, names).encode()
         name = f"minutes-{minutes.starts_at:%Y-%m-%d}.md"
         await respond(interaction, embeds=minutes_embeds(minutes, with_commit_line=False),
                       files=[discord.File(io.BytesIO(data), filename=name)])

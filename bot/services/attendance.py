@@ -275,6 +275,7 @@ class AttendanceService(Service):
                 raise InvalidInput(f"No meeting of **{group.name}** has started yet: attendance opens when one begins.")
             meeting = found
         await require_facilitator(session, group, actor)
+        await require_reader(session, group, actor)  # the sheet lists the members: a server admin who isn't one can't
         if meeting.status == MeetingStatus.CANCELLED:
             raise InvalidInput("That meeting was cancelled: there's no attendance to take.")
         if meeting.starts_at > now:

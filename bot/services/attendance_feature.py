@@ -23,6 +23,9 @@ MINUTES_DM = "minutes_dm"
 FEEDBACK_DM = "feedback_dm"
 # After the meeting's end, so that attendance taken at the close still decides who gets what.
 AFTER_MEETING_DELAY = timedelta(minutes=30)
+# Both DMs are worth sending for two days after the meeting's start (a member's window opens within
+# one); one that couldn't go before then (an outage over a meeting) isn't planned at all.
+AFTER_MEETING_USEFUL = timedelta(days=2)
 
 
 def plan_attendance_prompt(plan: GroupPlan, slot: MeetingSlot) -> Iterable[PlannedRow]:
@@ -40,9 +43,10 @@ async def _after_meeting(session: AsyncSession, plan: GroupPlan, kind: str, *, m
         away = await missed_meeting(session, meeting, list(plan.members))
         due = meeting_end(meeting) + AFTER_MEETING_DELAY
         for user_id in plan.members:
-            if (user_id in away) == missed:
-                rows.append(PlannedRow(kind, meeting, meeting_occurrence(meeting), user_id,
-                                       member_dm_after(plan, user_id, due), meeting_payload(meeting)))
+            when = member_dm_after(plan, user_id, due)
+            if (user_id in away) == missed and when < meeting.starts_at + AFTER_MEETING_USEFUL:
+                rows.append(PlannedRow(kind, meeting, meeting_occurrence(meeting), user_id, when,
+                                       meeting_payload(meeting)))
     return rows
 
 
@@ -78,10 +82,9 @@ FEATURE = Feature(
     kinds=(
         NotificationKind(ATTENDANCE_PROMPT, "Take attendance", each_meeting(plan_attendance_prompt),
                          useful_after=MEETING_LENGTH, order=55),
-        # Worth sending for two days after the meeting's start (the member's window opens within one).
         NotificationKind(MINUTES_DM, "Minutes DM (missed the meeting)", plan_minutes_dms,
-                         useful_after=timedelta(days=2), order=85),
-        NotificationKind(FEEDBACK_DM, "Feedback DM", plan_feedback_dms, useful_after=timedelta(days=2), order=86),
+                         useful_after=AFTER_MEETING_USEFUL, order=85),
+        NotificationKind(FEEDBACK_DM, "Feedback DM", plan_feedback_dms, useful_after=AFTER_MEETING_USEFUL, order=86),
     ),
     export_member=export_attendance,
     delete_member=delete_attendance,

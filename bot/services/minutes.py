@@ -140,6 +140,27 @@ async def _following(session: AsyncSession, meeting: Meeting) -> Meeting | None:
     )
 
 
+async def _module_after(session: AsyncSession, group: Group, meeting: Meeting) -> int:
+    """The module the meeting's end moved the group on to, for its minutes read later.
+
+    Each meeting's end advances the module once (``modules.advance_module``: the next one, after the
+    last back to the first), so it is the current module stepped back once per meeting ended since.
+    """
+    number = group.current_module_number
+    later = int(await session.scalar(
+        select(func.count(Meeting.id)).where(
+            Meeting.group_id == group.id, Meeting.status == MeetingStatus.ENDED,
+            (Meeting.starts_at > meeting.starts_at) | ((Meeting.starts_at == meeting.starts_at) & (Meeting.id > meeting.id)),
+        )
+    ) or 0)
+    if not later:
+        return number
+    numbers = list(await session.scalars(select(Module.number).where(Module.group_id == group.id).order_by(Module.number)))
+    if number not in numbers:
+        return number
+    return numbers[(numbers.index(number) - later) % len(numbers)]
+
+
 async def pack_of(session: AsyncSession, group: Group, meeting: Meeting) -> Pack:
     number = group.current_module_number
     checked_in = await session.scalar(
@@ -194,7 +215,7 @@ async def minutes_of(session: AsyncSession, group: Group, meeting: Meeting, now:
         .order_by(Win.created_at, Win.id)
     ))
     agenda = await agenda_of(session, group, meeting)
-    number = group.current_module_number
+    number = await _module_after(session, group, meeting)
     return Minutes(
         meeting_id=meeting.id, group_name=group.name, channel_id=group.channel_id, starts_at=meeting.starts_at,
         ended_at=meeting.ended_at, label=agenda.label, tally=await _tally(session, meeting),

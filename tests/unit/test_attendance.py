@@ -64,7 +64,7 @@ async def test_the_sheet_is_prefilled_from_the_rsvps_and_the_first_mark_stores_i
 
 
 async def test_bad_attendance_is_refused_and_stores_nothing(services: Services, clock) -> None:
-    group_id, (meeting_id,) = await seed(services)
+    _group_id, (meeting_id,) = await seed(services)
     # Before the meeting has started: refused, by the command's default and by the meeting named.
     with pytest.raises(InvalidInput, match="started"):
         await services.attendance.sheet(actor(FAC))
@@ -76,6 +76,8 @@ async def test_bad_attendance_is_refused_and_stores_nothing(services: Services, 
         await services.attendance.sheet(actor(ANA), meeting_id=meeting_id)
     with pytest.raises(NotAllowed, match="facilitator"):
         await services.attendance.mark(actor(ANA), meeting_id=meeting_id, user_id=ANA, status="present")
+    with pytest.raises(NotAllowed, match="stays in the group"):  # a server admin who isn't a member
+        await services.attendance.sheet(Actor(guild_id=GUILD, user_id=999, can_manage_server=True), meeting_id=meeting_id)
     with pytest.raises(InvalidInput, match="present, apologies or absent"):
         await services.attendance.mark(actor(FAC), meeting_id=meeting_id, user_id=ANA, status="late")
     assert await stored(services, meeting_id) == {}
@@ -119,7 +121,7 @@ async def test_attendance_rates_over_several_meetings(services: Services, clock)
 
 
 async def test_the_minutes_show_attendance_and_who_missed_gets_them_by_dm(services: Services, clock) -> None:
-    group_id, (meeting_id,) = await seed(services)
+    _group_id, (meeting_id,) = await seed(services)
     clock.advance(timedelta(days=3, minutes=5))
     await services.attendance.mark(actor(FAC), meeting_id=meeting_id, user_id=CAT, status="absent")
     await services.attendance.mark(actor(FAC), meeting_id=meeting_id, user_id=FAC, status="present")
@@ -157,7 +159,7 @@ async def test_without_attendance_who_missed_is_who_said_no_or_did_not_answer(se
 
 
 async def test_feedback_once_per_member_replaced_checked_and_closed_with_the_next_meeting(services: Services, clock) -> None:
-    group_id, ids = await seed(services, meetings=3)
+    _group_id, ids = await seed(services, meetings=3)
     # Before the meeting ended: not open yet.
     with pytest.raises(InvalidInput, match="ended"):
         await services.attendance.give_feedback(user_id=ANA, meeting_id=ids[0], score=4)
