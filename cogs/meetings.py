@@ -17,12 +17,15 @@ from bot import calendar
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import CommitmentStatus, MeetingStatus
+from bot.services.attendance import AttendanceService
+from bot.services.attendance_feature import MINUTES_DM
 from bot.services.meetings import MeetingInfo
 from bot.services.meetings_feature import MEETING_PACK, MEETING_REMINDER, POST_MEETING
 from bot.services.minutes import Minutes, Pack, Tally
 from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
+from bot.ui.dm import mention_only
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, fit_message, join_lines, respond_pages
@@ -31,6 +34,7 @@ from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
+from cogs.attendance import member_names, sheet_message, trend_pages
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +157,24 @@ def commit_line(minutes: Minutes) -> str:
     return f"What will you commit to before {ts(minutes.next_starts_at, Style.FULL)}? — `/commit add`"
 
 
-def minutes_blocks(minutes: Minutes, *, markdown: bool = False) -> list[tuple[str, list[str]]]:
-    """The minutes as (heading, lines); Discord mentions and timestamps unless ``markdown``."""
+def minutes_members(minutes: Minutes) -> list[int]:
+    """Every member the minutes name (for the Markdown copy's names)."""
+    ids = [s.owner_id for s in minutes.brainstorms if s.owner_id is not None]
+    ids += [uid for uid, _ in minutes.new_commitments] + [uid for uid, _ in minutes.wins]
+    if minutes.attendance is not None:
+        ids += [*minutes.attendance.present, *minutes.attendance.apologies, *minutes.attendance.absent]
+    return list(dict.fromkeys(ids))
+
+
+def minutes_blocks(minutes: Minutes, *, markdown: bool = False,
+                   names: dict[int, str] | None = None) -> list[tuple[str, list[str]]]:
+    """The minutes as (heading, lines); Discord mentions and timestamps unless ``markdown`` (then
+    members by their ``names``: a file shows no mention, and no member's id)."""
 
     def who(uid: int | None) -> str:
-        return "anonymous" if uid is None else (f"member {uid}" if markdown else f"<@{uid}>")
+        if uid is None:
+            return "anonymous"
+        return (names or {}).get(uid, "a member") if markdown else f"<@{uid}>"
 
     def when(at: datetime) -> str:
         return f"{at:%Y-%m-%d %H:%M} UTC" if markdown else ts(at, Style.FULL)
@@ -165,7 +182,17 @@ def minutes_blocks(minutes: Minutes, *, markdown: bool = False) -> list[tuple[st
     def text(value: str, limit: int) -> str:
         return value[:limit] if markdown else inert(value, limit)
 
-    blocks: list[tuple[str, list[str]]] = [("Report-back", [tally_text(minutes.tally)])]
+    blocks: list[tuple[str, list[str]]] = []
+    if minutes.attendance is not None:
+        seen = minutes.attendance
+        blocks.append(("Attendance", [
+            f"Present ({len(seen.present)}): " + (", ".join(who(u) for u in seen.present) or "—"),
+            f"Apologies ({len(seen.apologies)}): " + (", ".join(who(u) for u in seen.apologies) or "—"),
+            f"Absent ({len(seen.absent)}): " + (", ".join(who(u) for u in seen.absent) or "—"),
+        ]))
+    else:
+        blocks.append(("Attendance", ["Not taken."]))
+    blocks.append(("Report-back", [tally_text(minutes.tally)]))
     storms: list[str] = []
     for storm in minutes.brainstorms:
         storms.append(f"**{text(storm.issue, 200)}** ({who(storm.owner_id)}, {storm.status}; "
@@ -196,9 +223,9 @@ def minutes_embeds(minutes: Minutes, *, with_commit_line: bool) -> list[discord.
                        "More in `/meeting minutes`.", colour=discord.Colour.green())
 
 
-def minutes_markdown(minutes: Minutes) -> str:
+def minutes_markdown(minutes: Minutes, names: dict[int, str] | None = None) -> str:
     out = [f"# Minutes — {minutes.label}", "", f"Meeting of {minutes.starts_at:%Y-%m-%d %H:%M} UTC", ""]
-    for heading, body in minutes_blocks(minutes, markdown=True):
+    for heading, body in minutes_blocks(minutes, markdown=True, names=names):
         out += [f"## {heading}", "", *body, ""]
     return "\n".join(out)
 
@@ -344,12 +371,14 @@ class MeetingsCog(commands.Cog):
         self.bot.notifications.register(MEETING_REMINDER, self.render_meeting_reminder)
         self.bot.notifications.register(MEETING_PACK, self.render_meeting_pack)
         self.bot.notifications.register(POST_MEETING, self.render_post_meeting)
+        self.bot.notifications.register(MINUTES_DM, self.render_minutes_dm)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(RsvpButton, ShareMeetingButton, AddToCalendarButton)
         self.bot.notifications.unregister(MEETING_REMINDER)
         self.bot.notifications.unregister(MEETING_PACK)
         self.bot.notifications.unregister(POST_MEETING)
+        self.bot.notifications.unregister(MINUTES_DM)
 
     # --- the reminder (rendered by the dispatcher; never sent from here) ------------------------
 
@@ -389,6 +418,28 @@ class MeetingsCog(commands.Cog):
             return Rendered.skip("the meeting or group is gone")
         return Rendered(message=OutgoingMessage(embeds=minutes_embeds(minutes, with_commit_line=False),
                                                 content=commit_line(minutes)))
+
+    async def render_minutes_dm(self, note: Notification) -> Rendered:
+        """The minutes, by DM, for a member who missed the meeting (the attendance feature's kind)."""
+        if note.meeting_id is None:
+            return Rendered.skip("no meeting")
+        if not await self.bot.services.get(AttendanceService).missed(meeting_id=note.meeting_id, user_id=note.recipient_id):
+            return Rendered.skip("attended the meeting, or left the group")
+        minutes = await self.bot.services.minutes.minutes(meeting_id=note.meeting_id)
+        if minutes is None:
+            return Rendered.skip("the meeting or group is gone")
+        fallback = OutgoingMessage(
+            content=f"<@{note.recipient_id}>, you missed the meeting: its minutes are in `/meeting minutes`.",
+            allowed_mentions=mention_only(note.recipient_id),
+        )
+        return Rendered(
+            message=OutgoingMessage(
+                content=f"You missed **{inert(minutes.group_name, 80)}**'s meeting of "
+                        f"{ts(minutes.starts_at, Style.FULL)}: here are its minutes. {commit_line(minutes)}",
+                embeds=minutes_embeds(minutes, with_commit_line=False),
+            ),
+            fallback=fallback,
+        )
 
     # --- commands ------------------------------------------------------------------------------
 
@@ -495,10 +546,25 @@ class MeetingsCog(commands.Cog):
     async def meeting_minutes(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
                               group: GroupOption = None) -> None:
         minutes = await self.bot.services.minutes.show(actor_from(interaction), meeting_id=meeting, group_id=group)
-        data = minutes_markdown(minutes).encode()
+        names = await member_names(interaction, minutes_members(minutes))
+        data = minutes_markdown(minutes, names).encode()
         name = f"minutes-{minutes.starts_at:%Y-%m-%d}.md"
         await respond(interaction, embeds=minutes_embeds(minutes, with_commit_line=False),
                       files=[discord.File(io.BytesIO(data), filename=name)])
+
+    @meeting.command(name="attendance", description="Take or correct a meeting's attendance (facilitator)")
+    @app_commands.describe(meeting="Which meeting (default: the latest that has started)",
+                           group="Which group (default: this channel's)")
+    async def meeting_attendance(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                                 group: GroupOption = None) -> None:
+        sheet = await self.bot.services.get(AttendanceService).sheet(actor_from(interaction), meeting_id=meeting, group_id=group)
+        await respond(interaction, **await sheet_message(interaction, sheet, 0))
+
+    @meeting.command(name="feedback", description="Members' feedback on the last meetings, without names (facilitator)")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def meeting_feedback(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        trend = await self.bot.services.get(AttendanceService).trend(actor_from(interaction), group_id=group)
+        await respond_pages(interaction, trend_pages(trend))
 
     async def _notice(self, channel_id: int, text: str) -> None:
         channel = self.bot.get_channel(channel_id)

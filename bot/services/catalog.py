@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.features import FeatureRegistry, set_builtin
 from bot.services import (
     agenda_feature,
+    attendance_feature,
     brainstorms_feature,
     buddies_feature,
     commitments_feature,
@@ -29,6 +30,7 @@ FEATURES = FeatureRegistry(
         brainstorms_feature.FEATURE,
         goals_feature.FEATURE,
         snooze_feature.FEATURE,
+        attendance_feature.FEATURE,
     )
 )
 set_builtin(FEATURES)

@@ -29,6 +29,7 @@ from bot.models import (
 )
 from bot.models.commitments import CommitmentStatus
 from bot.services.agenda import Agenda, agenda_of
+from bot.services.attendance import AttendanceLine, attendance_line
 from bot.services.base import Actor, Service, membership, resolve_group
 from bot.services.commitments import CycleRate, due_at_meeting
 from bot.services.meetings import MEETING_LENGTH, members_of
@@ -104,6 +105,7 @@ class Minutes:
     next_starts_at: datetime | None
     module_number: int
     module_title: str | None
+    attendance: AttendanceLine | None = None  # None: no attendance was taken
 
 
 async def _tally(session: AsyncSession, meeting: Meeting) -> Tally:
@@ -136,6 +138,27 @@ async def _following(session: AsyncSession, meeting: Meeting) -> Meeting | None:
         .order_by(Meeting.starts_at, Meeting.id)
         .limit(1)
     )
+
+
+async def _module_after(session: AsyncSession, group: Group, meeting: Meeting) -> int:
+    """The module the meeting's end moved the group on to, for its minutes read later.
+
+    Each meeting's end advances the module once (``modules.advance_module``: the next one, after the
+    last back to the first), so it is the current module stepped back once per meeting ended since.
+    """
+    number = group.current_module_number
+    later = int(await session.scalar(
+        select(func.count(Meeting.id)).where(
+            Meeting.group_id == group.id, Meeting.status == MeetingStatus.ENDED,
+            (Meeting.starts_at > meeting.starts_at) | ((Meeting.starts_at == meeting.starts_at) & (Meeting.id > meeting.id)),
+        )
+    ) or 0)
+    if not later:
+        return number
+    numbers = list(await session.scalars(select(Module.number).where(Module.group_id == group.id).order_by(Module.number)))
+    if number not in numbers:
+        return number
+    return numbers[(numbers.index(number) - later) % len(numbers)]
 
 
 async def pack_of(session: AsyncSession, group: Group, meeting: Meeting) -> Pack:
@@ -192,13 +215,14 @@ async def minutes_of(session: AsyncSession, group: Group, meeting: Meeting, now:
         .order_by(Win.created_at, Win.id)
     ))
     agenda = await agenda_of(session, group, meeting)
-    number = group.current_module_number
+    number = await _module_after(session, group, meeting)
     return Minutes(
         meeting_id=meeting.id, group_name=group.name, channel_id=group.channel_id, starts_at=meeting.starts_at,
         ended_at=meeting.ended_at, label=agenda.label, tally=await _tally(session, meeting),
         brainstorms=tuple(brainstorms), new_commitments=new, wins=wins,
         next_starts_at=following.starts_at if following is not None else None,
         module_number=number, module_title=await _module_title(session, group, number),
+        attendance=await attendance_line(session, meeting),
     )
 
 

@@ -94,18 +94,24 @@ async def test_a_month_arrives_once_each_at_its_time(
         f"module_prompt {occ}",
         f"meeting_reminder {occ}:168h",
         f"meeting_pack {occ}",  # the pack replaces the 1-day reminder
+        f"attendance_prompt {occ}",
         f"reportback_board {occ}",
         f"checkin_digest {occ}",
     ]
     await step(sim, app, clock, timedelta(hours=3) - timedelta(minutes=1))
-    assert len(sim.messages(channel)) == 5
+    assert len(sim.messages(channel)) == 6
     await step(sim, app, clock, timedelta(minutes=1))  # T + 3 h: the meeting ends, commitments are asked for
-    assert contents(sim.messages(channel))[5:] == [f"post_meeting {occ}"]
+    assert contents(sim.messages(channel))[6:] == [f"post_meeting {occ}"]
+    await step(sim, app, clock, timedelta(minutes=30))  # half an hour after the end: the DMs after the meeting
     await step(sim, app, clock, timedelta(days=30))
-    assert len(sim.messages(channel)) == 6 and len(sim.dms(alice)) == len(sim.dms(bob)) == 2
+    # Neither answered the RSVP nor had attendance taken: each missed it and gets the minutes by DM.
+    # (the next cycle's module prompt, a minute after the end, now goes out too: the clock stops on the way)
+    assert contents(sim.messages(channel))[6:] == [f"post_meeting {occ}", f"module_prompt after:{occ}"]
+    assert len(sim.dms(alice)) == len(sim.dms(bob)) == 3
+    assert contents(sim.dms(bob))[2:] == [f"minutes_dm {occ}"]
     rows = await outbox_rows(app, group_id)
     sent = {k: r for k, r in rows.items() if r.status == "sent"}
-    assert len(sent) == 10 and all(r.message_id for r in sent.values())
+    assert len(sent) == 14 and all(r.message_id for r in sent.values())
     # One DM channel opened per member, stored: the second DM cost one request.
     dm_opens = [r for r in sim.requests if "/users/@me/channels" in str(r)]
     assert len(dm_opens) == 2
@@ -122,7 +128,8 @@ async def test_outage_across_a_meeting_expires_the_stale_and_sends_the_useful(
     app = await harness.start()
     await step(sim, app, clock, timedelta(0))
     occ = f"meeting:{meeting_id}"
-    assert contents(sim.messages(channel)) == [f"module_prompt {occ}", f"reportback_board {occ}", f"checkin_digest {occ}"]
+    assert contents(sim.messages(channel)) == [f"module_prompt {occ}", f"attendance_prompt {occ}",
+                                               f"reportback_board {occ}", f"checkin_digest {occ}"]
     assert sim.dms(alice) == []
     rows = await outbox_rows(app, group_id)
     stale = [r for r in rows.values() if r.status == "expired"]

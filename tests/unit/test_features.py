@@ -256,7 +256,7 @@ async def test_rows_due_at_once_are_inserted_in_kind_order_a_members_dms_togethe
         ("module_prompt", 0),
         ("checkin_nudge", ANA), ("reportback_dm", ANA), ("buddy_summary", ANA),
         ("checkin_nudge", BEN), ("reportback_dm", BEN), ("buddy_summary", BEN),
-        ("reportback_board", 0), ("checkin_digest", 0), ("post_meeting", 0),
+        ("attendance_prompt", 0), ("reportback_board", 0), ("checkin_digest", 0), ("post_meeting", 0),
     ]
 
 

@@ -117,3 +117,27 @@ async def test_minutes_from_seeded_data(services: Services, clock) -> None:
         await services.minutes.show(Actor(guild_id=GUILD, user_id=999, channel_id=99), meeting_id=meeting_id)
     with pytest.raises(NotFound, match="hasn't ended"):
         await services.minutes.show(Actor(guild_id=GUILD, user_id=BOB, channel_id=CHANNEL), meeting_id=following_id)
+
+
+async def test_past_minutes_name_the_module_of_their_time_and_the_markdown_names_members(services: Services, clock) -> None:
+    _group_id, meeting_id, following_id = await seed(services)
+    clock.advance(timedelta(days=3, hours=4))
+    await services.groups.end_meeting(meeting_id=meeting_id, actor=None)
+    first = await services.minutes.minutes(meeting_id=meeting_id)
+    assert first is not None and first.module_number == 2  # the meeting's end moved the group on to module 2
+    clock.set(START + timedelta(days=31, hours=4))
+    await services.groups.end_meeting(meeting_id=following_id, actor=None)
+    again = await services.minutes.minutes(meeting_id=meeting_id)
+    later = await services.minutes.minutes(meeting_id=following_id)
+    assert again is not None and later is not None
+    assert again.module_number == 2 and later.module_number == 3  # not the group's current module
+
+    sessions = services.groups._sessions
+    async with sessions.begin() as session:
+        session.add(Win(guild_id=GUILD, group_id=_group_id, user_id=BOB, text="Shipped v3",
+                        created_at=START + timedelta(days=31, hours=1)))
+    shown = await services.minutes.minutes(meeting_id=following_id)
+    assert shown is not None
+    markdown = minutes_markdown(shown, {BOB: "Bob B."})
+    assert "• Bob B.: Shipped v3" in markdown and str(BOB) not in markdown
+    assert str(BOB) not in minutes_markdown(shown)  # a name not found: "a member", never the id

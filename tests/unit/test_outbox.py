@@ -73,7 +73,8 @@ async def test_a_meeting_plans_the_whole_cycle(sessions, clock: ManualClock) -> 
     assert found[("reportback_board", occ, 0)].due_at == t
     assert found[("checkin_digest", occ, 0)].due_at == t
     assert found[("post_meeting", occ, 0)].due_at == t + timedelta(hours=3)
-    assert len(found) == 2 + 1 + 6 + 3
+    assert found[("attendance_prompt", occ, 0)].due_at == t  # Take attendance, in the channel
+    assert len(found) == 2 + 1 + 6 + 4
     assert {r.status for r in found.values()} == {"pending"}
 
 
@@ -214,7 +215,7 @@ async def test_claim_mark_and_expire_after_downtime(services: Services, sessions
     clock.set(t + timedelta(hours=2))
     result = await outbox.claim_due()
     kinds = sorted(c.kind for c in result.claimed)
-    assert kinds == ["checkin_digest", "reportback_board"]  # still useful within the meeting
+    assert kinds == ["attendance_prompt", "checkin_digest", "reportback_board"]  # still useful within the meeting
     assert result.expired == 8  # two reminders, 2 check-in nudges, 2 report-back DMs, 2 meeting-day nudges
     expired = [r for r in await rows(sessions, group_id) if r.status == "expired"]
     assert all("meeting had already started" in r.reason for r in expired)
@@ -270,9 +271,9 @@ async def test_admin_listing_is_for_facilitators_and_paginates(services: Service
     await add_meeting(sessions, group_id, now + timedelta(days=40), now)
     alice = Actor(guild_id=GUILD, user_id=ALICE, channel_id=CHANNEL)
     page = await services.outbox.list_for_admin(alice)
-    assert page.total == 2 * (2 + 1 + 9 + 3) and page.pages == 3 and len(page.entries) == 10
+    assert page.total == 2 * (2 + 1 + 9 + 4) and page.pages == 4 and len(page.entries) == 10
     last = await services.outbox.list_for_admin(alice, page=99)
-    assert last.page == 2 and len(last.entries) == page.total - 20
+    assert last.page == 3 and len(last.entries) == page.total - 30
     import pytest
 
     from bot.errors import NotAllowed

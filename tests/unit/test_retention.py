@@ -21,6 +21,8 @@ from bot.clock import ManualClock
 from bot.db import create_engine
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.models import (
+    Attendance,
+    AttendanceStatus,
     Base,
     Brainstorm,
     BrainstormVote,
@@ -34,6 +36,7 @@ from bot.models import (
     Kpi,
     KpiEntry,
     KpiVisibility,
+    MeetingFeedback,
     Module,
     OutboxRow,
     OutboxStatus,
@@ -57,7 +60,7 @@ async def seed_all(sessions: async_sessionmaker[AsyncSession], clock: ManualCloc
     ids = await seed(sessions, clock)
     near = await make_group(sessions, clock, name="Near", channel_id=NEAR_CHANNEL, members=[BOB, FAC],
                             facilitators=(FAC,))
-    await add_meeting(sessions, near, clock.now() + timedelta(days=9))
+    near_meeting = await add_meeting(sessions, near, clock.now() + timedelta(days=9))
     now = clock.now()
     async with sessions.begin() as s:
         s.add_all([
@@ -67,6 +70,10 @@ async def seed_all(sessions: async_sessionmaker[AsyncSession], clock: ManualCloc
             CommandSyncState(scope=str(GUILD), payload_hash="h", synced_at=now),
             Commitment(guild_id=GUILD, group_id=near, number=1, user_id=BOB, text="near-commitment-yak",
                        due_at=now, created_at=now, updated_at=now),
+            Attendance(meeting_id=near_meeting, user_id=BOB, guild_id=GUILD, group_id=near,
+                       status=AttendanceStatus.PRESENT, recorded_by=FAC, updated_at=now),
+            MeetingFeedback(meeting_id=near_meeting, user_id=BOB, guild_id=GUILD, group_id=near, score=4,
+                            line="near-feedback-yak", updated_at=now),
         ])
         await outbox_service.plan_group(s, near, now)
     return {**ids, "near": near}
