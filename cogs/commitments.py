@@ -38,7 +38,7 @@ from bot.services.commitments import (
     ReportBack,
     Stats,
 )
-from bot.services.goals import GoalInfo
+from bot.services.goals import GoalInfo, Ref
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
@@ -46,7 +46,7 @@ from bot.ui.dm import mention_only, send_to_member
 from bot.ui.errors import log_failure
 from bot.ui.members import who
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
-from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
+from bot.ui.options import CommitmentOption, GroupOption, RefTransformer, TextTransformer, WhenOption
 from bot.ui.pages import (
     EMBED_DESCRIPTION,
     MESSAGE_EMBED_CHARS,
@@ -61,6 +61,7 @@ from bot.ui.text import inert
 from bot.ui.time import Style, ts
 from bot.ui.wins import ShareWinButton
 from bot.ui.words import plural
+from cogs.goals import board_goal_line, goals_to_link
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +145,12 @@ def board_embeds(board: Board) -> list[discord.Embed]:
         lines.append("Apologies: " + ", ".join(who(u) for u in board.apologies))
     away = set(board.apologies)
     blocks = [
-        [f"**{who(m.user_id)}**" + (" — apologies" if m.user_id in away else ""), *(commitment_line(c) for c in m.commitments)]
+        [f"**{who(m.user_id)}**" + (" — apologies" if m.user_id in away else ""), *(commitment_line(c) for c in m.commitments),
+         *board_goal_line(board.goals.get(m.user_id, ()))]
         for m in board.members
     ]
+    due = {m.user_id for m in board.members}
+    blocks += [[f"**{who(u)}** — nothing due", *board_goal_line(g)] for u, g in board.goals.items() if u not in due]
     header = "\n".join(lines)
     pages = paginate(blocks, DESCRIPTION_MAX - len(header) - 4)
     return fit_message(
@@ -527,20 +531,26 @@ class CommitmentsCog(commands.Cog):
         text="What you'll do (up to 300 characters)",
         due="Due date if not the next meeting, in your timezone (e.g. 'next friday 17:00')",
         group="Your group (defaults to this channel's group)",
+        goal="One of your open goals in the group that this works towards",
     )
+    @app_commands.autocomplete(goal=goals_to_link)
     async def commit_add(
         self,
         interaction: discord.Interaction,
         text: app_commands.Transform[str, TextTransformer(TEXT_MAX, what="commitment")],
         due: WhenOption | None = None,
         group: GroupOption = None,
+        goal: app_commands.Transform[str, RefTransformer(100, what="goal")] | None = None,
     ) -> None:
-        added = await self.bot.services.commitments.add(actor_from(interaction), text=text, due=due, group_id=group)
+        added = await self.bot.services.commitments.add(
+            actor_from(interaction), text=text, due=due, group_id=group, goal=Ref.parse(goal) if goal else None
+        )
         item = added.commitment
         when = "the next meeting, " if item.meeting_id is not None else ""
+        towards = f"\nTowards goal `#{added.goal.number}` {inert(added.goal.text)}." if added.goal is not None else ""
         await respond(
             interaction,
-            f"Committed: `#{item.number}` {inert(item.text)}\nDue {when}{ts(item.due_at, Style.FULL)} ({added.group_name}).",
+            f"Committed: `#{item.number}` {inert(item.text)}\nDue {when}{ts(item.due_at, Style.FULL)} ({added.group_name}).{towards}",
         )
         if added.announce_channel_id is not None:
             channel = self.bot.get_partial_messageable(added.announce_channel_id, guild_id=item.guild_id)

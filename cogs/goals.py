@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import UserError
-from bot.models import GoalStatus, KpiDirection, KpiVisibility
+from bot.models import CommitmentStatus, GoalStatus, KpiDirection, KpiVisibility
 from bot.services.base import Actor
 from bot.services.goals import (
     GoalInfo,
@@ -57,6 +58,7 @@ DESCRIPTION_MAX = 4096
 CHOICE_NAME_MAX = 100
 LABEL_MAX = 45  # a modal field's label
 MODAL_TITLE_MAX = 45
+LINKED_SHOWN = 5  # a goal's card lists its latest linked commitments
 
 STATUS_MARK: dict[str, str] = {
     GoalStatus.ON_TRACK: "🟢", GoalStatus.AT_RISK: "🟠", GoalStatus.BEHIND: "🔴", GoalStatus.DONE: "✅",
@@ -98,7 +100,19 @@ def goal_line(goal: GoalInfo) -> str:
     line += " — " + " · ".join(extras)
     if goal.note:
         line += "\n  ↳ " + inert(goal.note).replace("\n", "\n    ")
+    shown = goal.commitments[-LINKED_SHOWN:]
+    for item in shown:
+        line += f"\n  • `#{item.number}` {inert(item.text)} — *{CommitmentStatus(item.status).label}*"
+    if len(goal.commitments) > len(shown):
+        line += f"\n  • and {plural(len(goal.commitments) - len(shown), 'earlier commitment')}"
     return line
+
+
+def board_goal_line(goals: Sequence[GoalInfo]) -> list[str]:
+    """A member's goals on the meeting board: one line, each goal with its status (none: no line)."""
+    if not goals:
+        return []
+    return ["🎯 Goals: " + " · ".join(f"{STATUS_MARK[g.status]} `#{g.number}` {inert(g.text)} (*{g.status_label}*)" for g in goals)]
 
 
 def goal_choice_name(goal: GoalInfo) -> str:
@@ -174,6 +188,25 @@ def logged_text(logged: Logged) -> str:
 
 def month_label(month: date) -> str:
     return f"{month:%b}\n{month.year}" if month.month == 1 else f"{month:%b}"
+
+
+async def goals_to_link(interaction: discord.Interaction[RoundtableBot], current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for ``/commit add goal:``: the member's own open goals in the group the command
+    acts on (its ``group`` option, else the channel's group), at most 25."""
+    if interaction.guild_id is None:
+        return []
+    try:
+        typed = getattr(interaction.namespace, "group", None)
+        group_id = None
+        if isinstance(typed, str) and typed.strip():
+            group_id = await interaction.client.services.groups.find_id(interaction.guild_id, typed.strip())
+        goals = await interaction.client.services.goals.goal_choices(
+            actor_from(interaction), current, open_only=True, group_id=group_id, in_group=True
+        )
+    except Exception as error:  # an autocomplete can't show an error: offer nothing
+        log_failure("goal autocomplete", error)
+        return []
+    return [app_commands.Choice(name=goal_choice_name(g), value=f"id:{g.id}") for g in goals]
 
 
 # --- the monthly log modal -----------------------------------------------------------------------
