@@ -61,7 +61,7 @@ from bot.ui.text import inert
 from bot.ui.time import Style, ts
 from bot.ui.wins import ShareWinButton
 from bot.ui.words import plural
-from cogs.goals import board_goal_line, goals_to_link
+from cogs.goals import board_goal_line, goals_to_link, with_log_kpis
 
 log = logging.getLogger(__name__)
 
@@ -736,7 +736,11 @@ class CommitmentsCog(commands.Cog):
             ),
             allowed_mentions=mention_only(offer.user_id),
         )
-        return Rendered(message=carryover_message(offer), fallback=fallback)
+        message = carryover_message(offer)
+        message.view = await with_log_kpis(
+            self.bot, message.view, guild_id=note.guild_id, group_id=note.group_id, user_id=offer.user_id
+        )
+        return Rendered(message=message, fallback=fallback)
 
     async def render_reportback_board(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

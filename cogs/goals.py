@@ -58,6 +58,7 @@ DESCRIPTION_MAX = 4096
 CHOICE_NAME_MAX = 100
 LABEL_MAX = 45  # a modal field's label
 MODAL_TITLE_MAX = 45
+MESSAGE_COMPONENTS = 25  # five rows of five buttons
 LINKED_SHOWN = 5  # a goal's card lists its latest linked commitments
 
 STATUS_MARK: dict[str, str] = {
@@ -311,6 +312,49 @@ class LogKpisButton(
         await interaction.response.send_modal(KpiLogModal(form, actor=actor))
 
 
+class LogDueKpisButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"kpi:logdue:(?P<guild>[0-9]+):(?P<group>[0-9]+)",
+):
+    """"Log this month's KPIs" on the module prompt, the minutes and the carry-over DM: opens the
+    ``/kpi log`` modal for the month just ended in the clicker's zone. Anyone may press it; a member
+    without KPIs is told privately how to add one."""
+
+    def __init__(self, guild_id: int, group_id: int) -> None:
+        super().__init__(discord.ui.Button(
+            label="Log this month's KPIs", style=discord.ButtonStyle.secondary, emoji="📈",
+            custom_id=f"kpi:logdue:{guild_id}:{group_id}",
+        ))
+        self.guild_id, self.group_id = guild_id, group_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> LogDueKpisButton:
+        return cls(int(match["guild"]), int(match["group"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        in_server = interaction.guild_id is not None
+        actor = actor_from(interaction) if in_server else Actor(
+            guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name
+        )
+        form = await interaction.client.services.goals.log_form(actor, group_id=self.group_id)
+        await interaction.response.send_modal(KpiLogModal(form, actor=None if in_server else actor))
+
+
+async def with_log_kpis(
+    bot: RoundtableBot, view: discord.ui.View | None, *, guild_id: int, group_id: int, user_id: int | None = None
+) -> discord.ui.View | None:
+    """``view`` with a "Log this month's KPIs" button when the group (or ``user_id``) keeps KPIs."""
+    if not await bot.services.goals.has_kpis(group_id=group_id, user_id=user_id):
+        return view
+    view = view or discord.ui.View(timeout=None)
+    if len(view.children) < MESSAGE_COMPONENTS:
+        view.add_item(LogDueKpisButton(guild_id, group_id))
+    return view
+
+
 # --- the cog -------------------------------------------------------------------------------------
 
 
@@ -325,11 +369,11 @@ class GoalsCog(commands.Cog):
         return {KPI_NUDGE: self.render_kpi_nudge}
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(NextKpisButton, LogKpisButton)
+        self.bot.add_dynamic_items(NextKpisButton, LogKpisButton, LogDueKpisButton)
         self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(NextKpisButton, LogKpisButton)
+        self.bot.remove_dynamic_items(NextKpisButton, LogKpisButton, LogDueKpisButton)
         self.bot.notifications.unregister_all(self._renderers())
 
     async def render_kpi_nudge(self, note: Notification) -> Rendered:

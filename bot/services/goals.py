@@ -675,6 +675,14 @@ class GoalService(Service):
 
     # KPIs ----------------------------------------------------------------------------------------
 
+    async def has_kpis(self, *, group_id: int, user_id: int | None = None) -> bool:
+        """Whether anyone in the group (or ``user_id``) keeps KPIs there (the "Log this month's KPIs" button)."""
+        async with self.begin() as session:
+            query = select(Kpi.id).where(Kpi.group_id == group_id)
+            if user_id is not None:
+                query = query.where(Kpi.user_id == user_id)
+            return await session.scalar(query.limit(1)) is not None
+
     async def add_kpi(
         self, actor: Actor, *, name: str, unit: str, target: str | None = None, direction: str = KpiDirection.UP,
         visibility: str = KpiVisibility.PRIVATE, allows_negative: bool = False, group_id: int | None = None,
