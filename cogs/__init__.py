@@ -10,6 +10,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.help",
     "cogs.commitments",
     "cogs.goals",
+    "cogs.review",
     "cogs.brainstorms",
     "cogs.modules",
     "cogs.admin",

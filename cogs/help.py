@@ -52,6 +52,7 @@ AFTER = (
 )
 YOU = (
     "`/group join` · `/group leave` · `/group info` · `/group list` · `/timezone set`\n"
+    "`/group stats` the group's figures per cycle · `/group review` your year, as an image\n"
     "`/meeting minutes` a past meeting's minutes (Markdown copy)\n"
     "`/buddy pair` · `/buddy unpair` · `/help`\n"
     "`/mydata export` a copy of your data · `/mydata forget` delete it"

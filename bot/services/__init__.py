@@ -19,6 +19,7 @@ from bot.services.minutes import MinutesService
 from bot.services.modules import ModuleService
 from bot.services.mydata import MyDataService
 from bot.services.outbox import OutboxService
+from bot.services.review import ReviewService
 
 __all__ = ["FEATURES", "Actor", "FeatureRegistry", "ServiceContext", "Services"]
 
@@ -37,6 +38,7 @@ class Services:
     outbox: OutboxService
     help: HelpService
     mydata: MyDataService
+    review: ReviewService
 
     @classmethod
     def build(cls, context: ServiceContext) -> Services:
@@ -53,4 +55,5 @@ class Services:
             outbox=OutboxService(context),
             help=HelpService(context),
             mydata=MyDataService(context),
+            review=ReviewService(context),
         )

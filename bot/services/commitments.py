@@ -411,6 +411,11 @@ def _rate(rows: Sequence[Commitment | CommitmentInfo]) -> CycleRate:
     )
 
 
+def cycle_rate(rows: Sequence[Commitment | CommitmentInfo]) -> CycleRate:
+    """The completion rate of ``rows`` (the board's definition: partly counts half, dropped ones don't count)."""
+    return _rate(rows)
+
+
 def _by_member(
     rows: Sequence[Commitment], order: Sequence[int] = (), *, view: Callable[[Commitment], CommitmentInfo] = _info
 ) -> list[MemberCommitments]:

@@ -25,7 +25,7 @@ matplotlib.use("Agg")  # no display, whatever the environment says
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 # Okabe & Ito (2008): distinguishable with protanopia, deuteranopia and tritanopia.
 BLUE = "#0072B2"
@@ -39,6 +39,9 @@ GRID = "#C8C8C8"
 WIDTH_PX, HEIGHT_PX, DPI = 800, 400, 100
 FILENAME_KPI = "kpi.png"
 FILENAME_COMPLETION = "completion.png"
+FILENAME_GROUP = "group-stats.png"
+FILENAME_REVIEW = "year-in-review.png"
+WIDE_PX = 1000
 
 _lock = threading.Lock()
 
@@ -75,6 +78,21 @@ def _figure(title: str) -> tuple[Figure, Axes]:
     axes.grid(axis="y", color=GRID, linewidth=0.8)
     axes.set_axisbelow(True)
     return figure, axes
+
+
+def _style(axes: Axes, title: str) -> None:
+    axes.set_facecolor(CARD)
+    axes.set_title(_plain(title), color=INK, fontsize=12, loc="left", pad=8)
+    axes.tick_params(colors=INK, labelsize=9)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        axes.spines[side].set_color(INK)
+    axes.set_axisbelow(True)
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"
 
 
 def _png(figure: Figure) -> bytes:
@@ -130,6 +148,157 @@ def completion_chart(title: str, labels: Sequence[str], rates: Sequence[float | 
         png = _png(figure)
     lines = [f"{label}: {'—' if r is None else f'{r:.0%}'}" for label, r in zip(labels, rates, strict=True)]
     return Chart(png=png, alt="\n".join(lines), filename=FILENAME_COMPLETION)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleBar:
+    """One cycle of ``/group stats``: its completion and attendance (None: nothing to count)."""
+
+    label: str
+    completion: float | None
+    completion_detail: str  # "1 done, 1 partly of 2"
+    attendance: float | None
+    attendance_detail: str  # "2 of 3"
+
+
+def group_stats_chart(title: str, cycles: Sequence[CycleBar], goals: Sequence[tuple[str, int]]) -> Chart:
+    """Completion and attendance per cycle as paired bars (blue plain, orange hatched: told apart
+    without colour too), and the group's goals by status as horizontal bars."""
+    with _lock:
+        figure = Figure(figsize=(WIDE_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=CARD)
+        FigureCanvasAgg(figure)
+        grid = figure.add_gridspec(1, 3)
+        left = figure.add_subplot(grid[0, :2])
+        right = figure.add_subplot(grid[0, 2])
+        _style(left, title)
+        _style(right, "Goals by status")
+        left.grid(axis="y", color=GRID, linewidth=0.8)
+        positions = list(range(len(cycles)))
+        width = 0.38
+        for offset, values, colour, hatch, name in (
+            (-width / 2, [c.completion for c in cycles], BLUE, "", "commitments completed"),
+            (width / 2, [c.attendance for c in cycles], ORANGE, "//", "attendance"),
+        ):
+            bars = left.bar([x + offset for x in positions], [0.0 if v is None else v * 100 for v in values],
+                            width=width, color=colour, hatch=hatch, edgecolor=INK, linewidth=0.6, label=name)
+            for bar, value in zip(bars, values, strict=True):
+                left.annotate(_percent(value), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                              textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8, color=INK)
+        left.set_ylim(0, 118)
+        left.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+        left.set_xticks(positions, [_plain(c.label) for c in cycles])
+        left.legend(loc="upper left", frameon=False, labelcolor=INK, fontsize=9, ncols=2)
+        names = [_plain(name) for name, _count in goals]
+        counts = [count for _name, count in goals]
+        rows = list(range(len(goals)))
+        bars = right.barh(rows, counts, color=GREEN, edgecolor=INK, linewidth=0.6)
+        for bar, count in zip(bars, counts, strict=True):
+            right.annotate(str(count), (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+                           textcoords="offset points", xytext=(4, 0), va="center", fontsize=9, color=INK)
+        right.set_yticks(rows, names)
+        right.invert_yaxis()
+        right.set_xlim(0, max([*counts, 1]) * 1.25)
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
+        png = _png(figure)
+    lines = [
+        f"{c.label}: completed {_percent(c.completion)} ({c.completion_detail}) · "
+        f"attendance {_percent(c.attendance)} ({c.attendance_detail})"
+        for c in cycles
+    ] or ["No meetings yet."]
+    lines.append("Goals: " + ", ".join(f"{name} {count}" for name, count in goals))
+    return Chart(png=png, alt="\n".join(lines), filename=FILENAME_GROUP)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewKpi:
+    """A KPI on the year-in-review card: its months' values (figures) or changes (change only)."""
+
+    name: str
+    unit: str
+    labels: list[str]
+    values: list[float | None]  # None for a month not logged, or every month for "change only"
+    changes: list[int | None]  # % on the month before
+    target: float | None
+
+
+def review_height(with_kpis: bool) -> int:
+    return HEIGHT_PX + 200 + (150 if with_kpis else 0)
+
+
+def review_card(
+    title: str, facts: Sequence[tuple[str, str]], goals: Sequence[tuple[str, str]], kpis: Sequence[ReviewKpi],
+    wins: Sequence[str],
+) -> Chart:
+    """A member's year on one image: the figures (commitments kept, wins…) as big numbers, goals with
+    their status, up to four KPIs as small line charts (or their changes as bars), the latest wins."""
+    shown = list(kpis[:4])
+    with _lock:
+        figure = Figure(figsize=(WIDE_PX / DPI, review_height(bool(shown)) / DPI), dpi=DPI, facecolor=CARD)
+        FigureCanvasAgg(figure)
+        rows = 3 if shown else 2
+        grid = figure.add_gridspec(rows, max(len(shown), 1), height_ratios=[1, 1.4, 1.6][:rows])
+        top = figure.add_subplot(grid[0, :])
+        top.set_axis_off()
+        top.set_title(_plain(title), color=INK, fontsize=14, loc="left")
+        for index, (label, value) in enumerate(facts[:4]):
+            x = 0.02 + index * 0.25
+            top.text(x, 0.45, _plain(value), fontsize=22, color=BLUE, fontweight="bold", transform=top.transAxes)
+            top.text(x, 0.1, _plain(label), fontsize=10, color=INK, transform=top.transAxes)
+        middle = figure.add_subplot(grid[1, :])
+        middle.set_axis_off()
+        lines = [f"{status}  ·  {_plain(text[:80])}" for text, status in goals[:5]] or ["No goals set"]
+        wins_lines = [f"★ {_plain(win[:60])}" for win in wins[:3]]
+        middle.text(0.02, 0.95, "Goals", fontsize=11, color=INK, fontweight="bold", va="top", transform=middle.transAxes)
+        middle.text(0.02, 0.78, "\n".join(lines), fontsize=9, color=INK, va="top", transform=middle.transAxes,
+                    linespacing=1.5)
+        if wins_lines:
+            middle.text(0.62, 0.95, "Latest wins", fontsize=11, color=INK, fontweight="bold", va="top",
+                        transform=middle.transAxes)
+            middle.text(0.62, 0.78, "\n".join(wins_lines), fontsize=9, color=INK, va="top",
+                        transform=middle.transAxes, linespacing=1.5)
+        for index, kpi in enumerate(shown):
+            axes = figure.add_subplot(grid[2, index])
+            _style(axes, f"{kpi.name} ({kpi.unit})" if any(v is not None for v in kpi.values) else f"{kpi.name}: % change")
+            axes.grid(axis="y", color=GRID, linewidth=0.6)
+            positions = list(range(len(kpi.labels)))
+            if any(v is not None for v in kpi.values):
+                axes.plot(positions, [float("nan") if v is None else v for v in kpi.values], color=BLUE,
+                          linewidth=2, marker="o", markersize=4)
+                if kpi.target is not None:
+                    axes.axhline(kpi.target, color=VERMILLION, linestyle="--", linewidth=1.4)
+                axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v)))
+            else:
+                heights = [0 if c is None else c for c in kpi.changes]
+                axes.bar(positions, heights, color=[SKY if h >= 0 else ORANGE for h in heights], edgecolor=INK,
+                         linewidth=0.5, hatch=None)
+                axes.axhline(0, color=INK, linewidth=0.8)
+                axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:+.0f}%"))
+            step = max(1, len(kpi.labels) // 4)
+            axes.set_xticks(positions[::step], [_plain(label) for label in kpi.labels[::step]], fontsize=8)
+        png = _png(figure)
+    alt = [f"{label}: {value}" for label, value in facts]
+    alt += [f"Goal: {text} — {status}" for text, status in goals]
+    for kpi in kpis:
+        if any(v is not None for v in kpi.values):
+            months = ", ".join(f"{m} {number(v)}" for m, v in zip(kpi.labels, kpi.values, strict=True) if v is not None)
+            target = f" (target {number(kpi.target)})" if kpi.target is not None else ""
+            alt.append(f"{kpi.name} ({kpi.unit}){target}: {months or 'nothing logged'}")
+        else:
+            changes = ", ".join(f"{m} {c:+d} %" for m, c in zip(kpi.labels, kpi.changes, strict=True) if c is not None)
+            alt.append(f"{kpi.name}: {changes or 'no change to show yet'}")
+    alt += [f"Win: {win}" for win in wins]
+    return Chart(png=png, alt="\n".join(alt), filename=FILENAME_REVIEW)
+
+
+async def render_group_stats_chart(title: str, cycles: Sequence[CycleBar], goals: Sequence[tuple[str, int]]) -> Chart:
+    return await asyncio.to_thread(group_stats_chart, title, list(cycles), list(goals))
+
+
+async def render_review_card(
+    title: str, facts: Sequence[tuple[str, str]], goals: Sequence[tuple[str, str]], kpis: Sequence[ReviewKpi],
+    wins: Sequence[str],
+) -> Chart:
+    return await asyncio.to_thread(review_card, title, list(facts), list(goals), list(kpis), list(wins))
 
 
 async def render_kpi_chart(
