@@ -20,10 +20,13 @@ from bot.client import RoundtableBot
 from bot.models import GoalStatus, KpiVisibility
 from bot.services.base import Actor
 from bot.services.goals import Sight, show_month
+from bot.services.goals_feature import YEAR_REVIEW
 from bot.services.review import GroupStats, YearReview
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.charts import Chart, CycleBar, ReviewKpi, render_group_stats_chart, render_review_card
+from bot.ui.dm import mention_only
+from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
 from bot.ui.pages import EMBED_DESCRIPTION, join_lines
 from bot.ui.reply import defer, respond
 from bot.ui.text import inert
@@ -169,14 +172,47 @@ def share_view(guild_id: int, group_id: int) -> discord.ui.View:
     return view
 
 
-async def send_review(interaction: discord.Interaction[RoundtableBot], group_id: int | None) -> None:
-    """``/group review``: the member's own year, privately, with **Share**."""
-    review = await interaction.client.services.review.year_review(actor_from(interaction), group_id=group_id)
+async def send_review(
+    interaction: discord.Interaction[RoundtableBot], group_id: int | None, *, actor: Actor | None = None
+) -> None:
+    """``/group review`` (and the twelfth module's DM button): the member's own year, privately, with **Share**."""
+    actor = actor or actor_from(interaction)
+    review = await interaction.client.services.review.year_review(actor, group_id=group_id)
     await defer(interaction)
     chart = await review_chart(review, interaction.user.display_name)
-    assert interaction.guild_id is not None
     await respond(interaction, embed=review_embed(review, chart), file=chart_file(chart),
-                  view=share_view(interaction.guild_id, review.group_id))
+                  view=share_view(actor.guild_id, review.group_id))
+
+
+def review_summary(review: YearReview) -> str:
+    facts = " · ".join(f"{label}: **{value}**" for label, value in review_facts(review))
+    return (f"🗓️ The twelfth module: your year in **{review.group_name}** ({show_month(review.since)} – "
+            f"{show_month(review.until)}).\n{facts}\nSee it as an image (only you), and share it with the group if you like.")
+
+
+class ShowReviewButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"review:show:(?P<guild>[0-9]+):(?P<group>[0-9]+)",
+):
+    """"Show my year in review" on the twelfth module's DM: the clicker's own year, privately."""
+
+    def __init__(self, guild_id: int, group_id: int) -> None:
+        super().__init__(discord.ui.Button(
+            label="Show my year in review", style=discord.ButtonStyle.primary,
+            custom_id=f"review:show:{guild_id}:{group_id}",
+        ))
+        self.guild_id, self.group_id = guild_id, group_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ShowReviewButton:
+        return cls(int(match["guild"]), int(match["group"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        actor = Actor(guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name)
+        await send_review(interaction, self.group_id, actor=actor)
 
 
 class ShareReviewButton(
@@ -221,11 +257,29 @@ class ReviewCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
 
+    def _renderers(self) -> dict[str, Renderer]:
+        return {YEAR_REVIEW: self.render_year_review}
+
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(ShareReviewButton)
+        self.bot.add_dynamic_items(ShareReviewButton, ShowReviewButton)
+        self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(ShareReviewButton)
+        self.bot.remove_dynamic_items(ShareReviewButton, ShowReviewButton)
+        self.bot.notifications.unregister_all(self._renderers())
+
+    async def render_year_review(self, note: Notification) -> Rendered:
+        """The twelfth module: each member's year, privately; the image on a click (then **Share**)."""
+        review = await self.bot.services.review.review_of(group_id=note.group_id, user_id=note.recipient_id)
+        if review is None:
+            return Rendered.skip("the group or membership is gone")
+        view = discord.ui.View(timeout=None)
+        view.add_item(ShowReviewButton(note.guild_id, note.group_id))
+        fallback = OutgoingMessage(
+            content=f"<@{note.recipient_id}>, your year in **{review.group_name}** is ready: `/group review`",
+            allowed_mentions=mention_only(note.recipient_id),
+        )
+        return Rendered(message=OutgoingMessage(content=review_summary(review), view=view), fallback=fallback)
 
 
 async def setup(bot: RoundtableBot) -> None:

@@ -11,7 +11,9 @@ import pytest
 from PIL import Image
 
 from bot.app import App
+from bot.models import Group
 from bot.services.base import Actor
+from bot.services.outbox import plan_group
 from tests.e2e.conftest import Harness
 from tests.e2e.seeding import MEETING_AT, buttons, seed_group
 from tests.sim import Channel, Guild, Sim
@@ -97,3 +99,34 @@ async def test_the_year_in_review_privately_then_shared_without_private_figures(
     assert "Clients: Nov 2026 +20 %" in text and "Revenue" not in text and "1,500" not in text
     [card] = posted.attachments
     assert card.filename == "year-in-review.png" and card.data.startswith(PNG_MAGIC)
+
+
+async def test_the_twelfth_module_sends_each_member_their_year(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App
+) -> None:
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    group_id, _meeting_id = await seed_group(app, guild, channel, [ana, bob])
+    await sim.command(ana, channel, "win", text="First big client")
+
+    def review_dms(member) -> list:  # type: ignore[no-untyped-def]
+        return [m for m in sim.dms(member) if "Show my year in review" in buttons(m)]
+
+    assert review_dms(ana) == []  # module 1: no review
+    async with app.sessions.begin() as session:
+        group = await session.get(Group, group_id)
+        assert group is not None
+        group.current_module_number = 12
+        await plan_group(session, group_id, app.clock.now())
+    await app.run_due()
+    [dm] = review_dms(ana)
+    assert len(review_dms(bob)) == 1
+    assert "your year in **Makers**" in dm.content and "wins: **1**" in dm.content
+    app = await harness.restart()  # the button works after a restart
+    shown = await sim.click(ana, dm, label="Show my year in review")
+    [image] = shown.files
+    assert image.filename == "year-in-review.png" and image.data.startswith(PNG_MAGIC)
+    assert "Win: First big client" in shown.text and buttons(shown.message) == ["Share with the group"]
+    async with app.sessions.begin() as session:
+        await plan_group(session, group_id, app.clock.now())
+    await sim.advance(hours=1)
+    assert len(review_dms(ana)) == 1  # once
