@@ -5,18 +5,27 @@ Domain-free: callers pass labels and numbers, and get back the image and its tex
 every common colour-vision deficiency) on an opaque light card, so a chart reads the same on
 Discord's dark and light themes; the target is a dashed line as well as a colour.
 
-``await render_kpi_chart(...)`` and ``await render_completion_chart(...)`` run in a worker thread
-(``asyncio.to_thread``), one rendering at a time (matplotlib's text layout isn't thread-safe), so
-the event loop only waits for the thread handoff.
+``await render_kpi_chart(...)`` (and the other ``render_*``) run in a worker process (one, started
+with ``spawn`` on the first chart and kept): matplotlib's drawing holds the GIL and fills the heap,
+and in a thread of the bot's own process that showed as event-loop lag (the GIL handed back every
+5 ms at best, and full garbage collections of matplotlib's objects stopping the loop for tens to
+hundreds of ms under load; see docs/PERFORMANCE.md, "Charts"). In the worker the loop only waits
+for the pickled arguments and the PNG bytes. A worker that died is replaced once per call.
+The synchronous functions stay usable directly (tests, the benchmark), one at a time behind a lock
+(matplotlib's text layout isn't thread-safe).
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import multiprocessing
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import matplotlib
 
@@ -44,6 +53,29 @@ FILENAME_REVIEW = "year-in-review.png"
 WIDE_PX = 1000
 
 _lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+T = TypeVar("T")
+
+
+def _executor(*, fresh: bool = False) -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if fresh and _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = None
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+async def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in the chart worker process (module-level functions and picklable arguments)."""
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(_executor(), function, *args)
+    except BrokenProcessPool:  # the worker died (killed, out of memory): one new worker, one retry
+        return await loop.run_in_executor(_executor(fresh=True), function, *args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +109,7 @@ def _figure(title: str) -> tuple[Figure, Axes]:
         axes.spines[side].set_color(INK)
     axes.grid(axis="y", color=GRID, linewidth=0.8)
     axes.set_axisbelow(True)
+    figure.subplots_adjust(left=0.11, right=0.98, top=0.88, bottom=0.15)
     return figure, axes
 
 
@@ -96,9 +129,11 @@ def _percent(rate: float | None) -> str:
 
 
 def _png(figure: Figure) -> bytes:
+    """The figure as PNG. Margins are fixed where the figure is made: ``tight_layout`` would lay
+    every text out once more (about 40 % of a chart's time). zlib's fastest level: a tenth of the
+    time of the default for a slightly larger file."""
     buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", facecolor=CARD)
+    figure.savefig(buffer, format="png", facecolor=CARD, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
@@ -167,7 +202,7 @@ def group_stats_chart(title: str, cycles: Sequence[CycleBar], goals: Sequence[tu
     with _lock:
         figure = Figure(figsize=(WIDE_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=CARD)
         FigureCanvasAgg(figure)
-        grid = figure.add_gridspec(1, 3)
+        grid = figure.add_gridspec(1, 3, left=0.06, right=0.97, top=0.9, bottom=0.1, wspace=0.45)
         left = figure.add_subplot(grid[0, :2])
         right = figure.add_subplot(grid[0, 2])
         _style(left, title)
@@ -183,10 +218,11 @@ def group_stats_chart(title: str, cycles: Sequence[CycleBar], goals: Sequence[tu
                             width=width, color=colour, hatch=hatch, edgecolor=INK, linewidth=0.6, label=name)
             for bar, value in zip(bars, values, strict=True):
                 left.annotate(_percent(value), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                              textcoords="offset points", xytext=(0, 3), ha="center", fontsize=8, color=INK)
+                              textcoords="offset points", xytext=(0, 3), ha="center", color=INK,
+                              fontsize=8 if len(cycles) <= 6 else 6)
         left.set_ylim(0, 118)
         left.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-        left.set_xticks(positions, [_plain(c.label) for c in cycles])
+        left.set_xticks(positions, [_plain(c.label) for c in cycles], fontsize=9 if len(cycles) <= 8 else 7)
         left.legend(loc="upper left", frameon=False, labelcolor=INK, fontsize=9, ncols=2)
         names = [_plain(name) for name, _count in goals]
         counts = [count for _name, count in goals]
@@ -222,7 +258,7 @@ class ReviewKpi:
 
 
 def review_height(with_kpis: bool) -> int:
-    return HEIGHT_PX + 200 + (150 if with_kpis else 0)
+    return HEIGHT_PX + 350 if with_kpis else HEIGHT_PX
 
 
 def review_card(
@@ -235,29 +271,26 @@ def review_card(
     with _lock:
         figure = Figure(figsize=(WIDE_PX / DPI, review_height(bool(shown)) / DPI), dpi=DPI, facecolor=CARD)
         FigureCanvasAgg(figure)
-        rows = 3 if shown else 2
-        grid = figure.add_gridspec(rows, max(len(shown), 1), height_ratios=[1, 1.4, 1.6][:rows])
-        top = figure.add_subplot(grid[0, :])
-        top.set_axis_off()
-        top.set_title(_plain(title), color=INK, fontsize=14, loc="left")
+        height = review_height(bool(shown))
+
+        def at(pixels_from_top: float) -> float:  # the text is placed on the figure itself: no axes to lay out
+            return 1 - pixels_from_top / height
+
+        figure.text(0.07, at(40), _plain(title), fontsize=14, color=INK)
         for index, (label, value) in enumerate(facts[:4]):
-            x = 0.02 + index * 0.25
-            top.text(x, 0.45, _plain(value), fontsize=22, color=BLUE, fontweight="bold", transform=top.transAxes)
-            top.text(x, 0.1, _plain(label), fontsize=10, color=INK, transform=top.transAxes)
-        middle = figure.add_subplot(grid[1, :])
-        middle.set_axis_off()
+            x = 0.08 + index * 0.23
+            figure.text(x, at(120), _plain(value), fontsize=22, color=BLUE, fontweight="bold")
+            figure.text(x, at(150), _plain(label), fontsize=10, color=INK)
         lines = [f"{status}  ·  {_plain(text[:80])}" for text, status in goals[:5]] or ["No goals set"]
         wins_lines = [f"★ {_plain(win[:60])}" for win in wins[:3]]
-        middle.text(0.02, 0.95, "Goals", fontsize=11, color=INK, fontweight="bold", va="top", transform=middle.transAxes)
-        middle.text(0.02, 0.78, "\n".join(lines), fontsize=9, color=INK, va="top", transform=middle.transAxes,
-                    linespacing=1.5)
+        figure.text(0.08, at(210), "Goals", fontsize=11, color=INK, fontweight="bold", va="top")
+        figure.text(0.08, at(240), "\n".join(lines), fontsize=9, color=INK, va="top", linespacing=1.5)
         if wins_lines:
-            middle.text(0.62, 0.95, "Latest wins", fontsize=11, color=INK, fontweight="bold", va="top",
-                        transform=middle.transAxes)
-            middle.text(0.62, 0.78, "\n".join(wins_lines), fontsize=9, color=INK, va="top",
-                        transform=middle.transAxes, linespacing=1.5)
+            figure.text(0.62, at(210), "Latest wins", fontsize=11, color=INK, fontweight="bold", va="top")
+            figure.text(0.62, at(240), "\n".join(wins_lines), fontsize=9, color=INK, va="top", linespacing=1.5)
+        grid = figure.add_gridspec(1, max(len(shown), 1), left=0.07, right=0.98, top=at(420), bottom=0.06, wspace=0.3)
         for index, kpi in enumerate(shown):
-            axes = figure.add_subplot(grid[2, index])
+            axes = figure.add_subplot(grid[0, index])
             _style(axes, f"{kpi.name} ({kpi.unit})" if any(v is not None for v in kpi.values) else f"{kpi.name}: % change")
             axes.grid(axis="y", color=GRID, linewidth=0.6)
             positions = list(range(len(kpi.labels)))
@@ -291,21 +324,21 @@ def review_card(
 
 
 async def render_group_stats_chart(title: str, cycles: Sequence[CycleBar], goals: Sequence[tuple[str, int]]) -> Chart:
-    return await asyncio.to_thread(group_stats_chart, title, list(cycles), list(goals))
+    return await off_loop(group_stats_chart, title, list(cycles), list(goals))
 
 
 async def render_review_card(
     title: str, facts: Sequence[tuple[str, str]], goals: Sequence[tuple[str, str]], kpis: Sequence[ReviewKpi],
     wins: Sequence[str],
 ) -> Chart:
-    return await asyncio.to_thread(review_card, title, list(facts), list(goals), list(kpis), list(wins))
+    return await off_loop(review_card, title, list(facts), list(goals), list(kpis), list(wins))
 
 
 async def render_kpi_chart(
     title: str, unit: str, labels: Sequence[str], values: Sequence[float | None], target: float | None
 ) -> Chart:
-    return await asyncio.to_thread(kpi_chart, title, unit, list(labels), list(values), target)
+    return await off_loop(kpi_chart, title, unit, list(labels), list(values), target)
 
 
 async def render_completion_chart(title: str, labels: Sequence[str], rates: Sequence[float | None]) -> Chart:
-    return await asyncio.to_thread(completion_chart, title, list(labels), list(rates))
+    return await off_loop(completion_chart, title, list(labels), list(rates))
