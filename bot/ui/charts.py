@@ -10,7 +10,9 @@ with ``spawn`` on the first chart and kept): matplotlib's drawing holds the GIL 
 and in a thread of the bot's own process that showed as event-loop lag (the GIL handed back every
 5 ms at best, and full garbage collections of matplotlib's objects stopping the loop for tens to
 hundreds of ms under load; see docs/PERFORMANCE.md, "Charts"). In the worker the loop only waits
-for the pickled arguments and the PNG bytes. A worker that died is replaced once per call.
+for the pickled arguments and the PNG bytes. A worker that died is replaced once per call; when a
+new one can't start either (a process whose ``__main__`` can't be re-imported, like a script read
+from stdin), the chart is rendered in a thread instead, and that is logged.
 The synchronous functions stay usable directly (tests, the benchmark), one at a time behind a lock
 (matplotlib's text layout isn't thread-safe).
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import multiprocessing
 import threading
 from collections.abc import Callable, Sequence
@@ -52,6 +55,7 @@ FILENAME_GROUP = "group-stats.png"
 FILENAME_REVIEW = "year-in-review.png"
 WIDE_PX = 1000
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -65,6 +69,8 @@ def _executor(*, fresh: bool = False) -> ProcessPoolExecutor:
             _pool.shutdown(wait=False, cancel_futures=True)
             _pool = None
         if _pool is None:
+            # spawn: a fresh interpreter that imports this module (``python -m bot``'s __main__ is
+            # not re-run: multiprocessing skips a ``*.__main__`` module).
             _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         return _pool
 
@@ -75,7 +81,12 @@ async def off_loop(function: Callable[..., T], *args: Any) -> T:
     try:
         return await loop.run_in_executor(_executor(), function, *args)
     except BrokenProcessPool:  # the worker died (killed, out of memory): one new worker, one retry
+        pass
+    try:
         return await loop.run_in_executor(_executor(fresh=True), function, *args)
+    except BrokenProcessPool:
+        log.warning("The chart worker process can't start: rendering %s in a thread", function.__name__)
+        return await asyncio.to_thread(function, *args)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import signal
+from concurrent.futures.process import BrokenProcessPool
 
 from PIL import Image
 
@@ -66,6 +67,16 @@ async def test_a_dead_worker_is_replaced() -> None:
     os.kill(first, signal.SIGKILL)
     rates = await render_completion_chart("Completed", ["a"], [0.5])
     assert rates.alt == "a: 50%" and await charts.off_loop(os.getpid) != first
+
+
+async def test_without_a_worker_process_a_chart_still_renders(monkeypatch, caplog) -> None:
+    class Broken:
+        def submit(self, *args: object, **kwargs: object) -> object:
+            raise BrokenProcessPool("can't start")
+
+    monkeypatch.setattr(charts, "_executor", lambda fresh=False: Broken())
+    rates = await render_completion_chart("Completed", ["a"], [0.75])
+    assert rates.alt == "a: 75%" and "rendering completion_chart in a thread" in caplog.text
 
 
 def test_member_text_is_shown_as_typed_not_as_math() -> None:
