@@ -20,8 +20,8 @@ from bot.client import RoundtableBot
 from bot.models import GoalStatus, KpiVisibility
 from bot.services.base import Actor
 from bot.services.goals import Sight, show_month
-from bot.services.goals_feature import YEAR_REVIEW
 from bot.services.review import GroupStats, YearReview
+from bot.services.review_feature import YEAR_REVIEW
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.charts import Chart, CycleBar, ReviewKpi, render_group_stats_chart, render_review_card

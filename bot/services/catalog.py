@@ -16,6 +16,7 @@ from bot.services import (
     goals_feature,
     meetings_feature,
     modules_feature,
+    review_feature,
 )
 
 FEATURES = FeatureRegistry(
@@ -27,6 +28,7 @@ FEATURES = FeatureRegistry(
         agenda_feature.FEATURE,
         brainstorms_feature.FEATURE,
         goals_feature.FEATURE,
+        review_feature.FEATURE,
     )
 )
 set_builtin(FEATURES)

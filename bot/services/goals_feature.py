@@ -18,13 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.features import Feature, GroupPlan, NotificationKind, PlannedRow
 from bot.models import Goal, Kpi, KpiEntry, OutboxRow
 from bot.models.outbox import OutboxStatus
-from bot.services.modules_feature import prompt_due
 from bot.services.mydata import export_rows
-from bot.services.outbox import meeting_occurrence, meeting_payload, member_dm_after, member_dm_due
+from bot.services.outbox import meeting_occurrence, member_dm_after, member_dm_due
 
 KPI_NUDGE = "kpi_nudge"
-YEAR_REVIEW = "year_review"
-YEAR_MODULE = 12  # the year in review goes out as the twelfth module's cycle begins
 NUDGE_DAY = 2  # with no meeting this month: the 2nd, from this hour (group time), inside the window
 NUDGE_HOUR = 10
 R_LOGGED = "KPIs logged"
@@ -107,22 +104,6 @@ async def plan_kpi_nudges(session: AsyncSession, plan: GroupPlan) -> list[Planne
     return rows
 
 
-async def plan_year_reviews(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
-    """At the twelfth module: each member's year in review, a DM when the cycle's module prompt goes
-    (right after the meeting before ends), inside the member's waking window; tied to the cycle's
-    meeting, so once a year. Ending the meeting, or the module moving on, cancels an unsent one."""
-    if plan.group.current_module_number != YEAR_MODULE or not plan.meetings:
-        return []
-    slot = plan.meetings[0]
-    due = prompt_due(slot.previous) if slot.previous is not None else plan.now
-    base = meeting_payload(slot.meeting)
-    return [
-        PlannedRow(YEAR_REVIEW, slot.meeting, meeting_occurrence(slot.meeting), user_id,
-                   member_dm_after(plan, user_id, due), base)
-        for user_id in plan.members
-    ]
-
-
 async def delete_goals_data(session: AsyncSession, guild_id: int, user_id: int, now: datetime) -> int:
     """The member's goals, KPIs and logged values in this server."""
     kpi_ids = list(await session.scalars(select(Kpi.id).where(Kpi.guild_id == guild_id, Kpi.user_id == user_id)))
@@ -156,9 +137,6 @@ FEATURE = Feature(
         # Worth sending for a week after its meeting's start (ending the meeting cancels it) or its due time.
         NotificationKind(KPI_NUDGE, "KPI nudge", plan_kpi_nudges, useful_after=timedelta(days=7), order=45,
                          unplanned_reason=R_LOGGED),
-        # Worth sending for a month of the twelfth module's cycle (ending its meeting cancels it).
-        NotificationKind(YEAR_REVIEW, "Year in review", plan_year_reviews, useful_after=timedelta(days=31),
-                         order=25),
     ),
     export_member=export_goals,
     delete_member=delete_goals_data,
