@@ -238,7 +238,8 @@ class ShareReviewButton(
     async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
         actor = Actor(guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name)
         review = await interaction.client.services.review.year_review(actor, group_id=self.group_id, shared=True)
-        await defer(interaction)
+        # The button goes from the member's copy first: a second click can't post it twice.
+        await interaction.response.edit_message(view=None)
         chart = await review_chart(review, interaction.user.display_name)
         channel = interaction.client.get_partial_messageable(review.channel_id, guild_id=self.guild_id)
         try:

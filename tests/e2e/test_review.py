@@ -91,6 +91,7 @@ async def test_the_year_in_review_privately_then_shared_without_private_figures(
     assert "**Share** posts it to the group: Revenue left out (private); Clients as the % change only." in review.text
 
     shared = await sim.click(ana, review.message, label="Share with the group")
+    assert shared.interaction.response_type == 7 and buttons(shared.message) == []  # shared once: the button is gone
     assert "Shared in" in shared.text
     posted = sim.last_message(channel)
     text = "\n".join(e.get("description") or "" for e in posted.embeds)
