@@ -43,7 +43,7 @@ from bot.services.commitments import (
     Stats,
 )
 from bot.services.commitments_feature import CARRYOVER_DM, REPORTBACK_BOARD, REPORTBACK_DM, REPORTBACK_NUDGE
-from bot.services.goals import GoalInfo
+from bot.services.goals import GoalInfo, Ref
 from bot.ui.actor import actor_from
 from bot.ui.base import Modal, RendersErrors
 from bot.ui.charts import render_completion_chart
@@ -52,7 +52,7 @@ from bot.ui.errors import log_failure
 from bot.ui.layout import Block, layout_pages
 from bot.ui.members import avatar_urls, who
 from bot.ui.notify import Notification, OutgoingMessage, Rendered, Renderer
-from bot.ui.options import CommitmentOption, GroupOption, TextTransformer, WhenOption
+from bot.ui.options import CommitmentOption, GroupOption, RefTransformer, TextTransformer, WhenOption
 from bot.ui.pages import (
     EMBED_DESCRIPTION,
     MESSAGE_EMBED_CHARS,
@@ -69,6 +69,7 @@ from bot.ui.time import Style, ts
 from bot.ui.wins import ShareWinButton
 from bot.ui.words import plural
 from bot.waking import unsociable_note
+from cogs.goals import board_goal_line, goals_to_link, with_log_kpis
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +164,18 @@ def board_header(board: Board) -> list[str]:
 
 
 def board_member_lines(board: Board, member: MemberCommitments) -> list[str]:
-    """One member's section of the board: their name (apologies, away), then each commitment due."""
+    """One member's section of the board: their name (apologies, away), each commitment due, their goals."""
     marks = " — apologies" if member.user_id in board.apologies else ""
     if member.user_id in board.away:
         marks += f" — {away_label(board.away[member.user_id])}"
-    return [f"**{who(member.user_id)}**{marks}", *(commitment_line(c) for c in member.commitments)]
+    return [f"**{who(member.user_id)}**{marks}", *(commitment_line(c) for c in member.commitments),
+            *board_goal_line(board.goals.get(member.user_id, ()))]
+
+
+def board_people(board: Board) -> list[int]:
+    """Everyone with a section on the board: members with something due, then those with goals only."""
+    due = [m.user_id for m in board.members]
+    return [*due, *(u for u in board.goals if u not in due)]
 
 
 def board_messages(board: Board, avatar: Callable[[int], str] | None = None) -> list[OutgoingMessage]:
@@ -181,6 +189,9 @@ def board_messages(board: Board, avatar: Callable[[int], str] | None = None) -> 
               continued=f"**{who(m.user_id)}** (continued)")
         for m in board.members
     ]
+    due = {m.user_id for m in board.members}
+    blocks += [Block([f"**{who(u)}** — nothing due", *board_goal_line(goals)], thumbnail=avatar(u) if avatar else None)
+               for u, goals in board.goals.items() if u not in due]
     views = layout_pages(f"Report-back — {board.group_name}", "\n".join(board_header(board)), blocks,
                          colour=EMBED_COLOUR)
     pinged = discord.AllowedMentions(everyone=False, roles=False,
@@ -555,7 +566,7 @@ async def refresh_board(bot: RoundtableBot, posted: PostedBoard | None) -> None:
     board = await bot.services.commitments.board(group_id=posted.group_id, meeting_id=posted.meeting_id)
     if board is None:
         return
-    avatars = await avatar_urls(bot, [m.user_id for m in board.members])
+    avatars = await avatar_urls(bot, board_people(board))
     first = board_messages(board, avatars.__getitem__)[0]  # a board past one message: its first is edited
     message = bot.get_partial_messageable(posted.channel_id, guild_id=posted.guild_id).get_partial_message(posted.message_id)
     try:
@@ -629,20 +640,26 @@ class CommitmentsCog(commands.Cog):
         text="What you'll do (up to 300 characters)",
         due="Due date if not the next meeting, in your timezone (e.g. 'next friday 17:00')",
         group="Your group (defaults to this channel's group)",
+        goal="One of your open goals in the group that this works towards",
     )
+    @app_commands.autocomplete(goal=goals_to_link)
     async def commit_add(
         self,
         interaction: discord.Interaction,
         text: app_commands.Transform[str, TextTransformer(TEXT_MAX, what="commitment")],
         due: WhenOption | None = None,
         group: GroupOption = None,
+        goal: app_commands.Transform[str, RefTransformer(100, what="goal")] | None = None,
     ) -> None:
-        added = await self.bot.services.commitments.add(actor_from(interaction), text=text, due=due, group_id=group)
+        added = await self.bot.services.commitments.add(
+            actor_from(interaction), text=text, due=due, group_id=group, goal=Ref.parse(goal) if goal else None
+        )
         item = added.commitment
         when = "the next meeting, " if item.meeting_id is not None else ""
+        towards = f"\nTowards goal `#{added.goal.number}` {inert(added.goal.text)}." if added.goal is not None else ""
         await respond(
             interaction,
-            f"Committed: `#{item.number}` {inert(item.text)}\nDue {when}{ts(item.due_at, Style.FULL)} ({added.group_name}).",
+            f"Committed: `#{item.number}` {inert(item.text)}\nDue {when}{ts(item.due_at, Style.FULL)} ({added.group_name}).{towards}",
         )
         if added.announce_channel_id is not None:
             channel = self.bot.get_partial_messageable(added.announce_channel_id, guild_id=item.guild_id)
@@ -853,7 +870,12 @@ class CommitmentsCog(commands.Cog):
             ),
             allowed_mentions=mention_only(offer.user_id),
         )
-        return Rendered(message=carryover_message(offer), fallback=fallback)
+        message = carryover_message(offer)
+        assert not isinstance(message.view, discord.ui.LayoutView)  # the carry-over DM is a plain message
+        message.view = await with_log_kpis(
+            self.bot, message.view, guild_id=note.guild_id, group_id=note.group_id, user_id=offer.user_id
+        )
+        return Rendered(message=message, fallback=fallback)
 
     async def render_reportback_board(self, note: Notification) -> Rendered:
         if note.meeting_id is None:
@@ -863,7 +885,7 @@ class CommitmentsCog(commands.Cog):
             return Rendered.skip("the meeting or group is gone")
         if not board.members:
             return Rendered.skip("no commitments were due at this meeting")
-        avatars = await avatar_urls(self.bot, [m.user_id for m in board.members])
+        avatars = await avatar_urls(self.bot, board_people(board))
         first, *more = board_messages(board, avatars.__getitem__)
         return Rendered(message=first, more=more)
 

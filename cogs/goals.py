@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from discord.ext import commands
 
 from bot.client import RoundtableBot
 from bot.errors import UserError
-from bot.models import GoalStatus, KpiDirection, KpiVisibility
+from bot.models import CommitmentStatus, GoalStatus, KpiDirection, KpiVisibility
 from bot.services.base import Actor
 from bot.services.goals import (
     GoalInfo,
@@ -57,6 +58,8 @@ DESCRIPTION_MAX = 4096
 CHOICE_NAME_MAX = 100
 LABEL_MAX = 45  # a modal field's label
 MODAL_TITLE_MAX = 45
+MESSAGE_COMPONENTS = 25  # five rows of five buttons
+LINKED_SHOWN = 5  # a goal's card lists its latest linked commitments
 
 STATUS_MARK: dict[str, str] = {
     GoalStatus.ON_TRACK: "🟢", GoalStatus.AT_RISK: "🟠", GoalStatus.BEHIND: "🔴", GoalStatus.DONE: "✅",
@@ -98,7 +101,19 @@ def goal_line(goal: GoalInfo) -> str:
     line += " — " + " · ".join(extras)
     if goal.note:
         line += "\n  ↳ " + inert(goal.note).replace("\n", "\n    ")
+    shown = goal.commitments[-LINKED_SHOWN:]
+    for item in shown:
+        line += f"\n  • `#{item.number}` {inert(item.text)} — *{CommitmentStatus(item.status).label}*"
+    if len(goal.commitments) > len(shown):
+        line += f"\n  • and {plural(len(goal.commitments) - len(shown), 'earlier commitment')}"
     return line
+
+
+def board_goal_line(goals: Sequence[GoalInfo]) -> list[str]:
+    """A member's goals on the meeting board: one line, each goal with its status (none: no line)."""
+    if not goals:
+        return []
+    return ["🎯 Goals: " + " · ".join(f"{STATUS_MARK[g.status]} `#{g.number}` {inert(g.text)} (*{g.status_label}*)" for g in goals)]
 
 
 def goal_choice_name(goal: GoalInfo) -> str:
@@ -174,6 +189,25 @@ def logged_text(logged: Logged) -> str:
 
 def month_label(month: date) -> str:
     return f"{month:%b}\n{month.year}" if month.month == 1 else f"{month:%b}"
+
+
+async def goals_to_link(interaction: discord.Interaction[RoundtableBot], current: str) -> list[app_commands.Choice[str]]:
+    """Autocomplete for ``/commit add goal:``: the member's own open goals in the group the command
+    acts on (its ``group`` option, else the channel's group), at most 25."""
+    if interaction.guild_id is None:
+        return []
+    try:
+        typed = getattr(interaction.namespace, "group", None)
+        group_id = None
+        if isinstance(typed, str) and typed.strip():
+            group_id = await interaction.client.services.groups.find_id(interaction.guild_id, typed.strip())
+        goals = await interaction.client.services.goals.goal_choices(
+            actor_from(interaction), current, open_only=True, group_id=group_id, in_group=True
+        )
+    except Exception as error:  # an autocomplete can't show an error: offer nothing
+        log_failure("goal autocomplete", error)
+        return []
+    return [app_commands.Choice(name=goal_choice_name(g), value=f"id:{g.id}") for g in goals]
 
 
 # --- the monthly log modal -----------------------------------------------------------------------
@@ -278,6 +312,49 @@ class LogKpisButton(
         await interaction.response.send_modal(KpiLogModal(form, actor=actor))
 
 
+class LogDueKpisButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"kpi:logdue:(?P<guild>[0-9]+):(?P<group>[0-9]+)",
+):
+    """"Log this month's KPIs" on the module prompt, the minutes and the carry-over DM: opens the
+    ``/kpi log`` modal for the month just ended in the clicker's zone. Anyone may press it; a member
+    without KPIs is told privately how to add one."""
+
+    def __init__(self, guild_id: int, group_id: int) -> None:
+        super().__init__(discord.ui.Button(
+            label="Log this month's KPIs", style=discord.ButtonStyle.secondary, emoji="📈",
+            custom_id=f"kpi:logdue:{guild_id}:{group_id}",
+        ))
+        self.guild_id, self.group_id = guild_id, group_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> LogDueKpisButton:
+        return cls(int(match["guild"]), int(match["group"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        in_server = interaction.guild_id is not None
+        actor = actor_from(interaction) if in_server else Actor(
+            guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name
+        )
+        form = await interaction.client.services.goals.log_form(actor, group_id=self.group_id)
+        await interaction.response.send_modal(KpiLogModal(form, actor=None if in_server else actor))
+
+
+async def with_log_kpis(
+    bot: RoundtableBot, view: discord.ui.View | None, *, guild_id: int, group_id: int, user_id: int | None = None
+) -> discord.ui.View | None:
+    """``view`` with a "Log this month's KPIs" button when the group (or ``user_id``) keeps KPIs."""
+    if not await bot.services.goals.has_kpis(group_id=group_id, user_id=user_id):
+        return view
+    view = view or discord.ui.View(timeout=None)
+    if len(view.children) < MESSAGE_COMPONENTS:
+        view.add_item(LogDueKpisButton(guild_id, group_id))
+    return view
+
+
 # --- the cog -------------------------------------------------------------------------------------
 
 
@@ -292,11 +369,11 @@ class GoalsCog(commands.Cog):
         return {KPI_NUDGE: self.render_kpi_nudge}
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(NextKpisButton, LogKpisButton)
+        self.bot.add_dynamic_items(NextKpisButton, LogKpisButton, LogDueKpisButton)
         self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(NextKpisButton, LogKpisButton)
+        self.bot.remove_dynamic_items(NextKpisButton, LogKpisButton, LogDueKpisButton)
         self.bot.notifications.unregister_all(self._renderers())
 
     async def render_kpi_nudge(self, note: Notification) -> Rendered:

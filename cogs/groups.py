@@ -40,6 +40,7 @@ from bot.waking import unsociable_note
 from cogs.help import checklist_text
 from cogs.meetings import rsvp_view
 from cogs.modules import CheckInButton
+from cogs.review import send_group_stats, send_review
 from cogs.server import TimezoneButton
 
 log = logging.getLogger(__name__)
@@ -294,6 +295,16 @@ class GroupsCog(commands.Cog):
     async def group_info(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
         info = await self.bot.services.groups.info(actor_from(interaction), group_id=group)
         await respond(interaction, embed=info_embed(info))
+
+    @group.command(name="stats", description="Completion, attendance and goals per meeting cycle, as a chart")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def group_stats(self, interaction: discord.Interaction[RoundtableBot], group: GroupOption = None) -> None:
+        await send_group_stats(interaction, group)
+
+    @group.command(name="review", description="Your year in the group as an image: goals, KPIs, commitments, wins")
+    @app_commands.describe(group="Which group (default: this channel's)")
+    async def group_review(self, interaction: discord.Interaction[RoundtableBot], group: GroupOption = None) -> None:
+        await send_review(interaction, group)
 
     @group.command(name="list", description="The groups in this server")
     @app_commands.describe(archived="List archived groups instead")

@@ -53,6 +53,7 @@ AFTER = (
 YOU = (
     "`/group join` · `/group leave` · `/group info` · `/group list` · `/timezone set`\n"
     "`/away set` pause your DMs while you're away · `/away end` · `/away status`\n"
+    "`/group stats` the group's figures per cycle · `/group review` your year, as an image\n"
     "`/meeting minutes` a past meeting's minutes (Markdown copy)\n"
     "`/buddy pair` · `/buddy unpair` · `/help`\n"
     "`/mydata export` a copy of your data · `/mydata forget` delete it"

@@ -35,6 +35,7 @@ from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
 from cogs.attendance import member_names, sheet_message, trend_pages
+from cogs.goals import with_log_kpis
 
 log = logging.getLogger(__name__)
 
@@ -416,8 +417,9 @@ class MeetingsCog(commands.Cog):
         minutes = await self.bot.services.minutes.minutes(meeting_id=note.meeting_id) if note.meeting_id else None
         if minutes is None:
             return Rendered.skip("the meeting or group is gone")
+        view = await with_log_kpis(self.bot, None, guild_id=note.guild_id, group_id=note.group_id)
         return Rendered(message=OutgoingMessage(embeds=minutes_embeds(minutes, with_commit_line=False),
-                                                content=commit_line(minutes)))
+                                                content=commit_line(minutes), view=view))
 
     async def render_minutes_dm(self, note: Notification) -> Rendered:
         """The minutes, by DM, for a member who missed the meeting (the attendance feature's kind)."""

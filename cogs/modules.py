@@ -50,6 +50,7 @@ from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import unsociable_note
+from cogs.goals import with_log_kpis
 
 log = logging.getLogger(__name__)
 
@@ -490,7 +491,8 @@ class ModulesCog(commands.Cog):
             f"📚 This cycle's module for **{prompt.group.name}**. Read it, try the activities, "
             "and check in before the meeting."
         )
-        return Rendered(message=OutgoingMessage(content=content, embeds=[embed], view=checkin_view(prompt.group.id)))
+        view = await with_log_kpis(self.bot, checkin_view(prompt.group.id), guild_id=note.guild_id, group_id=note.group_id)
+        return Rendered(message=OutgoingMessage(content=content, embeds=[embed], view=view))
 
     async def render_checkin_nudge(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

@@ -37,6 +37,7 @@ class Commitment(Base):
         Index("ix_commitment_group_user_status", "group_id", "user_id", "status"),
         Index("ix_commitment_meeting", "meeting_id"),
         Index("ix_commitment_carried_from", "carried_from_id", unique=True),  # carried over at most once
+        Index("ix_commitment_goal", "goal_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,6 +56,8 @@ class Commitment(Base):
     reported_at: Mapped[datetime | None]
     # The unfinished commitment this one carries over ("#19, carried over from #12").
     carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("commitment.id", ondelete="SET NULL"))
+    # The member's goal this commitment works towards (``/commit add goal:``), if any.
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("goal.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -17,6 +17,7 @@ from bot.services import (
     goals_feature,
     meetings_feature,
     modules_feature,
+    review_feature,
     snooze_feature,
 )
 
@@ -31,6 +32,7 @@ FEATURES = FeatureRegistry(
         goals_feature.FEATURE,
         snooze_feature.FEATURE,
         attendance_feature.FEATURE,
+        review_feature.FEATURE,
     )
 )
 set_builtin(FEATURES)

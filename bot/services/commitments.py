@@ -45,6 +45,7 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.buddies import active_buddy_pair, buddy_of
+from bot.services.goals import GoalInfo, Ref, board_goals, goal_infos, goal_to_link
 from bot.services.guilds import member_timezone, own_timezone
 from bot.services.meetings import next_meeting_of
 from bot.services.outbox import REPORTBACK_BOARD
@@ -132,6 +133,7 @@ class Added:
     # The group channel to announce in, or None when the group turned announcements off.
     announce_channel_id: int | None
     timezone: str  # the member's, for showing the due date
+    goal: GoalInfo | None = None  # the goal it works towards (``goal:``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +231,8 @@ class Board:
     apologies: list[int] = field(default_factory=list)  # answered "Can't make it", in the group's order
     # Members away now (``/away``), in the group's order, with when their away ends (UTC).
     away: dict[int, datetime] = field(default_factory=dict)
+    # Each member's open goals (and those done this cycle) with their status, by user id.
+    goals: dict[int, list[GoalInfo]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,6 +444,11 @@ def _rate(rows: Sequence[Commitment | CommitmentInfo]) -> CycleRate:
     )
 
 
+def cycle_rate(rows: Sequence[Commitment | CommitmentInfo]) -> CycleRate:
+    """The completion rate of ``rows`` (the board's definition: partly counts half, dropped ones don't count)."""
+    return _rate(rows)
+
+
 def _by_member(
     rows: Sequence[Commitment], order: Sequence[int] = (), *, view: Callable[[Commitment], CommitmentInfo] = _info
 ) -> list[MemberCommitments]:
@@ -529,8 +538,11 @@ async def posted_board(session: AsyncSession, meeting: Meeting) -> PostedBoard |
 class CommitmentService(Service):
     # commands ------------------------------------------------------------------------------------
 
-    async def add(self, actor: Actor, *, text: str, due: str | None = None, group_id: int | None = None) -> Added:
-        """``/commit add``: due at the group's next meeting, or at ``due`` (in the member's timezone)."""
+    async def add(
+        self, actor: Actor, *, text: str, due: str | None = None, group_id: int | None = None, goal: Ref | None = None
+    ) -> Added:
+        """``/commit add``: due at the group's next meeting, or at ``due`` (in the member's timezone);
+        ``goal``: linked to one of the member's open goals in the same group."""
         cleaned = _clean_text(text)
         now = self.now()
         async with self.begin() as session:
@@ -543,6 +555,7 @@ class CommitmentService(Service):
             assert group is not None
             require_active(group)
             await require_member(session, group, actor)
+            goal_row = await goal_to_link(session, actor, group, goal) if goal is not None else None
             meeting_id: int | None = None
             if due_at is None:
                 meeting = await next_meeting_of(session, group.id, now)
@@ -556,11 +569,17 @@ class CommitmentService(Service):
                 session, group=group, user_id=actor.user_id, text=cleaned, due_at=due_at, meeting_id=meeting_id,
                 now=now,
             )
+            linked = None
+            if goal_row is not None:
+                row.goal_id = goal_row.id
+                await session.flush()
+                linked = (await goal_infos(session, [goal_row]))[0]
             return Added(
                 commitment=_info(row),
                 group_name=group.name,
                 announce_channel_id=group.channel_id if group.announce_commitments else None,
                 timezone=tz,
+                goal=linked,
             )
 
     async def list_commitments(
@@ -947,6 +966,8 @@ class CommitmentService(Service):
             members = _by_member(rows, order, view=lambda row: _seen_by(row, group, None, origins))
             away = {u for _m, u in await apologies_for(session, [meeting.id])}
             paused = await away_members(session, group.guild_id, order, self.now())
+            previous = await _previous_meeting(session, meeting)
+            goals = await board_goals(session, group.id, previous.starts_at if previous is not None else None)
             return Board(
                 group_id=group.id, group_name=group.name, meeting_id=meeting.id, meeting_starts_at=meeting.starts_at,
                 members=members,
@@ -958,6 +979,7 @@ class CommitmentService(Service):
                 rate=_rate(rows),
                 apologies=[u for u in order if u in away],
                 away={u: paused[u] for u in order if u in paused},
+                goals={u: goals[u] for u in order if u in goals},
             )
 
     async def buddy_summary(self, *, group_id: int, meeting_id: int, user_id: int) -> BuddySummary | None:

@@ -11,17 +11,18 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dates import parse_when, to_local
-from bot.errors import InvalidInput, LimitReached, NotAllowed, NotFound
+from bot.errors import InvalidInput, LimitReached, NotAllowed, NotFound, UserError
 from bot.models import (
+    Commitment,
     Goal,
     GoalStatus,
     Group,
@@ -293,6 +294,15 @@ class Ref:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkedCommitment:
+    """A commitment linked to a goal, as the goal's card shows it (no note: a note is its member's)."""
+
+    number: int
+    text: str
+    status: str  # a CommitmentStatus
+
+
+@dataclass(frozen=True, slots=True)
 class GoalInfo:
     id: int
     group_id: int
@@ -304,6 +314,7 @@ class GoalInfo:
     due_on: date | None
     status: str
     note: str | None
+    commitments: tuple[LinkedCommitment, ...] = ()  # linked with `/commit add goal:`, by number
 
     @property
     def status_label(self) -> str:
@@ -412,6 +423,73 @@ def _goal_info(row: Goal) -> GoalInfo:
     )
 
 
+async def _linked(session: AsyncSession, goal_ids: Sequence[int]) -> dict[int, tuple[LinkedCommitment, ...]]:
+    """The commitments linked to each of ``goal_ids``, by number."""
+    linked: dict[int, list[LinkedCommitment]] = {}
+    if goal_ids:
+        rows = await session.scalars(
+            select(Commitment).where(Commitment.goal_id.in_(goal_ids)).order_by(Commitment.number)
+        )
+        for row in rows:
+            assert row.goal_id is not None
+            linked.setdefault(row.goal_id, []).append(LinkedCommitment(number=row.number, text=row.text, status=row.status))
+    return {goal_id: tuple(items) for goal_id, items in linked.items()}
+
+
+async def goal_infos(session: AsyncSession, rows: Sequence[Goal]) -> list[GoalInfo]:
+    """The goals with their linked commitments."""
+    linked = await _linked(session, [row.id for row in rows])
+    return [replace(_goal_info(row), commitments=linked.get(row.id, ())) for row in rows]
+
+
+async def board_goals(session: AsyncSession, group_id: int, since: datetime | None) -> dict[int, list[GoalInfo]]:
+    """Each member's goals for the meeting board: the open ones, and those done since ``since``
+    (the previous meeting), by number. Goals are the group's to read (``/goal list``)."""
+    closed_lately = Goal.status == GoalStatus.DONE
+    if since is not None:
+        closed_lately = and_(closed_lately, Goal.updated_at > since)
+    rows = list(await session.scalars(
+        select(Goal).where(Goal.group_id == group_id, or_(Goal.status.in_(OPEN_GOALS), closed_lately))
+        .order_by(Goal.number)
+    ))
+    grouped: dict[int, list[GoalInfo]] = {}
+    for info in await goal_infos(session, rows):
+        grouped.setdefault(info.user_id, []).append(info)
+    return grouped
+
+
+async def goal_to_link(session: AsyncSession, actor: Actor, group: Group, ref: Ref) -> Goal:
+    """The goal a new commitment in ``group`` works towards: the member's own, open, in that group.
+
+    Another member's goal, a goal of another group (or server) and a closed goal are refused.
+    """
+    if ref.id is not None:
+        row = await session.get(Goal, ref.id)
+        if row is None or row.guild_id != actor.guild_id:
+            raise NotFound("I can't find that goal: pick one of yours from the list.")
+    else:
+        match = _REF.match(ref.text)
+        if match is None:
+            raise InvalidInput(f"{quoted(ref.text)} isn't a goal. Pick one from the list, or type its number like `#3`.")
+        row = await session.scalar(select(Goal).where(Goal.group_id == group.id, Goal.number == int(match["number"])))
+        if row is None:
+            raise NotFound(f"**{group.name}** has no goal #{match['number']}.")
+    if row.group_id != group.id:
+        other = await session.get(Group, row.group_id)
+        mine = row.user_id == actor.user_id and other is not None
+        where = f"**{other.name}**" if mine and other is not None else "another group"
+        raise InvalidInput(
+            f"That goal is in {where}, not **{group.name}**: link a commitment to a goal of the same group."
+        )
+    if row.user_id != actor.user_id:
+        raise NotAllowed(f"#{row.number} is another member's goal: link your commitment to one of your own.")
+    if not GoalStatus(row.status).is_open:
+        raise InvalidInput(
+            f"Goal #{row.number} is {GoalStatus(row.status).label}: link the commitment to an open goal."
+        )
+    return row
+
+
 async def _member_tz(session: AsyncSession, guild_id: int, user_id: int) -> str:
     """The member's timezone, else the server's, else UTC (inside the caller's transaction)."""
     profile = await session.get(MemberProfile, (guild_id, user_id))
@@ -501,8 +579,8 @@ class GoalService(Service):
                 .order_by(GroupMember.joined_at, GroupMember.user_id)
             ))
             grouped: dict[int, list[GoalInfo]] = {}
-            for row in rows:
-                grouped.setdefault(row.user_id, []).append(_goal_info(row))
+            for info in await goal_infos(session, rows):
+                grouped.setdefault(info.user_id, []).append(info)
             rank = {user_id: index for index, user_id in enumerate(order)}
             users = sorted(grouped, key=lambda u: (rank.get(u, len(rank)), grouped[u][0].number))
             return GoalList(group_name=group.name, members=[MemberGoals(u, grouped[u]) for u in users])
@@ -558,19 +636,31 @@ class GoalService(Service):
         """``/goal drop``: the owner drops a goal (kept, no longer listed)."""
         return await self.update_goal(actor, goal=goal, status=GoalStatus.DROPPED, group_id=group_id)
 
-    async def goal_choices(self, actor: Actor, query: str) -> list[GoalInfo]:
-        """Autocomplete: the member's own open goals in this server, at most 25."""
+    async def goal_choices(
+        self, actor: Actor, query: str, *, open_only: bool = False, group_id: int | None = None, in_group: bool = False
+    ) -> list[GoalInfo]:
+        """Autocomplete: the member's own goals in this server (dropped ones left out), at most 25.
+
+        ``open_only``: only open ones. ``in_group``: only those of the group the command acts on
+        (``group_id``, else the channel's group; every group of hers when that can't be told).
+        """
         needle = query.strip().lstrip("#").casefold()
         async with self.begin() as session:
             groups = select(GroupMember.group_id).where(
                 GroupMember.user_id == actor.user_id, GroupMember.guild_id == actor.guild_id
             )
-            rows = list(await session.scalars(
-                select(Goal).where(
-                    Goal.guild_id == actor.guild_id, Goal.user_id == actor.user_id, Goal.group_id.in_(groups),
-                    Goal.status != GoalStatus.DROPPED,
-                ).order_by(Goal.number)
-            ))
+            query_rows = select(Goal).where(
+                Goal.guild_id == actor.guild_id, Goal.user_id == actor.user_id, Goal.group_id.in_(groups),
+                Goal.status.in_(OPEN_GOALS) if open_only else Goal.status != GoalStatus.DROPPED,
+            )
+            if in_group:
+                try:
+                    group = await resolve_group(session, actor, group_id)
+                except UserError:
+                    group = None  # several groups and none named: offer all of hers
+                if group is not None:
+                    query_rows = query_rows.where(Goal.group_id == group.id)
+            rows = list(await session.scalars(query_rows.order_by(Goal.number)))
         matches = [r for r in rows if not needle or needle in r.text.casefold() or str(r.number).startswith(needle)]
         return [_goal_info(r) for r in matches[:25]]
 
@@ -584,6 +674,14 @@ class GoalService(Service):
             return [_goal_info(row) for row in rows]
 
     # KPIs ----------------------------------------------------------------------------------------
+
+    async def has_kpis(self, *, group_id: int, user_id: int | None = None) -> bool:
+        """Whether anyone in the group (or ``user_id``) keeps KPIs there (the "Log this month's KPIs" button)."""
+        async with self.begin() as session:
+            query = select(Kpi.id).where(Kpi.group_id == group_id)
+            if user_id is not None:
+                query = query.where(Kpi.user_id == user_id)
+            return await session.scalar(query.limit(1)) is not None
 
     async def add_kpi(
         self, actor: Actor, *, name: str, unit: str, target: str | None = None, direction: str = KpiDirection.UP,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
-import threading
+import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
 
 from PIL import Image
 
@@ -51,19 +53,30 @@ def test_a_completion_chart_is_a_png_with_its_rates_as_text() -> None:
     assert any(rgb.getpixel((x, y)) == (0, 114, 178) for x in range(0, charts.WIDTH_PX, 4) for y in range(100, 350, 4))
 
 
-async def test_rendering_runs_off_the_event_loop(monkeypatch) -> None:
-    threads: list[str] = []
-    real = charts.kpi_chart
-
-    def recording(*args: object) -> charts.Chart:
-        threads.append(threading.current_thread().name)
-        return real(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(charts, "kpi_chart", recording)
+async def test_rendering_runs_off_the_event_loop() -> None:
+    """In the chart worker process, not in the bot's (whose event loop would wait for the GIL)."""
+    assert await charts.off_loop(os.getpid) != os.getpid()
     chart = await render_kpi_chart("Revenue", "£", MONTHS, [1, 2, 3, 4], None)
-    assert chart.png.startswith(b"\x89PNG") and threads and threads[0] != threading.main_thread().name
+    assert chart.png.startswith(b"\x89PNG") and chart.alt.splitlines()[0] == "Jan: 1 £"
     rates = await render_completion_chart("Completed", ["a"], [0.25])
     assert rates.alt == "a: 25%"
+
+
+async def test_a_dead_worker_is_replaced() -> None:
+    first = await charts.off_loop(os.getpid)
+    os.kill(first, signal.SIGKILL)
+    rates = await render_completion_chart("Completed", ["a"], [0.5])
+    assert rates.alt == "a: 50%" and await charts.off_loop(os.getpid) != first
+
+
+async def test_without_a_worker_process_a_chart_still_renders(monkeypatch, caplog) -> None:
+    class Broken:
+        def submit(self, *args: object, **kwargs: object) -> object:
+            raise BrokenProcessPool("can't start")
+
+    monkeypatch.setattr(charts, "_executor", lambda fresh=False: Broken())
+    rates = await render_completion_chart("Completed", ["a"], [0.75])
+    assert rates.alt == "a: 75%" and "rendering completion_chart in a thread" in caplog.text
 
 
 def test_member_text_is_shown_as_typed_not_as_math() -> None:
