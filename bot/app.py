@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import discord
 from sqlalchemy import event, text
@@ -28,6 +29,8 @@ from cogs import EXTENSIONS
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 5.0
+LISTENER_TASK_PREFIX = "discord.py: "  # how discord.py names the task of each event listener it runs
+LISTENER_GRACE_SECONDS = 1.0
 
 
 def freeze_startup_heap() -> None:
@@ -192,6 +195,26 @@ class App:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await self._client_task
 
+    async def _settle_listeners(self) -> None:
+        """Event listeners still running (discord.py runs each in its own task) finish, or are cancelled
+        after a moment, before the engine goes: one mid-query when the engine is disposed never ends,
+        and the loop's close then hangs on it."""
+        running = [task for task in asyncio.all_tasks() if not task.done() and self._is_listener(task)]
+        if not running:
+            return
+        _done, pending = await asyncio.wait(running, timeout=LISTENER_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=LISTENER_GRACE_SECONDS)
+
+    def _is_listener(self, task: asyncio.Task[Any]) -> bool:
+        """A task discord.py started for one of this client's event listeners (``Client._run_event``)."""
+        if not task.get_name().startswith(LISTENER_TASK_PREFIX):
+            return False
+        frame = getattr(task.get_coro(), "cr_frame", None)
+        return frame is not None and frame.f_locals.get("self") is self.bot
+
     async def stop(self) -> None:
         """Stop the scheduler, close the client, dispose of the engine — within a few seconds."""
         try:
@@ -203,6 +226,7 @@ class App:
                 if not self.bot.is_closed():
                     await self.bot.close()
                 await self.wait_closed()
+                await self._settle_listeners()
         except TimeoutError:
             log.warning("Shutdown took longer than %.0f s; closing the database anyway", STOP_TIMEOUT_SECONDS)
             if self._client_task is not None:

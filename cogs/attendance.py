@@ -16,7 +16,8 @@ import discord
 from discord.ext import commands
 
 from bot.client import RoundtableBot
-from bot.models import AttendanceStatus, MeetingStatus
+from bot.models import MeetingStatus
+from bot.models.attendance import AttendanceStatus
 from bot.services.attendance import (
     MAX_FEEDBACK_LINE,
     AttendanceService,

@@ -7,7 +7,6 @@ their tables are on the metadata wherever the services are (Alembic's env.py imp
 
 from bot.db import Base
 from bot.models.agenda import AgendaItem
-from bot.models.attendance import Attendance, AttendanceStatus, MeetingFeedback
 from bot.models.brainstorms import Brainstorm, BrainstormIdea, BrainstormStatus, BrainstormVote
 from bot.models.commitments import Commitment, CommitmentStatus, Win
 from bot.models.core import CommandSyncState, DMChannel, GuildRemoval, GuildSettings, MemberProfile
@@ -29,8 +28,6 @@ from bot.models.outbox import OutboxRow, OutboxStatus
 
 __all__ = [
     "AgendaItem",
-    "Attendance",
-    "AttendanceStatus",
     "Base",
     "Brainstorm",
     "BrainstormIdea",
@@ -54,7 +51,6 @@ __all__ = [
     "KpiEntry",
     "KpiVisibility",
     "Meeting",
-    "MeetingFeedback",
     "MeetingSeries",
     "MeetingStatus",
     "MemberProfile",

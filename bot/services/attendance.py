@@ -24,7 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import InvalidInput, NotFound
-from bot.models import Attendance, AttendanceStatus, Group, Meeting, MeetingFeedback, MeetingStatus, Rsvp
+from bot.models import Group, Meeting, MeetingStatus, Rsvp
+from bot.models.attendance import Attendance, AttendanceStatus, MeetingFeedback
 from bot.services import outbox
 from bot.services.base import (
     Actor,

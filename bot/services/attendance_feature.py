@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, each_meeting
-from bot.models import Attendance, MeetingFeedback
+from bot.models.attendance import Attendance, MeetingFeedback
 from bot.services.attendance import AttendanceService, meeting_end, missed_meeting
 from bot.services.mydata import FORMER_MEMBER_ID, affected, export_rows
 from bot.services.outbox import MEETING_LENGTH, meeting_occurrence, meeting_payload, member_dm_after

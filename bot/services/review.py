@@ -25,8 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dates import to_local
 from bot.models import (
-    Attendance,
-    AttendanceStatus,
     Commitment,
     CommitmentStatus,
     Goal,
@@ -39,6 +37,7 @@ from bot.models import (
     Rsvp,
     Win,
 )
+from bot.models.attendance import Attendance, AttendanceStatus
 from bot.services.base import Actor, Service, membership, require_reader, resolve_group
 from bot.services.commitments import CycleRate, cycle_rate, due_at_meeting
 from bot.services.goals import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.app import App
-from bot.models import Attendance, MeetingFeedback
+from bot.models.attendance import Attendance, MeetingFeedback
 from tests.e2e.seeding import MEETING_AT, buttons, seed_group
 from tests.sim import Channel, Guild, Sim
 from tests.sim.state import Message

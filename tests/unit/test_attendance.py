@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.errors import InvalidInput, NotAllowed
-from bot.models import Attendance, AttendanceStatus, MeetingFeedback, OutboxRow, Rsvp
+from bot.models import OutboxRow, Rsvp
+from bot.models.attendance import Attendance, AttendanceStatus, MeetingFeedback
 from bot.services import Services
 from bot.services.attendance import AttendanceService, attendance_rates
 from bot.services.base import Actor

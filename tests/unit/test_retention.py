@@ -21,8 +21,6 @@ from bot.clock import ManualClock
 from bot.db import create_engine
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.models import (
-    Attendance,
-    AttendanceStatus,
     Base,
     Brainstorm,
     BrainstormVote,
@@ -36,12 +34,12 @@ from bot.models import (
     Kpi,
     KpiEntry,
     KpiVisibility,
-    MeetingFeedback,
     Module,
     OutboxRow,
     OutboxStatus,
     Rsvp,
 )
+from bot.models.attendance import Attendance, AttendanceStatus, MeetingFeedback
 from bot.services import Services
 from bot.services import outbox as outbox_service
 from bot.services.base import Actor
