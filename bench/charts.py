@@ -62,9 +62,10 @@ def ms(seconds: float) -> str:
 
 
 def per_image(runs: int) -> None:
-    print(f"Per image ({runs} renders of each, in turn, one thread):")
+    print(f"Per image ({runs} renders of each, in turn, one thread, prepared as the chart worker is):")
+    charts.prepare_worker()  # what the worker process does at its start: warm up, freeze the heap
     for name, render in SYNC.items():
-        render()  # warm: fonts and the first figure
+        render()  # warm: this kind's first figure
         times, cpu = [], []
         size = 0
         for _ in range(runs):
