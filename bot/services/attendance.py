@@ -6,8 +6,9 @@ make it → apologies, no answer → absent). The first change stores the whole 
 has either no attendance or one row per member; later changes edit single rows.
 
 Who *missed* a meeting (they get its minutes by DM): with attendance taken, the members marked
-absent or apologies; without, the members who answered "can't make it" or didn't answer.
-Everyone else *attended* and gets the feedback question instead (one DM each, never both).
+absent or apologies; without, the members who answered "can't make it" — a member who didn't
+answer may well have come, and "You missed the meeting" would be wrong for them. Everyone else
+*attended* and gets the feedback question instead (one DM each, never both).
 
 Feedback (a score 1–5 and an optional line) is open from the meeting's end until the group's
 next meeting starts (or :data:`FEEDBACK_WINDOW` after the end when none is scheduled); a second
@@ -204,7 +205,7 @@ async def missed_meeting(session: AsyncSession, meeting: Meeting, members: list[
     if stored:
         return {uid for uid in members if stored.get(uid, AttendanceStatus.ABSENT) in MISSED}
     answers = await _rsvps(session, meeting.id)
-    return {uid for uid in members if answers.get(uid) in (None, "no")}
+    return {uid for uid in members if answers.get(uid) == "no"}
 
 
 async def attendance_rates(session: AsyncSession, group_id: int, *, since: datetime | None = None) -> AttendanceRates:

@@ -104,11 +104,11 @@ async def test_a_month_arrives_once_each_at_its_time(
     assert contents(sim.messages(channel))[6:] == [f"post_meeting {occ}"]
     await step(sim, app, clock, timedelta(minutes=30))  # half an hour after the end: the DMs after the meeting
     await step(sim, app, clock, timedelta(days=30))
-    # Neither answered the RSVP nor had attendance taken: each missed it and gets the minutes by DM.
+    # Neither answered the RSVP nor had attendance taken: each may have come, and gets the feedback question.
     # (the next cycle's module prompt, a minute after the end, now goes out too: the clock stops on the way)
     assert contents(sim.messages(channel))[6:] == [f"post_meeting {occ}", f"module_prompt after:{occ}"]
     assert len(sim.dms(alice)) == len(sim.dms(bob)) == 3
-    assert contents(sim.dms(bob))[2:] == [f"minutes_dm {occ}"]
+    assert contents(sim.dms(bob))[2:] == [f"feedback_dm {occ}"]
     rows = await outbox_rows(app, group_id)
     sent = {k: r for k, r in rows.items() if r.status == "sent"}
     assert len(sent) == 14 and all(r.message_id for r in sent.values())
