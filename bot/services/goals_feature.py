@@ -20,12 +20,12 @@ from bot.models import Goal, Kpi, KpiEntry, OutboxRow
 from bot.models.outbox import OutboxStatus
 from bot.services.goals import GoalService
 from bot.services.mydata import export_rows
-from bot.services.outbox import meeting_occurrence, member_dm_after, member_dm_due
+from bot.services.outbox import member_dm_after, member_dm_due
 
 KPI_NUDGE = "kpi_nudge"
 NUDGE_DAY = 2  # with no meeting this month: the 2nd, from this hour (group time), inside the window
 NUDGE_HOUR = 10
-R_LOGGED = "KPIs logged"
+R_LOGGED = "KPIs logged (or the month to nudge for has passed)"
 
 
 def _month_key(month: date) -> str:
@@ -95,7 +95,7 @@ async def plan_kpi_nudges(session: AsyncSession, plan: GroupPlan) -> list[Planne
                     break
                 if due >= opens:
                     payload["starts_at"] = slot.meeting.starts_at.isoformat()
-                    row = PlannedRow(KPI_NUDGE, slot.meeting, meeting_occurrence(slot.meeting), user_id, due, payload)
+                    row = PlannedRow(KPI_NUDGE, slot.meeting, f"month:{key}", user_id, due, payload)
                     break
             if row is None:
                 local = datetime.combine(_add_months(month, 1).replace(day=NUDGE_DAY), time(NUDGE_HOUR), plan.zone)

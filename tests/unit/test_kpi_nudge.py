@@ -18,7 +18,7 @@ from bot.services import FEATURES, Services
 from bot.services.base import Actor
 from bot.services.commitments import CommitmentRef
 from bot.services.goals import Ref
-from bot.services.goals_feature import KPI_NUDGE
+from bot.services.goals_feature import KPI_NUDGE, R_LOGGED
 from bot.services.outbox import plan_group
 from tests.unit.seeding import CHANNEL, GUILD, add_meeting, make_group
 
@@ -68,7 +68,7 @@ async def test_the_nudge_goes_before_the_meeting_inside_the_window_and_is_cancel
     form = await services.goals.log_form(actor(ANA))
     await services.goals.log_values(actor(ANA), group_id=group_id, month=OCT, values={form.fields[0].kpi_id: "1200"})
     rows = await nudges(sessions)
-    assert (rows["ana/2026-10"].status, rows["ana/2026-10"].reason) == (CANCELLED, "KPIs logged")
+    assert (rows["ana/2026-10"].status, rows["ana/2026-10"].reason) == (CANCELLED, R_LOGGED)
     assert rows["ana/2026-11"].status == PENDING
     await replan(sessions, group_id, clock.now())  # stays cancelled
     assert (await nudges(sessions))["ana/2026-10"].status == CANCELLED
@@ -182,3 +182,28 @@ async def test_deleting_a_members_data_takes_their_goals_and_kpis(
         assert list(await session.scalars(select(Goal.user_id))) == [BOB]
         assert list(await session.scalars(select(Kpi.id))) == []
         assert list(await session.scalars(select(KpiEntry.id))) == []
+
+
+async def test_a_nudge_moving_to_an_earlier_meeting_is_the_same_row_retimed(
+    sessions: async_sessionmaker[AsyncSession], services: Services, clock: ManualClock
+) -> None:
+    """December's nudge opens on 1 January. Planned on 31 December, the meeting of 2 January is too
+    early for it (its lead falls before the month opens) and the one of 2 February takes it; planned
+    again on 1 January, the 2 January meeting can take it. One row per member and month: retimed
+    and moved, never cancelled as if the KPIs had been logged."""
+    group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA])
+    early = await add_meeting(sessions, group_id, datetime(2027, 1, 2, 19, 0, tzinfo=UTC))
+    late = await add_meeting(sessions, group_id, datetime(2027, 2, 2, 19, 0, tzinfo=UTC))
+    await services.goals.add_kpi(actor(ANA), name="Revenue", unit="£")
+    clock.set(datetime(2026, 12, 31, 12, 0, tzinfo=UTC))
+    await replan(sessions, group_id, clock.now())
+    december = (await nudges(sessions))["ana/2026-12"]
+    assert (december.meeting_id, december.occurrence, december.status) == (late, "month:2026-12", PENDING)
+
+    clock.set(datetime(2027, 1, 1, 12, 0, tzinfo=UTC))
+    await replan(sessions, group_id, clock.now())
+    moved = (await nudges(sessions))["ana/2026-12"]
+    assert moved.id == december.id and (moved.meeting_id, moved.status) == (early, PENDING)
+    async with sessions.begin() as session:
+        decembers = list(await session.scalars(select(OutboxRow).where(OutboxRow.kind == KPI_NUDGE)))
+    assert [r.id for r in decembers if r.payload.get("month") == "2026-12"] == [december.id]  # no cancelled copy
