@@ -47,13 +47,12 @@ from bot.services.base import Actor, Service, membership, resolve_group
 from bot.services.goals import Relation, visible_kpi
 from bot.services.meetings import members_of
 from bot.services.minutes import minutes_of
-from bot.services.mydata import _plain
+from bot.services.mydata import _plain, batch_files
 from bot.services.purge import delete_group_rows
 
 log = logging.getLogger(__name__)
 
 CONFIRM_WINDOW = timedelta(minutes=10)
-FILES_PER_MESSAGE = 10
 
 
 async def _require_facilitator(session: AsyncSession, group: Group, actor: Actor) -> None:
@@ -96,15 +95,7 @@ class GroupExport:
         ]}
         files = _split(f"{slug}.md", render_markdown(document, names).encode(), limit)
         files += _split_json(f"{slug}", document, limit)
-        batches: list[list[tuple[str, bytes]]] = []
-        size = 0
-        for name, data in files:
-            if not batches or len(batches[-1]) >= FILES_PER_MESSAGE or size + len(data) > limit:
-                batches.append([])
-                size = 0
-            batches[-1].append((name, data))
-            size += len(data)
-        return batches
+        return batch_files(files, limit)
 
 
 def _split(name: str, data: bytes, limit: int) -> list[tuple[str, bytes]]:

@@ -100,15 +100,20 @@ class MemberExport:
         files = _split_json(self.document(), limit)
         for table, rows in sorted(self.tables().items()):
             files.extend(_csv_files(table, rows, limit))
-        batches: list[list[tuple[str, bytes]]] = []
-        size = 0
-        for name, data in files:
-            if not batches or len(batches[-1]) >= FILES_PER_MESSAGE or size + len(data) > limit:
-                batches.append([])
-                size = 0
-            batches[-1].append((name, data))
-            size += len(data)
-        return batches
+        return batch_files(files, limit)
+
+
+def batch_files(files: Sequence[tuple[str, bytes]], limit: int) -> list[list[tuple[str, bytes]]]:
+    """Files grouped into messages: at most :data:`FILES_PER_MESSAGE` and ``limit`` bytes each."""
+    batches: list[list[tuple[str, bytes]]] = []
+    size = 0
+    for name, data in files:
+        if not batches or len(batches[-1]) >= FILES_PER_MESSAGE or size + len(data) > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append((name, data))
+        size += len(data)
+    return batches
 
 
 def _split_json(document: dict[str, Any], limit: int) -> list[tuple[str, bytes]]:
