@@ -37,6 +37,7 @@ class MeetingEvent:
     starts_at: datetime
     location: str | None = None
     description: str | None = None
+    url: str | None = None  # the place's link (the online meeting, or the map)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class SeriesEvent:
     rrule: str  # "DTSTART:<naive local>\nRRULE:<rule>", as kept in meeting_series.rrule
     location: str | None = None
     description: str | None = None
+    url: str | None = None  # the place's link (the online meeting, or the map)
     # When the series was set: its calendar starts at the first date after that.
     created_at: datetime | None = None
     # Occurrences (aware, the series' own dates) that were cancelled: EXDATEs.
@@ -89,7 +91,7 @@ def _local(when: datetime, tz: str) -> datetime:
 
 
 def _event(uid: str, *, group_name: str, start_local: datetime, location: str | None, description: str | None,
-           now: datetime) -> icalendar.Event:
+           now: datetime, url: str | None = None) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", uid)
     event.add("dtstamp", now)
@@ -98,6 +100,8 @@ def _event(uid: str, *, group_name: str, start_local: datetime, location: str | 
     event.add("dtend", start_local + DURATION)
     if location:
         event.add("location", location)
+    if url:
+        event.add("url", url)
     event.add("description", description or default_description(group_name))
     return event
 
@@ -114,7 +118,8 @@ def meeting_ics(meeting: MeetingEvent, *, now: datetime) -> bytes:
     cal = _calendar(summary(meeting.group_name))
     start = _local(meeting.starts_at, meeting.timezone)
     cal.add_component(_event(meeting_uid(meeting.meeting_id), group_name=meeting.group_name, start_local=start,
-                             location=meeting.location, description=meeting.description, now=now))
+                             location=meeting.location, description=meeting.description, now=now,
+                             url=meeting.url))
     return _finish(cal, meeting.starts_at, meeting.starts_at)
 
 
@@ -143,7 +148,7 @@ def series_ics(series: SeriesEvent, *, now: datetime) -> bytes:
     cal = _calendar(summary(series.group_name))
     uid = series_uid(series.series_id)
     main = _event(uid, group_name=series.group_name, start_local=start, location=series.location,
-                  description=series.description, now=now)
+                  description=series.description, now=now, url=series.url)
     main.add("rrule", icalendar.vRecur.from_ical(rule))
     excluded = sorted({*series.cancelled})
     if excluded:
@@ -152,7 +157,7 @@ def series_ics(series: SeriesEvent, *, now: datetime) -> bytes:
     last = start
     for occurrence, new_start in sorted(series.moved):
         override = _event(uid, group_name=series.group_name, start_local=_local(new_start, tz),
-                          location=series.location, description=series.description, now=now)
+                          location=series.location, description=series.description, now=now, url=series.url)
         override.add("recurrence-id", _local(occurrence, tz))
         cal.add_component(override)
         last = max(last, new_start, occurrence)

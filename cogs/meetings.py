@@ -17,6 +17,7 @@ from bot import calendar
 from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import CommitmentStatus, MeetingStatus
+from bot.places import MAX_ADDRESS, MAX_LINK, MAX_VENUE, Place, PlaceKind
 from bot.services.attendance import AttendanceService
 from bot.services.attendance_feature import MINUTES_DM
 from bot.services.meetings import MeetingInfo
@@ -77,6 +78,33 @@ def local_times_text(local_times: list[MemberLocalTime], *, series: bool = False
     return text if len(text) <= 1500 else text[:1499] + "…"
 
 
+VenueOption = app_commands.Transform[str, TextTransformer(MAX_VENUE, what="venue")]
+AddressOption = app_commands.Transform[str, TextTransformer(MAX_ADDRESS, what="address")]
+LinkOption = app_commands.Transform[str, TextTransformer(MAX_LINK, what="link")]
+PLACE_HELP = {"venue": "Where in person: the venue's name", "address": "The venue's address",
+              "link": "The meeting link (online), or a map link (in person); https:// only",
+              "online": "Online (needs link:) — default: online when only a link is given"}
+
+
+def _href(url: str) -> str:
+    """A checked http(s) link made safe inside a masked link's parentheses."""
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20").replace("<", "%3C").replace(">", "%3E")
+
+
+def place_text(place: Place) -> str:
+    """The place for an embed: member text inert, links masked (and not unfurled)."""
+    lines = [inert(place.venue, 100)] if place.venue else []
+    if place.address:
+        lines.append(inert(place.address, 200))
+    if place.kind == PlaceKind.ONLINE:
+        lines.insert(0, "Online")
+        if place.link:
+            lines.append(f"[Join the meeting](<{_href(place.link)}>)")
+    elif place.link:
+        lines.append(f"[Map](<{_href(place.link)}>)")
+    return "\n".join(lines)
+
+
 def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=title or f"Next meeting — {meeting.group_name}",
@@ -86,8 +114,8 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
     )
     if meeting.status != MeetingStatus.SCHEDULED:
         embed.add_field(name="Status", value=meeting.status.capitalize(), inline=False)
-    if meeting.location:
-        embed.add_field(name="Where", value=inert(meeting.location, 1024), inline=False)
+    if meeting.place:
+        embed.add_field(name="Where", value=place_text(meeting.place), inline=False)
     for answer, label in ANSWER_LABELS.items():
         ids = meeting.answers.get(answer, [])
         embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
@@ -118,7 +146,7 @@ def _people(ids: tuple[int, ...]) -> str:
 def pack_message(pack: Pack) -> OutgoingMessage:
     """The meeting pack: one message, within Discord's limits; pings only who hasn't answered."""
     agenda = pack.agenda
-    where = f"\n**Where:** {inert(pack.location, 200)}" if pack.location else ""
+    where = f"\n**Where:** {place_text(pack.place).replace(chr(10), ' · ')}" if pack.place else ""
     embed = discord.Embed(
         title=f"Meeting pack — {agenda.label}"[:256],
         description=f"**When:** {ts_with_relative(agenda.starts_at)} (in your own time){where}",
@@ -447,11 +475,13 @@ class MeetingsCog(commands.Cog):
 
     @meeting.command(name="schedule", description="Schedule one meeting (facilitator)")
     @app_commands.describe(when='When, in the group\'s timezone: "2026-12-03 18:00", "3 Dec 6pm", "next tuesday 18:00"',
-                           location="Where (a place or a call link)", group="Which group (default: this channel's)")
+                           **PLACE_HELP, group="Which group (default: this channel's)")
     async def meeting_schedule(self, interaction: discord.Interaction, when: WhenOption,
-                               location: app_commands.Transform[str, TextTransformer(200, what="location")] | None = None,
+                               venue: VenueOption | None = None, address: AddressOption | None = None,
+                               link: LinkOption | None = None, online: bool | None = None,
                                group: GroupOption = None) -> None:
-        meeting = await self.bot.services.meetings.schedule(actor_from(interaction), when=when, location=location,
+        meeting = await self.bot.services.meetings.schedule(actor_from(interaction), when=when, location=venue,
+                                                             address=address, link=link, online=online,
                                                              group_id=group)
         public = _in_group_channel(interaction, meeting.channel_id)
         local = local_times_text(meeting.local_times)
@@ -463,13 +493,15 @@ class MeetingsCog(commands.Cog):
     @meeting.command(name="recurring", description="Set the group's meeting series (facilitator)")
     @app_commands.describe(rule='"first tuesday", "last friday", "every 4 weeks on monday", or an RRULE',
                            time="Wall-clock time in the group's timezone (default 18:00)",
-                           location="Where (a place or a call link)", group="Which group (default: this channel's)")
+                           **PLACE_HELP, group="Which group (default: this channel's)")
     async def meeting_recurring(self, interaction: discord.Interaction, rule: RuleOption,
                                 time: TimeOption | None = None,
-                                location: app_commands.Transform[str, TextTransformer(200, what="location")] | None = None,
+                                venue: VenueOption | None = None, address: AddressOption | None = None,
+                                link: LinkOption | None = None, online: bool | None = None,
                                 group: GroupOption = None) -> None:
         series = await self.bot.services.meetings.recurring(actor_from(interaction), rule=rule, time=time,
-                                                             location=location, group_id=group)
+                                                             location=venue, address=address, link=link,
+                                                             online=online, group_id=group)
         dates = "\n".join(f"• {ts(d, Style.FULL)}" for d in series.next_dates)
         replaced = (f"\n{plural(series.replaced, 'upcoming meeting')} of the previous series "
                     f"{'was' if series.replaced == 1 else 'were'} replaced."
@@ -486,6 +518,23 @@ class MeetingsCog(commands.Cog):
             f"📅 **{series.group_name}** now meets {series.description} at {series.local_time} "
             f"({series.timezone}; each of you sees the dates in your own time).{first}",
         )
+
+    @meeting.command(name="place", description="Change where a meeting, or the series, happens (facilitator)")
+    @app_commands.describe(meeting="Which meeting (default: the next one)",
+                           series="Change the series' place (its meetings without their own follow)",
+                           **PLACE_HELP, clear="Remove the place (a meeting then has its series' place)",
+                           group="Which group (default: this channel's)")
+    async def meeting_place(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                            series: bool = False, venue: VenueOption | None = None,
+                            address: AddressOption | None = None, link: LinkOption | None = None,
+                            online: bool | None = None, clear: bool = False, group: GroupOption = None) -> None:
+        done = await self.bot.services.meetings.set_place(
+            actor_from(interaction), meeting_id=meeting, series=series, venue=venue, address=address, link=link,
+            online=online, clear=clear, group_id=group)
+        what = (f"The series of **{inert(done.group_name, 80)}**" if done.starts_at is None
+                else f"The meeting of {ts(done.starts_at, Style.FULL)}")
+        where = f" now meets at:\n{place_text(done.place)}" if done.place else " has no place set now."
+        await respond(interaction, what + where)
 
     @meeting.command(name="next", description="The next meeting, with Going / Maybe / Can't make it")
     @app_commands.describe(group="Which group (default: this channel's)")
@@ -505,7 +554,7 @@ class MeetingsCog(commands.Cog):
             await respond(interaction, f"**{name}** has no meeting planned.")
             return
         lines = [
-            f"• {ts_with_relative(m.starts_at)}" + (f" — {inert(m.location, 100)}" if m.location else "")
+            f"• {ts_with_relative(m.starts_at)}" + (f" — {inert(m.place.text, 100)}" if m.place else "")
             + f" · going {m.counts.get('going', 0)}"
             for m in meetings
         ]

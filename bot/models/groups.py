@@ -117,6 +117,10 @@ class MeetingSeries(Base):
     rrule: Mapped[str] = mapped_column(Text)  # the normalised RRULE
     local_time: Mapped[str] = mapped_column(String(5))  # HH:MM
     location: Mapped[str | None] = mapped_column(String(200))
+    # The typed place (bot/places.py): ``location`` is its venue.
+    address: Mapped[str | None] = mapped_column(String(200))
+    place_link: Mapped[str | None] = mapped_column(String(500))
+    place_kind: Mapped[str | None] = mapped_column(String(16))
     created_by: Mapped[int] = mapped_column(Snowflake)
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
@@ -140,6 +144,10 @@ class Meeting(Base):
     # For a meeting of a series: the occurrence it was made for (kept when the meeting is moved).
     series_occurrence_at: Mapped[datetime | None]
     location: Mapped[str | None] = mapped_column(String(200))
+    # The typed place (bot/places.py): ``location`` is its venue.
+    address: Mapped[str | None] = mapped_column(String(200))
+    place_link: Mapped[str | None] = mapped_column(String(500))
+    place_kind: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED)
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -24,6 +24,7 @@ from bot.calendar import SeriesEvent as CalendarSeries
 from bot.dates import parse_when
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.models import Group, GroupMember, Meeting, MeetingSeries, MeetingStatus, Rsvp
+from bot.places import Place, make_place, place_of, store
 from bot.services import outbox
 from bot.services.base import (
     Actor,
@@ -37,11 +38,9 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.waking import MemberLocalTime, member_local_times
-from bot.text import clean
 
 SERIES_AHEAD = 3
 ANSWERS = ("going", "maybe", "no")
-MAX_LOCATION_LENGTH = 200
 MAX_LISTED = 25
 # A started meeting still counts as "current" (for /meeting end, RSVPs) this long after it starts.
 MEETING_LENGTH = timedelta(hours=3)
@@ -63,6 +62,7 @@ class MeetingInfo:
     number: int = 0  # its place among the group's meetings (cancelled ones not counted): "3rd meeting"
     # Filled for the facilitator's reply to schedule / move: members who set a zone, in it.
     local_times: list[MemberLocalTime] = field(default_factory=list)
+    place: Place | None = None  # its own, else its series' (``location`` is this place's venue)
 
     @property
     def label(self) -> str:
@@ -113,6 +113,16 @@ class SeriesInfo:
     replaced: int  # future meetings of the previous series that were cancelled
     local_times: list[MemberLocalTime] = field(default_factory=list)  # the next dates, per member with a zone
     channel_id: int = 0  # the group's channel, where the new schedule is announced
+    place: Place | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceSet:
+    """What ``/meeting place`` changed: one meeting (``starts_at``) or the series (``starts_at`` None)."""
+
+    group_name: str
+    starts_at: datetime | None
+    place: Place | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +178,24 @@ async def meeting_infos(session: AsyncSession, group: Group, meetings: Sequence[
     for meeting_id, user_id, answer in rows:
         answers[meeting_id].setdefault(answer, []).append(user_id)
     numbers = await meeting_numbers(session, group.id, meetings)
-    return [_meeting_info(group, meeting, answers[meeting.id], numbers[meeting.id]) for meeting in meetings]
+    series_ids = {m.series_id for m in meetings if m.series_id is not None}
+    series = {s.id: s for s in await session.scalars(select(MeetingSeries).where(MeetingSeries.id.in_(series_ids)))} \
+        if series_ids else {}
+    return [
+        _meeting_info(group, meeting, answers[meeting.id], numbers[meeting.id],
+                      place_of(meeting, series.get(meeting.series_id) if meeting.series_id is not None else None))
+        for meeting in meetings
+    ]
 
 
-def _meeting_info(group: Group, meeting: Meeting, answers: dict[str, list[int]], number: int) -> MeetingInfo:
+async def meeting_place(session: AsyncSession, meeting: Meeting) -> Place | None:
+    """The meeting's own place, else its series'."""
+    series = await session.get(MeetingSeries, meeting.series_id) if meeting.series_id is not None else None
+    return place_of(meeting, series)
+
+
+def _meeting_info(group: Group, meeting: Meeting, answers: dict[str, list[int]], number: int,
+                  place: Place | None) -> MeetingInfo:
     return MeetingInfo(
         id=meeting.id,
         group_id=group.id,
@@ -179,12 +203,13 @@ def _meeting_info(group: Group, meeting: Meeting, answers: dict[str, list[int]],
         channel_id=group.channel_id,
         timezone=group.timezone,
         starts_at=meeting.starts_at,
-        location=meeting.location,
+        location=place.venue if place else None,
         status=meeting.status,
         series_id=meeting.series_id,
         counts={answer: len(ids) for answer, ids in answers.items()},
         answers=answers,
         number=number,
+        place=place,
     )
 
 
@@ -218,7 +243,7 @@ async def extend_series(session: AsyncSession, group: Group, now: datetime) -> i
     for when in dates:
         session.add(
             Meeting(guild_id=group.guild_id, group_id=group.id, series_id=series.id, starts_at=when,
-                    series_occurrence_at=when, location=series.location, status=MeetingStatus.SCHEDULED, created_at=now)
+                    series_occurrence_at=when, status=MeetingStatus.SCHEDULED, created_at=now)
         )
     return len(dates)
 
@@ -228,39 +253,34 @@ async def _local_times(session: AsyncSession, group: Group, dates: list[datetime
     return await member_local_times(session, group.guild_id, members, dates)
 
 
-def _clean_location(location: str | None) -> str | None:
-    if location is None:
-        return None
-    cleaned = clean(location)
-    if len(cleaned) > MAX_LOCATION_LENGTH:
-        raise InvalidInput(f"The location is {len(cleaned)} characters long; at most {MAX_LOCATION_LENGTH}.")
-    return cleaned or None
-
-
 class MeetingService(Service):
-    async def schedule(self, actor: Actor, *, when: str, location: str | None = None,
+    async def schedule(self, actor: Actor, *, when: str, location: str | None = None, address: str | None = None,
+                       link: str | None = None, online: bool | None = None,
                        group_id: int | None = None) -> MeetingInfo:
-        """One meeting, ``when`` read in the group's timezone."""
-        place = _clean_location(location)
+        """One meeting, ``when`` read in the group's timezone; ``location`` is the venue."""
+        place = make_place(venue=location, address=address, link=link, online=online)
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
             require_active(group)
             await require_facilitator(session, group, actor)
             now = self.now()
             starts_at = self._future(parse_when(when, group.timezone, now), now, group.timezone)
-            meeting = Meeting(guild_id=group.guild_id, group_id=group.id, starts_at=starts_at, location=place,
+            meeting = Meeting(guild_id=group.guild_id, group_id=group.id, starts_at=starts_at,
                               status=MeetingStatus.SCHEDULED, created_at=now)
+            store(meeting, place)
             session.add(meeting)
             await outbox.plan_group(session, group.id, now)
             info = await meeting_info(session, group, meeting)
             return replace(info, local_times=await _local_times(session, group, [starts_at]))
 
     async def recurring(self, actor: Actor, *, rule: str, time: str | None = None, location: str | None = None,
+                        address: str | None = None, link: str | None = None, online: bool | None = None,
                         group_id: int | None = None) -> SeriesInfo:
-        """A series at a wall-clock time; replaces the future part of the group's existing series."""
+        """A series at a wall-clock time; replaces the future part of the group's existing series.
+        Its meetings have its place (``location`` is the venue) unless given their own."""
         series_rule = recurrence.parse_rule(rule)
         at = recurrence.parse_time(time or "18:00")
-        place = _clean_location(location)
+        place = make_place(venue=location, address=address, link=link, online=online)
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
             require_active(group)
@@ -283,16 +303,47 @@ class MeetingService(Service):
                     replaced += 1
             series = MeetingSeries(
                 guild_id=group.guild_id, group_id=group.id, rule_text=" ".join(rule.split())[:200],
-                rrule=recurrence.store(series_rule.rrule, anchor), local_time=f"{at:%H:%M}", location=place,
+                rrule=recurrence.store(series_rule.rrule, anchor), local_time=f"{at:%H:%M}",
                 created_by=actor.user_id, created_at=now,
             )
+            store(series, place)
             session.add(series)
             await session.flush()
             await extend_series(session, group, now)
             await outbox.plan_group(session, group.id, now)
             return SeriesInfo(series.id, group.name, series_rule.description, series.local_time, group.timezone,
-                              place, next_dates, replaced, await _local_times(session, group, next_dates),
-                              channel_id=group.channel_id)
+                              place.venue if place else None, next_dates, replaced,
+                              await _local_times(session, group, next_dates), channel_id=group.channel_id, place=place)
+
+    async def set_place(self, actor: Actor, *, meeting_id: int | None = None, series: bool = False,
+                        venue: str | None = None, address: str | None = None, link: str | None = None,
+                        online: bool | None = None, clear: bool = False, group_id: int | None = None) -> PlaceSet:
+        """Change where one meeting (default: the next) or the series (``series``) happens.
+
+        A meeting's own place wins over its series'; clearing a meeting's place gives it its series' again.
+        """
+        place = make_place(venue=venue, address=address, link=link, online=online)
+        if place is None and not clear:
+            raise InvalidInput("Give the place (`venue:`, `address:`, `link:`), or `clear:True` to remove it.")
+        if place is not None and clear:
+            raise InvalidInput("Either give a place or clear it, not both.")
+        if series and meeting_id is not None:
+            raise InvalidInput("Choose a meeting or the series, not both.")
+        async with self.begin() as session:
+            if series:
+                group = await resolve_group(session, actor, group_id)
+                require_active(group)
+                await require_facilitator(session, group, actor)
+                found = await active_series(session, group.id)
+                if found is None:
+                    raise NotFound(f"**{group.name}** has no meeting series: `/meeting recurring` sets one.")
+                store(found, place)
+                return PlaceSet(group.name, None, place)
+            group, meeting = await self._target(session, actor, meeting_id, group_id)
+            if meeting.starts_at <= self.now():
+                raise InvalidInput("That meeting has already started.")
+            store(meeting, place)
+            return PlaceSet(group.name, meeting.starts_at, await meeting_place(session, meeting))
 
     async def next(self, actor: Actor, *, group_id: int | None = None) -> MeetingInfo:
         async with self.begin() as session:
@@ -328,8 +379,10 @@ class MeetingService(Service):
             await require_member(session, group, actor)
             if meeting.status == MeetingStatus.CANCELLED:
                 raise InvalidInput("That meeting was cancelled: `/meeting next` shows the next one.")
+            here = await meeting_place(session, meeting)
             one = CalendarMeeting(meeting_id=meeting.id, group_name=group.name, timezone=group.timezone,
-                                  starts_at=meeting.starts_at, location=meeting.location)
+                                  starts_at=meeting.starts_at, location=here.text if here else None,
+                                  url=here.link if here else None)
             series = await session.get(MeetingSeries, meeting.series_id) if meeting.series_id is not None else None
             if series is None or series.ended_at is not None:
                 return one, None
@@ -342,8 +395,10 @@ class MeetingService(Service):
                     cancelled.append(row.series_occurrence_at)
                 elif row.starts_at != row.series_occurrence_at:
                     moved.append((row.series_occurrence_at, row.starts_at))
+            there = place_of(series, None)
             return one, CalendarSeries(series_id=series.id, group_name=group.name, timezone=group.timezone,
-                                       rrule=series.rrule, location=series.location, created_at=series.created_at,
+                                       rrule=series.rrule, location=there.text if there else None,
+                                       url=there.link if there else None, created_at=series.created_at,
                                        cancelled=tuple(cancelled),
                                        moved=tuple(moved))
 

@@ -28,11 +28,12 @@ from bot.models import (
     Win,
 )
 from bot.models.commitments import CommitmentStatus
+from bot.places import Place
 from bot.services.agenda import Agenda, agenda_of
 from bot.services.attendance import AttendanceLine, attendance_line
 from bot.services.base import Actor, Service, membership, resolve_group
 from bot.services.commitments import CycleRate, due_at_meeting
-from bot.services.meetings import MEETING_LENGTH, members_of
+from bot.services.meetings import MEETING_LENGTH, meeting_place, members_of
 
 TOP_IDEAS = 3
 
@@ -72,6 +73,7 @@ class Pack:
     checked_in: int
     members: int
     tally: Tally
+    place: Place | None = None  # the meeting's own, else its series' (``location`` is its venue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +168,10 @@ async def pack_of(session: AsyncSession, group: Group, meeting: Meeting) -> Pack
     checked_in = await session.scalar(
         select(func.count(CheckIn.id)).where(CheckIn.group_id == group.id, CheckIn.meeting_id == meeting.id)
     )
+    place = await meeting_place(session, meeting)
     return Pack(
-        agenda=await agenda_of(session, group, meeting), location=meeting.location, module_number=number,
+        agenda=await agenda_of(session, group, meeting), location=place.venue if place else None, place=place,
+        module_number=number,
         module_title=await _module_title(session, group, number), checked_in=int(checked_in or 0),
         members=len(await members_of(session, group.id)), tally=await _tally(session, meeting),
     )

@@ -40,7 +40,7 @@ async def test_add_to_calendar_gives_the_meeting_and_the_series_as_ics_files(
     ana, outsider = sim.member(guild, "Ana"), sim.member(guild, "Outsider")
     await create(sim, admin, channel, "Makers", timezone="Europe/London")
     await run(sim, ana, channel, "group join", group="Makers")
-    await run(sim, admin, channel, "meeting recurring", rule="first tuesday", time="18:00", location="The Hub")
+    await run(sim, admin, channel, "meeting recurring", rule="first tuesday", time="18:00", venue="The Hub")
 
     nxt = await run(sim, ana, channel, "meeting next")
     assert "Add to calendar" in buttons(nxt.message)

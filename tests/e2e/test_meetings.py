@@ -32,7 +32,7 @@ async def test_series_next_and_rsvp_survive_a_restart(
     bad = await run(sim, admin, channel, "meeting recurring", rule="FREQ=DAILY")
     assert bad.ephemeral and "more than one meeting a week" in bad.content
 
-    series = await run(sim, admin, channel, "meeting recurring", rule="first tuesday", time="18:00", location="Zoom")
+    series = await run(sim, admin, channel, "meeting recurring", rule="first tuesday", time="18:00", venue="Zoom")
     assert series.ephemeral
     assert "first Tuesday" in series.content and series.content.count("<t:") == 3
     assert "<t:1796148000:F>" in series.content  # Tue 1 Dec 2026 18:00 in London
@@ -86,7 +86,7 @@ async def test_schedule_move_cancel_and_refusals(sim: Sim, guild: Guild, channel
     member_try = await run(sim, ana, channel, "meeting schedule", when="3 Dec 6pm")
     assert member_try.ephemeral and "Only a facilitator" in member_try.content
 
-    scheduled = await run(sim, admin, channel, "meeting schedule", when="3 Dec 6pm", location="Café")
+    scheduled = await run(sim, admin, channel, "meeting schedule", when="3 Dec 6pm", venue="Café")
     assert "<t:1796320800:F>" in scheduled.embed["description"]
 
     choices = await sim.autocomplete(admin, channel, "meeting move", option="meeting", value="")
@@ -143,7 +143,7 @@ async def test_meeting_reminders_a_week_and_a_day_before_through_the_scheduler(
     ana = sim.member(guild, "Ana")
     await create(sim, admin, channel, "Makers", timezone="Europe/London")
     await run(sim, ana, channel, "group join", group="Makers")
-    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", location="Zoom")  # 8 days out
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", venue="Zoom")  # 8 days out
 
     def reminders() -> list[Message]:
         # The week-ahead reminder, then (instead of the 1-day reminder) the meeting pack.

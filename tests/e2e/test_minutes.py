@@ -20,7 +20,7 @@ async def test_pack_at_t_minus_24h_then_minutes_at_meeting_end(
     await create(sim, admin, channel, "Makers", timezone="Europe/London")
     for member in (ana, bob, cat):
         await run(sim, member, channel, "group join", group="Makers")
-    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", location="Zoom")  # 8 days out
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", venue="Zoom")  # 8 days out
     card = await run(sim, ana, channel, "meeting next")
     await sim.click(ana, card, label="Going")
     await sim.click(bob, card, label="Can't make it")

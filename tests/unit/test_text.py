@@ -343,6 +343,7 @@ def test_brainstorm_cards_and_results_escape_member_text() -> None:
 
 
 def test_check_ins_and_meeting_locations_escape_member_text() -> None:
+    from bot.places import Place, PlaceKind
     from bot.services.meetings import MeetingInfo
     from bot.services.modules import CheckInEntry
     from cogs.meetings import meeting_embed
@@ -355,7 +356,9 @@ def test_check_ins_and_meeting_locations_escape_member_text() -> None:
     assert fields[0][1] == f"<@{ANA}>" and fields[1][1] == ESCAPED
     assert len(fields[2][1]) <= 1024 and fields[2][1].endswith("…")  # escapes never push past a field's limit
     meeting = MeetingInfo(id=1, group_id=1, group_name="Makers", channel_id=2, timezone="UTC", starts_at=when,
-                          location="[Zoom](https://evil.example) https://zoom.us/j/1_2", status="scheduled",
-                          series_id=None)
+                          location=None, status="scheduled", series_id=None,
+                          place=Place(PlaceKind.IN_PERSON, "[Zoom](https://evil.example) https://zoom.us/j/1_2",
+                                      "1 *High* St", "https://maps.example/?q=a_(b)"))
     [where] = [f for f in meeting_embed(meeting).fields if f.name == "Where"]
-    assert where.value == "\\[Zoom](https://evil.example) https://zoom.us/j/1_2"
+    assert where.value == ("\\[Zoom](https://evil.example) https://zoom.us/j/1_2\n1 \\*High\\* St\n"
+                           "[Map](<https://maps.example/?q=a_%28b%29>)")
