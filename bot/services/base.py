@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -166,12 +166,34 @@ async def require_member(session: AsyncSession, group: Group, actor: Actor) -> G
     return member
 
 
+# A group of exactly this many members is a pair (two accountability buddies): it runs itself.
+PAIR_SIZE = 2
+
+
+async def is_pair(session: AsyncSession, group_id: int) -> bool:
+    count = await session.scalar(select(func.count()).where(GroupMember.group_id == group_id))
+    return count == PAIR_SIZE
+
+
+async def may_facilitate(session: AsyncSession, group: Group, member: GroupMember | None) -> bool:
+    """The one rule for who may do what a facilitator does, as a member of the group.
+
+    A facilitator may; and in a pair (exactly two members) either member may, facilitator or not.
+    A third member joining ends that: the group then needs a facilitator again (``GroupService``
+    makes its longest-standing member one if neither of the pair was). This is about *doing*:
+    what is shared "with the facilitators" is still read by the facilitators only.
+    """
+    if member is None:
+        return False
+    return member.is_facilitator or await is_pair(session, group.id)
+
+
 async def require_facilitator(session: AsyncSession, group: Group, actor: Actor) -> None:
-    """Facilitators of the group may manage it; so may members with Manage Server."""
+    """Facilitators of the group may manage it (either member of a pair: ``may_facilitate``); so may
+    members with Manage Server."""
     if actor.can_manage_server:
         return
-    member = await membership(session, group.id, actor.user_id)
-    if member is None or not member.is_facilitator:
+    if not await may_facilitate(session, group, await membership(session, group.id, actor.user_id)):
         raise NotAllowed(f"Only a facilitator of **{group.name}** can do that.")
 
 

@@ -30,6 +30,7 @@ from bot.services.base import (
     Actor,
     Service,
     groups_of_member,
+    may_facilitate,
     membership,
     require_active,
     require_id,
@@ -511,8 +512,7 @@ class BrainstormService(Service):
             raise InvalidInput(f"Brainstorm #{brainstorm.number} is already closed.")
         if brainstorm.owner_id == actor.user_id or actor.can_manage_server:
             return
-        member = await membership(session, group.id, actor.user_id)
-        if member is None or not member.is_facilitator:
+        if not await may_facilitate(session, group, await membership(session, group.id, actor.user_id)):
             raise NotAllowed("Only the member who tabled this issue, or a facilitator, can close it.")
 
     # --- ideas → commitments -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, NotificationKind, PlannedRow
 from bot.models import BuddyPair, Group
+from bot.services.base import PAIR_SIZE
 from bot.services.buddies import members_with_active_buddy
 from bot.services.groups import _end_buddy_pairs
 from bot.services.mydata import affected, export_rows
@@ -28,6 +29,11 @@ from bot.services.outbox import (
 
 
 async def plan_buddy_summaries(session: AsyncSession, plan: GroupPlan) -> list[PlannedRow]:
+    """A DM per member with an active buddy, about the buddy's report-back. Not in a pair (a group
+    of two): there the report-back board in the channel, which they share, already shows both of
+    them, so a DM each would only repeat half of it."""
+    if len(plan.members) == PAIR_SIZE:
+        return []
     buddies = await members_with_active_buddy(session, plan.group.id)
     rows: list[PlannedRow] = []
     for slot in plan.meetings:

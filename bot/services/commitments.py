@@ -37,6 +37,7 @@ from bot.models.outbox import OutboxStatus
 from bot.services.base import (
     Actor,
     Service,
+    may_facilitate,
     membership,
     require_active,
     require_id,
@@ -659,7 +660,7 @@ class CommitmentService(Service):
             row, group = await self._load(session, actor, commitment, group_id)
             if row.user_id != actor.user_id:
                 member = await membership(session, group.id, actor.user_id)
-                if not (actor.can_manage_server or (member is not None and member.is_facilitator)):
+                if not (actor.can_manage_server or await may_facilitate(session, group, member)):
                     raise NotAllowed(f"#{row.number} is another member's: only they or a facilitator can drop it.")
             if row.status not in (OPEN, DROPPED):
                 raise InvalidInput(f"#{row.number} is already reported ({STATUS_LABELS[row.status]}).")

@@ -43,7 +43,7 @@ from bot.models import (
     OutboxStatus,
     Win,
 )
-from bot.services.base import Actor, Service, membership, resolve_group
+from bot.services.base import Actor, Service, may_facilitate, membership, resolve_group
 from bot.services.goals import Relation, visible_kpi
 from bot.services.meetings import members_of
 from bot.services.minutes import minutes_of
@@ -57,8 +57,7 @@ CONFIRM_WINDOW = timedelta(minutes=10)
 
 async def _require_facilitator(session: AsyncSession, group: Group, actor: Actor) -> None:
     """A facilitator who is in the group: Manage Server alone doesn't open members' data."""
-    member = await membership(session, group.id, actor.user_id)
-    if member is None or not member.is_facilitator:
+    if not await may_facilitate(session, group, await membership(session, group.id, actor.user_id)):
         raise NotAllowed(f"Only a facilitator of **{group.name}** can export or delete it.")
 
 

@@ -29,6 +29,7 @@ from bot.models import (
 )
 from bot.services import outbox
 from bot.services.base import (
+    PAIR_SIZE,
     Actor,
     Service,
     groups_of_member,
@@ -601,6 +602,12 @@ class GroupService(Service):
         if count >= group.max_members:
             raise LimitReached(f"**{group.name}** is full ({count} of {group.max_members} members).")
         now = self.now()
+        if count == PAIR_SIZE:
+            # A pair ran itself (base.may_facilitate); three need a facilitator: if neither of the
+            # pair was one, the longest-standing member becomes one.
+            pair = await members_of(session, group.id)
+            if not any(m.is_facilitator for m in pair):
+                pair[0].is_facilitator = True
         session.add(GroupMember(group_id=group.id, user_id=user_id, guild_id=group.guild_id,
                                 is_facilitator=False, joined_at=now))
         await outbox.plan_group(session, group.id, now)

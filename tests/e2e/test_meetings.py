@@ -26,6 +26,7 @@ async def test_series_next_and_rsvp_survive_a_restart(
     ana, outsider = sim.member(guild, "Ana"), sim.member(guild, "Outsider")
     await create(sim, admin, channel, "Makers", timezone="Europe/London")
     await run(sim, ana, channel, "group join", group="Makers")
+    await run(sim, sim.member(guild, "Bea"), channel, "group join", group="Makers")  # three: not a pair
 
     not_fac = await run(sim, ana, channel, "meeting recurring", rule="first tuesday")
     assert not_fac.ephemeral and "Only a facilitator" in not_fac.content
@@ -78,6 +79,7 @@ async def test_schedule_move_cancel_and_refusals(sim: Sim, guild: Guild, channel
     ana = sim.member(guild, "Ana")
     await create(sim, admin, channel, "Makers")
     await run(sim, ana, channel, "group join", group="Makers")
+    await run(sim, sim.member(guild, "Bea"), channel, "group join", group="Makers")  # three: not a pair
 
     past = await run(sim, admin, channel, "meeting schedule", when="2026-01-01 18:00")
     assert past.ephemeral and "past" in past.content
@@ -109,6 +111,7 @@ async def test_a_facilitator_ends_the_meeting_and_the_channel_is_asked_for_commi
     ana = sim.member(guild, "Ana")
     await create(sim, admin, channel, "Makers")
     await run(sim, ana, channel, "group join", group="Makers")
+    await run(sim, sim.member(guild, "Bea"), channel, "group join", group="Makers")  # three: not a pair
     scheduled = await run(sim, admin, channel, "meeting schedule", when="2026-11-24 18:00")
     assert scheduled.embed["footer"]["text"] == "1st meeting of Makers"  # by its place, never an internal id
     async with app.sessions.begin() as session:

@@ -52,6 +52,7 @@ async def test_module_commands_import_and_export(sim: Sim, guild: Guild, channel
     listing = await sim.command(ana, channel, "module list")
     assert "**12.** Review the year and plan the next" in listing.embed["description"]
 
+    await sim.command(sim.member(guild, "Bea"), channel, "group join", group="Makers")  # three: not a pair
     refused = await sim.command(ana, channel, "module import", file=("year.md", MARKDOWN))
     assert refused.ephemeral and "Only a facilitator" in refused.content
     wrong_type = await sim.command(fac, channel, "module import", file=("year.pdf", b"%PDF"))

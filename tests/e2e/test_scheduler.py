@@ -257,6 +257,7 @@ async def test_admin_outbox_lists_upcoming_and_problems_for_facilitators(
     problems = await sim.command(alice, channel, "admin outbox", show="problems")
     assert "no renderer" in problems.embeds[0]["description"]
 
+    await sim.command(sim.member(guild, "Cy"), channel, "group join", group="Founders")  # three: not a pair
     refused = await sim.command(bob, channel, "admin outbox")
     assert "Only a facilitator" in refused.content
 

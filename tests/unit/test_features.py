@@ -243,7 +243,8 @@ async def test_a_kind_without_a_label_stops_the_start(offline_app: App) -> None:
 async def test_rows_due_at_once_are_inserted_in_kind_order_a_members_dms_together(sessions, clock) -> None:
     """Rows due at the same moment are sent in id order: a meeting an hour away makes the prompt and
     every DM due now; the channel's rows follow kind order, each member's DMs stay together."""
-    group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA, BEN])
+    cy = 13  # three members: a pair gets no buddy summaries (the board says it all)
+    group_id = await make_group(sessions, clock, name="Makers", channel_id=CHANNEL, members=[ANA, BEN, cy])
     async with sessions.begin() as session:
         session.add(BuddyPair(guild_id=GUILD, group_id=group_id, requester_id=ANA, partner_id=BEN, status="active",
                               created_at=clock.now()))
@@ -256,6 +257,7 @@ async def test_rows_due_at_once_are_inserted_in_kind_order_a_members_dms_togethe
         ("module_prompt", 0),
         ("checkin_nudge", ANA), ("reportback_dm", ANA), ("buddy_summary", ANA),
         ("checkin_nudge", BEN), ("reportback_dm", BEN), ("buddy_summary", BEN),
+        ("checkin_nudge", cy), ("reportback_dm", cy),
         ("attendance_prompt", 0), ("reportback_board", 0), ("checkin_digest", 0), ("post_meeting", 0),
     ]
 

@@ -187,6 +187,7 @@ async def test_list_groups_is_per_server(services: Services) -> None:
 async def test_end_meeting_is_idempotent_and_checks_the_facilitator(services: Services, clock, sessions) -> None:
     gid = await make_group(services)
     await services.groups.join(actor(ALICE), group_id=gid)
+    await services.groups.join(actor(BOB), group_id=gid)  # three: not a pair, where either may end it
     meeting = await services.meetings.schedule(actor(ADMIN, channel=CHANNEL), when="2026-12-03 18:00")
     with pytest.raises(InvalidInput, match="hasn't started"):
         await services.groups.end_meeting(meeting_id=meeting.id, actor=actor(ADMIN))
@@ -221,3 +222,43 @@ async def test_members_rows_carry_the_server(services: Services, sessions) -> No
     async with sessions() as session:
         guilds = set(await session.scalars(select(GroupMember.guild_id)))
     assert guilds == {GUILD}
+
+
+async def test_in_a_pair_either_member_does_what_a_facilitator_does(services: Services, clock) -> None:
+    gid = await make_group(services)
+    await services.groups.join(actor(ALICE), group_id=gid)
+    # Two members: Alice, not a facilitator, may change settings and run the meeting.
+    await services.groups.update_settings(actor(ALICE), group_id=gid, timezone="Europe/Paris")
+    meeting = await services.meetings.schedule(actor(ALICE, channel=CHANNEL), when="2026-12-03 18:00")
+    clock.set(meeting.starts_at + timedelta(minutes=50))
+    ended = await services.groups.end_meeting(meeting_id=meeting.id, actor=actor(ALICE))
+    assert ended.status == "ended"
+    info = await services.groups.info(actor(ALICE), group_id=gid)
+    assert info.facilitators == [ADMIN]  # she isn't made one: the pair's rule is the size
+    # A third member ends it: Alice is an ordinary member again.
+    await services.groups.join(actor(BOB), group_id=gid)
+    with pytest.raises(NotAllowed, match="Only a facilitator"):
+        await services.groups.update_settings(actor(ALICE), group_id=gid, timezone="Europe/London")
+    with pytest.raises(NotAllowed):
+        await services.groups.update_settings(actor(BOB), group_id=gid, timezone="Europe/London")
+    # Back to two: the pair runs itself again.
+    await services.groups.leave(actor(BOB), group_id=gid)
+    await services.groups.update_settings(actor(ALICE), group_id=gid, timezone="Europe/London")
+
+
+async def test_a_pair_without_a_facilitator_gets_one_when_a_third_joins(services: Services, sessions) -> None:
+    gid = await make_group(services)
+    await services.groups.join(actor(ALICE), group_id=gid)
+    await services.groups.join(actor(BOB), group_id=gid)
+    await services.groups.make_facilitator(actor(ADMIN), group_id=gid, member_id=ALICE)
+    await services.groups.leave(actor(ADMIN), group_id=gid)
+    async with sessions() as session, session.begin():
+        row = await session.get(GroupMember, (gid, ALICE))
+        row.is_facilitator = False  # a pair with no facilitator (e.g. the facilitator used /mydata forget)
+    await services.groups.update_settings(actor(BOB), group_id=gid, timezone="Europe/Paris")  # allowed: a pair
+    await services.groups.join(actor(CAROL), group_id=gid)
+    info = await services.groups.info(actor(ALICE), group_id=gid)
+    assert info.facilitators == [ALICE]  # the longest-standing member of the pair
+    await services.groups.update_settings(actor(ALICE), group_id=gid, timezone="Europe/London")
+    with pytest.raises(NotAllowed):
+        await services.groups.update_settings(actor(BOB), group_id=gid, timezone="Europe/London")

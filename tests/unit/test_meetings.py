@@ -11,7 +11,7 @@ from bot import recurrence
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.models import Meeting, MeetingSeries
 from bot.services import Services
-from tests.unit.test_groups import ADMIN, ALICE, BOB, CHANNEL, GUILD, OTHER_GUILD, actor, make_group
+from tests.unit.test_groups import ADMIN, ALICE, BOB, CAROL, CHANNEL, GUILD, OTHER_GUILD, actor, make_group
 
 FAC = actor(ADMIN, channel=CHANNEL)
 
@@ -41,7 +41,8 @@ async def test_past_and_unreadable_dates_are_refused(services: Services, session
 
 
 async def test_members_cannot_schedule(services: Services) -> None:
-    await _group(services)
+    gid = await _group(services)
+    await services.groups.join(actor(CAROL), group_id=gid)  # three: in a pair either member may
     with pytest.raises(NotAllowed):
         await services.meetings.schedule(actor(ALICE), when="3 Dec 6pm")
     with pytest.raises(NotFound):
@@ -95,7 +96,8 @@ async def test_bad_rules_store_nothing(services: Services, sessions, rule: str, 
 
 
 async def test_move_and_cancel(services: Services) -> None:
-    await _group(services)
+    gid = await _group(services)
+    await services.groups.join(actor(CAROL), group_id=gid)  # three: in a pair either member may
     meeting = await services.meetings.schedule(FAC, when="2026-12-03 18:00")
     with pytest.raises(NotAllowed):
         await services.meetings.move(actor(ALICE), meeting_id=meeting.id, when="2026-12-04 18:00")

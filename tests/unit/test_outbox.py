@@ -179,6 +179,37 @@ async def test_buddies_and_reminder_settings(sessions, clock: ManualClock) -> No
     assert found[("meeting_reminder", f"{occ}:2h", 0)].due_at == now + timedelta(days=10) - timedelta(hours=2)
 
 
+async def test_a_pair_of_buddies_gets_the_board_alone_and_a_third_member_brings_the_summaries_back(
+    sessions, clock: ManualClock
+) -> None:
+    """A group of two who are each other's buddies: the board in the channel shows both of them, so
+    no buddy summary DM repeats it. A third member joining makes them two buddies among three again."""
+    now = clock.now()
+    group_id = await make_group(sessions, now, members=(ALICE, BOB))
+    async with sessions.begin() as session:
+        session.add(
+            BuddyPair(guild_id=GUILD, group_id=group_id, requester_id=ALICE, partner_id=BOB, status="active", created_at=now)
+        )
+    meeting_id = await add_meeting(sessions, group_id, now + timedelta(days=10), now)
+    occ = f"meeting:{meeting_id}"
+    found = by_key(await rows(sessions, group_id))
+    assert found[("reportback_board", occ, 0)].status == "pending"
+    assert not [key for key in found if key[0] == "buddy_summary"]
+
+    async with sessions.begin() as session:
+        session.add(GroupMember(group_id=group_id, user_id=CARA, guild_id=GUILD, joined_at=now))
+        await plan_group(session, group_id, now)
+    found = by_key(await rows(sessions, group_id))
+    assert {key for key in found if key[0] == "buddy_summary"} == {("buddy_summary", occ, ALICE), ("buddy_summary", occ, BOB)}
+    assert found[("reportback_board", occ, 0)].status == "pending"
+
+    async with sessions.begin() as session:  # Cara leaves: a pair again, the summaries go
+        await session.delete(await session.get(GroupMember, (group_id, CARA)))
+        await plan_group(session, group_id, now)
+    found = by_key(await rows(sessions, group_id))
+    assert {found[("buddy_summary", occ, user)].status for user in (ALICE, BOB)} == {"cancelled"}
+
+
 async def test_reminders_keep_local_wall_time_across_daylight_saving(sessions) -> None:
     # Northern hemisphere: New York leaves DST on 1 Nov 2026; southern: Sydney enters DST on 4 Oct 2026.
     for tz, local_meeting in (("America/New_York", "2026-11-03T19:00-05:00"), ("Australia/Sydney", "2026-10-06T19:00+11:00")):
