@@ -369,11 +369,11 @@ class GoalsCog(commands.Cog):
         return {KPI_NUDGE: self.render_kpi_nudge}
 
     async def cog_load(self) -> None:
-        self.bot.add_dynamic_items(NextKpisButton, LogKpisButton, LogDueKpisButton)
+        self.bot.add_dynamic_items(NextKpisButton, LogKpisButton, LogDueKpisButton, ShareKpiChartButton)
         self.bot.notifications.register_all(self._renderers())
 
     async def cog_unload(self) -> None:
-        self.bot.remove_dynamic_items(NextKpisButton, LogKpisButton, LogDueKpisButton)
+        self.bot.remove_dynamic_items(NextKpisButton, LogKpisButton, LogDueKpisButton, ShareKpiChartButton)
         self.bot.notifications.unregister_all(self._renderers())
 
     async def render_kpi_nudge(self, note: Notification) -> Rendered:
@@ -598,7 +598,7 @@ class GoalsCog(commands.Cog):
         )
         await respond(interaction, embed=scorecard_embed(card))
 
-    @kpi.command(name="chart", description="Your KPI over the year, with its target (only you see it)")
+    @kpi.command(name="chart", description="Your KPI over the year, with its target (only you see it; a shared KPI you may post)")
     @app_commands.describe(kpi="Your KPI (default: your first)", group="Your group")
     @app_commands.autocomplete(kpi=kpis)
     async def kpi_chart(
@@ -610,10 +610,51 @@ class GoalsCog(commands.Cog):
         )
         await defer(interaction)
         embed, file = await kpi_chart_message(data)
-        await respond(interaction, embed=embed, file=file)
+        view: discord.ui.View | None = None
+        if data.kpi.visibility == KpiVisibility.FULL:  # the group sees its figures: she may post the chart
+            view = discord.ui.View(timeout=None)
+            view.add_item(ShareKpiChartButton(interaction.guild_id or 0, data.kpi.id))
+        await respond(interaction, embed=embed, file=file, view=view)
 
 
-async def kpi_chart_message(data: KpiChart) -> tuple[discord.Embed, discord.File]:
+class ShareKpiChartButton(
+    RendersErrors,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"kpi:sharechart:(?P<guild>[0-9]{1,19}):(?P<kpi>[0-9]{1,19})",
+):
+    """**Share with the group** under the chart of a fully shared KPI: posts it in the group's channel,
+    on the owner's click only (``GoalService.chart_to_share`` checks owner and visibility again)."""
+
+    def __init__(self, guild_id: int, kpi_id: int) -> None:
+        super().__init__(discord.ui.Button(
+            label="Share with the group", style=discord.ButtonStyle.primary,
+            custom_id=f"kpi:sharechart:{guild_id}:{kpi_id}",
+        ))
+        self.guild_id, self.kpi_id = guild_id, kpi_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: Any, /
+    ) -> ShareKpiChartButton:
+        return cls(int(match["guild"]), int(match["kpi"]))
+
+    async def handle(self, interaction: discord.Interaction[RoundtableBot]) -> None:
+        actor = Actor(guild_id=self.guild_id, user_id=interaction.user.id, display_name=interaction.user.display_name)
+        data = await interaction.client.services.goals.chart_to_share(actor, kpi_id=self.kpi_id)
+        await interaction.response.edit_message(view=None)  # the button goes first: one click, one post
+        embed, file = await kpi_chart_message(data, title=f"{interaction.user.display_name}'s {data.kpi.name}")
+        channel = interaction.client.get_partial_messageable(data.channel_id, guild_id=self.guild_id)
+        try:
+            await channel.send(f"📈 <@{actor.user_id}> shared a KPI.", embed=embed, file=file,
+                               allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException as error:
+            log.warning("Couldn't share a KPI chart in %s: %s", data.channel_id, error)
+            await respond(interaction, f"I couldn't post in <#{data.channel_id}> (missing access?).")
+            return
+        await respond(interaction, f"Shared in <#{data.channel_id}>.")
+
+
+async def kpi_chart_message(data: KpiChart, *, title: str = "Your KPI over the last 12 months") -> tuple[discord.Embed, discord.File]:
     """The chart as an attachment in an embed whose description has the same numbers as text."""
     kpi = data.kpi
     values = [data.value_in(month) for month in data.months]
@@ -624,7 +665,7 @@ async def kpi_chart_message(data: KpiChart) -> tuple[discord.Embed, discord.File
     lines = [kpi_heading(kpi), ""]
     for month, value in zip(data.months, values, strict=True):
         lines.append(f"{show_month(month)}: {'—' if value is None else amount(value, kpi.unit)}")
-    embed = discord.Embed(title="Your KPI over the last 12 months", description="\n".join(lines), colour=EMBED_COLOUR)
+    embed = discord.Embed(title=inert(title, 200), description="\n".join(lines), colour=EMBED_COLOUR)
     embed.set_image(url=f"attachment://{chart.filename}")
     return embed, discord.File(io.BytesIO(chart.png), filename=chart.filename, description=chart.alt[:1024])
 

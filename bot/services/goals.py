@@ -39,6 +39,7 @@ from bot.services.base import (
     Service,
     membership,
     require_active,
+    require_id,
     require_member,
     require_reader,
     resolve_group,
@@ -356,6 +357,7 @@ class KpiChart:
     kpi: KpiView
     group_name: str
     months: list[date]  # the months the chart spans, oldest first
+    channel_id: int = 0  # the group's channel (where a fully shared KPI's chart may be posted)
 
     def value_in(self, month: date) -> Decimal | None:
         return next((p.value for p in self.kpi.points if p.month == month), None)
@@ -915,13 +917,37 @@ class GoalService(Service):
                     raise NotFound(f"You have no KPIs in **{group.name}** yet: add one with `/kpi add`.")
             else:
                 row, group = await self._own_kpi(session, actor, kpi, group_id, "chart")
-            tz = await _member_tz(session, actor.guild_id, actor.user_id)
-            this_month = month_of(to_local(self.now(), tz).date())
-            months = [add_months(this_month, index - YEAR_MONTHS + 1) for index in range(YEAR_MONTHS)]
-            view = visible_kpi(row, (await _entries(session, [row.id]))[row.id], Relation.OWNER)
-            assert view is not None
-            points = [p for p in view.points if p.month >= months[0]]
-            return KpiChart(kpi=_replace_points(view, points), group_name=group.name, months=months)
+            return await self._chart_of(session, actor, row, group)
+
+    async def chart_to_share(self, actor: Actor, *, kpi_id: int) -> KpiChart:
+        """The chart of the member's own KPI to post in the group's channel: only a fully shared one
+        (the group sees its figures anyway); a private or "change only" KPI's chart stays hers."""
+        async with self.begin() as session:
+            row = await session.get(Kpi, require_id(kpi_id, "KPI"))
+            if row is None or row.guild_id != actor.guild_id:
+                raise NotFound("I can't find that KPI.")
+            if row.user_id != actor.user_id:
+                raise NotAllowed("Only the KPI's owner can share its chart.")
+            group = await session.get(Group, row.group_id)
+            assert group is not None  # a KPI goes with its group
+            if await membership(session, group.id, actor.user_id) is None:
+                raise NotAllowed(f"You're no longer a member of **{group.name}**.")
+            if row.visibility != KpiVisibility.FULL:
+                raise InvalidInput(
+                    f"{quoted(row.name)} isn't fully shared, so its chart stays yours. To post it, share its"
+                    " figures first: `/kpi edit visibility:full`."
+                )
+            return await self._chart_of(session, actor, row, group)
+
+    async def _chart_of(self, session: AsyncSession, actor: Actor, row: Kpi, group: Group) -> KpiChart:
+        tz = await _member_tz(session, actor.guild_id, actor.user_id)
+        this_month = month_of(to_local(self.now(), tz).date())
+        months = [add_months(this_month, index - YEAR_MONTHS + 1) for index in range(YEAR_MONTHS)]
+        view = visible_kpi(row, (await _entries(session, [row.id]))[row.id], Relation.OWNER)
+        assert view is not None
+        points = [p for p in view.points if p.month >= months[0]]
+        return KpiChart(kpi=_replace_points(view, points), group_name=group.name, months=months,
+                        channel_id=group.channel_id)
 
     async def scorecard(self, actor: Actor, *, member_id: int | None = None, group_id: int | None = None) -> Scorecard:
         """``/kpi list``: a member's KPIs (default: the viewer's own), each as the viewer may see it."""

@@ -120,6 +120,21 @@ async def test_kpis_logged_through_the_modal_charted_and_shared_as_change_only(
     assert image.filename == "kpi.png" and image.data.startswith(PNG_MAGIC) and len(image.data) > 5_000
     assert chart.embed["image"]["url"] == "attachment://kpi.png"
     assert "Oct 2026: 10,000 £" in chart.embed["description"] and "target 12,000 £" in chart.embed["description"]
+    assert "Share with the group" not in buttons(chart.message)  # type: ignore[arg-type]  # private: hers alone
+
+    # A fully shared KPI's chart she may post in the channel, once, on her click.
+    [calls] = await sim.autocomplete(ana, channel, "kpi chart", option="kpi", value="calls")
+    await sim.command(ana, channel, "kpi edit", kpi=calls["value"], visibility="full")
+    calls_chart = await sim.command(ana, channel, "kpi chart", kpi=calls["value"])
+    assert buttons(calls_chart.message) == ["Share with the group"]  # type: ignore[arg-type]
+    before = len(sim.messages(channel))
+    shared = await sim.click(ana, calls_chart.message, label="Share with the group")  # type: ignore[arg-type]
+    assert shared.ephemeral and "Shared in" in shared.text
+    [post] = sim.messages(channel)[before:]
+    assert post.content == f"📈 <@{ana.id}> shared a KPI." and post.attachments
+    assert "Oct 2026: 1,250.5 n" in post.embeds[0]["description"]
+    assert post.allowed_mentions is not None and post.allowed_mentions.get("parse") == []
+    await sim.command(ana, channel, "kpi edit", kpi=calls["value"], visibility="private")  # back to hers alone
 
     # Bob sees the "change only" KPI's change, never its figure, and nothing of the private one.
     seen = await sim.command(bob, channel, "kpi list", member=ana)

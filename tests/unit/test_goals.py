@@ -391,3 +391,18 @@ async def test_the_default_month_is_the_one_just_ended_in_the_members_zone(
     assert (await services.goals.log_form(actor(ANA), month="this month")).month == NOV
     with pytest.raises(InvalidInput, match="hasn't happened yet"):
         await services.goals.log_form(actor(ANA), month="2026-12")  # already December in UTC, not for Ana
+
+
+async def test_only_the_owner_may_post_a_fully_shared_kpis_chart(services: Services, group_id: int) -> None:
+    private = await services.goals.add_kpi(actor(ANA), name="Revenue", unit="£")
+    full = await services.goals.add_kpi(actor(ANA), name="Clients", unit="n", visibility="full")
+    shared = await services.goals.chart_to_share(actor(ANA), kpi_id=full.kpi.id)
+    assert shared.kpi.name == "Clients" and shared.channel_id == CHANNEL and len(shared.months) == 12
+    with pytest.raises(InvalidInput, match="isn't fully shared"):
+        await services.goals.chart_to_share(actor(ANA), kpi_id=private.kpi.id)
+    with pytest.raises(NotAllowed, match="Only the KPI's owner"):
+        await services.goals.chart_to_share(actor(BOB), kpi_id=full.kpi.id)
+    with pytest.raises(NotFound):
+        await services.goals.chart_to_share(actor(STRANGER, guild_id=OTHER_GUILD), kpi_id=full.kpi.id)
+    with pytest.raises(NotFound):
+        await services.goals.chart_to_share(actor(ANA), kpi_id=987_654)
