@@ -16,9 +16,10 @@ async def test_a_place_is_set_changed_and_shown_in_next_and_the_pack(
     sim: Sim, guild: Guild, channel: Channel, app: App
 ) -> None:
     admin = sim.member(guild, "Admin", manage_guild=True)
-    ana = sim.member(guild, "Ana")
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
     await create(sim, admin, channel, "Makers", timezone="Europe/London")
-    await run(sim, ana, channel, "group join", group="Makers")
+    for member in (ana, bob):  # three in all: a pair would need no facilitator
+        await run(sim, member, channel, "group join", group="Makers")
 
     bad = await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", link="javascript:alert(1)")
     assert bad.ephemeral and "https://" in bad.content

@@ -16,7 +16,7 @@ from bot.errors import InvalidInput, NotAllowed
 from bot.models import Meeting, MeetingSeries
 from bot.places import Place, PlaceKind, make_place
 from bot.services import Services
-from tests.unit.test_groups import ADMIN, ALICE, CHANNEL, actor, make_group
+from tests.unit.test_groups import ADMIN, ALICE, BOB, CHANNEL, actor, make_group
 
 FAC = actor(ADMIN, channel=CHANNEL)
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -24,8 +24,10 @@ HUB = Place(PlaceKind.IN_PERSON, "The Hub", "1 High St, Leeds", "https://maps.ex
 
 
 async def _group(services: Services) -> int:
+    """The admin's group with Alice and Bob (three: a pair would need no facilitator)."""
     gid = await make_group(services, timezone="Europe/London")
-    await services.groups.join(actor(ALICE), group_id=gid)
+    for user_id in (ALICE, BOB):
+        await services.groups.join(actor(user_id), group_id=gid)
     return gid
 
 
