@@ -18,6 +18,7 @@ names (:meth:`AttendanceService.trend`); members never see each other's answers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,7 +38,7 @@ from bot.services.base import (
     require_reader,
     resolve_group,
 )
-from bot.services.meetings import MEETING_LENGTH, meeting_number, members_of, ordinal
+from bot.services.meetings import MEETING_LENGTH, meeting_after, meeting_number, members_of, ordinal
 
 ATTENDANCE_WINDOW = timedelta(days=1)  # after the meeting's end, attendance can still be corrected
 FEEDBACK_WINDOW = timedelta(days=14)  # without a next meeting, feedback closes this long after the end
@@ -46,6 +47,7 @@ TREND_MEETINGS = 6  # the facilitator's trend covers this many of the latest mee
 
 RSVP_PREFILL = {"going": AttendanceStatus.PRESENT, "maybe": AttendanceStatus.PRESENT, "no": AttendanceStatus.APOLOGIES}
 MISSED = frozenset({AttendanceStatus.ABSENT, AttendanceStatus.APOLOGIES})
+RSVP_GOING = "going"  # counted as there where no attendance was taken (:func:`attended`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +210,30 @@ async def missed_meeting(session: AsyncSession, meeting: Meeting, members: list[
     return {uid for uid in members if answers.get(uid) == "no"}
 
 
+async def attended(session: AsyncSession, meetings: Sequence[Meeting]) -> dict[int, set[int]]:
+    """Who attended each meeting, by meeting id, for counting (``/group stats``): those marked present
+    where attendance was taken, else the members who answered "going" (a member who didn't answer
+    isn't counted as there; :func:`missed_meeting` decides whom to send the minutes). Two statements."""
+    attended: dict[int, set[int]] = {meeting.id: set() for meeting in meetings}
+    if not meetings:
+        return attended
+    ids = [m.id for m in meetings]
+    taken: set[int] = set()
+    for meeting_id, user_id, status in await session.execute(
+        select(Attendance.meeting_id, Attendance.user_id, Attendance.status).where(Attendance.meeting_id.in_(ids))
+    ):
+        taken.add(meeting_id)
+        if status == AttendanceStatus.PRESENT:
+            attended[meeting_id].add(user_id)
+    rows = await session.execute(
+        select(Rsvp.meeting_id, Rsvp.user_id).where(Rsvp.meeting_id.in_(ids), Rsvp.answer == RSVP_GOING)
+    )
+    for meeting_id, user_id in rows:
+        if meeting_id not in taken:
+            attended[meeting_id].add(user_id)
+    return attended
+
+
 async def attendance_rates(session: AsyncSession, group_id: int, *, since: datetime | None = None) -> AttendanceRates:
     """Attendance rate per member and for the group over the meetings with attendance taken.
 
@@ -237,18 +263,8 @@ async def attendance_rates(session: AsyncSession, group_id: int, *, since: datet
     )
 
 
-async def _following(session: AsyncSession, meeting: Meeting) -> Meeting | None:
-    return await session.scalar(
-        select(Meeting)
-        .where(Meeting.group_id == meeting.group_id, Meeting.status != MeetingStatus.CANCELLED,
-               Meeting.starts_at > meeting.starts_at)
-        .order_by(Meeting.starts_at, Meeting.id)
-        .limit(1)
-    )
-
-
 async def feedback_closes_at(session: AsyncSession, meeting: Meeting) -> datetime:
-    following = await _following(session, meeting)
+    following = await meeting_after(session, meeting)
     return following.starts_at if following is not None else meeting_end(meeting) + FEEDBACK_WINDOW
 
 

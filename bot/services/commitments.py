@@ -48,7 +48,7 @@ from bot.services.base import (
 from bot.services.buddies import active_buddy_pair, buddy_of
 from bot.services.goals import GoalInfo, Ref, board_goals, goal_infos, goal_to_link
 from bot.services.guilds import member_timezone, own_timezone
-from bot.services.meetings import next_meeting_of
+from bot.services.meetings import meeting_before, next_meeting_of
 from bot.services.outbox import REPORTBACK_BOARD
 from bot.services.snooze import away_members
 from bot.text import clean
@@ -395,22 +395,9 @@ async def add_commitment_row(
     return row
 
 
-async def _previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting | None:
-    return await session.scalar(
-        select(Meeting)
-        .where(
-            Meeting.group_id == meeting.group_id,
-            Meeting.status != MeetingStatus.CANCELLED,
-            Meeting.starts_at < meeting.starts_at,
-        )
-        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
-        .limit(1)
-    )
-
-
 async def _due_at_clause(session: AsyncSession, meeting: Meeting) -> ColumnElement[bool]:
     """The commitments due at ``meeting`` (see the module docstring)."""
-    previous = await _previous_meeting(session, meeting)
+    previous = await meeting_before(session, meeting)
     cancelled = select(Meeting.id).where(Meeting.group_id == meeting.group_id, Meeting.status == MeetingStatus.CANCELLED)
     window = [Commitment.due_at <= meeting.starts_at]
     if previous is not None:
@@ -967,7 +954,7 @@ class CommitmentService(Service):
             members = _by_member(rows, order, view=lambda row: _seen_by(row, group, None, origins))
             away = {u for _m, u in await apologies_for(session, [meeting.id])}
             paused = await away_members(session, group.guild_id, order, self.now())
-            previous = await _previous_meeting(session, meeting)
+            previous = await meeting_before(session, meeting)
             goals = await board_goals(session, group.id, previous.starts_at if previous is not None else None)
             return Board(
                 group_id=group.id, group_name=group.name, meeting_id=meeting.id, meeting_starts_at=meeting.starts_at,

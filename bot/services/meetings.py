@@ -150,6 +150,28 @@ async def next_meeting_of(session: AsyncSession, group_id: int, now: datetime) -
     )
 
 
+async def meeting_before(session: AsyncSession, meeting: Meeting) -> Meeting | None:
+    """The group's meeting before ``meeting`` (cancelled ones don't count): the previous cycle's."""
+    return await session.scalar(
+        select(Meeting)
+        .where(Meeting.group_id == meeting.group_id, Meeting.status != MeetingStatus.CANCELLED,
+               Meeting.starts_at < meeting.starts_at)
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+        .limit(1)
+    )
+
+
+async def meeting_after(session: AsyncSession, meeting: Meeting) -> Meeting | None:
+    """The group's meeting after ``meeting`` (cancelled ones don't count; held or still to come)."""
+    return await session.scalar(
+        select(Meeting)
+        .where(Meeting.group_id == meeting.group_id, Meeting.status != MeetingStatus.CANCELLED,
+               Meeting.starts_at > meeting.starts_at)
+        .order_by(Meeting.starts_at, Meeting.id)
+        .limit(1)
+    )
+
+
 async def members_of(session: AsyncSession, group_id: int) -> list[GroupMember]:
     return list(
         await session.scalars(

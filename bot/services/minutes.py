@@ -33,7 +33,7 @@ from bot.services.agenda import Agenda, agenda_of
 from bot.services.attendance import AttendanceLine, attendance_line
 from bot.services.base import Actor, Service, membership, resolve_group
 from bot.services.commitments import CycleRate, due_at_meeting
-from bot.services.meetings import MEETING_LENGTH, meeting_place, members_of
+from bot.services.meetings import MEETING_LENGTH, meeting_before, meeting_place, members_of
 
 TOP_IDEAS = 3
 
@@ -122,16 +122,6 @@ async def _module_title(session: AsyncSession, group: Group, number: int) -> str
     return await session.scalar(select(Module.title).where(Module.group_id == group.id, Module.number == number))
 
 
-async def _previous(session: AsyncSession, meeting: Meeting) -> Meeting | None:
-    return await session.scalar(
-        select(Meeting)
-        .where(Meeting.group_id == meeting.group_id, Meeting.status != MeetingStatus.CANCELLED,
-               Meeting.starts_at < meeting.starts_at)
-        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())
-        .limit(1)
-    )
-
-
 async def _following(session: AsyncSession, meeting: Meeting) -> Meeting | None:
     return await session.scalar(
         select(Meeting)
@@ -179,7 +169,7 @@ async def pack_of(session: AsyncSession, group: Group, meeting: Meeting) -> Pack
 
 async def minutes_of(session: AsyncSession, group: Group, meeting: Meeting, now: datetime) -> Minutes:
     """The minutes of an ended meeting (or one under way), rebuilt from the data."""
-    previous = await _previous(session, meeting)
+    previous = await meeting_before(session, meeting)
     following = await _following(session, meeting)
     since = previous.starts_at if previous is not None else group.created_at
     # What the meeting brought runs until the next meeting (or now): commitments made at or after it.

@@ -16,7 +16,6 @@ meeting records who actually came; swap it there.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -34,10 +33,9 @@ from bot.models import (
     Kpi,
     Meeting,
     MeetingStatus,
-    Rsvp,
     Win,
 )
-from bot.models.attendance import Attendance, AttendanceStatus
+from bot.services.attendance import attended
 from bot.services.base import Actor, Service, membership, require_reader, resolve_group
 from bot.services.commitments import CycleRate, cycle_rate, due_at_meeting
 from bot.services.goals import (
@@ -52,7 +50,6 @@ from bot.services.goals import (
 )
 
 STATS_CYCLES = 12  # the cycles /group stats shows: a year of monthly meetings
-ATTENDED = "going"  # the RSVP answer read as "was there" until attendance is recorded
 YEAR = timedelta(days=365)
 WINS_SHOWN = 5
 
@@ -122,29 +119,6 @@ class YearReview:
 # --- the one source of attendance ----------------------------------------------------------------
 
 
-async def attendance(session: AsyncSession, meetings: Sequence[Meeting]) -> dict[int, set[int]]:
-    """Who attended each meeting, by meeting id: those marked present where attendance was taken
-    (``/meeting attendance``), else the members who answered "going". Two statements in all."""
-    attended: dict[int, set[int]] = {meeting.id: set() for meeting in meetings}
-    if not meetings:
-        return attended
-    ids = [m.id for m in meetings]
-    taken: set[int] = set()
-    for meeting_id, user_id, status in await session.execute(
-        select(Attendance.meeting_id, Attendance.user_id, Attendance.status).where(Attendance.meeting_id.in_(ids))
-    ):
-        taken.add(meeting_id)
-        if status == AttendanceStatus.PRESENT:
-            attended[meeting_id].add(user_id)
-    rows = await session.execute(
-        select(Rsvp.meeting_id, Rsvp.user_id).where(Rsvp.meeting_id.in_(ids), Rsvp.answer == ATTENDED)
-    )
-    for meeting_id, user_id in rows:
-        if meeting_id not in taken:
-            attended[meeting_id].add(user_id)
-    return attended
-
-
 # --- the service ---------------------------------------------------------------------------------
 
 
@@ -166,7 +140,7 @@ class ReviewService(Service):
                 .where(GroupMember.group_id == group.id)
                 .order_by(GroupMember.joined_at, GroupMember.user_id)
             ))
-            came = await attendance(session, meetings)
+            came = await attended(session, meetings)
             cycles: list[CycleFigures] = []
             due_by_member: dict[int, list[Commitment]] = {user_id: [] for user_id, _joined in members}
             attended_by_member = dict.fromkeys(due_by_member, 0)

@@ -35,6 +35,7 @@ from bot.models.outbox import PENDING
 from bot.services import outbox
 from bot.services.base import Actor, Service, groups_of_member, membership, require_id
 from bot.services.guilds import member_timezone
+from bot.services.meetings import meeting_after
 from bot.services.outbox import CANCELLED, USEFUL_UNTIL, meeting_occurrence, note_outbox_change
 from bot.services.waking import Reach, member_reach
 from bot.text import clean
@@ -135,13 +136,7 @@ class SnoozeService(Service):
         tz = await member_timezone(session, group.guild_id, user_id)
         limit: Meeting | None = meeting
         if declared.snoozable == SNOOZE_BEFORE_NEXT_MEETING:
-            limit = await session.scalar(
-                select(Meeting)
-                .where(Meeting.group_id == group.id, Meeting.status != MeetingStatus.CANCELLED,
-                       Meeting.starts_at > meeting.starts_at)
-                .order_by(Meeting.starts_at, Meeting.id)
-                .limit(1)
-            )
+            limit = await meeting_after(session, meeting)
         elif declared.snoozable != SNOOZE_BEFORE_MEETING:
             raise InvalidInput("This message can't be snoozed.")
         if limit is not None and (limit.status != MeetingStatus.SCHEDULED or limit.starts_at <= now):
