@@ -807,16 +807,25 @@ class CommitmentsCog(commands.Cog):
 
     # outbox renderers -----------------------------------------------------------------------------
 
-    async def render_reportback_dm(self, note: Notification) -> Rendered:
+    async def _report_to_send(self, note: Notification, *, apologies_skip: bool = False) -> ReportBack | str:
+        """The member's report-back for a reminder about it, or why nothing is sent (decided at send time)."""
         if note.meeting_id is None:
-            return Rendered.skip("no meeting")
+            return "no meeting"
         report = await self.bot.services.commitments.reportback(
             group_id=note.group_id, meeting_id=note.meeting_id, user_id=note.recipient_id
         )
         if report is None:
-            return Rendered.skip("the meeting or group is gone")
+            return "the meeting or group is gone"
+        if apologies_skip and report.apologies:
+            return "sent apologies for the meeting"
         if not report.open:
-            return Rendered.skip("nothing left to report")
+            return "nothing left to report"
+        return report
+
+    async def render_reportback_dm(self, note: Notification) -> Rendered:
+        report = await self._report_to_send(note)
+        if isinstance(report, str):
+            return Rendered.skip(report)
         fallback = OutgoingMessage(
             content=(
                 f"<@{report.user_id}>, {plural(len(report.open), 'commitment')} to report on before "
@@ -830,17 +839,9 @@ class CommitmentsCog(commands.Cog):
 
     async def render_reportback_nudge(self, note: Notification) -> Rendered:
         """Meeting day: one short nudge, with the report-back buttons, to a member with something still open."""
-        if note.meeting_id is None:
-            return Rendered.skip("no meeting")
-        report = await self.bot.services.commitments.reportback(
-            group_id=note.group_id, meeting_id=note.meeting_id, user_id=note.recipient_id
-        )
-        if report is None:
-            return Rendered.skip("the meeting or group is gone")
-        if report.apologies:
-            return Rendered.skip("sent apologies for the meeting")
-        if not report.open:
-            return Rendered.skip("nothing left to report")
+        report = await self._report_to_send(note, apologies_skip=True)
+        if isinstance(report, str):
+            return Rendered.skip(report)
         when = f"{ts(report.meeting_starts_at, Style.FULL)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
         lines = [f"**{report.group_name}** meets {when}: {plural(len(report.open), 'commitment')} still to"
                  " report on. Tap how each went:", *(commitment_line(c, with_note=False) for c in buttoned(report))]
