@@ -27,14 +27,17 @@ from bench._harness import (
 from tests.sim import Sim
 
 
-def _build_world(sim: Sim, members: int, open_dms: bool) -> tuple[SimGroup, ...]:
+def _build_world(
+    sim: Sim, members: int, open_dms: bool, shape: tuple[int, int] = (GROUP_SIZE, GROUPS_PER_SERVER)
+) -> tuple[SimGroup, ...]:
+    group_size, per_server = shape
     groups: list[SimGroup] = []
-    for index in range(math.ceil(members / GROUP_SIZE)):
-        if index % GROUPS_PER_SERVER == 0:
-            guild = sim.guild(f"Server {index // GROUPS_PER_SERVER + 1}", channel=None)
+    for index in range(math.ceil(members / group_size)):
+        if index % per_server == 0:
+            guild = sim.guild(f"Server {index // per_server + 1}", channel=None)
         channel = sim.channel(guild, f"group-{index + 1}")
-        first = index * GROUP_SIZE
-        people = [sim.member(guild, f"Member {n + 1}") for n in range(first, min(first + GROUP_SIZE, members))]
+        first = index * group_size
+        people = [sim.member(guild, f"Member {n + 1}") for n in range(first, min(first + group_size, members))]
         dm_ids = [sim.dm_channel(person).id if open_dms else None for person in people]
         groups.append(SimGroup(guild.id, channel.id, tuple(zip((p.id for p in people), dm_ids, strict=True))))
     return tuple(groups)
@@ -60,12 +63,12 @@ def _report(sim: Sim) -> SimReport:
     )
 
 
-async def _serve(conn: Connection, members: int, rate_limits: bool, open_dms: bool) -> None:
+async def _serve(conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int]) -> None:
     sim = Sim()  # real time: no clock
     if rate_limits:
         sim.rate_limits.enable(bucket_limit=BUCKET_LIMIT, bucket_window=BUCKET_WINDOW, global_limit=GLOBAL_LIMIT)
     await sim.start()
-    conn.send(SimWorld(sim.token, sim.api_base, _build_world(sim, members, open_dms)))
+    conn.send(SimWorld(sim.token, sim.api_base, _build_world(sim, members, open_dms, shape)))
     loop = asyncio.get_running_loop()
     try:
         while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
@@ -75,7 +78,7 @@ async def _serve(conn: Connection, members: int, rate_limits: bool, open_dms: bo
         await sim.stop()
 
 
-def serve(conn: Connection, members: int, rate_limits: bool, open_dms: bool) -> None:
+def serve(conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int]) -> None:
     """The child process: build the world, send it, answer the parent until it says "stop"."""
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_serve(conn, members, rate_limits, open_dms))
+    asyncio.run(_serve(conn, members, rate_limits, open_dms, shape))
