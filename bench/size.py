@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import logging
 import multiprocessing
 import tempfile
@@ -39,7 +40,7 @@ from sqlalchemy.engine import make_url
 from bench._harness import SimProcess, SimWorld, _poll, build_app, machine
 from bot.app import App, freeze_startup_heap
 from bot.db import create_engine
-from bot.models import Commitment, Group, GroupMember, Meeting, OutboxRow
+from bot.models import Commitment, DMChannel, Group, GroupMember, Meeting, OutboxRow
 from bot.models.outbox import PENDING
 from bot.services.base import Actor
 from bot.services.outbox import REPORTBACK_DM, note_outbox_change
@@ -64,56 +65,57 @@ def memory() -> tuple[float, float]:
 # --- seeding, in a child process ----------------------------------------------------------------------
 
 
-async def _seed(url: str, world: SimWorld) -> tuple[float, int]:
-    """Groups, members and commitments in bulk; each group's series through the real service.
-    Returns (seconds spent in ``recurring``, outbox rows planned)."""
-    app = build_app(url, world, budget=25)
-    try:
-        await app.migrate()
-        now = datetime.now(UTC)
-        joined = now - timedelta(days=30)
-        groups: list[dict[str, Any]] = []
-        members: list[dict[str, Any]] = []
-        for group_id, group in enumerate(world.groups, start=1):
-            groups.append(dict(
-                id=group_id, guild_id=group.guild_id, channel_id=group.channel_id, name=f"Group {group_id}",
-                name_key=f"group {group_id}", timezone="Europe/London", created_by=group.members[0][0],
-                created_at=joined,
-            ))
-            for position, (user_id, _dm) in enumerate(group.members):
-                members.append(dict(group_id=group_id, user_id=user_id, guild_id=group.guild_id,
-                                    is_facilitator=position == 0, joined_at=joined + timedelta(seconds=position)))
-        await _insert(app, ((Group, groups), (GroupMember, members)))
-        started = time.monotonic()
-        for group_id, group in enumerate(world.groups, start=1):
-            actor = Actor(guild_id=group.guild_id, user_id=group.members[0][0])
-            await app.services.meetings.recurring(
-                actor, rule=RULE, time="18:30", location="The Old Library", group_id=group_id
-            )
-            if group_id % 1_000 == 0:
-                print(f"  seeded {group_id:,} groups ({time.monotonic() - started:.0f} s)", flush=True)
-        seconds = time.monotonic() - started
-        # Two open commitments per member, due at the group's first meeting.
-        async with app.sessions() as session:
-            first = dict((await session.execute(
-                select(Meeting.group_id, func.min(Meeting.id)).group_by(Meeting.group_id)
-            )).all())
-            due = {m.id: m.starts_at for m in await session.scalars(select(Meeting).where(Meeting.id.in_(first.values())))}
-            rows = await session.scalar(select(func.count()).select_from(OutboxRow)) or 0
-        commitments: list[dict[str, Any]] = []
-        for group_id, group in enumerate(world.groups, start=1):
-            meeting_id = first[group_id]
-            for position, (user_id, _dm) in enumerate(group.members):
-                for n in range(COMMITMENTS_PER_MEMBER):
-                    commitments.append(dict(
-                        guild_id=group.guild_id, group_id=group_id, number=position * COMMITMENTS_PER_MEMBER + n + 1,
-                        user_id=user_id, text=f"Commitment {n + 1} of member {position + 1}", meeting_id=meeting_id,
-                        due_at=due[meeting_id] - timedelta(hours=1), created_at=joined, updated_at=joined,
-                    ))
-        await _insert(app, ((Commitment, commitments),))
-        return seconds, rows
-    finally:
-        await app.engine.dispose()
+async def _seed_base(app: App, world: SimWorld, joined: datetime) -> None:
+    """Groups, members and their stored DM channels (steady state: a DM is one request), in bulk."""
+    await app.migrate()
+    groups: list[dict[str, Any]] = []
+    members: list[dict[str, Any]] = []
+    dm_channels: list[dict[str, Any]] = []
+    for group_id, group in enumerate(world.groups, start=1):
+        groups.append(dict(
+            id=group_id, guild_id=group.guild_id, channel_id=group.channel_id, name=f"Group {group_id}",
+            name_key=f"group {group_id}", timezone="Europe/London", created_by=group.members[0][0],
+            created_at=joined,
+        ))
+        for position, (user_id, dm_channel_id) in enumerate(group.members):
+            members.append(dict(group_id=group_id, user_id=user_id, guild_id=group.guild_id,
+                                is_facilitator=position == 0, joined_at=joined + timedelta(seconds=position)))
+            dm_channels.append(dict(user_id=user_id, channel_id=dm_channel_id, updated_at=joined))
+    await _insert(app, ((Group, groups), (GroupMember, members), (DMChannel, dm_channels)))
+
+
+async def _seed_series(app: App, world: SimWorld, part: int, parts: int) -> None:
+    """Every ``parts``-th group's series through the real service (``MeetingService.recurring``)."""
+    started = time.monotonic()
+    for group_id, group in enumerate(world.groups, start=1):
+        if group_id % parts != part:
+            continue
+        actor = Actor(guild_id=group.guild_id, user_id=group.members[0][0])
+        await app.services.meetings.recurring(actor, rule=RULE, time="18:30", location="The Old Library", group_id=group_id)
+        if part == 0 and group_id % 1_000 < parts:
+            print(f"  seeded about {group_id:,} groups ({time.monotonic() - started:.0f} s)", flush=True)
+
+
+async def _seed_commitments(app: App, world: SimWorld, joined: datetime) -> int:
+    """Two open commitments per member, due at the group's first meeting; returns the outbox's rows."""
+    async with app.sessions() as session:
+        first = dict((await session.execute(
+            select(Meeting.group_id, func.min(Meeting.id)).group_by(Meeting.group_id)
+        )).all())
+        due = {m.id: m.starts_at for m in await session.scalars(select(Meeting).where(Meeting.id.in_(first.values())))}
+        rows = await session.scalar(select(func.count()).select_from(OutboxRow)) or 0
+    commitments: list[dict[str, Any]] = []
+    for group_id, group in enumerate(world.groups, start=1):
+        meeting_id = first[group_id]
+        for position, (user_id, _dm) in enumerate(group.members):
+            for n in range(COMMITMENTS_PER_MEMBER):
+                commitments.append(dict(
+                    guild_id=group.guild_id, group_id=group_id, number=position * COMMITMENTS_PER_MEMBER + n + 1,
+                    user_id=user_id, text=f"Commitment {n + 1} of member {position + 1}", meeting_id=meeting_id,
+                    due_at=due[meeting_id] - timedelta(hours=1), created_at=joined, updated_at=joined,
+                ))
+    await _insert(app, ((Commitment, commitments),))
+    return rows
 
 
 async def _insert(app: App, tables: Sequence[tuple[type[Any], list[dict[str, Any]]]]) -> None:
@@ -123,22 +125,56 @@ async def _insert(app: App, tables: Sequence[tuple[type[Any], list[dict[str, Any
                 await conn.execute(insert(model), values[start:start + 5_000])
 
 
-def _seed_child(url: str, world: SimWorld, conn: Any) -> None:
+async def _seed_step(url: str, world: SimWorld, step: str, part: int, parts: int, joined: datetime) -> int:
+    app = build_app(url, world, budget=25)
+    try:
+        if step == "base":
+            await _seed_base(app, world, joined)
+        elif step == "series":
+            await _seed_series(app, world, part, parts)
+        else:
+            return await _seed_commitments(app, world, joined)
+        return 0
+    finally:
+        await app.engine.dispose()
+
+
+def _seed_child(url: str, world: SimWorld, step: str, part: int, parts: int, joined: datetime, conn: Any) -> None:
     logging.basicConfig(level=logging.WARNING)
-    conn.send(asyncio.run(_seed(url, world)))
+    conn.send(asyncio.run(_seed_step(url, world, step, part, parts, joined)))
 
 
-def seed_in_child(url: str, world: SimWorld) -> tuple[float, int]:
+def _in_children(url: str, world: SimWorld, step: str, parts: int, joined: datetime) -> int:
     context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=_seed_child, args=(url, world, child), name="seed")
-    process.start()
-    child.close()
-    result: tuple[float, int] = parent.recv()
-    process.join()
-    if process.exitcode != 0:
-        raise SystemExit(f"seeding failed (exit {process.exitcode})")
-    return result
+    running = []
+    for part in range(parts):
+        parent, child = context.Pipe()
+        process = context.Process(target=_seed_child, args=(url, world, step, part, parts, joined, child),
+                                  name=f"seed-{step}-{part}")
+        process.start()
+        child.close()
+        running.append((process, parent))
+    results = []
+    for process, parent in running:
+        try:
+            results.append(parent.recv())
+        except EOFError:
+            results.append(None)
+        process.join()
+        if process.exitcode != 0:
+            raise SystemExit(f"seeding ({step}) failed in {process.name} (exit {process.exitcode})")
+    return sum(r or 0 for r in results)
+
+
+def seed_world(url: str, world: SimWorld, jobs: int) -> tuple[float, int]:
+    """Seed in child processes (the bot's process never holds the seeding's objects); the series in
+    ``jobs`` processes at once. Returns (seconds for the series, outbox rows planned)."""
+    joined = datetime.now(UTC) - timedelta(days=30)
+    _in_children(url, world, "base", 1, joined)
+    started = time.monotonic()
+    _in_children(url, world, "series", jobs, joined)
+    seconds = time.monotonic() - started
+    return seconds, _in_children(url, world, "commitments", 1, joined)
 
 
 # --- the bot ---------------------------------------------------------------------------------------------
@@ -164,7 +200,8 @@ async def _none_left(app: App, ids: Sequence[int]) -> bool:
         return not await session.scalar(select(func.count()).where(OutboxRow.id.in_(ids), OutboxRow.status == PENDING))
 
 
-async def run(url: str, *, servers: int, groups: int, size: int, fanout: int) -> None:
+async def run(url: str, *, servers: int, groups: int, size: int, fanout: int, profile: str | None,
+              jobs: int) -> None:
     print(f"machine: {machine()}")
     members = groups * size
     per_server = -(-groups // servers)
@@ -174,9 +211,9 @@ async def run(url: str, *, servers: int, groups: int, size: int, fanout: int) ->
     try:
         world = sim.world
         print(f"world: {len(world.groups):,} groups of {size} in {servers:,} servers ({members:,} members)")
-        seeding, planned = await asyncio.to_thread(seed_in_child, url, world)
-        print(f"seeded: every group's series through MeetingService.recurring in {seeding:.0f} s "
-              f"({seeding / groups * 1000:.1f} ms a group); {planned:,} outbox rows planned")
+        seeding, planned = await asyncio.to_thread(seed_world, url, world, jobs)
+        print(f"seeded: every group's series through MeetingService.recurring in {seeding:.0f} s with {jobs} "
+              f"process(es) ({seeding / groups * 1000 * jobs:.1f} ms a group each); {planned:,} outbox rows planned")
         size_bytes = await _database_size(url)
         print(f"database: {make_url(url).get_backend_name()} {size_bytes / 2**20:.1f} MiB = "
               f"{size_bytes / groups / 1024:.1f} KiB per group")
@@ -211,9 +248,16 @@ async def run(url: str, *, servers: int, groups: int, size: int, fanout: int) ->
                     ))
                     await session.execute(update(OutboxRow).where(OutboxRow.id.in_(ids)).values(due_at=now))
                     note_outbox_change(session, now)  # the scheduler wakes for them, as after a command
+                profiler = cProfile.Profile() if profile else None
+                if profiler:
+                    profiler.enable()
                 sent_from = time.monotonic()
                 await _poll(lambda: _none_left(app, ids), every=0.5)
                 took = time.monotonic() - sent_from
+                if profiler:
+                    profiler.disable()
+                    profiler.dump_stats(profile)
+                    print(f"profile of the fan-out: {profile}")
                 rss_after, peak_after = memory()
                 print(f"fan-out: {len(ids):,} report-back DMs sent in {took:.1f} s (limits off); "
                       f"RSS {rss_after:.0f} MiB, peak {peak_after:.0f} MiB (target ≤ {RSS_TARGET_MIB} MiB)")
@@ -231,11 +275,14 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=10_000)
     parser.add_argument("--size", type=int, default=6, help="members per group")
     parser.add_argument("--fanout", type=int, default=10_000, help="report-back DMs made due and sent (0: none)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes seeding the series at once")
+    parser.add_argument("--profile", metavar="PATH", help="cProfile the bot's process during the fan-out into PATH")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-size-") as directory:
         url = args.url or f"sqlite+aiosqlite:///{directory}/size.db"
-        asyncio.run(run(url, servers=args.servers, groups=args.groups, size=args.size, fanout=args.fanout))
+        asyncio.run(run(url, servers=args.servers, groups=args.groups, size=args.size, fanout=args.fanout,
+                        profile=args.profile, jobs=args.jobs))
 
 
 if __name__ == "__main__":
