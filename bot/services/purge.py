@@ -33,8 +33,9 @@ from bot.services.outbox import R_SERVER_REMOVED
 log = logging.getLogger(__name__)
 
 # Tables with no server's data in them: a user's DM channel (shared by every server), command sync
-# state (keyed by scope: "global" or a server id, handled by :func:`delete_guild_rows`).
-GLOBAL_TABLES = frozenset({"dm_channel", "command_sync_state"})
+# state (keyed by scope: "global" or a server id, handled by :func:`delete_guild_rows`), the bot's
+# live processes (bot.processes).
+GLOBAL_TABLES = frozenset({"dm_channel", "command_sync_state", "bot_processes"})
 GROUP_TABLE = Group.__tablename__
 
 
