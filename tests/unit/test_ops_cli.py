@@ -253,7 +253,8 @@ def test_compose_file_has_postgres_migrate_bot_and_the_profiles() -> None:
     assert [shard["profiles"] for shard in shards] == [["sharded"], ["sharded"]]
     assert [shard["environment"]["SHARD_IDS"] for shard in shards] == ["0", "1"]  # type: ignore[index]
     source = (ROOT / "docker-compose.yml").read_text()
-    assert "NOT YET SUPPORTED" in source
+    assert "NOT YET SUPPORTED" not in source  # sharding is supported (SHARD_COUNT / SHARD_IDS)
+    assert all(shard["environment"]["SHARD_COUNT"] == "2" for shard in shards)  # type: ignore[index]
 
 
 def test_compose_file_passes_docker_compose_config_where_docker_compose_exists(tmp_path: Path) -> None:
