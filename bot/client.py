@@ -22,6 +22,7 @@ from bot.ui.notify import NotificationRegistry
 from bot.ui.vanished import answer_vanished_click
 
 if TYPE_CHECKING:
+    from bot.processes import IdentifyGate
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,9 @@ class RoundtableBot(commands.AutoShardedBot):
         self._started_monotonic = time.monotonic()
         self.ready_ms: float | None = None
         self.metrics: Metrics | None = None  # set by the composition root
+        # Several processes (SHARD_IDS a part of the shards): IDENTIFYs spaced across them (bot.processes).
+        self.identify_gate: IdentifyGate | None = None  # set by the composition root
+        self._max_concurrency: int | None = None
 
     # --- shards ---------------------------------------------------------------------------------------
 
@@ -155,6 +159,16 @@ class RoundtableBot(commands.AutoShardedBot):
     def serves_dms(self) -> bool:
         """Events without a server (DMs, buttons in DMs) reach shard 0: the process holding it serves them."""
         return self.shard_ids is None or 0 in self.shard_ids
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Discord takes ``max_concurrency`` IDENTIFYs per 5 s, one per bucket (``shard_id % max_concurrency``).
+        One process: discord.py's own spacing. Several: the gate, shared through PostgreSQL."""
+        if self.identify_gate is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        if self._max_concurrency is None:
+            self._max_concurrency = max((await self.fetch_session_start_limits()).max_concurrency, 1)
+        await self.identify_gate.wait_turn((shard_id or 0) % self._max_concurrency)
 
     # --- connection ------------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ def shard_settings(base: Settings, shard: int) -> Settings:
 
 @pytest.fixture
 async def pair(sim: Sim, settings: Settings, clock: ManualClock, _discord_globals: None) -> AsyncIterator[Pair]:
+    sim.gateway.max_concurrency = 2  # shards 0 and 1 in two IDENTIFY buckets: no 5 s wait between them
     running = Pair(
         zero=Harness(sim=sim, settings=shard_settings(settings, 0), clock=clock, extensions=()),
         one=Harness(sim=sim, settings=shard_settings(settings, 1), clock=clock, extensions=()),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import create_engine, create_sessionmaker
 from bot.models import BotProcess
-from bot.processes import LIVE_SECONDS, ProcessRegistry, share
+from bot.processes import LIVE_SECONDS, IdentifyGate, ProcessRegistry, share
 from tests.conftest import _Templates, drop_database_url, fresh_database_url
 
 pytestmark = pytest.mark.postgres
@@ -58,3 +59,22 @@ async def test_a_process_that_stopped_heartbeating_stops_counting(
             {"seconds": LIVE_SECONDS + 1, "id": dead.id},
         )
     assert await alive.heartbeat() == 1
+
+
+async def test_the_identify_gate_lets_one_process_per_bucket_identify_at_a_time(
+    pg_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    engine = pg_sessions.kw["bind"]
+    first, second = IdentifyGate(engine, window=60), IdentifyGate(engine, window=60)
+    try:
+        await first.wait_turn(0)
+        await second.wait_turn(1)  # another bucket: at once
+        waiting = asyncio.create_task(second.wait_turn(0))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # bucket 0 is the first process's for its window
+        await first.close()  # its window ends (here: it stops)
+        async with asyncio.timeout(10):
+            await waiting
+    finally:
+        await first.close()
+        await second.close()
