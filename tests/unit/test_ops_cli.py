@@ -167,6 +167,13 @@ async def test_check_a_migrated_database_and_a_good_token(database_url: str, fak
     assert "no privileged intent" in out.getvalue()
 
 
+async def test_check_names_this_processs_shards(database_url: str, fake_discord: str) -> None:
+    out = io.StringIO()
+    ids = "0,1,2,3" if database_url.startswith("sqlite") else "0,1"  # a part of the shards: PostgreSQL only
+    await run_check(_settings(database_url, fake_discord, shard_count=4, shard_ids=ids), out)
+    assert f"shards {ids} of 4" in out.getvalue()
+
+
 async def test_check_an_unmigrated_database(database_url: str, fake_discord: str) -> None:
     engine = create_engine(database_url)
     try:
