@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.clock import ManualClock
-from bot.models import BotProcess, Commitment, OutboxRow, OutboxStatus
+from bot.models import BotProcess, BrainstormIdea, Commitment, OutboxRow, OutboxStatus
 from bot.settings import Settings
 from tests.e2e.conftest import Harness
 from tests.e2e.seeding import MEETING_AT, buttons, seed_group
@@ -205,3 +205,43 @@ async def test_two_processes_share_the_budget_and_one_finishes_the_fan_out_the_o
     assert sorted(m.id for m in delivered) == sorted(row.message_id for row in sent)  # each row once, nothing else
     assert sim.rate_limits.limited_global == []
     assert sent_by["zero"] == stopped_at and sent_by["one"] == len(sent) - 10 - stopped_at  # the rest: shard 1's
+
+
+async def test_the_vote_recount_at_start_reads_each_servers_brainstorms_once_in_its_shards_process(
+    sim: Sim, pair: Pair
+) -> None:
+    zero, _one = pair.apps
+    threads, ideas, voters = {}, {}, {}
+    for shard in (0, 1):
+        server = sim.guild(f"Shard {shard} server", shard=(shard, 2))
+        await sim.settle()
+        channel = sim.text_channel(server, "general")
+        ana, bob = sim.member(server, f"Ana {shard}"), sim.member(server, f"Bob {shard}")
+        await seed_group(zero, server, channel, [ana, bob])
+        await sim.command(ana, channel, "brainstorm open", issue=f"Where do clients come from, {shard}?")
+        [threads[shard]] = sim.threads(channel)
+        await sim.command(bob, threads[shard], "brainstorm idea", text=f"Referrals {shard}")
+        ideas[shard] = sim.messages(threads[shard])[1]
+        voters[shard] = ana
+
+    await pair.one.stop()
+    await pair.zero.stop()
+    for shard in (0, 1):  # votes while both processes are down
+        sim.react(voters[shard], ideas[shard])
+    mark = len(sim.requests)
+    await pair.zero.start()
+    await pair.one.start()
+    for app in pair.apps:
+        cog = app.bot.get_cog("BrainstormCog")
+        assert cog is not None
+        async with asyncio.timeout(10):
+            await cog.recount_done.wait()  # type: ignore[attr-defined]
+    await sim.settle()
+
+    for shard in (0, 1):
+        reads = [r for r in sim.requests[mark:]
+                 if r.method == "GET" and r.template == "/channels/{channel_id}/messages" and f"/channels/{threads[shard].id}/" in r.path]
+        assert len(reads) == 1, f"shard {shard}'s brainstorm was read {len(reads)} times at start"
+    async with pair.apps[1].sessions() as session:
+        counted = sorted((await session.scalars(select(BrainstormIdea.votes))).all())
+    assert counted == [1, 1]  # each vote made while down, counted once
