@@ -49,6 +49,10 @@ class Pacer:
         self.interval = 1.0 / per_second
         self._next = 0.0
 
+    def set_rate(self, per_second: float) -> None:
+        """Pace at ``per_second`` from the next request on (this process's share of the budget changed)."""
+        self.interval = 1.0 / per_second
+
     async def wait(self) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()

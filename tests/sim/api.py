@@ -199,11 +199,16 @@ class Sim:
 
     # --- building the world --------------------------------------------------------------------
 
-    def guild(self, name: str = "Test Server", *, owner: User | None = None, channel: str | None = "general") -> Guild:
-        """A server with the bot in it (and a text channel, unless ``channel=None``)."""
+    def guild(
+        self, name: str = "Test Server", *, owner: User | None = None, channel: str | None = "general",
+        shard: tuple[int, int] | None = None,
+    ) -> Guild:
+        """A server with the bot in it (and a text channel, unless ``channel=None``); ``shard=(id, count)``:
+        one whose events go to that shard."""
         world = self.world
         owner = owner or self._user(f"{name} owner")
-        guild = Guild(id=world.ids.next(), name=name, owner_id=owner.id)
+        guild_id = world.ids.next_on_shard(*shard) if shard is not None else world.ids.next()
+        guild = Guild(id=guild_id, name=name, owner_id=owner.id)
         world.guilds[guild.id] = guild
         guild.roles[guild.id] = Role(id=guild.id, guild_id=guild.id, name="@everyone", permissions=Perm.EVERYONE)
         bot_role = world.add_role(guild, world.bot.username, Perm.BOT)

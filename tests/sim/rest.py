@@ -166,8 +166,11 @@ class Rest:
     async def get_gateway_bot(self, call: Call) -> JSON:
         return {
             "url": self._gateway_url(),
-            "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
+            "shards": self.gateway.recommended_shards,
+            "session_start_limit": {
+                "total": 1000, "remaining": 999, "reset_after": 14_400_000,
+                "max_concurrency": self.gateway.max_concurrency,
+            },
         }
 
     async def get_gateway(self, call: Call) -> JSON:

@@ -80,6 +80,15 @@ class Snowflakes:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next id whose server would be on ``shard_id`` of ``shard_count`` (``(id >> 22) % count``):
+        the timestamp moves on a millisecond or a few if needed."""
+        candidate = self.next()
+        while (candidate >> 22) % shard_count != shard_id:
+            candidate = ((candidate >> 22) + 1) << 22
+        self._last = candidate
+        return candidate
+
     @staticmethod
     def created_at(snowflake: int) -> datetime:
         return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, UTC)

@@ -186,6 +186,16 @@ async def test_reconcile_at_connect_marks_servers_gone_offline_and_unmarks_re_ad
     assert await services.retention.removed_at(GUILD) is None and await pending(sessions, GUILD) > 0
 
 
+async def test_a_shards_process_reconciles_only_the_servers_of_its_shards(
+    services: Services, sessions: Any, clock: ManualClock
+) -> None:
+    await seed_all(sessions, clock)
+    # This process sees only OTHER_GUILD's shard: GUILD is on another process's, not "gone".
+    assert await services.retention.reconcile({OTHER_GUILD}, owned=lambda guild_id: guild_id == OTHER_GUILD) == ([], [])
+    assert await services.retention.removed_at(GUILD) is None
+    assert await services.retention.reconcile(set(), owned=lambda guild_id: guild_id == OTHER_GUILD) == ([OTHER_GUILD], [])
+
+
 async def test_planning_a_removed_servers_group_sends_nothing(services: Services, sessions: Any,
                                                               clock: ManualClock) -> None:
     ids = await seed_all(sessions, clock)
