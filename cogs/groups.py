@@ -87,7 +87,9 @@ def info_embed(info: GroupInfo) -> discord.Embed:
     embed.add_field(name="Members (★ facilitator)", value=members[:1024] or "—", inline=False)
     if info.next_meeting is not None:
         when = info.next_meeting.starts_at
-        embed.add_field(name="Next meeting", value=ts_with_relative(when), inline=False)
+        sub = info.next_meeting.substitute_id
+        embed.add_field(name="Next meeting", value=ts_with_relative(when)
+                        + (f"\n<@{sub}> is facilitating this one." if sub is not None else ""), inline=False)
     else:
         embed.add_field(name="Next meeting", value="None planned (`/meeting recurring`)", inline=False)
     for line in info.lines:  # what the other features add (bot.features.Feature.info_lines)

@@ -61,7 +61,7 @@ YOU = (
 FACILITATOR = (
     "`/group add` · `/group remove` · `/group facilitator` · `/group settings` · `/group archive`\n"
     "`/meeting schedule` · `/meeting recurring` · `/meeting move` · `/meeting place` · `/meeting cancel` · `/meeting end`\n"
-    "`/agenda move` reorder the hot seats\n"
+    "`/meeting substitute` let a member facilitate one meeting · `/agenda move` reorder the hot seats\n"
     "`/meeting attendance` take or correct attendance · `/meeting feedback` members' scores, without names\n"
     "`/module set` · `/module import` · `/module export`\n"
     "`/group export` what the group shares (Markdown, JSON) · `/group delete` the group and its data"

@@ -26,7 +26,7 @@ from bot.services.minutes import Minutes, Pack, Tally
 from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
-from bot.ui.dm import mention_only
+from bot.ui.dm import mention_only, send_to_member
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
 from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, fit_message, join_lines, respond_pages
@@ -105,6 +105,11 @@ def place_text(place: Place) -> str:
     return "\n".join(lines)
 
 
+def substitute_line(user_id: int) -> str:
+    """A member standing in for the facilitators at one meeting (``/meeting substitute``)."""
+    return f"<@{user_id}> is facilitating this one."
+
+
 def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=title or f"Next meeting — {meeting.group_name}",
@@ -116,6 +121,8 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
         embed.add_field(name="Status", value=meeting.status.capitalize(), inline=False)
     if meeting.place:
         embed.add_field(name="Where", value=place_text(meeting.place), inline=False)
+    if meeting.substitute_id is not None:
+        embed.add_field(name="Facilitating", value=substitute_line(meeting.substitute_id), inline=False)
     for answer, label in ANSWER_LABELS.items():
         ids = meeting.answers.get(answer, [])
         embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
@@ -582,6 +589,30 @@ class MeetingsCog(commands.Cog):
             f"The **{moved.meeting.group_name}** meeting of {ts(moved.previous_starts_at, Style.FULL)} moved to "
             f"{ts_with_relative(moved.meeting.starts_at)}.",
         )
+
+    @meeting.command(name="substitute", description="Let a member facilitate one meeting only (facilitator)")
+    @app_commands.describe(member="Who facilitates that meeting", meeting="Which meeting (default: the next one)",
+                           clear="Take it back: the facilitators run that meeting again",
+                           group="Which group (default: this channel's)")
+    async def meeting_substitute(self, interaction: discord.Interaction, member: discord.User | None = None,
+                                 meeting: MeetingOption | None = None, clear: bool = False,
+                                 group: GroupOption = None) -> None:
+        done = await self.bot.services.meetings.substitute(
+            actor_from(interaction), member_id=member.id if member is not None else None, meeting_id=meeting,
+            clear=clear, group_id=group)
+        when = ts(done.starts_at, Style.FULL)
+        if done.substitute_id is None:
+            await respond(interaction, f"<@{done.previous_id}> no longer facilitates the meeting of {when}: "
+                                       "the facilitators run it again.")
+            return
+        replaced = f" (instead of <@{done.previous_id}>)" if done.previous_id is not None else ""
+        told = await send_to_member(self.bot, done.substitute_id, OutgoingMessage(
+            content=f"You're facilitating the **{inert(done.label, 120)}**, {ts_with_relative(done.starts_at)}: for "
+                    "that meeting you may take attendance, reorder the agenda (`/meeting reorder`), change its place "
+                    "or time, and end it (`/meeting end`)."))
+        note = "" if told.where == "dm" else " I couldn't DM them: let them know yourself."
+        await respond(interaction, f"<@{done.substitute_id}> facilitates the meeting of {when}{replaced}, and only "
+                                   f"that one. `/meeting next` shows it.{note}")
 
     @meeting.command(name="end", description="End the meeting now: commitments close, the next cycle starts (facilitator)")
     @app_commands.describe(meeting="Which meeting (default: the one under way)", group="Which group (default: this channel's)")

@@ -34,6 +34,7 @@ from bot.services.base import (
     Service,
     membership,
     require_facilitator,
+    require_facilitator_for,
     require_id,
     require_reader,
     resolve_group,
@@ -292,7 +293,7 @@ class AttendanceService(Service):
             if found is None:
                 raise InvalidInput(f"No meeting of **{group.name}** has started yet: attendance opens when one begins.")
             meeting = found
-        await require_facilitator(session, group, actor)
+        await require_facilitator_for(session, group, actor, meeting)
         await require_reader(session, group, actor)  # the sheet lists the members: a server admin who isn't one can't
         if meeting.status == MeetingStatus.CANCELLED:
             raise InvalidInput("That meeting was cancelled: there's no attendance to take.")

@@ -36,6 +36,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_facilitator_for,
     require_id,
     require_member,
     resolve_group,
@@ -497,7 +498,7 @@ class GroupService(Service):
             assert group is not None
             now = self.now()
             if actor is not None:
-                await require_facilitator(session, group, actor)
+                await require_facilitator_for(session, group, actor, meeting)
                 if meeting.status == MeetingStatus.CANCELLED:
                     raise InvalidInput("That meeting was cancelled.")
                 if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > now:
