@@ -1,4 +1,4 @@
-"""``/meeting …``: one-off meetings, the series, RSVPs, and the meeting reminder."""
+"""``/meeting …``: one-off meetings, the series, RSVPs, the agenda, and the meeting reminder."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import CommitmentStatus, MeetingStatus
 from bot.places import MAX_ADDRESS, MAX_LINK, MAX_VENUE, Place, PlaceKind
+from bot.services.agenda import ISSUE_MAX
 from bot.services.attendance import AttendanceService
 from bot.services.attendance_feature import MINUTES_DM
-from bot.services.meetings import MeetingInfo
+from bot.services.meetings import MeetingInfo, ordinal
 from bot.services.meetings_feature import MEETING_PACK, MEETING_REMINDER, POST_MEETING
 from bot.services.minutes import Minutes, Pack, Tally
 from bot.services.waking import MemberLocalTime
@@ -28,13 +29,22 @@ from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
 from bot.ui.dm import mention_only, send_to_member
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
-from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
+from bot.ui.options import (
+    BoundedInt,
+    GroupOption,
+    MeetingOption,
+    RuleOption,
+    TextTransformer,
+    TimeOption,
+    WhenOption,
+)
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, fit_message, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
+from cogs.agenda import TYPED_MAX, agenda_embed
 from cogs.attendance import member_names, sheet_message, trend_pages
 from cogs.goals import with_log_kpis
 
@@ -165,11 +175,11 @@ def pack_message(pack: Pack) -> OutgoingMessage:
     embed.add_field(name=f"No answer ({len(agenda.no_answer)})", value=_people(agenda.no_answer), inline=False)
     lines = [f"{e.position}. <@{e.user_id}> — {inert(e.issue, 200)}" for e in agenda.entries]
     issues = join_lines(lines, 1000)
-    embed.add_field(name="Hot seats", value=(issues[0] if issues else "No issue tabled yet — `/agenda table`."),
+    embed.add_field(name="Hot seats", value=(issues[0] if issues else "No issue tabled yet — `/meeting table`."),
                     inline=False)
     if len(issues) > 1:
         embed.add_field(name="Hot seats (continued)", value=issues[1] if len(issues) == 2 else
-                        f"{issues[1][:900]}\n… and more: `/agenda show`", inline=False)
+                        f"{issues[1][:900]}\n… and more: `/meeting agenda`", inline=False)
     module = f"Module {pack.module_number}" + (f": {inert(pack.module_title, 100)}" if pack.module_title else "")
     embed.add_field(name="Module", value=f"{module} — {pack.checked_in} of {pack.members} checked in", inline=False)
     embed.add_field(name="Report-back so far", value=tally_text(pack.tally)[:1024], inline=False)
@@ -647,6 +657,49 @@ class MeetingsCog(commands.Cog):
     async def meeting_feedback(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
         trend = await self.bot.services.get(AttendanceService).trend(actor_from(interaction), group_id=group)
         await respond_pages(interaction, trend_pages(trend))
+
+    # --- the agenda (the agenda feature's service; drawn by cogs.agenda) ---------------------------
+
+    @meeting.command(name="table", description="Put your issue on the agenda of the next meeting")
+    @app_commands.describe(issue=f"What you'd like the group's help with (up to {ISSUE_MAX} characters)",
+                           meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_table(self, interaction: discord.Interaction,
+                            issue: app_commands.Transform[str, TextTransformer(TYPED_MAX, what="issue")],
+                            meeting: MeetingOption | None = None, group: GroupOption = None) -> None:
+        agenda = await self.bot.services.agenda.table(actor_from(interaction), issue=issue, meeting_id=meeting,
+                                                      group_id=group)
+        position = agenda.position_of(interaction.user.id) or len(agenda.entries)
+        await respond(
+            interaction,
+            f"Tabled for the meeting of {ts(agenda.starts_at, Style.FULL)}: you're **{ordinal(position)}** in the hot-seat order.",
+            embed=agenda_embed(agenda),
+        )
+
+    @meeting.command(name="agenda", description="Who's tabling what, in hot-seat order, and who's coming")
+    @app_commands.describe(meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_agenda(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                             group: GroupOption = None) -> None:
+        agenda = await self.bot.services.agenda.show(actor_from(interaction), meeting_id=meeting, group_id=group)
+        await respond(interaction, embed=agenda_embed(agenda))
+
+    @meeting.command(name="withdraw", description="Take your issue off a meeting's agenda")
+    @app_commands.describe(meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_withdraw(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                               group: GroupOption = None) -> None:
+        agenda = await self.bot.services.agenda.withdraw(actor_from(interaction), meeting_id=meeting, group_id=group)
+        await respond(interaction, f"Your issue is off the agenda of the meeting of {ts(agenda.starts_at, Style.FULL)}.",
+                      embed=agenda_embed(agenda))
+
+    @meeting.command(name="reorder", description="Put a member's issue at another place in the hot-seat order (facilitator)")
+    @app_commands.describe(member="Whose issue", position="Its new place (1 goes first)",
+                           meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_reorder(self, interaction: discord.Interaction, member: discord.User,
+                              position: app_commands.Transform[int, BoundedInt(1, 12, what="place")],
+                              meeting: MeetingOption | None = None, group: GroupOption = None) -> None:
+        agenda = await self.bot.services.agenda.move(actor_from(interaction), user_id=member.id, position=position,
+                                                     meeting_id=meeting, group_id=group)
+        await respond(interaction, f"<@{member.id}>'s issue is now **{ordinal(position)}** in the hot-seat order.",
+                      embed=agenda_embed(agenda))
 
     async def _notice(self, channel_id: int, text: str) -> None:
         channel = self.bot.get_channel(channel_id)

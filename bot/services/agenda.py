@@ -244,7 +244,7 @@ class AgendaService(Service):
                 if existing is not None:
                     raise Conflict(
                         f"You've already tabled {quoted(existing.issue, 60)} for the meeting of {_when(meeting, group)}: "
-                        "one issue each per meeting. `/agenda withdraw` takes it off so you can table another."
+                        "one issue each per meeting. `/meeting withdraw` takes it off so you can table another."
                     )
                 await _add(session, group=group, meeting=meeting, user_id=actor.user_id, issue=text,
                            brainstorm_id=None, now=now)
