@@ -23,6 +23,7 @@ from bot.services.attendance import (
     AttendanceService,
     FeedbackPrompt,
     FeedbackSaved,
+    RatesShown,
     Sheet,
     Trend,
 )
@@ -303,6 +304,25 @@ def trend_pages(trend: Trend) -> list[discord.Embed]:
                 lines.extend(f"• {inert(text, 300)}" for text in m.lines)
         lines.append("\n-# Lines are shown without names, in alphabetical order; members never see each other's answers.")
     return embed_pages(f"Meeting feedback — {trend.group_name}", join_lines(lines, PAGE_LINES_CHARS))
+
+
+def rates_pages(rates: RatesShown) -> list[discord.Embed]:
+    """Attendance rates: the group's, then each member's (a facilitator) or the reader's own."""
+    if not rates.meetings:
+        lines = ["No attendance taken yet: it's taken at each meeting (**Take attendance** in the channel)."]
+    else:
+        group = "—" if rates.rate is None else f"{rates.rate:.0%}"
+        lines = [f"**Group: {group}** over {plural(rates.meetings, 'meeting')} with attendance taken", ""]
+        for m in rates.members:
+            rate = "—" if m.rate is None else f"{m.rate:.0%}"
+            lines.append(f"<@{m.user_id}> — **{rate}**: present {m.present} of {m.counted}"
+                         + (f", {plural(m.apologies, 'apology', 'apologies')}" if m.apologies else ""))
+        if not rates.members:
+            lines.append("You have no attendance marked yet.")
+        if not rates.everyone:
+            lines.append("\n-# Each member's rate is for the facilitators; you see the group's and your own.")
+        lines.append("-# A member counts the meetings held while she was in the group.")
+    return embed_pages(f"Attendance rates — {rates.group_name}", join_lines(lines, PAGE_LINES_CHARS))
 
 
 class AttendanceCog(commands.Cog):

@@ -62,7 +62,7 @@ FACILITATOR = (
     "`/group add` · `/group remove` · `/group facilitator` · `/group settings` · `/group archive`\n"
     "`/meeting schedule` · `/meeting recurring` · `/meeting move` · `/meeting place` · `/meeting cancel` · `/meeting end`\n"
     "`/meeting substitute` let a member facilitate one meeting · `/meeting reorder` reorder the hot seats\n"
-    "`/meeting attendance` take or correct attendance · `/meeting feedback` members' scores, without names\n"
+    "`/meeting attendance` take or correct attendance (`rates:True`: each member's rate) · `/meeting feedback` members' scores, without names\n"
     "`/module set` · `/module import` · `/module export`\n"
     "`/group export` what the group shares (Markdown, JSON) · `/group delete` the group and its data"
 )

@@ -45,7 +45,7 @@ from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
 from cogs.agenda import TYPED_MAX, agenda_embed
-from cogs.attendance import member_names, sheet_message, trend_pages
+from cogs.attendance import member_names, rates_pages, sheet_message, trend_pages
 from cogs.goals import with_log_kpis
 
 log = logging.getLogger(__name__)
@@ -644,12 +644,19 @@ class MeetingsCog(commands.Cog):
         await respond(interaction, embeds=minutes_embeds(minutes, with_commit_line=False),
                       files=[discord.File(io.BytesIO(data), filename=name)])
 
-    @meeting.command(name="attendance", description="Take or correct a meeting's attendance (facilitator)")
+    @meeting.command(name="attendance", description="Take or correct a meeting's attendance, or see the rates (facilitator)")
     @app_commands.describe(meeting="Which meeting (default: the latest that has started)",
+                           rates="Attendance rates instead: each member's and the group's, over every meeting",
                            group="Which group (default: this channel's)")
     async def meeting_attendance(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
-                                 group: GroupOption = None) -> None:
-        sheet = await self.bot.services.get(AttendanceService).sheet(actor_from(interaction), meeting_id=meeting, group_id=group)
+                                 rates: bool = False, group: GroupOption = None) -> None:
+        service = self.bot.services.get(AttendanceService)
+        if rates:
+            if meeting is not None:
+                raise InvalidInput("The rates cover every meeting: leave out `meeting` with `rates:True`.")
+            await respond_pages(interaction, rates_pages(await service.rates(actor_from(interaction), group_id=group)))
+            return
+        sheet = await service.sheet(actor_from(interaction), meeting_id=meeting, group_id=group)
         await respond(interaction, **await sheet_message(interaction, sheet, 0))
 
     @meeting.command(name="feedback", description="Members' feedback on the last meetings, without names (facilitator)")
