@@ -395,6 +395,11 @@ class AddToCalendarButton(
         await respond(interaction, text, files=files)
 
 
+def _where(place: Place | None) -> str:
+    """The place on one line, for a channel notice (member text inert, links masked): " Where: …"."""
+    return f"\n**Where:** {place_text(place).replace(chr(10), ' · ')}" if place else ""
+
+
 def _then(text: str) -> str:
     return f"\n{text}" if text else ""
 
@@ -533,7 +538,7 @@ class MeetingsCog(commands.Cog):
         await self._notice(
             series.channel_id,
             f"📅 **{series.group_name}** now meets {series.description} at {series.local_time} "
-            f"({series.timezone}; each of you sees the dates in your own time).{first}",
+            f"({series.timezone}; each of you sees the dates in your own time).{first}" + _where(series.place),
         )
 
     @meeting.command(name="place", description="Change where a meeting, or the series, happens (facilitator)")
