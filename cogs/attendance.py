@@ -350,9 +350,11 @@ class AttendanceCog(commands.Cog):
             return Rendered.skip("meeting cancelled")
         view = discord.ui.View(timeout=None)
         view.add_item(TakeAttendanceButton(meeting.id))
+        who = ("Facilitators" if meeting.substitute_id is None
+               else f"<@{meeting.substitute_id}> (facilitating this one) or a facilitator")
         return Rendered(OutgoingMessage(
             content=(f"🗒️ The **{inert(meeting.group_name, 80)}** meeting of {ts(meeting.starts_at, Style.FULL)} has"
-                     " started. Facilitators: **Take attendance** (pre-filled from the RSVPs; it opens privately"
+                     f" started. {who}: **Take attendance** (pre-filled from the RSVPs; it opens privately"
                      " for you)."),
             view=view,
         ))

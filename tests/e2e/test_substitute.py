@@ -40,6 +40,8 @@ async def test_a_substitute_facilitates_one_meeting(sim: Sim, guild: Guild, chan
     # At the meeting Sia takes attendance from the channel's prompt and ends it; Bob still can't.
     await sim.advance(MEETING_AT - app.clock.now())
     [prompt] = [m for m in sim.messages(channel) if "Take attendance" in buttons(m)]
+    assert f"<@{sia.id}> (facilitating this one) or a facilitator: **Take attendance**" in prompt.content
+    assert prompt.allowed_mentions is None or not prompt.allowed_mentions.get("users")  # named, not pinged
     refused = await sim.click(bob, prompt, label="Take attendance")
     assert refused.ephemeral and "Only a facilitator" in refused.content
     sheet = await sim.click(sia, prompt, label="Take attendance")
