@@ -3,12 +3,19 @@ order, ending it), is told privately, and everyone sees it on the meeting card."
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import App
 from bot.models import Meeting
 from tests.e2e.seeding import MEETING_AT, buttons, seed_group
 from tests.sim import Channel, Guild, Sim
+
+
+@pytest.fixture
+def e2e_backend(backend: str) -> str:
+    """Both databases: the substitute is a column of the meeting, read by every meeting-scoped check."""
+    return backend
 
 
 async def test_a_substitute_facilitates_one_meeting(sim: Sim, guild: Guild, channel: Channel, app: App) -> None:
