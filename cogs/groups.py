@@ -87,7 +87,9 @@ def info_embed(info: GroupInfo) -> discord.Embed:
     embed.add_field(name="Members (★ facilitator)", value=members[:1024] or "—", inline=False)
     if info.next_meeting is not None:
         when = info.next_meeting.starts_at
-        embed.add_field(name="Next meeting", value=ts_with_relative(when), inline=False)
+        sub = info.next_meeting.substitute_id
+        embed.add_field(name="Next meeting", value=ts_with_relative(when)
+                        + (f"\n<@{sub}> is facilitating this one." if sub is not None else ""), inline=False)
     else:
         embed.add_field(name="Next meeting", value="None planned (`/meeting recurring`)", inline=False)
     for line in info.lines:  # what the other features add (bot.features.Feature.info_lines)
@@ -271,14 +273,20 @@ class GroupsCog(commands.Cog):
                                                               group_id=group)
         await respond(interaction, f"Removed <@{member.id}> from **{change.group_name}**.")
 
-    @group.command(name="facilitator", description="Make a member a co-facilitator (facilitator)")
-    @app_commands.describe(member="Who", group="Which group (default: this channel's)")
+    @group.command(name="facilitator", description="Make a member a co-facilitator, or remove one (facilitator)")
+    @app_commands.describe(member="Who", remove="Make them a member again (the group keeps a facilitator)",
+                           group="Which group (default: this channel's)")
     async def group_facilitator(self, interaction: discord.Interaction, member: discord.Member,
-                                group: GroupOption = None) -> None:
+                                remove: bool = False, group: GroupOption = None) -> None:
         member = _member_of_this_server(interaction, member)
-        change = await self.bot.services.groups.make_facilitator(actor_from(interaction), member_id=member.id,
-                                                                 group_id=group)
-        text = f"<@{member.id}> is now a facilitator of **{change.group_name}**."
+        if remove:
+            change = await self.bot.services.groups.remove_facilitator(actor_from(interaction), member_id=member.id,
+                                                                       group_id=group)
+            text = f"<@{member.id}> is no longer a facilitator of **{change.group_name}**."
+        else:
+            change = await self.bot.services.groups.make_facilitator(actor_from(interaction), member_id=member.id,
+                                                                     group_id=group)
+            text = f"<@{member.id}> is now a facilitator of **{change.group_name}**."
         # A change of who runs the group is announced once, in its channel; the reply says so.
         channel = self.bot.get_channel(change.channel_id)
         announced = False
@@ -287,7 +295,7 @@ class GroupsCog(commands.Cog):
                 await channel.send(text)
                 announced = True
             except discord.HTTPException as exc:
-                log.info("Couldn't announce the new facilitator in %s: %s", change.channel_id, exc)
+                log.info("Couldn't announce the facilitator change in %s: %s", change.channel_id, exc)
         await respond(interaction, f"{text} Announced in <#{change.channel_id}>." if announced else text)
 
     @group.command(name="info", description="Members, facilitators, timezone and the next meeting")

@@ -151,6 +151,8 @@ class Meeting(Base):
     status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED)
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # A member a facilitator asked to facilitate this meeting only (``/meeting substitute``).
+    substitute_id: Mapped[int | None] = mapped_column(Snowflake)
 
 
 class Rsvp(Base):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.models import Group, GroupMember
+from bot.models import Group, GroupMember, Meeting
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,16 @@ async def require_facilitator(session: AsyncSession, group: Group, actor: Actor)
         return
     if not await may_facilitate(session, group, await membership(session, group.id, actor.user_id)):
         raise NotAllowed(f"Only a facilitator of **{group.name}** can do that.")
+
+
+async def require_facilitator_for(session: AsyncSession, group: Group, actor: Actor, meeting: Meeting) -> None:
+    """``require_facilitator``, or the member a facilitator asked to facilitate ``meeting`` only
+    (``/meeting substitute``; while they are in the group). For what is done *at* one meeting:
+    attendance, ending it, its agenda's order, its place and time. Nothing else."""
+    if (meeting.substitute_id is not None and meeting.substitute_id == actor.user_id and meeting.group_id == group.id
+            and await membership(session, group.id, actor.user_id) is not None):
+        return
+    await require_facilitator(session, group, actor)
 
 
 # --- who sees what (docs/PRIVACY.md) ------------------------------------------------------------

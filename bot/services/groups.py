@@ -36,6 +36,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_facilitator_for,
     require_id,
     require_member,
     resolve_group,
@@ -380,6 +381,28 @@ class GroupService(Service):
             return MembershipChange(group.id, group.name, group.channel_id, member_id,
                                     await _member_count(session, group.id), group.max_members)
 
+    async def remove_facilitator(self, actor: Actor, *, member_id: int, group_id: int | None = None) -> MembershipChange:
+        """A co-facilitator steps back to member. A group of three or more keeps at least one
+        facilitator (a pair runs itself: ``base.may_facilitate``)."""
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            member = await membership(session, group.id, member_id)
+            if member is None:
+                raise NotFound(f"<@{member_id}> isn't in **{group.name}**.")
+            if not member.is_facilitator:
+                raise InvalidInput(f"<@{member_id}> isn't a facilitator of **{group.name}**: there's nothing to remove.")
+            members = await members_of(session, group.id)
+            if len(members) > PAIR_SIZE and not any(m.is_facilitator for m in members if m.user_id != member_id):
+                who = "You're" if member_id == actor.user_id else f"<@{member_id}> is"
+                raise InvalidInput(
+                    f"{who} the only facilitator of **{group.name}**, and a group of {len(members)} needs one. "
+                    "Make someone else a facilitator first with `/group facilitator`."
+                )
+            member.is_facilitator = False
+            return MembershipChange(group.id, group.name, group.channel_id, member_id, len(members), group.max_members)
+
     async def update_settings(
         self,
         actor: Actor,
@@ -497,7 +520,7 @@ class GroupService(Service):
             assert group is not None
             now = self.now()
             if actor is not None:
-                await require_facilitator(session, group, actor)
+                await require_facilitator_for(session, group, actor, meeting)
                 if meeting.status == MeetingStatus.CANCELLED:
                     raise InvalidInput("That meeting was cancelled.")
                 if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > now:
