@@ -1,7 +1,7 @@
 """bot_processes: the live bot processes, so several share one send budget
 
 Revision ID: 0190
-Revises: 0160
+Revises: 0180
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0190'
-down_revision: str | None = '0160'
+down_revision: str | None = '0180'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
