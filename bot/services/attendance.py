@@ -306,7 +306,7 @@ class AttendanceService(Service):
 
     async def sheet(self, actor: Actor, *, meeting_id: int | None = None, group_id: int | None = None) -> Sheet:
         """The attendance sheet (stored, else pre-filled from the RSVPs), for a facilitator."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._meeting(session, actor, meeting_id, group_id)
             return await attendance_sheet(session, group, meeting)
 
@@ -346,7 +346,7 @@ class AttendanceService(Service):
 
     async def rates(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, AttendanceRates]:
         """The group's attendance rates, for its members."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_reader(session, group, actor)
             return group.name, await attendance_rates(session, group.id)
@@ -418,7 +418,7 @@ class AttendanceService(Service):
 
     async def trend(self, actor: Actor, *, group_id: int | None = None) -> Trend:
         """The average score per meeting (the latest few with answers) and the lines, without names."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_facilitator(session, group, actor)
             await require_reader(session, group, actor)

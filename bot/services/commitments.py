@@ -576,7 +576,7 @@ class CommitmentService(Service):
         """``/commit list``: the group's commitments (open by default; ``status`` None: all), by member."""
         if status is not None:
             _check_status(status, STATUSES)
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_reader(session, group, actor)
             query = select(Commitment).where(Commitment.group_id == group.id).order_by(Commitment.number)
@@ -666,7 +666,7 @@ class CommitmentService(Service):
         a later meeting.
         """
         now = self.now()
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_reader(session, group, actor)
             user_id = member_id if member_id is not None else actor.user_id
@@ -774,7 +774,7 @@ class CommitmentService(Service):
         """Autocomplete: the member's own open commitments in this server (and, with
         ``include_managed``, the open commitments of groups they facilitate). At most 25."""
         needle = query.strip().lstrip("#").casefold()
-        async with self.begin() as session:
+        async with self.read() as session:
             mine = GroupMember.user_id == actor.user_id
             groups = select(GroupMember.group_id).where(mine, GroupMember.guild_id == actor.guild_id)
             facilitated = groups.where(GroupMember.is_facilitator.is_(True))
@@ -847,7 +847,7 @@ class CommitmentService(Service):
 
     async def commitment_for_note(self, *, user_id: int, commitment_id: int) -> CommitmentInfo:
         """The commitment an "Add a note" click is about (to prefill the modal); owner only."""
-        async with self.begin() as session:
+        async with self.read() as session:
             row, _group = await self._load_own(session, user_id, commitment_id)
             return _info(row)
 
@@ -972,7 +972,7 @@ class CommitmentService(Service):
 
     async def buddy_summary(self, *, group_id: int, meeting_id: int, user_id: int) -> BuddySummary | None:
         """The report-back of ``user_id``'s active buddy in the group, or None (no buddy, nothing due)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._group_meeting(session, group_id, meeting_id)
             if group is None or meeting is None:
                 return None
@@ -989,7 +989,7 @@ class CommitmentService(Service):
 
     async def next_meeting_after(self, *, group_id: int, meeting_id: int) -> NextMeeting | None:
         """The meeting after this one (for the post-meeting prompt); ``starts_at`` None if none yet."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._group_meeting(session, group_id, meeting_id)
             if group is None or meeting is None:
                 return None
