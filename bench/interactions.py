@@ -30,8 +30,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
 import logging
 import multiprocessing
+import pstats
 import tempfile
 import time
 from collections import Counter
@@ -92,7 +95,7 @@ def verdict(ok: bool) -> str:
 
 
 async def run(url: str, *, groups: int, rate: float, seconds: float, fanout: int, budget: float, warm: bool,
-              reads_lock: bool) -> None:
+              reads_lock: bool, profile: bool = False) -> None:
     print(f"machine: {machine()}")
     members = max(groups * GROUP_SIZE, fanout)
     if reads_lock:
@@ -120,8 +123,13 @@ async def run(url: str, *, groups: int, rate: float, seconds: float, fanout: int
         freeze_startup_heap()
         ready_at = await ready
         first = await ask(sim, "first", kinds=list(KINDS))
+        profiler = cProfile.Profile() if profile else None
         cpu_from, load_from = cpu_seconds(), time.monotonic()
+        if profiler is not None:
+            profiler.enable()
         timed = await ask(sim, "load", rate=rate, seconds=seconds, seed=20)
+        if profiler is not None:
+            profiler.disable()
         load_to = time.monotonic()
         cpu = cpu_seconds() - cpu_from
         report = await sim.report()
@@ -167,6 +175,10 @@ async def run(url: str, *, groups: int, rate: float, seconds: float, fanout: int
               f"{verdict(p99 <= TARGET_P99_MS)} p99 {p99:.1f} ms (≤ {TARGET_P99_MS:g})  "
               f"{verdict(expired == 0)} expired {expired}  {verdict(unanswered == 0)} unanswered {unanswered}  "
               f"{verdict(cold_ms <= TARGET_FIRST_MS)} first interaction {cold_ms:.0f} ms (≤ {TARGET_FIRST_MS:g})")
+    if profiler is not None:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        print(out.getvalue())
     print(f"machine after: {machine()}")
 
 
@@ -179,13 +191,15 @@ def main() -> None:
     parser.add_argument("--fanout", type=int, default=0, help="report-back DMs due at the start (0: none)")
     parser.add_argument("--budget", type=float, default=25.0, help="SEND_BUDGET_PER_SECOND (1 to 45)")
     parser.add_argument("--no-warm", action="store_true", help="skip bot.warm before ready")
+    parser.add_argument("--profile", action="store_true", help="cProfile the bot during the interactions")
     parser.add_argument("--reads-lock", action="store_true", help="reads take SQLite's write lock, no writer queue (as before)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="bench-interactions-") as directory:
         url = args.url or f"sqlite+aiosqlite:///{directory}/interactions.db"
         asyncio.run(run(url, groups=args.groups, rate=args.rate, seconds=args.seconds, fanout=args.fanout,
-                        budget=args.budget, warm=not args.no_warm, reads_lock=args.reads_lock))
+                        budget=args.budget, warm=not args.no_warm, reads_lock=args.reads_lock,
+                        profile=args.profile))
 
 
 if __name__ == "__main__":
