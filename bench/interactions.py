@@ -22,8 +22,7 @@ interaction of each kind in turn, the first of them the first the bot ever sees 
 ``--fanout N``: N of the members also have a report-back DM due at the start, so the dispatcher
 sends N DMs at ``--budget`` while the interactions arrive (the fan-out's pace in the same window is
 printed). ``--no-warm`` skips ``bot.warm`` before ready; ``--reads-lock`` makes ``Service.read``
-take SQLite's write lock like every other transaction and lets writers wait in SQLite's busy handler
-instead of queueing in the process (both: the bot as it was, to compare).
+take SQLite's write lock like every other transaction (both: the bot as it was, to compare).
 """
 
 from __future__ import annotations
@@ -99,11 +98,9 @@ async def run(url: str, *, groups: int, rate: float, seconds: float, fanout: int
     print(f"machine: {machine()}")
     members = max(groups * GROUP_SIZE, fanout)
     if reads_lock:
-        import bot.db
         import bot.services.base
 
         bot.services.base.READ_ONLY_OPTIONS = {}  # type: ignore[misc]  # read() becomes BEGIN IMMEDIATE
-        bot.db.SERIALISE_WRITES = False  # writers wait in SQLite's busy handler, as before
     sim = await start_sim(members)
     app = build_app(url, sim.world, budget=budget)
     app.bot.warm_on_start = warm
@@ -138,7 +135,7 @@ async def run(url: str, *, groups: int, rate: float, seconds: float, fanout: int
         await app.stop()
         sim.close()
 
-    label = ", ".join(x for x in ("bot.warm OFF" if not warm else "", "reads take the write lock, writers wait in SQLite's busy handler" if reads_lock else "") if x)
+    label = ", ".join(x for x in ("bot.warm OFF" if not warm else "", "reads take the write lock" if reads_lock else "") if x)
     print(f"interactions: {groups:,} groups of {GROUP_SIZE}, {app.engine.dialect.name}, rate limits on"
           f"{'; ' + label if label else '; as shipped'}")
     warmed = f" (bot.warm: {app.bot.warm_seconds * 1000:.0f} ms of it)" if app.bot.warm_seconds is not None else ""
@@ -192,7 +189,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=25.0, help="SEND_BUDGET_PER_SECOND (1 to 45)")
     parser.add_argument("--no-warm", action="store_true", help="skip bot.warm before ready")
     parser.add_argument("--profile", action="store_true", help="cProfile the bot during the interactions")
-    parser.add_argument("--reads-lock", action="store_true", help="reads take SQLite's write lock, no writer queue (as before)")
+    parser.add_argument("--reads-lock", action="store_true", help="reads take SQLite's write lock (as before)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="bench-interactions-") as directory:

@@ -5,7 +5,6 @@ Nothing here runs at import time; the composition root calls :func:`create_engin
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sqlite3
@@ -15,12 +14,10 @@ from typing import Any, ClassVar
 
 from sqlalchemy import BigInteger, DateTime, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -217,8 +214,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
-    writers = _WriterQueue() if SERIALISE_WRITES else None
-
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         info = connection.connection.info
@@ -230,72 +225,17 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         if info.get(_QUERY_ONLY):
             connection.exec_driver_sql("PRAGMA query_only=OFF")
             info[_QUERY_ONLY] = False
-        if writers is not None:
-            writers.enter(info)
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            if writers is not None:
-                writers.leave(info)
-            raise
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
-    def _on_end(connection: Any) -> None:
+    def _end_read(connection: Any) -> None:
         info = connection.connection.info
-        if writers is not None:
-            writers.leave(info)  # the COMMIT or ROLLBACK follows at once: the next writer may wait 1 ms for it
         if info.get(_QUERY_ONLY):
             with contextlib.suppress(Exception):  # a dead connection: the next write's begin retries
                 connection.exec_driver_sql("PRAGMA query_only=OFF")
                 info[_QUERY_ONLY] = False
 
-    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        if writers is not None and record is not None:
-            writers.leave(record.info)  # a connection invalidated mid-transaction never commits nor rolls back
-
-    event.listen(engine.sync_engine, "commit", _on_end)
-    event.listen(engine.sync_engine, "rollback", _on_end)
-    event.listen(engine.sync_engine.pool, "checkin", _on_checkin)
-
-
-# Whether SQLite's writers queue in the process (``_WriterQueue``); off only to measure the bot
-# without it (``bench.interactions --reads-lock``).
-SERIALISE_WRITES = True
-_WRITER = "roundtable_writer"  # dbapi connection info: this connection holds the writer queue
-
-
-class _WriterQueue:
-    """SQLite's one writer at a time, queued first come first served in the process.
-
-    ``BEGIN IMMEDIATE`` alone makes a second writer wait in SQLite's busy handler, which sleeps
-    and retries (1, 2, 5 … up to 100 ms between tries) while a newcomer may take the lock first:
-    under a steady mix of commands a write could wait out the whole busy timeout and fail with
-    "database is locked". Here a writer waits its turn on an ``asyncio.Lock`` (FIFO) before its
-    ``BEGIN IMMEDIATE``, which then finds the lock free; it holds its place until its COMMIT or
-    ROLLBACK. Another process writing the same file still meets the busy timeout as before. A
-    writer waiting longer than the busy timeout fails as SQLite would.
-    """
-
-    def __init__(self) -> None:
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def enter(self, info: dict[str, Any]) -> None:
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:  # one lock per event loop (tests run many)
-            self._lock, self._loop = asyncio.Lock(), loop
-        lock = self._lock
-        try:
-            await_only(asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
-        except TimeoutError:
-            raise OperationalError(
-                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked (waited for the other writers)")
-            ) from None
-        info[_WRITER] = lock
-
-    def leave(self, info: dict[str, Any]) -> None:
-        lock = info.pop(_WRITER, None)
-        if lock is not None and lock.locked():
-            lock.release()
+    event.listen(engine.sync_engine, "commit", _end_read)
+    event.listen(engine.sync_engine, "rollback", _end_read)
 
 
 def create_sessionmaker(

@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import ManualClock
-from bot.db import SQLITE_BUSY_TIMEOUT_MS, create_engine
+from bot.db import SQLITE_BUSY_TIMEOUT_MS
 from bot.errors import InvalidInput
 from bot.models import Commitment, Meeting, MemberProfile
 from bot.services import Services
@@ -70,10 +70,7 @@ async def test_a_failed_statement_leaves_nothing_for_the_garbage_collector_to_bl
     cursor there, blocking on X's mutex for the whole busy timeout — so the lock holder (which needs
     the event loop to finish) never let go, and X failed with "database is locked".
     """
-    # The lock is held from another engine (as another process would): this engine's own writers
-    # queue in the process (bot.db._WriterQueue) and would never reach SQLite's busy wait.
-    other = create_engine(engine.url.render_as_string(hide_password=False))
-    holder = await other.connect()
+    holder = await engine.connect()  # checked out first, so the failed connection is the next one handed out
     gc.disable()
     try:
         async with sessions.begin() as session:
@@ -124,7 +121,6 @@ async def test_a_failed_statement_leaves_nothing_for_the_garbage_collector_to_bl
     finally:
         gc.enable()
         await holder.close()
-        await other.dispose()
     # And the bot carries on: later sessions read and write.
     await load(services, 3)
     assert await count(sessions, MemberProfile) == 3
