@@ -6,7 +6,8 @@ A benchmark, not a test: it prints numbers for docs/PERFORMANCE.md. ``url`` is a
 (default: a fresh SQLite file in a temporary directory).
 
 The services on a manual clock replay a year: a group of 8 created a year ago with a weekly series;
-every week each member commits to something, answers the RSVP, and the meeting ends. Then
+every week each member commits to something, answers the RSVP, the meeting ends, and every row
+due by then is marked sent (as the dispatcher would have). Then
 ``plan_group`` runs ``--runs`` times in its own transaction with nothing changed — what every
 command that touches a meeting or membership pays (target p99 ≤ 5 ms) — and, for comparison, the
 same with the series' next meeting moved an hour each time (planning something). ``--profile``
@@ -22,19 +23,21 @@ import io
 import pstats
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
 from bench._harness import distribution, machine
 from bot.clock import ManualClock
 from bot.db import create_engine, create_sessionmaker
 from bot.features import bind_features
 from bot.migrate import upgrade
-from bot.models import Meeting, MeetingStatus
+from bot.models import Meeting, MeetingStatus, OutboxRow
+from bot.models.outbox import PENDING
 from bot.services import FEATURES, ServiceContext, Services
 from bot.services.base import Actor
-from bot.services.outbox import plan_group
+from bot.services.outbox import SENT, plan_group
 
 GUILD, CHANNEL = 1_000_000_000_000_000_001, 2_000_000_000_000_000_001
 MEMBERS = [3_000_000_000_000_000_001 + n for n in range(8)]
@@ -60,7 +63,19 @@ async def replay_year(services: Services, clock: ManualClock) -> int:
                                          answer="going" if (week + index) % 5 else "no")
         clock.set(upcoming.starts_at + timedelta(hours=3))
         await services.groups.end_meeting(meeting_id=upcoming.id, actor=None)
+        await dispatch_due(services, clock)
     return info.id
+
+
+async def dispatch_due(services: Services, clock: ManualClock) -> None:
+    """What the dispatcher would have done by now: every row due is sent (its message id made up)."""
+    now = clock.now()
+    async with services.groups.context.sessions.begin() as session:
+        await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.status == PENDING, OutboxRow.due_at <= now)
+            .values(status=SENT, sent_at=now, updated_at=now, message_id=OutboxRow.id + 10**15)
+        )
 
 
 async def time_runs(sessions, group_id: int, clock: ManualClock, runs: int, *, move: bool) -> list[float]:  # type: ignore[no-untyped-def]
@@ -101,7 +116,17 @@ async def run(url: str, runs: int, profile: bool) -> None:
         if profiler is not None:
             profiler.disable()
         moved = await time_runs(sessions, group_id, clock, runs, move=True)
+        statements: list[str] = []
+
+        def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement.split(None, 1)[0].upper())
+
+        event.listen(engine.sync_engine, "before_cursor_execute", note)
+        await time_runs(sessions, group_id, clock, 1, move=False)
+        event.remove(engine.sync_engine, "before_cursor_execute", note)
+        kinds = ", ".join(f"{n} {kind}" for kind, n in Counter(statements).most_common())
         print(f"plan_group, nothing changed ({runs} runs, a transaction each): {distribution(same)}")
+        print(f"  statements in one unchanged run (its transaction included): {len(statements)} ({kinds})")
         print(f"plan_group, the next meeting moved an hour each run: {distribution(moved)}")
         if profiler is not None:
             out = io.StringIO()
