@@ -1,7 +1,7 @@
 """What every service shares: the session factory, the clock, the acting member, group access.
 
-Each public service method is one use case and one transaction (``async with self.begin()``);
-nothing else commits. Helpers here take an open session and never commit.
+Each public service method is one use case and one transaction (``async with self.begin()``, or
+``async with self.read()`` for one that only reads); nothing else commits. Helpers here take an open session and never commit.
 """
 
 from __future__ import annotations
