@@ -20,6 +20,7 @@ from bot.services import Services
 from bot.ui.errors import is_expired, log_failure, render_error, unwrap, user_message
 from bot.ui.notify import NotificationRegistry
 from bot.ui.vanished import answer_vanished_click
+from bot.warm import warm_caches
 
 if TYPE_CHECKING:
     from bot.processes import IdentifyGate
@@ -142,6 +143,8 @@ class RoundtableBot(commands.AutoShardedBot):
         self._started_monotonic = time.monotonic()
         self.ready_ms: float | None = None
         self.metrics: Metrics | None = None  # set by the composition root
+        self.warm_on_start = True  # bot.warm before ready (a benchmark turns it off to compare)
+        self.warm_seconds: float | None = None
         # Several processes (SHARD_IDS a part of the shards): IDENTIFYs spaced across them (bot.processes).
         self.identify_gate: IdentifyGate | None = None  # set by the composition root
         self._max_concurrency: int | None = None
@@ -187,6 +190,12 @@ class RoundtableBot(commands.AutoShardedBot):
         for extension in self._extensions:
             await self.load_extension(extension)
         await self.sync_commands()
+        if self.warm_on_start:
+            # Before the gateway connects: the first command after a start is answered as fast as the rest.
+            try:
+                self.warm_seconds = await warm_caches(self.services)
+            except Exception as error:  # a cold cache is slow, not broken: start anyway
+                log_failure("warming caches", error)
 
     async def on_ready(self) -> None:
         if self.ready_ms is None:

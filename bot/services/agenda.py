@@ -270,7 +270,7 @@ class AgendaService(Service):
 
     async def show(self, actor: Actor, *, meeting_id: int | None = None, group_id: int | None = None) -> Agenda:
         """A meeting's agenda: the one given, else the one under way, else the next."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._meeting(session, actor, meeting_id, group_id, current=True)
             await require_reader(session, group, actor)
             return await agenda_of(session, group, meeting)

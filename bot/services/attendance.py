@@ -320,7 +320,7 @@ class AttendanceService(Service):
 
     async def sheet(self, actor: Actor, *, meeting_id: int | None = None, group_id: int | None = None) -> Sheet:
         """The attendance sheet (stored, else pre-filled from the RSVPs), for a facilitator."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._meeting(session, actor, meeting_id, group_id)
             return await attendance_sheet(session, group, meeting)
 
@@ -361,7 +361,7 @@ class AttendanceService(Service):
     async def rates(self, actor: Actor, *, group_id: int | None = None) -> RatesShown:
         """The group's attendance rate and each member's, for a facilitator; a member sees the group's
         and her own. A server admin who isn't a member reads neither (members' data)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             member = await require_reader(session, group, actor)
             rates = await attendance_rates(session, group.id)
@@ -436,7 +436,7 @@ class AttendanceService(Service):
 
     async def trend(self, actor: Actor, *, group_id: int | None = None) -> Trend:
         """The average score per meeting (the latest few with answers) and the lines, without names."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_facilitator(session, group, actor)
             await require_reader(session, group, actor)

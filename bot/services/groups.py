@@ -209,7 +209,7 @@ class GroupService(Service):
     async def choices(self, actor: Actor, query: str, *, every_group: bool = False) -> list[GroupChoice]:
         """Groups for an autocomplete: the member's own (or, for /group join, every open group)."""
         needle = name_key(query)
-        async with self.begin() as session:
+        async with self.read() as session:
             if every_group:
                 groups = list(
                     await session.scalars(
@@ -225,7 +225,7 @@ class GroupService(Service):
     async def find_id(self, guild_id: int, text: str) -> int | None:
         """A group id from what a member typed in a group option: an id, or a name."""
         text = text.strip()
-        async with self.begin() as session:
+        async with self.read() as session:
             if text.isdigit():
                 found = await session.scalar(select(Group.id).where(Group.guild_id == guild_id, Group.id == int(text)))
                 if found is not None:
@@ -295,7 +295,7 @@ class GroupService(Service):
             return await self._info(session, group)
 
     async def info(self, actor: Actor, *, group_id: int | None = None) -> GroupInfo:
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             if not (await viewer_of(session, group, actor)).reads_members_data:
                 return await self._group_level_info(session, group)
@@ -303,7 +303,7 @@ class GroupService(Service):
 
     async def list_groups(self, actor: Actor, *, archived: bool = False) -> list[GroupSummary]:
         """The server's groups (open ones, or the archived ones), by name."""
-        async with self.begin() as session:
+        async with self.read() as session:
             counts = (
                 select(GroupMember.group_id, func.count().label("n"))
                 .group_by(GroupMember.group_id)
@@ -462,7 +462,7 @@ class GroupService(Service):
 
     async def next_meeting(self, group_id: int) -> MeetingInfo | None:
         """The group's next scheduled meeting that hasn't started, or None."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await session.get(Group, group_id)
             if group is None:
                 return None
@@ -471,7 +471,7 @@ class GroupService(Service):
 
     async def group_of_channel(self, channel_id: int) -> ChannelGroup | None:
         """The open group bound to ``channel_id`` (its members and facilitators), or None."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await session.scalar(
                 select(Group).where(Group.channel_id == channel_id, Group.archived_at.is_(None))
             )
@@ -484,9 +484,24 @@ class GroupService(Service):
                 facilitator_ids=tuple(m.user_id for m in members if m.is_facilitator),
             )
 
+    async def sample_member(self) -> tuple[int, int, int] | None:
+        """One member of one open group, as (server, member, the group's channel): who the start-up
+        warm-up (``bot.warm``) reads as. None when there is no group yet."""
+        async with self.read() as session:
+            row = (
+                await session.execute(
+                    select(Group.guild_id, GroupMember.user_id, Group.channel_id)
+                    .join(GroupMember, GroupMember.group_id == Group.id)
+                    .where(Group.archived_at.is_(None))
+                    .order_by(Group.id, GroupMember.user_id)
+                    .limit(1)
+                )
+            ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
     async def group_members(self, group_id: int) -> list[MemberInfo]:
         """The group's members, oldest first."""
-        async with self.begin() as session:
+        async with self.read() as session:
             return [MemberInfo(m.user_id, m.is_facilitator, m.joined_at) for m in await members_of(session, group_id)]
 
     # --- ending a meeting (the scheduler at T+3h, or /meeting end) ------------------------------
@@ -607,7 +622,7 @@ class GroupService(Service):
 
     async def buddy_of(self, group_id: int, user_id: int) -> int | None:
         """The member's active buddy in the group, if any."""
-        async with self.begin() as session:
+        async with self.read() as session:
             pair = await active_buddy_pair(session, group_id, user_id)
             if pair is None:
                 return None

@@ -385,7 +385,7 @@ class MeetingService(Service):
             return PlaceSet(group.name, meeting.starts_at, await meeting_place(session, meeting))
 
     async def next(self, actor: Actor, *, group_id: int | None = None) -> MeetingInfo:
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             meeting = await next_meeting_of(session, group.id, self.now())
             if meeting is None:
@@ -397,7 +397,7 @@ class MeetingService(Service):
 
     async def share(self, actor: Actor, *, meeting_id: int) -> MeetingInfo:
         """The "Share" button under a private ``/meeting next``: a member posts the card to the group."""
-        async with self.begin() as session:
+        async with self.read() as session:
             meeting = await session.get(Meeting, meeting_id)
             group = await session.get(Group, meeting.group_id) if meeting is not None else None
             if meeting is None or group is None or group.guild_id != actor.guild_id:
@@ -410,7 +410,7 @@ class MeetingService(Service):
 
     async def calendar(self, actor: Actor, *, meeting_id: int) -> tuple[CalendarMeeting, CalendarSeries | None]:
         """The "Add to calendar" button: the meeting, and its series while that series is the group's."""
-        async with self.begin() as session:
+        async with self.read() as session:
             meeting = await session.get(Meeting, meeting_id)
             group = await session.get(Group, meeting.group_id) if meeting is not None else None
             if meeting is None or group is None or group.guild_id != actor.guild_id:
@@ -443,7 +443,7 @@ class MeetingService(Service):
 
     async def upcoming(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, list[MeetingInfo]]:
         """The group's name and its scheduled meetings from now on (at most 25)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             meetings = await session.scalars(
                 select(Meeting)
@@ -565,7 +565,7 @@ class MeetingService(Service):
 
     async def get(self, meeting_id: int) -> MeetingInfo | None:
         """A meeting as the reminder renderer and RSVP buttons show it (no access check: by id only)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             meeting = await session.get(Meeting, meeting_id)
             if meeting is None:
                 return None
@@ -576,7 +576,7 @@ class MeetingService(Service):
     async def choices(self, actor: Actor, query: str) -> list[MeetingChoice]:
         """Upcoming meetings of the member's groups, for autocomplete (the channel's group first)."""
         needle = query.strip().casefold()
-        async with self.begin() as session:
+        async with self.read() as session:
             groups = {g.id: g for g in await groups_of_member(session, actor.guild_id, actor.user_id)}
             if not groups:
                 return []

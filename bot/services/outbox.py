@@ -517,7 +517,7 @@ class OutboxService(Service):
     # --- DMs -------------------------------------------------------------------------------------
 
     async def load_dms_closed(self) -> set[int]:
-        async with self.begin() as session:
+        async with self.read() as session:
             closed = set(await session.scalars(select(DMChannel.user_id).where(DMChannel.dms_closed_at.is_not(None))))
         self._dms_closed = closed
         return set(closed)

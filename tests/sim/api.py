@@ -389,13 +389,17 @@ class Sim:
         The first three are positional-only, so a command's own ``member``, ``channel`` or
         ``name`` option is passed as a keyword like any other.
         """
+        return await self._answer(self.dispatch_command(member, channel, name, **options))
+
+    def dispatch_command(self, member: Member | User, channel: Channel, name: str, /, **options: Any) -> Interaction:
+        """Send ``/name`` as :meth:`command` does, without waiting: the interaction, to watch
+        (``acknowledged``, ``response_at``; a benchmark's many at once)."""
         command = self._command_for(member, channel, name)
         data = build_data(self.world, command, name, options, guild_id=channel.guild_id)
         if "resolved" in data and "members" in data["resolved"]:
             for user_id, payload in data["resolved"]["members"].items():
                 payload["permissions"] = str(self.world.permissions(channel, int(user_id)))
-        interaction = self._interaction(2, member, channel, data)
-        return await self._answer(interaction)
+        return self._interaction(2, member, channel, data)
 
     async def autocomplete(
         self,
@@ -428,6 +432,12 @@ class Sim:
         self, member: Member | User, message: Message | Reply, *, label: str | None = None, custom_id: str | None = None
     ) -> Reply:
         """Click a button on ``message`` (by its label or custom_id)."""
+        return await self._answer(self.dispatch_click(member, message, label=label, custom_id=custom_id))
+
+    def dispatch_click(
+        self, member: Member | User, message: Message | Reply, *, label: str | None = None, custom_id: str | None = None
+    ) -> Interaction:
+        """Click as :meth:`click` does, without waiting: the interaction, to watch."""
         message = self._message_of(message)
         button = self._component(message, lambda c: c.get("type") == 2 and _matches(c, label, custom_id), label or custom_id)
         if button.get("disabled"):
@@ -435,7 +445,7 @@ class Sim:
         if "custom_id" not in button:
             raise UsageError(f"the button {label or custom_id!r} is a link or premium button, not clickable here")
         data = {"custom_id": button["custom_id"], "component_type": 2}
-        return await self._answer(self._interaction(3, member, self._channel_of(message), data, message=message))
+        return self._interaction(3, member, self._channel_of(message), data, message=message)
 
     async def click_vanished(self, member: Member | User, message: Message | Reply, custom_id: str) -> Reply:
         """Click a button the member's screen still shows but ``message`` no longer has (it was

@@ -257,7 +257,10 @@ class Rest:
 
     async def interaction_callback(self, call: Call) -> JSON | None:
         interaction = self._interaction(call, "interaction_id", "interaction_token")
-        elapsed = time.monotonic() - interaction.created
+        arrived = time.monotonic()
+        if interaction.callback_at is None:
+            interaction.callback_at = arrived
+        elapsed = arrived - interaction.created
         if interaction.acknowledged:
             self.runtime_violations.append(
                 f"interaction {interaction.id} ({interaction_label(interaction)}) got a second initial response "
@@ -269,6 +272,7 @@ class Rest:
                 f"interaction {interaction.id} ({interaction_label(interaction)}) acknowledged after {elapsed:.2f} s; "
                 f"Discord allows {self.ack_deadline:.0f} s (defer before slow work)"
             )
+            interaction.late = True
             raise unknown("interaction", 10062)
         body: JSON = call.body or {}
         kind = body.get("type")

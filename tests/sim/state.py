@@ -509,6 +509,8 @@ class Interaction:
     created: float = field(default_factory=time.monotonic)
     response_type: int | None = None
     response_at: float | None = None
+    callback_at: float | None = None  # monotonic: when the bot's first initial response arrived (even a late one)
+    late: bool = False  # that response came after the deadline (answered 10062)
     original: Message | None = None
     ephemeral: bool = False
     followups: list[Message] = field(default_factory=list)
