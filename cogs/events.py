@@ -134,7 +134,11 @@ class EventsCog(commands.Cog):
             await self.bot.http.delete_scheduled_event(guild_id, event_id)
         await self.service.forget_event(meeting_id)
 
-    # --- archived groups' events ------------------------------------------------------------------
+    # --- housekeeping: archived groups' events, meetings coming within the window -------------------
+
+    async def housekeeping(self) -> None:
+        await self.sweep()
+        await self.service.refresh()
 
     async def sweep(self) -> int:
         """Delete the events of archived groups (an archive stops the group's outbox rows)."""
@@ -150,9 +154,9 @@ class EventsCog(commands.Cog):
     @tasks.loop(minutes=SWEEP_MINUTES)
     async def sweep_loop(self) -> None:
         try:
-            await self.sweep()
+            await self.housekeeping()
         except Exception as exc:  # the loop must go on
-            log_failure("Discord Events sweep", exc)
+            log_failure("Discord Events housekeeping", exc)
 
     @sweep_loop.before_loop
     async def _before_sweep(self) -> None:

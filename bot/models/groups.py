@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, Snowflake
@@ -71,7 +71,7 @@ class Group(Base):
     pack_lead_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     current_module_number: Mapped[int] = mapped_column(Integer, default=1)
     # Mirror planned meetings to the server's Events (needs Manage Events: bot/services/events_feature.py).
-    discord_events: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    discord_events: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     created_by: Mapped[int] = mapped_column(Snowflake)
     created_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]

@@ -153,9 +153,9 @@ class EventsService(Service):
             if row is not None and row.can_manage == allowed:
                 return False
             if row is None:
-                session.add(DiscordEventGuild(guild_id=guild_id, can_manage=allowed, updated_at=now))
                 if not allowed:
-                    return False
+                    return False  # never had it: nothing to record (no row is "no")
+                session.add(DiscordEventGuild(guild_id=guild_id, can_manage=allowed, updated_at=now))
             else:
                 row.can_manage = allowed
                 row.updated_at = now
@@ -225,6 +225,22 @@ class EventsService(Service):
                 .where(Group.archived_at.is_not(None))
             )
             return [(g, m, e) for g, m, e in rows]
+
+    async def refresh(self) -> int:
+        """Re-plan each group that lists its meetings as events (a meeting may have come within the
+        window since its last change); how many groups were looked at."""
+        now = self.now()
+        async with self.begin() as session:
+            ids = list(await session.scalars(
+                select(Group.id)
+                .join(DiscordEventGuild, DiscordEventGuild.guild_id == Group.guild_id)
+                .where(DiscordEventGuild.can_manage.is_(True), Group.archived_at.is_(None),
+                       Group.discord_events.is_(True))
+            ))
+        for group_id in ids:
+            async with self.begin() as session:
+                await outbox.plan_group(session, group_id, now)
+        return len(ids)
 
     # --- Interested → Going ------------------------------------------------------------------------
 

@@ -17,8 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # A plain default ('1': true on both databases): an expression would make SQLite's batch mode
+    # rebuild peer_group, and dropping the old table would cascade to every group's rows.
     with op.batch_alter_table('peer_group', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('discord_events', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('discord_events', sa.Boolean(), server_default='1', nullable=False))
 
     op.create_table('discord_event',
     sa.Column('meeting_id', sa.Integer(), nullable=False),
@@ -74,5 +76,6 @@ def downgrade() -> None:
     with op.batch_alter_table('discord_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_discord_event_group_id'))
     op.drop_table('discord_event')
-    with op.batch_alter_table('peer_group', schema=None) as batch_op:
-        batch_op.drop_column('discord_events')
+    # Not in batch mode: SQLite (3.35+) drops a column in place; a batch rebuild of peer_group would
+    # cascade to every group's rows.
+    op.drop_column('peer_group', 'discord_events')

@@ -5,6 +5,7 @@ who hasn't answered; without the permission nothing is created and /group settin
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from bot.models import Meeting, OutboxRow
 from bot.services.discord_events import EventsService
 from bot.services.events_feature import DISCORD_EVENTS
 from bot.services.outbox import plan_group
+from cogs.events import EventsCog
 from tests.e2e.conftest import Harness
 from tests.e2e.test_groups import create, run
 from tests.sim import Channel, Guild, Sim
@@ -176,3 +178,24 @@ async def test_a_sync_refused_with_403_turns_the_feature_off_and_fails_nothing(
         assert row is not None and row.status == "sent" and "Manage Events missing" in (row.reason or "")
     assert not await app.services.get(EventsService).can_manage(guild.id)
     sim.forget_problems()  # the 403 was the point
+
+
+async def test_a_meeting_far_ahead_is_listed_once_within_30_days_and_an_archived_groups_go(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    await sim.allow_events(guild)
+    admin, _ana, _bob = await _group(sim, guild, channel)
+    await run(sim, admin, channel, "meeting schedule", when="2027-01-05 18:00", venue="The Hub")  # 43 days out
+    assert sim.scheduled_events(guild) == []
+    housekeeping = cast(EventsCog, app.bot.get_cog("EventsCog"))  # its half-hourly loop, run now
+    assert housekeeping is not None
+
+    await sim.advance(days=14)  # 29 days out: the next half-hourly housekeeping lists it
+    await housekeeping.housekeeping()
+    await app.run_due()
+    [event] = sim.scheduled_events(guild)
+    assert _start(event.scheduled_start_time) == datetime(2027, 1, 5, 18, 0, tzinfo=UTC)
+
+    await run(sim, admin, channel, "group archive")
+    await housekeeping.housekeeping()
+    assert sim.scheduled_events(guild) == []
