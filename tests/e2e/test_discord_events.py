@@ -199,3 +199,20 @@ async def test_a_meeting_far_ahead_is_listed_once_within_30_days_and_an_archived
     await run(sim, admin, channel, "group archive")
     await housekeeping.housekeeping()
     assert sim.scheduled_events(guild) == []
+
+
+async def test_an_ended_meeting_leaves_the_events_and_the_third_comes_in(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    await sim.allow_events(guild)
+    admin, _ana, _bob = await _group(sim, guild, channel)
+    for when in ("2026-11-24 18:00", "2026-11-26 18:00", "2026-11-28 18:00"):
+        await run(sim, admin, channel, "meeting schedule", when=when)
+    starts = [_start(e.scheduled_start_time).day for e in sim.scheduled_events(guild)]
+    assert starts == [24, 26]  # the next two only
+
+    await sim.advance(app.clock.now().replace(day=24, hour=18, minute=5) - app.clock.now())
+    assert [_start(e.scheduled_start_time).day for e in sim.scheduled_events(guild)] == [24, 26]  # under way: kept
+    await run(sim, admin, channel, "meeting end")
+    await sim.advance(minutes=1)
+    assert [_start(e.scheduled_start_time).day for e in sim.scheduled_events(guild)] == [26, 28]
