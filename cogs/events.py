@@ -134,11 +134,32 @@ class EventsCog(commands.Cog):
             await self.bot.http.delete_scheduled_event(guild_id, event_id)
         await self.service.forget_event(meeting_id)
 
-    # --- housekeeping: archived groups' events, meetings coming within the window -------------------
+    # --- housekeeping: archived and deleted groups' events, meetings coming within the window --------
 
     async def housekeeping(self) -> None:
         await self.sweep()
+        await self.sweep_orphans()
         await self.service.refresh()
+
+    async def sweep_orphans(self) -> int:
+        """Delete the events Roundtable created that no meeting keeps (their group was deleted)."""
+        me = self.bot.user.id if self.bot.user is not None else None
+        done = 0
+        for guild_id, known in (await self.service.tracked_events()).items():
+            try:
+                listing: list[Any] = list(await self.bot.http.get_scheduled_events(guild_id, False))
+                for event in listing:
+                    event_id = int(event["id"])
+                    creator = event.get("creator_id")
+                    if creator is None or int(creator) != me or event_id in known:
+                        continue
+                    with contextlib.suppress(discord.NotFound):
+                        await self.bot.http.delete_scheduled_event(guild_id, event_id)
+                    done += 1
+            except discord.Forbidden:
+                await self.service.permission_lost(guild_id)
+                self._seen[guild_id] = False
+        return done
 
     async def sweep(self) -> int:
         """Delete the events of archived groups (an archive stops the group's outbox rows)."""

@@ -226,6 +226,19 @@ class EventsService(Service):
             )
             return [(g, m, e) for g, m, e in rows]
 
+    async def tracked_events(self) -> dict[int, set[int]]:
+        """Per server where Roundtable may manage events: the event ids it keeps (any other event it
+        created there is an orphan: its group was deleted)."""
+        async with self.begin() as session:
+            found: dict[int, set[int]] = {
+                guild_id: set() for guild_id in await session.scalars(
+                    select(DiscordEventGuild.guild_id).where(DiscordEventGuild.can_manage.is_(True)))
+            }
+            for guild_id, event_id in await session.execute(select(DiscordEvent.guild_id, DiscordEvent.event_id)):
+                if guild_id in found:
+                    found[guild_id].add(event_id)
+            return found
+
     async def refresh(self) -> int:
         """Re-plan each group that lists its meetings as events (a meeting may have come within the
         window since its last change); how many groups were looked at."""

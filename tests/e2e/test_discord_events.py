@@ -216,3 +216,16 @@ async def test_an_ended_meeting_leaves_the_events_and_the_third_comes_in(
     await run(sim, admin, channel, "meeting end")
     await sim.advance(minutes=1)
     assert [_start(e.scheduled_start_time).day for e in sim.scheduled_events(guild)] == [26, 28]
+
+
+async def test_a_deleted_groups_events_are_removed_by_the_housekeeping(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    await sim.allow_events(guild)
+    admin, _ana, _bob = await _group(sim, guild, channel)
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", venue="The Hub")
+    assert len(sim.scheduled_events(guild)) == 1
+    asked = await run(sim, admin, channel, "group delete")
+    await sim.click(admin, asked, label="Delete the group")
+    await cast(EventsCog, app.bot.get_cog("EventsCog")).housekeeping()
+    assert sim.scheduled_events(guild) == []
