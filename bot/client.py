@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -35,7 +35,8 @@ def bot_intents() -> discord.Intents:
     """``Intents.default()`` minus what the bot doesn't use; no privileged intents at all.
 
     Slash commands, buttons and modals arrive as interactions (no intent needed); votes are raw
-    reaction events (``guild_reactions``); channels and threads come with ``guilds``.
+    reaction events (``guild_reactions``); channels and threads come with ``guilds``; a member
+    marking a meeting's Discord event Interested comes with ``guild_scheduled_events``.
     """
     intents = discord.Intents.default()
     for unused in (
@@ -47,7 +48,6 @@ def bot_intents() -> discord.Intents:
         "webhooks",
         "emojis_and_stickers",
         "moderation",
-        "guild_scheduled_events",
         "auto_moderation",
         "polls",
         "dm_reactions",
@@ -148,6 +148,7 @@ class RoundtableBot(commands.AutoShardedBot):
         # Several processes (SHARD_IDS a part of the shards): IDENTIFYs spaced across them (bot.processes).
         self.identify_gate: IdentifyGate | None = None  # set by the composition root
         self._max_concurrency: int | None = None
+        self._forward_raw_scheduled_event_users()
 
     # --- shards ---------------------------------------------------------------------------------------
 
@@ -172,6 +173,25 @@ class RoundtableBot(commands.AutoShardedBot):
         if self._max_concurrency is None:
             self._max_concurrency = max((await self.fetch_session_start_limits()).max_concurrency, 1)
         await self.identify_gate.wait_turn((shard_id or 0) % self._max_concurrency)
+
+
+    def _forward_raw_scheduled_event_users(self) -> None:
+        """Dispatch ``raw_scheduled_event_user_add`` / ``_remove`` with the gateway payload (a dict).
+
+        discord.py dispatches ``scheduled_event_user_add`` only for a cached event and a cached user;
+        without the members intent the user is never cached, so listeners get the raw ids instead.
+        """
+        parsers = self._connection.parsers
+        for event in ("GUILD_SCHEDULED_EVENT_USER_ADD", "GUILD_SCHEDULED_EVENT_USER_REMOVE"):
+            name = "raw_scheduled_event_user_" + event.rsplit("_", 1)[1].lower()
+            parsers[event] = self._raw_forwarder(name, parsers[event])
+
+    def _raw_forwarder(self, name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+        def forward(data: Any) -> None:
+            self.dispatch(name, dict(data))
+            parse(data)
+
+        return forward
 
     # --- connection ------------------------------------------------------------------------------
 

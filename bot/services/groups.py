@@ -110,6 +110,7 @@ class GroupInfo:
     scope: InfoScope = InfoScope.FULL
     member_count: int = 0
     board_notes: str = NoteSharing.MEMBER_CHOOSES
+    discord_events: bool = True  # mirror meetings to the server's Events (where the bot may)
 
     @property
     def facilitators(self) -> list[int]:
@@ -415,6 +416,7 @@ class GroupService(Service):
         announce_commitments: bool | None = None,
         board_notes: NoteSharing | None = None,
         pack_lead_hours: int | None = None,
+        discord_events: bool | None = None,
     ) -> GroupInfo:
         board_notes = _note_sharing(board_notes) if board_notes is not None else None
         tz = validate_timezone(timezone) if timezone is not None else None
@@ -443,6 +445,8 @@ class GroupService(Service):
                 group.board_notes = board_notes
             if pack_lead_hours is not None:
                 group.pack_lead_hours = pack_lead_hours
+            if discord_events is not None:
+                group.discord_events = discord_events
             await outbox.plan_group(session, group.id, self.now())
             return await self._info(session, group)
 
@@ -681,6 +685,7 @@ class GroupService(Service):
             lines=tuple(await features_of(session).info_lines(session, group)),
             member_count=len(members),
             board_notes=group.board_notes,
+            discord_events=group.discord_events,
         )
 
     async def _group_level_info(self, session: AsyncSession, group: Group) -> GroupInfo:

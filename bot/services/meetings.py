@@ -377,11 +377,13 @@ class MeetingService(Service):
                 if found is None:
                     raise NotFound(f"**{group.name}** has no meeting series: `/meeting recurring` sets one.")
                 store(found, place)
+                await outbox.plan_group(session, group.id, self.now())  # e.g. the Discord events' places
                 return PlaceSet(group.name, None, place)
             group, meeting = await self._target(session, actor, meeting_id, group_id, substitute=True)
             if meeting.starts_at <= self.now():
                 raise InvalidInput("That meeting has already started.")
             store(meeting, place)
+            await outbox.plan_group(session, group.id, self.now())
             return PlaceSet(group.name, meeting.starts_at, await meeting_place(session, meeting))
 
     async def next(self, actor: Actor, *, group_id: int | None = None) -> MeetingInfo:

@@ -710,7 +710,9 @@ class OutboxService(Service):
 
     # --- outcomes ---------------------------------------------------------------------------------
 
-    async def mark_sent(self, row_id: int, *, message_id: int, channel_id: int, note: str | None = None) -> None:
+    async def mark_sent(
+        self, row_id: int, *, message_id: int | None, channel_id: int | None, note: str | None = None
+    ) -> None:
         now = self.now()
         async with self.begin() as session:
             await session.execute(

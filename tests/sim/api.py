@@ -30,6 +30,7 @@ from tests.sim.state import (
     Overwrite,
     Perm,
     Role,
+    ScheduledEvent,
     User,
     emoji_key,
     message_text,
@@ -509,6 +510,27 @@ class Sim:
     def unreact(self, member: Member | User, message: Message, emoji: str = "👍") -> None:
         user = member.user if isinstance(member, Member) else member
         self.rest.unreact(message, user.id, emoji_key(emoji))
+
+    # --- the server's Events --------------------------------------------------------------------
+
+    async def allow_events(self, guild: Guild, allowed: bool = True) -> None:
+        """Give (or take) the bot's role Manage Events: GUILD_ROLE_UPDATE, and the bot settles."""
+        role = next(r for r in guild.roles.values() if r.managed and r.name == self.world.bot.username)
+        role.permissions = role.permissions | Perm.MANAGE_EVENTS if allowed else role.permissions & ~Perm.MANAGE_EVENTS
+        self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.payload()})
+        await self.settle()
+
+    def scheduled_events(self, guild: Guild) -> list[ScheduledEvent]:
+        """The server's Events list, by start time."""
+        return sorted(guild.scheduled_events.values(), key=lambda e: (e.scheduled_start_time, e.id))
+
+    async def mark_interested(self, member: Member, event: ScheduledEvent, interested: bool = True) -> None:
+        """``member`` marks the event Interested (or takes it back): GUILD_SCHEDULED_EVENT_USER_ADD / _REMOVE."""
+        (event.interested.add if interested else event.interested.discard)(member.id)
+        what = "USER_ADD" if interested else "USER_REMOVE"
+        self.gateway.dispatch(f"GUILD_SCHEDULED_EVENT_{what}", {
+            "guild_scheduled_event_id": str(event.id), "user_id": str(member.id), "guild_id": str(event.guild_id)})
+        await self.settle()
 
     # --- what members see ------------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ class Intent:
     DIRECT_MESSAGES = 1 << 12
     DIRECT_MESSAGE_REACTIONS = 1 << 13
     MESSAGE_CONTENT = 1 << 15
+    GUILD_SCHEDULED_EVENTS = 1 << 16
 
 
 # Events that need an intent; the guild/DM split is decided by the payload's guild_id.
@@ -65,6 +66,9 @@ _INTENTS: dict[str, tuple[int, int]] = {
     "THREAD_CREATE": (Intent.GUILDS, Intent.GUILDS),
     "THREAD_UPDATE": (Intent.GUILDS, Intent.GUILDS),
     "THREAD_DELETE": (Intent.GUILDS, Intent.GUILDS),
+    "GUILD_ROLE_UPDATE": (Intent.GUILDS, Intent.GUILDS),
+    **{f"GUILD_SCHEDULED_EVENT_{what}": (Intent.GUILD_SCHEDULED_EVENTS, Intent.GUILD_SCHEDULED_EVENTS)
+       for what in ("CREATE", "UPDATE", "DELETE", "USER_ADD", "USER_REMOVE")},
 }
 
 INVALID_TOKEN_CLOSE = 4004
@@ -373,7 +377,7 @@ class Gateway:
             ],
             "presences": [],
             "stage_instances": [],
-            "guild_scheduled_events": [],
+            "guild_scheduled_events": [event.payload() for event in guild.scheduled_events.values()],
             "soundboard_sounds": [],
             "lazy": True,
             "application_command_counts": {},

@@ -40,6 +40,7 @@ from bot.models import (
     Rsvp,
 )
 from bot.models.attendance import Attendance, AttendanceStatus, MeetingFeedback
+from bot.models.discord_events import DiscordEvent, DiscordEventGuild, DiscordEventInterest, DiscordEventSync
 from bot.services import Services
 from bot.services import outbox as outbox_service
 from bot.services.base import Actor
@@ -72,8 +73,14 @@ async def seed_all(sessions: async_sessionmaker[AsyncSession], clock: ManualCloc
                        status=AttendanceStatus.PRESENT, recorded_by=FAC, updated_at=now),
             MeetingFeedback(meeting_id=near_meeting, user_id=BOB, guild_id=GUILD, group_id=near, score=4,
                             line="near-feedback-yak", updated_at=now),
+            DiscordEvent(meeting_id=near_meeting, guild_id=GUILD, group_id=near, event_id=777, synced="x",
+                         updated_at=now),
+            DiscordEventSync(group_id=near, guild_id=GUILD, generation=1, fingerprint="x"),
+            DiscordEventGuild(guild_id=GUILD, can_manage=True, updated_at=now),
+            DiscordEventInterest(meeting_id=near_meeting, user_id=BOB, guild_id=GUILD, group_id=near, created_at=now),
         ])
         await outbox_service.plan_group(s, near, now)
+        await outbox_service.plan_group(s, ids["group"], now)  # Manage Events is on now: its events sync
     return {**ids, "near": near}
 
 
