@@ -67,12 +67,13 @@ class SyncPlan:
 
 
 def location_of(meeting: Meeting, series: MeetingSeries | None) -> str:
-    """The event's location: the venue and address, or the online meeting's link."""
+    """The event's location: the venue and address; an online meeting's link stays in the group (the
+    Events list is the whole server's, and the link lets anyone into the call)."""
     place = place_of(meeting, series)
     if place is None:
         text = "See the group's channel"
-    elif place.kind == PlaceKind.ONLINE and place.link:
-        text = place.link
+    elif place.kind == PlaceKind.ONLINE:
+        text = "Online: the link is in the group's channel"
     else:
         text = place.text
     return text if len(text) <= MAX_LOCATION else text[: MAX_LOCATION - 1] + "…"

@@ -53,10 +53,10 @@ def _row(**place: object) -> SimpleNamespace:
     return SimpleNamespace(**values, starts_at=datetime(2026, 12, 1, 18, tzinfo=UTC))
 
 
-def test_the_location_is_the_venue_and_address_or_the_online_link_within_100_characters() -> None:
+def test_the_location_is_the_venue_and_address_or_online_never_the_link_within_100_characters() -> None:
     assert location_of(_row(location="The Hub", address="1 High St", place_kind="in_person"), None) == "The Hub, 1 High St"  # type: ignore[arg-type]
     online = _row(location="Zoom", place_link="https://meet.example/x", place_kind="online")
-    assert location_of(online, None) == "https://meet.example/x"  # type: ignore[arg-type]
+    assert location_of(online, None) == "Online: the link is in the group's channel"  # type: ignore[arg-type]
     series = _row(location="Series room", place_kind="in_person")
     assert location_of(_row(), series) == "Series room"  # type: ignore[arg-type]
     assert location_of(_row(), None) == "See the group's channel"  # type: ignore[arg-type]
