@@ -275,14 +275,18 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=10_000)
     parser.add_argument("--size", type=int, default=6, help="members per group")
     parser.add_argument("--fanout", type=int, default=10_000, help="report-back DMs made due and sent (0: none)")
-    parser.add_argument("--jobs", type=int, default=2, help="processes seeding the series at once")
+    parser.add_argument(
+        "--jobs", type=int, default=None,
+        help="processes seeding the series at once (default: 1 on SQLite, whose writers queue; 2 on PostgreSQL)",
+    )
     parser.add_argument("--profile", metavar="PATH", help="cProfile the bot's process during the fan-out into PATH")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-size-") as directory:
         url = args.url or f"sqlite+aiosqlite:///{directory}/size.db"
+        jobs = args.jobs or (1 if make_url(url).get_backend_name() == "sqlite" else 2)
         asyncio.run(run(url, servers=args.servers, groups=args.groups, size=args.size, fanout=args.fanout,
-                        profile=args.profile, jobs=args.jobs))
+                        profile=args.profile, jobs=jobs))
 
 
 if __name__ == "__main__":
