@@ -87,10 +87,10 @@ class SimReport:
     cpu_seconds: float
 
 
-def _child(conn: Connection, members: int, rate_limits: bool, open_dms: bool) -> None:
+def _child(conn: Connection, members: int, rate_limits: bool, open_dms: bool, latency: tuple[float, float]) -> None:
     from bench._sim import serve  # here, in the child: the bot's process never imports the simulator
 
-    serve(conn, members, rate_limits, open_dms)
+    serve(conn, members, rate_limits, open_dms, latency)
 
 
 class SimProcess:
@@ -102,11 +102,14 @@ class SimProcess:
         self.world = world
 
     @classmethod
-    async def start(cls, *, members: int, rate_limits: bool, open_dms: bool) -> SimProcess:
+    async def start(
+        cls, *, members: int, rate_limits: bool, open_dms: bool, latency: tuple[float, float] = (0.0, 0.0)
+    ) -> SimProcess:
+        """``latency``: (fixed, jitter) seconds the simulator holds every REST answer (``Sim.set_latency``)."""
         context = multiprocessing.get_context("spawn")
         conn, child_conn = context.Pipe()
         process = context.Process(
-            target=_child, args=(child_conn, members, rate_limits, open_dms), name="discord-sim", daemon=True
+            target=_child, args=(child_conn, members, rate_limits, open_dms, latency), name="discord-sim", daemon=True
         )
         process.start()
         child_conn.close()

@@ -60,8 +60,11 @@ def _report(sim: Sim) -> SimReport:
     )
 
 
-async def _serve(conn: Connection, members: int, rate_limits: bool, open_dms: bool) -> None:
+async def _serve(
+    conn: Connection, members: int, rate_limits: bool, open_dms: bool, latency: tuple[float, float]
+) -> None:
     sim = Sim()  # real time: no clock
+    sim.set_latency(*latency)
     if rate_limits:
         sim.rate_limits.enable(bucket_limit=BUCKET_LIMIT, bucket_window=BUCKET_WINDOW, global_limit=GLOBAL_LIMIT)
     await sim.start()
@@ -75,7 +78,9 @@ async def _serve(conn: Connection, members: int, rate_limits: bool, open_dms: bo
         await sim.stop()
 
 
-def serve(conn: Connection, members: int, rate_limits: bool, open_dms: bool) -> None:
+def serve(
+    conn: Connection, members: int, rate_limits: bool, open_dms: bool, latency: tuple[float, float] = (0.0, 0.0)
+) -> None:
     """The child process: build the world, send it, answer the parent until it says "stop"."""
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_serve(conn, members, rate_limits, open_dms))
+    asyncio.run(_serve(conn, members, rate_limits, open_dms, latency))

@@ -181,6 +181,14 @@ class Sim:
     async def stop(self) -> None:
         await self.server.stop()
 
+    def set_latency(self, fixed: float, jitter: float = 0.0) -> None:
+        """Hold every REST answer ``fixed`` seconds, plus or minus up to ``jitter`` (uniform), as a
+        real round trip to Discord takes: e.g. ``set_latency(0.100, 0.050)`` answers in 50–150 ms.
+        The request counts (rate limits, records) when it arrives; only the answer waits."""
+        if fixed < 0 or jitter < 0:
+            raise ValueError("latency and jitter are durations: zero or more")
+        self.server.latency = (fixed, jitter)
+
     @property
     def api_base(self) -> str:
         """The bot's ``DISCORD_API_BASE``."""

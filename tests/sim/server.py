@@ -8,8 +8,10 @@ application/json`` exactly (with a charset parameter discord.py treats the body 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -73,6 +75,10 @@ class Server:
         self.unknown_routes: list[str] = []
         self.in_flight = 0
         self.last_activity = time.monotonic()
+        # Every REST answer is held this long (seconds): fixed, plus or minus up to the jitter,
+        # uniformly (``Sim.set_latency``). Discord's round trips take tens to hundreds of ms.
+        self.latency: tuple[float, float] = (0.0, 0.0)
+        self._jitter = random.Random(20)
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -120,7 +126,11 @@ class Server:
         self.in_flight += 1
         self.last_activity = time.monotonic()
         try:
-            return await self._process(request)
+            response = await self._process(request)
+            fixed, jitter = self.latency
+            if fixed or jitter:
+                await asyncio.sleep(max(0.0, fixed + self._jitter.uniform(-jitter, jitter)))
+            return response
         finally:
             self.in_flight -= 1
             self.last_activity = time.monotonic()
