@@ -74,6 +74,7 @@ class Server:
         self.violations: list[Violation] = []
         self.unknown_routes: list[str] = []
         self.in_flight = 0
+        self.most_in_flight = 0  # the most requests being answered at once (see ``latency``)
         self.last_activity = time.monotonic()
         # Every REST answer is held this long (seconds): fixed, plus or minus up to the jitter,
         # uniformly (``Sim.set_latency``). Discord's round trips take tens to hundreds of ms.
@@ -124,6 +125,7 @@ class Server:
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
         self.last_activity = time.monotonic()
         try:
             response = await self._process(request)
