@@ -58,7 +58,7 @@ async def run(
             store_dm_channels=not cold,
         )
         if not limits:
-            app.scheduler.dispatcher.pacer = Pacer(UNLIMITED)
+            app.scheduler.dispatcher.pacer = Pacer(UNLIMITED, hold=app.scheduler.dispatcher.pacer.hold)
 
     sim = await SimProcess.start(members=dms, rate_limits=limits, open_dms=not cold, latency=latency)
     try:

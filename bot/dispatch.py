@@ -60,6 +60,7 @@ UNKNOWN_CHANNEL = 10003
 MISSING_ACCESS = 50001
 MISSING_PERMISSIONS = 50013
 UNKNOWN_USER = 10013
+TOO_MANY_REQUESTS = 429
 
 TRANSIENT = (discord.DiscordServerError, aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
 
@@ -74,9 +75,10 @@ class Pacer:
     processes); the next start is one new interval after the last one.
     """
 
-    def __init__(self, per_second: float) -> None:
+    def __init__(self, per_second: float, *, hold: Pace | None = None) -> None:
         self.interval = 0.0
         self._next = 0.0
+        self.hold = hold  # awaited before each start: e.g. while discord.py waits out a global 429
         self.set_rate(per_second)
 
     @property
@@ -92,12 +94,27 @@ class Pacer:
         self.interval = interval
 
     async def wait(self) -> None:
+        if self.hold is not None:
+            await self.hold()
         loop = asyncio.get_running_loop()
         now = loop.time()
         slot = max(now, self._next)
         self._next = slot + self.interval  # reserved before sleeping: concurrent callers queue in order
         if slot > now:
             await asyncio.sleep(slot - now)
+
+
+def global_limit_of(http: Any) -> Pace:
+    """Wait while discord.py waits out a global 429 (its ``_global_over`` event is cleared then):
+    no new request starts into a limit that would answer it 429 too. discord.py retries the limited
+    requests itself once the limit's ``retry_after`` has passed."""
+
+    async def hold() -> None:
+        over = getattr(http, "_global_over", None)
+        if isinstance(over, asyncio.Event) and not over.is_set():
+            await over.wait()
+
+    return hold
 
 
 class _FirstPaced:
@@ -208,7 +225,7 @@ def _channel_key(row: Claimed) -> tuple[str, int]:
 class Dispatcher:
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
-        self.pacer = Pacer(bot.settings.send_budget_per_second)
+        self.pacer = Pacer(bot.settings.send_budget_per_second, hold=global_limit_of(bot.http))
         bound_bucket_sweep(bot.http)
         self.stopping = False
         self._marks = SentMarks(self.outbox)
@@ -413,6 +430,11 @@ class Dispatcher:
         except discord.HTTPException as exc:
             if isinstance(exc, discord.NotFound | discord.Forbidden) and row.recipient_id == 0:
                 raise
+            if exc.status == TOO_MANY_REQUESTS:  # still limited after discord.py's own retries: later, not failed
+                reason = f"rate limited by Discord after {exc.__class__.__name__} retries"
+                if await self.outbox.retry_later(row.id, reason):
+                    log.info("Outbox row %s will be retried: %s", row.id, reason)
+                return False
             log.warning("Outbox row %s refused by Discord: %s", row.id, exc)
             await self.outbox.mark_failed(row.id, f"Discord refused it: {exc.status} {exc.code} {exc.text}")
             return False
