@@ -7,6 +7,7 @@ the simulator's code or data.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import os
@@ -69,7 +70,13 @@ async def _serve(
     if rate_limits:
         sim.rate_limits.enable(bucket_limit=BUCKET_LIMIT, bucket_window=BUCKET_WINDOW, global_limit=GLOBAL_LIMIT)
     await sim.start()
-    conn.send(SimWorld(sim.token, sim.api_base, _build_world(sim, members, open_dms)))
+    world = _build_world(sim, members, open_dms)
+    # The world is built once and kept: out of the collector's reach, so the simulator's own full
+    # collections (which stall its answers and bunch the requests it counts against the global
+    # limit) walk only what the run adds.
+    gc.collect()
+    gc.freeze()
+    conn.send(SimWorld(sim.token, sim.api_base, world))
     loop = asyncio.get_running_loop()
     try:
         while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
