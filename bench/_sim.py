@@ -28,14 +28,17 @@ from bench._harness import (
 from tests.sim import Sim
 
 
-def _build_world(sim: Sim, members: int, open_dms: bool) -> tuple[SimGroup, ...]:
+def _build_world(
+    sim: Sim, members: int, open_dms: bool, shape: tuple[int, int] = (GROUP_SIZE, GROUPS_PER_SERVER)
+) -> tuple[SimGroup, ...]:
+    group_size, per_server = shape
     groups: list[SimGroup] = []
-    for index in range(math.ceil(members / GROUP_SIZE)):
-        if index % GROUPS_PER_SERVER == 0:
-            guild = sim.guild(f"Server {index // GROUPS_PER_SERVER + 1}", channel=None)
+    for index in range(math.ceil(members / group_size)):
+        if index % per_server == 0:
+            guild = sim.guild(f"Server {index // per_server + 1}", channel=None)
         channel = sim.channel(guild, f"group-{index + 1}")
-        first = index * GROUP_SIZE
-        people = [sim.member(guild, f"Member {n + 1}") for n in range(first, min(first + GROUP_SIZE, members))]
+        first = index * group_size
+        people = [sim.member(guild, f"Member {n + 1}") for n in range(first, min(first + group_size, members))]
         dm_ids = [sim.dm_channel(person).id if open_dms else None for person in people]
         groups.append(SimGroup(guild.id, channel.id, tuple(zip((p.id for p in people), dm_ids, strict=True))))
     return tuple(groups)
@@ -62,7 +65,8 @@ def _report(sim: Sim) -> SimReport:
 
 
 async def _serve(
-    conn: Connection, members: int, rate_limits: bool, open_dms: bool, latency: tuple[float, float]
+    conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int],
+    latency: tuple[float, float],
 ) -> None:
     sim = Sim()  # real time: no clock
     sim.set_latency(*latency)
@@ -70,7 +74,7 @@ async def _serve(
     if rate_limits:
         sim.rate_limits.enable(bucket_limit=BUCKET_LIMIT, bucket_window=BUCKET_WINDOW, global_limit=GLOBAL_LIMIT)
     await sim.start()
-    world = _build_world(sim, members, open_dms)
+    world = _build_world(sim, members, open_dms, shape)
     # The world is built once and kept: out of the collector's reach, so the simulator's own full
     # collections (which stall its answers and bunch the requests it counts against the global
     # limit) walk only what the run adds.
@@ -87,8 +91,9 @@ async def _serve(
 
 
 def serve(
-    conn: Connection, members: int, rate_limits: bool, open_dms: bool, latency: tuple[float, float] = (0.0, 0.0)
+    conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int],
+    latency: tuple[float, float] = (0.0, 0.0),
 ) -> None:
     """The child process: build the world, send it, answer the parent until it says "stop"."""
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_serve(conn, members, rate_limits, open_dms, latency))
+    asyncio.run(_serve(conn, members, rate_limits, open_dms, shape, latency))

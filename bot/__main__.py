@@ -333,7 +333,13 @@ def _check_intents(report: _Report) -> None:
 async def run_check(settings: Settings, out: TextIO | None = None) -> int:
     report = _Report(out or sys.stdout)
     api = settings.discord_api_base or DEFAULT_API_BASE
-    report.line("ok", "settings", f"loaded (Discord API {api}, tick {settings.scheduler_tick_seconds:g} s)")
+    if settings.shard_ids is not None:
+        shards = f", shards {','.join(map(str, settings.shard_ids))} of {settings.shard_count}"
+    elif settings.shard_count is not None:
+        shards = f", all {settings.shard_count} shards"
+    else:
+        shards = ""
+    report.line("ok", "settings", f"loaded (Discord API {api}, tick {settings.scheduler_tick_seconds:g} s{shards})")
     await _check_database(settings, report)
     await _check_discord(settings, report)
     _check_intents(report)

@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.db import create_engine, create_sessionmaker
 from bot.features import FeatureError, FeatureRegistry, bind_features
 from bot.metrics import Metrics, MetricsServer, MetricsSources
+from bot.processes import IdentifyGate, ProcessRegistry
 from bot.scheduler import OutboxScheduler
 from bot.services import FEATURES, ServiceContext, Services
 from bot.services.outbox import OUTBOX_CHANGED
@@ -81,7 +82,11 @@ class App:
             extensions=(*EXTENSIONS, *features.extensions, *extra_extensions),
             guild_ready_timeout=guild_ready_timeout,
         )
-        self.scheduler = OutboxScheduler(self.bot)
+        # Several processes (PostgreSQL) count themselves to share the send budget; SQLite is one process.
+        processes = None if settings.is_sqlite else ProcessRegistry(self.sessions, settings.shard_ids)
+        self.scheduler = OutboxScheduler(self.bot, processes=processes)
+        self.identify_gate = IdentifyGate(self.engine) if settings.several_processes else None
+        self.bot.identify_gate = self.identify_gate
         self.bot.scheduler = self.scheduler  # type: ignore[attr-defined]
         self.metrics = Metrics()
         self.bot.metrics = self.metrics
@@ -232,4 +237,6 @@ class App:
             if self._client_task is not None:
                 self._client_task.cancel()
         finally:
+            if self.identify_gate is not None:
+                await self.identify_gate.close()
             await self.engine.dispose()

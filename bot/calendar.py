@@ -73,7 +73,7 @@ def summary(group_name: str) -> str:
 
 def default_description(group_name: str) -> str:
     return (f"The {group_name} peer group meets. In Discord, /meeting next has Going / Maybe / Can't make it, "
-            "and /agenda show who's tabling what.")
+            "and /meeting agenda who's tabling what.")
 
 
 def _calendar(name: str) -> icalendar.Calendar:

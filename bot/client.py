@@ -6,7 +6,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -20,8 +20,10 @@ from bot.services import Services
 from bot.ui.errors import is_expired, log_failure, render_error, unwrap, user_message
 from bot.ui.notify import NotificationRegistry
 from bot.ui.vanished import answer_vanished_click
+from bot.warm import warm_caches
 
 if TYPE_CHECKING:
+    from bot.processes import IdentifyGate
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,8 @@ def bot_intents() -> discord.Intents:
     """``Intents.default()`` minus what the bot doesn't use; no privileged intents at all.
 
     Slash commands, buttons and modals arrive as interactions (no intent needed); votes are raw
-    reaction events (``guild_reactions``); channels and threads come with ``guilds``.
+    reaction events (``guild_reactions``); channels and threads come with ``guilds``; a member
+    marking a meeting's Discord event Interested comes with ``guild_scheduled_events``.
     """
     intents = discord.Intents.default()
     for unused in (
@@ -45,7 +48,6 @@ def bot_intents() -> discord.Intents:
         "webhooks",
         "emojis_and_stickers",
         "moderation",
-        "guild_scheduled_events",
         "auto_moderation",
         "polls",
         "dm_reactions",
@@ -93,7 +95,16 @@ def observe_interaction(interaction: discord.Interaction[RoundtableBot], outcome
     metrics.observe_interaction(command, outcome, time.monotonic() - started)
 
 
-class RoundtableBot(commands.Bot):
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard whose connection receives a server's events (Discord's formula)."""
+    return (guild_id >> 22) % shard_count
+
+
+class RoundtableBot(commands.AutoShardedBot):
+    """discord.py's ``AutoShardedBot``: one connection per shard this process holds (``SHARD_IDS``, default
+    all of ``SHARD_COUNT``, default Discord's recommendation). Unsharded, that is one connection, shard 0 of 1.
+    """
+
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         try:
             await answer_vanished_click(interaction)
@@ -109,6 +120,9 @@ class RoundtableBot(commands.Bot):
         extensions: Sequence[str],
         guild_ready_timeout: float = 2.0,
     ) -> None:
+        sharding: dict[str, Any] = {"shard_count": settings.shard_count}
+        if settings.shard_ids is not None:
+            sharding["shard_ids"] = list(settings.shard_ids)
         super().__init__(
             command_prefix=commands.when_mentioned,  # no text commands; slash commands only
             help_command=None,
@@ -119,6 +133,7 @@ class RoundtableBot(commands.Bot):
             chunk_guilds_at_startup=False,
             member_cache_flags=discord.MemberCacheFlags.none(),
             guild_ready_timeout=guild_ready_timeout,
+            **sharding,
         )
         self.services = services
         self.clock = clock
@@ -128,6 +143,55 @@ class RoundtableBot(commands.Bot):
         self._started_monotonic = time.monotonic()
         self.ready_ms: float | None = None
         self.metrics: Metrics | None = None  # set by the composition root
+        self.warm_on_start = True  # bot.warm before ready (a benchmark turns it off to compare)
+        self.warm_seconds: float | None = None
+        # Several processes (SHARD_IDS a part of the shards): IDENTIFYs spaced across them (bot.processes).
+        self.identify_gate: IdentifyGate | None = None  # set by the composition root
+        self._max_concurrency: int | None = None
+        self._forward_raw_scheduled_event_users()
+
+    # --- shards ---------------------------------------------------------------------------------------
+
+    def serves_guild(self, guild_id: int) -> bool:
+        """This process holds the shard of ``guild_id``, so its per-server work (recounts, command sync)
+        is this process's to do. Without SHARD_IDS the process holds every shard."""
+        if self.shard_ids is None or self.shard_count is None:
+            return True
+        return shard_of(guild_id, self.shard_count) in self.shard_ids
+
+    @property
+    def serves_dms(self) -> bool:
+        """Events without a server (DMs, buttons in DMs) reach shard 0: the process holding it serves them."""
+        return self.shard_ids is None or 0 in self.shard_ids
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Discord takes ``max_concurrency`` IDENTIFYs per 5 s, one per bucket (``shard_id % max_concurrency``).
+        One process: discord.py's own spacing. Several: the gate, shared through PostgreSQL."""
+        if self.identify_gate is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        if self._max_concurrency is None:
+            self._max_concurrency = max((await self.fetch_session_start_limits()).max_concurrency, 1)
+        await self.identify_gate.wait_turn((shard_id or 0) % self._max_concurrency)
+
+
+    def _forward_raw_scheduled_event_users(self) -> None:
+        """Dispatch ``raw_scheduled_event_user_add`` / ``_remove`` with the gateway payload (a dict).
+
+        discord.py dispatches ``scheduled_event_user_add`` only for a cached event and a cached user;
+        without the members intent the user is never cached, so listeners get the raw ids instead.
+        """
+        parsers = self._connection.parsers
+        for event in ("GUILD_SCHEDULED_EVENT_USER_ADD", "GUILD_SCHEDULED_EVENT_USER_REMOVE"):
+            name = "raw_scheduled_event_user_" + event.rsplit("_", 1)[1].lower()
+            parsers[event] = self._raw_forwarder(name, parsers[event])
+
+    def _raw_forwarder(self, name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+        def forward(data: Any) -> None:
+            self.dispatch(name, dict(data))
+            parse(data)
+
+        return forward
 
     # --- connection ------------------------------------------------------------------------------
 
@@ -146,6 +210,12 @@ class RoundtableBot(commands.Bot):
         for extension in self._extensions:
             await self.load_extension(extension)
         await self.sync_commands()
+        if self.warm_on_start:
+            # Before the gateway connects: the first command after a start is answered as fast as the rest.
+            try:
+                self.warm_seconds = await warm_caches(self.services)
+            except Exception as error:  # a cold cache is slow, not broken: start anyway
+                log_failure("warming caches", error)
 
     async def on_ready(self) -> None:
         if self.ready_ms is None:
@@ -180,8 +250,11 @@ class RoundtableBot(commands.Bot):
         Development servers (DEV_GUILD_IDS) get a copy of the commands at once.
         """
         synced: list[str] = []
-        scopes: list[tuple[str, discord.Object | None]] = [("global", None)]
+        # The global commands are shard 0's process's to sync; a dev server's, its shard's process's.
+        scopes: list[tuple[str, discord.Object | None]] = [("global", None)] if self.serves_dms else []
         for guild_id in self.settings.dev_guild_ids:
+            if not self.serves_guild(guild_id):
+                continue
             dev_guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=dev_guild)
             scopes.append((str(guild_id), dev_guild))

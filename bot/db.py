@@ -128,6 +128,15 @@ def create_private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+# The execution options of a read-only transaction (``Service.read``): on SQLite ``READ_ONLY`` makes
+# ``_configure_sqlite`` open it with a deferred ``BEGIN`` under ``PRAGMA query_only``; on PostgreSQL
+# ``postgresql_readonly`` makes asyncpg open it with ``BEGIN READ ONLY`` (reset when the connection
+# returns to the pool). Each dialect ignores the other's option.
+READ_ONLY = "roundtable_read_only"
+READ_ONLY_OPTIONS: dict[str, Any] = {READ_ONLY: True, "postgresql_readonly": True}
+_QUERY_ONLY = "roundtable_query_only"  # dbapi connection info: PRAGMA query_only is ON on it
+
+
 def create_engine(database_url: str, *, echo: bool = False, poolclass: Any = None) -> AsyncEngine:
     """One AsyncEngine for the process, configured for the database behind ``database_url``."""
     url = make_url(database_url)
@@ -181,11 +190,17 @@ def _without_nul_bytes(
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys, NORMAL sync, a busy timeout, and serialised writes.
+    """WAL, foreign keys, NORMAL sync, a busy timeout, serialised writes and lock-free reads.
 
-    Every transaction starts with ``BEGIN IMMEDIATE``: it takes SQLite's write lock up front and
-    waits for it under the busy timeout, so two handlers writing at once queue instead of one
-    failing with "database is locked" when a read transaction tries to upgrade.
+    Every read-write transaction starts with ``BEGIN IMMEDIATE``: it takes SQLite's write lock up
+    front and waits for it under the busy timeout, so two handlers writing at once queue instead of
+    one failing with "database is locked" when a read transaction tries to upgrade.
+
+    A read-only transaction (the ``READ_ONLY`` execution option, ``Service.read``) starts with a
+    deferred ``BEGIN`` under ``PRAGMA query_only=ON``: in WAL mode it reads a snapshot and never
+    waits for a writer (nor a writer for it), and any write in it fails at once ("attempt to write a
+    readonly database") instead of upgrading to the write lock. ``query_only`` is switched off again
+    as the transaction ends (and, should that have failed, before the connection's next write).
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -201,7 +216,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        info = connection.connection.info
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+            info[_QUERY_ONLY] = True
+            return
+        if info.get(_QUERY_ONLY):
+            connection.exec_driver_sql("PRAGMA query_only=OFF")
+            info[_QUERY_ONLY] = False
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def _end_read(connection: Any) -> None:
+        info = connection.connection.info
+        if info.get(_QUERY_ONLY):
+            with contextlib.suppress(Exception):  # a dead connection: the next write's begin retries
+                connection.exec_driver_sql("PRAGMA query_only=OFF")
+                info[_QUERY_ONLY] = False
+
+    event.listen(engine.sync_engine, "commit", _end_read)
+    event.listen(engine.sync_engine, "rollback", _end_read)
 
 
 def create_sessionmaker(

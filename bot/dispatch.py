@@ -394,6 +394,9 @@ class Dispatcher:
                 await self.outbox.mark_failed(row.id, "no renderer")
                 return False
             rendered = await renderer(notification_of(row))
+        if rendered.done_note is not None:  # the renderer did the work (a sync): nothing to post
+            await self.outbox.mark_sent(row.id, message_id=None, channel_id=None, note=rendered.done_note)
+            return False
         if rendered.message is None:
             await self.outbox.mark_cancelled(row.id, f"skipped: {rendered.skip_reason or 'nothing to send'}")
             return False

@@ -19,6 +19,11 @@ the reason otherwise (see ``OutboxService.claim_due``).
 A third job, hourly and once at start, keeps house: it purges the servers that removed the bot
 more than ``DATA_RETENTION_DAYS`` ago (``RetentionService.purge_due``) and prunes outbox rows
 finished more than ``OUTBOX_RETENTION_DAYS`` ago (``OutboxService.prune``), by the injected clock.
+
+On PostgreSQL a fourth, every ``HEARTBEAT_SECONDS``, keeps this process's row in ``bot_processes``
+and sets the dispatcher's pace to this process's share of ``SEND_BUDGET_PER_SECOND`` (the budget
+divided by the live processes, ``bot.processes``); a run also heartbeats first when the last one
+is older than that, and a clean shutdown removes the row.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from apscheduler.triggers.date import DateTrigger
 
 from bot.clock import SystemClock
 from bot.dispatch import Dispatcher
+from bot.processes import HEARTBEAT_SECONDS, ProcessRegistry, share
 from bot.services.outbox import PRUNE_BATCH
 from bot.ui.errors import log_failure
 
@@ -45,6 +51,7 @@ log = logging.getLogger(__name__)
 TICK_JOB = "outbox-tick"
 WAKE_JOB = "outbox-wake"
 HOUSEKEEPING_JOB = "housekeeping"
+HEARTBEAT_JOB = "process-heartbeat"
 HOUSEKEEPING_EVERY_MINUTES = 60  # how often removed servers are purged and old outbox rows pruned
 STOP_WAIT_SECONDS = 3.0
 PRUNE_ROUNDS = 10  # batches per housekeeping run, so one run stays short
@@ -52,9 +59,11 @@ RUN_TASK_NAME = "roundtable-outbox-run"  # the asyncio task of a scheduled run (
 
 
 class OutboxScheduler:
-    def __init__(self, bot: RoundtableBot) -> None:
+    def __init__(self, bot: RoundtableBot, *, processes: ProcessRegistry | None = None) -> None:
         self.bot = bot
         self.dispatcher = Dispatcher(bot)
+        self.processes = processes  # None: one process (SQLite), at the whole budget
+        self._last_heartbeat: float | None = None  # time.monotonic() of the last heartbeat
         self._scheduler: AsyncIOScheduler | None = None
         self._lock = asyncio.Lock()
         self._wall = SystemClock()
@@ -71,6 +80,8 @@ class OutboxScheduler:
         if self.running:
             return
         await self.bot.services.outbox.load_dms_closed()
+        if self.processes is not None:
+            await self.heartbeat()  # the share is right from the first send
         self.dispatcher.stopping = False
         self._queued = False
         # Runs coalesce in _tick (one in progress, at most one queued behind it), so a job that fires
@@ -85,6 +96,8 @@ class OutboxScheduler:
         scheduler.add_job(self._tick, id="outbox-start")  # no trigger: once, now
         scheduler.add_job(self._housekeeping, "interval", minutes=HOUSEKEEPING_EVERY_MINUTES, id=HOUSEKEEPING_JOB,
                           next_run_time=self._wall.now())
+        if self.processes is not None:
+            scheduler.add_job(self._heartbeat_job, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB)
         scheduler.start()
         self._scheduler = scheduler
 
@@ -105,11 +118,43 @@ class OutboxScheduler:
             log.warning("An outbox run was still sending at shutdown; its leases will expire")
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
+        if self.processes is not None and self._last_heartbeat is not None:
+            self._last_heartbeat = None
+            try:
+                await self.processes.leave()
+            except Exception as exc:  # the row stops counting on its own after LIVE_SECONDS
+                log_failure("leave bot_processes", exc)
+
+    async def heartbeat(self) -> float:
+        """Refresh this process's heartbeat, count the live processes, pace at this process's share;
+        return the share (requests per second)."""
+        budget = self.bot.settings.send_budget_per_second
+        if self.processes is None:
+            return budget
+        rate = share(budget, await self.processes.heartbeat())
+        self._last_heartbeat = time.monotonic()
+        self.dispatcher.pacer.set_rate(rate)
+        return rate
+
+    async def _heartbeat_job(self) -> None:
+        if self._scheduler is None:
+            return
+        try:
+            await self.heartbeat()
+        except Exception as exc:  # keep the last share; the next heartbeat tries again
+            log_failure("process heartbeat", exc)
 
     async def run_due(self) -> int:
         """Send everything due by the injected clock now; return how many were sent."""
         async with self._lock:
             self._queued = False  # this run sees every row committed before it started
+            if self.processes is not None and (
+                self._last_heartbeat is None or time.monotonic() - self._last_heartbeat > HEARTBEAT_SECONDS
+            ):
+                try:
+                    await self.heartbeat()  # after a quiet spell: the share for this run
+                except Exception as exc:
+                    log_failure("process heartbeat", exc)
             try:
                 return await self.dispatcher.run_due()
             finally:

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -29,7 +29,14 @@ EXPECTED = {
     "metrics_host": "the address to serve metrics on, e.g. 127.0.0.1 or 0.0.0.0",
     "log_format": "text or json",
     "data_retention_days": "a whole number of days from 1 to 3650",
+    "shard_count": "a whole number of shards from 1 to 1024, or empty for Discord's recommendation",
+    "shard_ids": "comma-separated shard ids of this process, e.g. 0,1 (each below SHARD_COUNT, no repeats)",
 }
+
+
+class SettingProblem(ValueError):
+    """A setting that is well-formed but wrong in context; ``str()`` completes "VARIABLE …" in the
+    one-line configuration error."""
 
 
 class DatabaseSettings(BaseSettings):
@@ -90,6 +97,54 @@ class Settings(DatabaseSettings):
     metrics_host: str = "127.0.0.1"
     # A server that removed the bot keeps its data this long (in case it adds the bot back), then it is purged.
     data_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Sharding (docs/OPERATIONS.md, "Several processes"): the bot's number of shards (default: Discord's
+    # recommendation from GET /gateway/bot) and this process's shards (default: all of them).
+    shard_count: int | None = Field(default=None, ge=1, le=1024)
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _blank_count(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _split_shards(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            return parts or None
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shards(cls, value: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        if value is None:
+            return None
+        if "shard_count" not in info.data:
+            return value  # SHARD_COUNT itself is malformed: that is the error shown
+        count = info.data["shard_count"]
+        if count is None:
+            raise SettingProblem("needs SHARD_COUNT: set the bot's total number of shards beside this process's shards")
+        if len(set(value)) != len(value):
+            raise SettingProblem(f"lists a shard twice: {','.join(map(str, value))}")
+        outside = [shard for shard in value if not 0 <= shard < count]
+        if outside:
+            raise SettingProblem(
+                f"has shard {outside[0]}, outside SHARD_COUNT={count}: shard ids run from 0 to {count - 1}"
+            )
+        url = info.data.get("database_url", "")
+        if len(value) < count and str(url).startswith("sqlite"):
+            raise SettingProblem(
+                f"={','.join(map(str, value))} leaves the other shards of {count} to other processes, and several "
+                "processes need PostgreSQL: set DATABASE_URL to a postgresql:// URL (SQLite is for one process "
+                "with every shard)"
+            )
+        return sorted(value)
+
+    @property
+    def several_processes(self) -> bool:
+        """This process serves only some of the shards: other processes share the database and the budget."""
+        return self.shard_ids is not None and self.shard_count is not None and len(self.shard_ids) < self.shard_count
 
     @field_validator("metrics_port", mode="before")
     @classmethod
@@ -162,7 +217,10 @@ def describe_validation_error(exc: ValidationError) -> str:
         variable = field.upper()
         expected = EXPECTED.get(field, "a valid value")
         blank = field == "discord_token" and error["type"] == "value_error"
-        if error["type"] == "missing" or blank:
+        problem = (error.get("ctx") or {}).get("error")
+        if isinstance(problem, SettingProblem):
+            lines.append(f"{variable} {problem}.")
+        elif error["type"] == "missing" or blank:
             lines.append(f"{variable} is not set: expected {expected}.")
         else:
             lines.append(f"{variable} is malformed: expected {expected}.")

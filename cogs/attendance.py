@@ -23,6 +23,7 @@ from bot.services.attendance import (
     AttendanceService,
     FeedbackPrompt,
     FeedbackSaved,
+    RatesShown,
     Sheet,
     Trend,
 )
@@ -305,6 +306,25 @@ def trend_pages(trend: Trend) -> list[discord.Embed]:
     return embed_pages(f"Meeting feedback — {trend.group_name}", join_lines(lines, PAGE_LINES_CHARS))
 
 
+def rates_pages(rates: RatesShown) -> list[discord.Embed]:
+    """Attendance rates: the group's, then each member's (a facilitator) or the reader's own."""
+    if not rates.meetings:
+        lines = ["No attendance taken yet: it's taken at each meeting (**Take attendance** in the channel)."]
+    else:
+        group = "—" if rates.rate is None else f"{rates.rate:.0%}"
+        lines = [f"**Group: {group}** over {plural(rates.meetings, 'meeting')} with attendance taken", ""]
+        for m in rates.members:
+            rate = "—" if m.rate is None else f"{m.rate:.0%}"
+            lines.append(f"<@{m.user_id}> — **{rate}**: present {m.present} of {m.counted}"
+                         + (f", {plural(m.apologies, 'apology', 'apologies')}" if m.apologies else ""))
+        if not rates.members:
+            lines.append("You have no attendance marked yet.")
+        if not rates.everyone:
+            lines.append("\n-# Each member's rate is for the facilitators; you see the group's and your own.")
+        lines.append("-# A member counts the meetings held while she was in the group.")
+    return embed_pages(f"Attendance rates — {rates.group_name}", join_lines(lines, PAGE_LINES_CHARS))
+
+
 class AttendanceCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
@@ -330,9 +350,11 @@ class AttendanceCog(commands.Cog):
             return Rendered.skip("meeting cancelled")
         view = discord.ui.View(timeout=None)
         view.add_item(TakeAttendanceButton(meeting.id))
+        who = ("Facilitators" if meeting.substitute_id is None
+               else f"<@{meeting.substitute_id}> (facilitating this one) or a facilitator")
         return Rendered(OutgoingMessage(
             content=(f"🗒️ The **{inert(meeting.group_name, 80)}** meeting of {ts(meeting.starts_at, Style.FULL)} has"
-                     " started. Facilitators: **Take attendance** (pre-filled from the RSVPs; it opens privately"
+                     f" started. {who}: **Take attendance** (pre-filled from the RSVPs; it opens privately"
                      " for you)."),
             view=view,
         ))

@@ -573,6 +573,8 @@ class BrainstormCog(commands.Cog):
 
     async def _recount_open(self) -> None:
         for info in await self.service.open_brainstorms():
+            if not self.bot.serves_guild(info.guild_id):
+                continue  # another process holds the server's shard: its reactions, and its recount
             try:
                 async with self._votes_lock:  # a live vote is applied before the read or after the recount
                     reactors, missing = await self._reactors(info, changed_only=True)

@@ -87,7 +87,9 @@ def info_embed(info: GroupInfo) -> discord.Embed:
     embed.add_field(name="Members (★ facilitator)", value=members[:1024] or "—", inline=False)
     if info.next_meeting is not None:
         when = info.next_meeting.starts_at
-        embed.add_field(name="Next meeting", value=ts_with_relative(when), inline=False)
+        sub = info.next_meeting.substitute_id
+        embed.add_field(name="Next meeting", value=ts_with_relative(when)
+                        + (f"\n<@{sub}> is facilitating this one." if sub is not None else ""), inline=False)
     else:
         embed.add_field(name="Next meeting", value="None planned (`/meeting recurring`)", inline=False)
     for line in info.lines:  # what the other features add (bot.features.Feature.info_lines)
@@ -271,14 +273,20 @@ class GroupsCog(commands.Cog):
                                                               group_id=group)
         await respond(interaction, f"Removed <@{member.id}> from **{change.group_name}**.")
 
-    @group.command(name="facilitator", description="Make a member a co-facilitator (facilitator)")
-    @app_commands.describe(member="Who", group="Which group (default: this channel's)")
+    @group.command(name="facilitator", description="Make a member a co-facilitator, or remove one (facilitator)")
+    @app_commands.describe(member="Who", remove="Make them a member again (the group keeps a facilitator)",
+                           group="Which group (default: this channel's)")
     async def group_facilitator(self, interaction: discord.Interaction, member: discord.Member,
-                                group: GroupOption = None) -> None:
+                                remove: bool = False, group: GroupOption = None) -> None:
         member = _member_of_this_server(interaction, member)
-        change = await self.bot.services.groups.make_facilitator(actor_from(interaction), member_id=member.id,
-                                                                 group_id=group)
-        text = f"<@{member.id}> is now a facilitator of **{change.group_name}**."
+        if remove:
+            change = await self.bot.services.groups.remove_facilitator(actor_from(interaction), member_id=member.id,
+                                                                       group_id=group)
+            text = f"<@{member.id}> is no longer a facilitator of **{change.group_name}**."
+        else:
+            change = await self.bot.services.groups.make_facilitator(actor_from(interaction), member_id=member.id,
+                                                                     group_id=group)
+            text = f"<@{member.id}> is now a facilitator of **{change.group_name}**."
         # A change of who runs the group is announced once, in its channel; the reply says so.
         channel = self.bot.get_channel(change.channel_id)
         announced = False
@@ -287,7 +295,7 @@ class GroupsCog(commands.Cog):
                 await channel.send(text)
                 announced = True
             except discord.HTTPException as exc:
-                log.info("Couldn't announce the new facilitator in %s: %s", change.channel_id, exc)
+                log.info("Couldn't announce the facilitator change in %s: %s", change.channel_id, exc)
         await respond(interaction, f"{text} Announced in <#{change.channel_id}>." if announced else text)
 
     @group.command(name="info", description="Members, facilitators, timezone and the next meeting")
@@ -328,6 +336,7 @@ class GroupsCog(commands.Cog):
         announce_commitments="Announce new commitments in the channel",
         board_notes="Report-back notes on the board: the member chooses per note, or always private",
         pack_lead_hours="Hours before a meeting to post the meeting pack, replacing the 1-day reminder (24; 0: off)",
+        discord_events="List the next meetings in the server's Events (needs Manage Events; default on)",
         group="Which group (default: this channel's)",
     )
     @app_commands.choices(board_notes=BOARD_NOTES_CHOICES)
@@ -341,12 +350,13 @@ class GroupsCog(commands.Cog):
         announce_commitments: bool | None = None,
         board_notes: app_commands.Choice[str] | None = None,
         pack_lead_hours: app_commands.Transform[int, BoundedInt(0, 672, what="lead time")] | None = None,
+        discord_events: bool | None = None,
         group: GroupOption = None,
     ) -> None:
         info = await self.bot.services.groups.update_settings(
             actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=meeting_reminders,
             reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
-            announce_commitments=announce_commitments, pack_lead_hours=pack_lead_hours,
+            announce_commitments=announce_commitments, pack_lead_hours=pack_lead_hours, discord_events=discord_events,
             board_notes=NoteSharing(board_notes.value) if board_notes is not None else None,
         )
         reminders = ", ".join(f"{h} h" for h in info.meeting_reminder_hours) or "none"
@@ -356,7 +366,8 @@ class GroupsCog(commands.Cog):
             f"report-back DM {info.reportback_lead_hours} h before; check-in nudge {info.checkin_nudge_lead_hours} h "
             f"before; meeting pack {f'{info.pack_lead_hours} h before' if info.pack_lead_hours else 'off'}; "
             f"new commitments {'announced' if info.announce_commitments else 'not announced'}; "
-            f"report-back notes {BOARD_NOTES_LABELS[NoteSharing(info.board_notes)]}.",
+            f"report-back notes {BOARD_NOTES_LABELS[NoteSharing(info.board_notes)]}.\n"
+            + discord_events_line(info.discord_events, interaction.app_permissions.manage_events),
         )
 
     @group.command(name="archive", description="Archive the group: every scheduled post stops, data is kept (facilitator)")
@@ -395,6 +406,16 @@ class GroupsCog(commands.Cog):
             "`/group export`. Confirm within 10 minutes:",
             view=view,
         )
+
+
+def discord_events_line(enabled: bool, permitted: bool) -> str:
+    """The Discord Events setting as ``/group settings`` shows it, with how to turn it on."""
+    if not enabled:
+        return "Discord Events: off (`discord_events:true` lists the next meetings in the server's Events)."
+    if not permitted:
+        return ("Discord Events: off — give Roundtable the Manage Events permission to list meetings in the "
+                "server's Events.")
+    return "Discord Events: on — the next meetings are listed in the server's Events."
 
 
 async def setup(bot: RoundtableBot) -> None:

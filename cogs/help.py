@@ -35,8 +35,8 @@ FIRST_STEPS = (
 BEFORE = (
     "`/module current` read this month's module · `/checkin` say what you read, did and learned\n"
     "`/meeting next` when and where, and your RSVP · `/meeting list` the dates ahead\n"
-    "`/agenda table` put your issue on the agenda · `/agenda show` who's tabling what, who's coming · "
-    "`/agenda withdraw`\n"
+    "`/meeting table` put your issue on the agenda · `/meeting agenda` who's tabling what, who's coming · "
+    "`/meeting withdraw`\n"
     "`/commit report` report back on what you committed to (or use the DM's buttons)\n"
     "`/brainstorm open` table an issue for the group"
 )
@@ -61,8 +61,8 @@ YOU = (
 FACILITATOR = (
     "`/group add` · `/group remove` · `/group facilitator` · `/group settings` · `/group archive`\n"
     "`/meeting schedule` · `/meeting recurring` · `/meeting move` · `/meeting place` · `/meeting cancel` · `/meeting end`\n"
-    "`/agenda move` reorder the hot seats\n"
-    "`/meeting attendance` take or correct attendance · `/meeting feedback` members' scores, without names\n"
+    "`/meeting substitute` let a member facilitate one meeting · `/meeting reorder` reorder the hot seats\n"
+    "`/meeting attendance` take or correct attendance (`rates:True`: each member's rate) · `/meeting feedback` members' scores, without names\n"
     "`/module set` · `/module import` · `/module export`\n"
     "`/group export` what the group shares (Markdown, JSON) · `/group delete` the group and its data"
 )

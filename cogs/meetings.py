@@ -1,4 +1,4 @@
-"""``/meeting …``: one-off meetings, the series, RSVPs, and the meeting reminder."""
+"""``/meeting …``: one-off meetings, the series, RSVPs, the agenda, and the meeting reminder."""
 
 from __future__ import annotations
 
@@ -18,24 +18,34 @@ from bot.client import RoundtableBot
 from bot.errors import InvalidInput
 from bot.models import CommitmentStatus, MeetingStatus
 from bot.places import MAX_ADDRESS, MAX_LINK, MAX_VENUE, Place, PlaceKind
+from bot.services.agenda import ISSUE_MAX
 from bot.services.attendance import AttendanceService
 from bot.services.attendance_feature import MINUTES_DM
-from bot.services.meetings import MeetingInfo
+from bot.services.meetings import MeetingInfo, ordinal
 from bot.services.meetings_feature import MEETING_PACK, MEETING_REMINDER, POST_MEETING
 from bot.services.minutes import Minutes, Pack, Tally
 from bot.services.waking import MemberLocalTime
 from bot.ui.actor import actor_from
 from bot.ui.base import RendersErrors
-from bot.ui.dm import mention_only
+from bot.ui.dm import mention_only, send_to_member
 from bot.ui.notify import Notification, OutgoingMessage, Rendered
-from bot.ui.options import GroupOption, MeetingOption, RuleOption, TextTransformer, TimeOption, WhenOption
+from bot.ui.options import (
+    BoundedInt,
+    GroupOption,
+    MeetingOption,
+    RuleOption,
+    TextTransformer,
+    TimeOption,
+    WhenOption,
+)
 from bot.ui.pages import PAGE_LINES_CHARS, embed_pages, fit_message, join_lines, respond_pages
 from bot.ui.reply import respond
 from bot.ui.text import inert
 from bot.ui.time import Style, ts, ts_with_relative
 from bot.ui.words import plural
 from bot.waking import SOCIABLE_END, SOCIABLE_START, outside
-from cogs.attendance import member_names, sheet_message, trend_pages
+from cogs.agenda import TYPED_MAX, agenda_embed
+from cogs.attendance import member_names, rates_pages, sheet_message, trend_pages
 from cogs.goals import with_log_kpis
 
 log = logging.getLogger(__name__)
@@ -105,6 +115,11 @@ def place_text(place: Place) -> str:
     return "\n".join(lines)
 
 
+def substitute_line(user_id: int) -> str:
+    """A member standing in for the facilitators at one meeting (``/meeting substitute``)."""
+    return f"<@{user_id}> is facilitating this one."
+
+
 def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.Embed:
     embed = discord.Embed(
         title=title or f"Next meeting — {meeting.group_name}",
@@ -116,6 +131,8 @@ def meeting_embed(meeting: MeetingInfo, *, title: str | None = None) -> discord.
         embed.add_field(name="Status", value=meeting.status.capitalize(), inline=False)
     if meeting.place:
         embed.add_field(name="Where", value=place_text(meeting.place), inline=False)
+    if meeting.substitute_id is not None:
+        embed.add_field(name="Facilitating", value=substitute_line(meeting.substitute_id), inline=False)
     for answer, label in ANSWER_LABELS.items():
         ids = meeting.answers.get(answer, [])
         embed.add_field(name=f"{label} ({len(ids)})", value=_mentions(ids) or "—", inline=True)
@@ -158,11 +175,11 @@ def pack_message(pack: Pack) -> OutgoingMessage:
     embed.add_field(name=f"No answer ({len(agenda.no_answer)})", value=_people(agenda.no_answer), inline=False)
     lines = [f"{e.position}. <@{e.user_id}> — {inert(e.issue, 200)}" for e in agenda.entries]
     issues = join_lines(lines, 1000)
-    embed.add_field(name="Hot seats", value=(issues[0] if issues else "No issue tabled yet — `/agenda table`."),
+    embed.add_field(name="Hot seats", value=(issues[0] if issues else "No issue tabled yet — `/meeting table`."),
                     inline=False)
     if len(issues) > 1:
         embed.add_field(name="Hot seats (continued)", value=issues[1] if len(issues) == 2 else
-                        f"{issues[1][:900]}\n… and more: `/agenda show`", inline=False)
+                        f"{issues[1][:900]}\n… and more: `/meeting agenda`", inline=False)
     module = f"Module {pack.module_number}" + (f": {inert(pack.module_title, 100)}" if pack.module_title else "")
     embed.add_field(name="Module", value=f"{module} — {pack.checked_in} of {pack.members} checked in", inline=False)
     embed.add_field(name="Report-back so far", value=tally_text(pack.tally)[:1024], inline=False)
@@ -378,6 +395,11 @@ class AddToCalendarButton(
         await respond(interaction, text, files=files)
 
 
+def _where(place: Place | None) -> str:
+    """The place on one line, for a channel notice (member text inert, links masked): " Where: …"."""
+    return f"\n**Where:** {place_text(place).replace(chr(10), ' · ')}" if place else ""
+
+
 def _then(text: str) -> str:
     return f"\n{text}" if text else ""
 
@@ -516,7 +538,7 @@ class MeetingsCog(commands.Cog):
         await self._notice(
             series.channel_id,
             f"📅 **{series.group_name}** now meets {series.description} at {series.local_time} "
-            f"({series.timezone}; each of you sees the dates in your own time).{first}",
+            f"({series.timezone}; each of you sees the dates in your own time).{first}" + _where(series.place),
         )
 
     @meeting.command(name="place", description="Change where a meeting, or the series, happens (facilitator)")
@@ -583,6 +605,30 @@ class MeetingsCog(commands.Cog):
             f"{ts_with_relative(moved.meeting.starts_at)}.",
         )
 
+    @meeting.command(name="substitute", description="Let a member facilitate one meeting only (facilitator)")
+    @app_commands.describe(member="Who facilitates that meeting", meeting="Which meeting (default: the next one)",
+                           clear="Take it back: the facilitators run that meeting again",
+                           group="Which group (default: this channel's)")
+    async def meeting_substitute(self, interaction: discord.Interaction, member: discord.User | None = None,
+                                 meeting: MeetingOption | None = None, clear: bool = False,
+                                 group: GroupOption = None) -> None:
+        done = await self.bot.services.meetings.substitute(
+            actor_from(interaction), member_id=member.id if member is not None else None, meeting_id=meeting,
+            clear=clear, group_id=group)
+        when = ts(done.starts_at, Style.FULL)
+        if done.substitute_id is None:
+            await respond(interaction, f"<@{done.previous_id}> no longer facilitates the meeting of {when}: "
+                                       "the facilitators run it again.")
+            return
+        replaced = f" (instead of <@{done.previous_id}>)" if done.previous_id is not None else ""
+        told = await send_to_member(self.bot, done.substitute_id, OutgoingMessage(
+            content=f"You're facilitating the **{inert(done.label, 120)}**, {ts_with_relative(done.starts_at)}: for "
+                    "that meeting you may take attendance, reorder the agenda (`/meeting reorder`), change its place "
+                    "or time, and end it (`/meeting end`)."))
+        note = "" if told.where == "dm" else " I couldn't DM them: let them know yourself."
+        await respond(interaction, f"<@{done.substitute_id}> facilitates the meeting of {when}{replaced}, and only "
+                                   f"that one. `/meeting next` shows it.{note}")
+
     @meeting.command(name="end", description="End the meeting now: commitments close, the next cycle starts (facilitator)")
     @app_commands.describe(meeting="Which meeting (default: the one under way)", group="Which group (default: this channel's)")
     async def meeting_end(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
@@ -603,12 +649,19 @@ class MeetingsCog(commands.Cog):
         await respond(interaction, embeds=minutes_embeds(minutes, with_commit_line=False),
                       files=[discord.File(io.BytesIO(data), filename=name)])
 
-    @meeting.command(name="attendance", description="Take or correct a meeting's attendance (facilitator)")
+    @meeting.command(name="attendance", description="Take or correct a meeting's attendance, or see the rates (facilitator)")
     @app_commands.describe(meeting="Which meeting (default: the latest that has started)",
+                           rates="Attendance rates instead: each member's and the group's, over every meeting",
                            group="Which group (default: this channel's)")
     async def meeting_attendance(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
-                                 group: GroupOption = None) -> None:
-        sheet = await self.bot.services.get(AttendanceService).sheet(actor_from(interaction), meeting_id=meeting, group_id=group)
+                                 rates: bool = False, group: GroupOption = None) -> None:
+        service = self.bot.services.get(AttendanceService)
+        if rates:
+            if meeting is not None:
+                raise InvalidInput("The rates cover every meeting: leave out `meeting` with `rates:True`.")
+            await respond_pages(interaction, rates_pages(await service.rates(actor_from(interaction), group_id=group)))
+            return
+        sheet = await service.sheet(actor_from(interaction), meeting_id=meeting, group_id=group)
         await respond(interaction, **await sheet_message(interaction, sheet, 0))
 
     @meeting.command(name="feedback", description="Members' feedback on the last meetings, without names (facilitator)")
@@ -616,6 +669,49 @@ class MeetingsCog(commands.Cog):
     async def meeting_feedback(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
         trend = await self.bot.services.get(AttendanceService).trend(actor_from(interaction), group_id=group)
         await respond_pages(interaction, trend_pages(trend))
+
+    # --- the agenda (the agenda feature's service; drawn by cogs.agenda) ---------------------------
+
+    @meeting.command(name="table", description="Put your issue on the agenda of the next meeting")
+    @app_commands.describe(issue=f"What you'd like the group's help with (up to {ISSUE_MAX} characters)",
+                           meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_table(self, interaction: discord.Interaction,
+                            issue: app_commands.Transform[str, TextTransformer(TYPED_MAX, what="issue")],
+                            meeting: MeetingOption | None = None, group: GroupOption = None) -> None:
+        agenda = await self.bot.services.agenda.table(actor_from(interaction), issue=issue, meeting_id=meeting,
+                                                      group_id=group)
+        position = agenda.position_of(interaction.user.id) or len(agenda.entries)
+        await respond(
+            interaction,
+            f"Tabled for the meeting of {ts(agenda.starts_at, Style.FULL)}: you're **{ordinal(position)}** in the hot-seat order.",
+            embed=agenda_embed(agenda),
+        )
+
+    @meeting.command(name="agenda", description="Who's tabling what, in hot-seat order, and who's coming")
+    @app_commands.describe(meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_agenda(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                             group: GroupOption = None) -> None:
+        agenda = await self.bot.services.agenda.show(actor_from(interaction), meeting_id=meeting, group_id=group)
+        await respond(interaction, embed=agenda_embed(agenda))
+
+    @meeting.command(name="withdraw", description="Take your issue off a meeting's agenda")
+    @app_commands.describe(meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_withdraw(self, interaction: discord.Interaction, meeting: MeetingOption | None = None,
+                               group: GroupOption = None) -> None:
+        agenda = await self.bot.services.agenda.withdraw(actor_from(interaction), meeting_id=meeting, group_id=group)
+        await respond(interaction, f"Your issue is off the agenda of the meeting of {ts(agenda.starts_at, Style.FULL)}.",
+                      embed=agenda_embed(agenda))
+
+    @meeting.command(name="reorder", description="Put a member's issue at another place in the hot-seat order (facilitator)")
+    @app_commands.describe(member="Whose issue", position="Its new place (1 goes first)",
+                           meeting="Which meeting (default: the next one)", group="Which group (default: this channel's)")
+    async def meeting_reorder(self, interaction: discord.Interaction, member: discord.User,
+                              position: app_commands.Transform[int, BoundedInt(1, 12, what="place")],
+                              meeting: MeetingOption | None = None, group: GroupOption = None) -> None:
+        agenda = await self.bot.services.agenda.move(actor_from(interaction), user_id=member.id, position=position,
+                                                     meeting_id=meeting, group_id=group)
+        await respond(interaction, f"<@{member.id}>'s issue is now **{ordinal(position)}** in the hot-seat order.",
+                      embed=agenda_embed(agenda))
 
     async def _notice(self, channel_id: int, text: str) -> None:
         channel = self.bot.get_channel(channel_id)

@@ -458,6 +458,7 @@ class ModulesCog(commands.Cog):
     @module.command(name="export", description="Download the group's curriculum as YAML")
     @app_commands.describe(group="The group")
     async def module_export(self, interaction: discord.Interaction, group: GroupOption = None) -> None:
+        await defer(interaction)  # a whole curriculum as YAML
         export = await self.bot.services.modules.export(actor_from(interaction), group_id=group)
         file = discord.File(io.BytesIO(export.text.encode("utf-8")), filename=export.filename)
         await respond(

@@ -8,7 +8,8 @@ Retention: when the bot is removed from a server (``on_guild_remove``; an outage
 ``on_guild_unavailable``, which doesn't count) the removal is recorded and the server's data is
 kept ``DATA_RETENTION_DAYS``, then purged by the scheduler; a re-add (``on_guild_join``) keeps it.
 At connect (``on_ready``) the servers Discord lists are compared with the database, for a removal
-or a re-add while the bot was offline.
+or a re-add while the bot was offline (with shards across processes, each process compares the
+servers of its own shards).
 """
 
 from __future__ import annotations
@@ -41,11 +42,12 @@ class PrivacyCog(commands.Cog):
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         """A removal (or re-add) while the bot was offline: Discord's READY lists every server the bot
-        is in, unavailable ones included. Only when one process sees every server (no shards)."""
-        if (self.bot.shard_count or 1) > 1:
-            return
+        is in, unavailable ones included, on each shard. Each process reconciles the servers of its
+        own shards only (a server of another process's shard is not in this one's list)."""
         try:
-            await self.bot.services.retention.reconcile({guild.id for guild in self.bot.guilds})
+            await self.bot.services.retention.reconcile(
+                {guild.id for guild in self.bot.guilds}, owned=self.bot.serves_guild
+            )
         except Exception as exc:
             log_failure("reconcile the servers at connect", exc)
 

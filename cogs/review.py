@@ -94,8 +94,8 @@ def stats_embeds(stats: GroupStats, chart: Chart) -> list[discord.Embed]:
 
 
 async def send_group_stats(interaction: discord.Interaction[RoundtableBot], group_id: int | None) -> None:
+    await defer(interaction)  # reading a year of cycles and drawing the chart may take more than a second
     stats = await interaction.client.services.get(ReviewService).group_stats(actor_from(interaction), group_id=group_id)
-    await defer(interaction)
     chart = await render_group_stats_chart(f"{stats.group_name}: per meeting cycle", stats_bars(stats), stats_goals(stats))
     file = discord.File(io.BytesIO(chart.png), filename=chart.filename, description=chart.alt[:FILE_DESCRIPTION_MAX])
     await respond(interaction, embeds=stats_embeds(stats, chart), file=file)
@@ -177,8 +177,8 @@ async def send_review(
 ) -> None:
     """``/group review`` (and the twelfth module's DM button): the member's own year, privately, with **Share**."""
     actor = actor or actor_from(interaction)
+    await defer(interaction)  # a year of goals, KPIs and commitments, then the chart
     review = await interaction.client.services.get(ReviewService).year_review(actor, group_id=group_id)
-    await defer(interaction)
     chart = await review_chart(review, interaction.user.display_name)
     await respond(interaction, embed=review_embed(review, chart), file=chart_file(chart),
                   view=share_view(actor.guild_id, review.group_id))

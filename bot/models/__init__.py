@@ -25,10 +25,12 @@ from bot.models.groups import (
 )
 from bot.models.modules import CheckIn, Module
 from bot.models.outbox import OutboxRow, OutboxStatus
+from bot.models.processes import BotProcess
 
 __all__ = [
     "AgendaItem",
     "Base",
+    "BotProcess",
     "Brainstorm",
     "BrainstormIdea",
     "BrainstormStatus",

@@ -70,6 +70,8 @@ class Group(Base):
     # The meeting pack goes out this long before the meeting, instead of the 1-day reminder; 0: no pack.
     pack_lead_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     current_module_number: Mapped[int] = mapped_column(Integer, default=1)
+    # Mirror planned meetings to the server's Events (needs Manage Events: bot/services/events_feature.py).
+    discord_events: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     created_by: Mapped[int] = mapped_column(Snowflake)
     created_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
@@ -151,6 +153,8 @@ class Meeting(Base):
     status: Mapped[str] = mapped_column(String(16), default=MeetingStatus.SCHEDULED)
     ended_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # A member a facilitator asked to facilitate this meeting only (``/meeting substitute``).
+    substitute_id: Mapped[int | None] = mapped_column(Snowflake)
 
 
 class Rsvp(Base):

@@ -31,7 +31,7 @@ from bot.services.base import (
     Service,
     membership,
     require_active,
-    require_facilitator,
+    require_facilitator_for,
     require_member,
     require_reader,
     resolve_group,
@@ -244,7 +244,7 @@ class AgendaService(Service):
                 if existing is not None:
                     raise Conflict(
                         f"You've already tabled {quoted(existing.issue, 60)} for the meeting of {_when(meeting, group)}: "
-                        "one issue each per meeting. `/agenda withdraw` takes it off so you can table another."
+                        "one issue each per meeting. `/meeting withdraw` takes it off so you can table another."
                     )
                 await _add(session, group=group, meeting=meeting, user_id=actor.user_id, issue=text,
                            brainstorm_id=None, now=now)
@@ -270,7 +270,7 @@ class AgendaService(Service):
 
     async def show(self, actor: Actor, *, meeting_id: int | None = None, group_id: int | None = None) -> Agenda:
         """A meeting's agenda: the one given, else the one under way, else the next."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._meeting(session, actor, meeting_id, group_id, current=True)
             await require_reader(session, group, actor)
             return await agenda_of(session, group, meeting)
@@ -281,7 +281,7 @@ class AgendaService(Service):
         async with self.begin() as session:
             group, meeting = await self._meeting(session, actor, meeting_id, group_id, current=True, lock=True)
             require_active(group)
-            await require_facilitator(session, group, actor)
+            await require_facilitator_for(session, group, actor, meeting)
             now = self.now()
             if meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at + MEETING_LENGTH <= now:
                 raise InvalidInput(f"The meeting of {_when(meeting, group)} is over: its agenda stays as it was.")

@@ -25,5 +25,6 @@ async def delete_agenda(session: AsyncSession, guild_id: int, user_id: int, now:
     )
 
 
-FEATURE = Feature(name="agenda", services=(AgendaService,), extension="cogs.agenda",
+# Its commands are under /meeting (``cogs.meetings``, drawn by ``cogs.agenda``): no cog of its own.
+FEATURE = Feature(name="agenda", services=(AgendaService,),
                   export_member=export_agenda, delete_member=delete_agenda)

@@ -32,8 +32,10 @@ from bot.services import outbox
 from bot.services.base import (
     Actor,
     Service,
+    may_facilitate,
     membership,
     require_facilitator,
+    require_facilitator_for,
     require_id,
     require_reader,
     resolve_group,
@@ -112,6 +114,18 @@ class AttendanceRates:
 
     def of(self, user_id: int) -> MemberRate | None:
         return next((m for m in self.members if m.user_id == user_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class RatesShown:
+    """``/meeting attendance rates:True``: the group's rate, and each member's to a facilitator (a
+    member who isn't one sees only her own row, as in ``/group stats``)."""
+
+    group_name: str
+    meetings: int  # meetings with attendance taken
+    rate: float | None  # the group's
+    members: tuple[MemberRate, ...]
+    everyone: bool  # every member's row (a facilitator), else only the reader's
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +306,7 @@ class AttendanceService(Service):
             if found is None:
                 raise InvalidInput(f"No meeting of **{group.name}** has started yet: attendance opens when one begins.")
             meeting = found
-        await require_facilitator(session, group, actor)
+        await require_facilitator_for(session, group, actor, meeting)
         await require_reader(session, group, actor)  # the sheet lists the members: a server admin who isn't one can't
         if meeting.status == MeetingStatus.CANCELLED:
             raise InvalidInput("That meeting was cancelled: there's no attendance to take.")
@@ -306,7 +320,7 @@ class AttendanceService(Service):
 
     async def sheet(self, actor: Actor, *, meeting_id: int | None = None, group_id: int | None = None) -> Sheet:
         """The attendance sheet (stored, else pre-filled from the RSVPs), for a facilitator."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._meeting(session, actor, meeting_id, group_id)
             return await attendance_sheet(session, group, meeting)
 
@@ -344,12 +358,16 @@ class AttendanceService(Service):
             await outbox.plan_group(session, group.id, now)
             return await attendance_sheet(session, group, meeting)
 
-    async def rates(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, AttendanceRates]:
-        """The group's attendance rates, for its members."""
-        async with self.begin() as session:
+    async def rates(self, actor: Actor, *, group_id: int | None = None) -> RatesShown:
+        """The group's attendance rate and each member's, for a facilitator; a member sees the group's
+        and her own. A server admin who isn't a member reads neither (members' data)."""
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
-            await require_reader(session, group, actor)
-            return group.name, await attendance_rates(session, group.id)
+            member = await require_reader(session, group, actor)
+            rates = await attendance_rates(session, group.id)
+            everyone = await may_facilitate(session, group, member)
+            rows = rates.members if everyone else tuple(m for m in rates.members if m.user_id == actor.user_id)
+            return RatesShown(group.name, rates.meetings, rates.rate, rows, everyone)
 
     # --- after the meeting (the scheduler's renderers) -------------------------------------------
 
@@ -418,7 +436,7 @@ class AttendanceService(Service):
 
     async def trend(self, actor: Actor, *, group_id: int | None = None) -> Trend:
         """The average score per meeting (the latest few with answers) and the lines, without names."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_facilitator(session, group, actor)
             await require_reader(session, group, actor)

@@ -1,7 +1,7 @@
 """What every service shares: the session factory, the clock, the acting member, group access.
 
-Each public service method is one use case and one transaction (``async with self.begin()``);
-nothing else commits. Helpers here take an open session and never commit.
+Each public service method is one use case and one transaction (``async with self.begin()``, or
+``async with self.read()`` for one that only reads); nothing else commits. Helpers here take an open session and never commit.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
+from bot.db import READ_ONLY_OPTIONS
 from bot.errors import InvalidInput, NotAllowed, NotFound
-from bot.models import Group, GroupMember
+from bot.models import Group, GroupMember, Meeting
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,25 @@ class Service:
         """
         try:
             async with self._sessions.begin() as session:
+                yield session
+        except Exception as exc:
+            if not _input_fault(exc):
+                raise
+            log.warning("a value was refused by the database in %s", type(self).__name__, exc_info=True)
+            raise InvalidInput(UNSTORABLE) from None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """One read-only transaction: for a use case that only reads (lists, info cards, autocomplete).
+
+        It never takes SQLite's write lock (a deferred ``BEGIN`` under ``PRAGMA query_only``, in WAL
+        mode a snapshot that neither waits for a writer nor holds one up) and runs ``BEGIN READ
+        ONLY`` on PostgreSQL; a write in it fails at once on both (see ``bot.db``). Nothing is
+        committed: the transaction ends (rolled back) with the block. Errors as ``begin``.
+        """
+        try:
+            async with self._sessions() as session:
+                await session.connection(execution_options=READ_ONLY_OPTIONS)
                 yield session
         except Exception as exc:
             if not _input_fault(exc):
@@ -195,6 +215,16 @@ async def require_facilitator(session: AsyncSession, group: Group, actor: Actor)
         return
     if not await may_facilitate(session, group, await membership(session, group.id, actor.user_id)):
         raise NotAllowed(f"Only a facilitator of **{group.name}** can do that.")
+
+
+async def require_facilitator_for(session: AsyncSession, group: Group, actor: Actor, meeting: Meeting) -> None:
+    """``require_facilitator``, or the member a facilitator asked to facilitate ``meeting`` only
+    (``/meeting substitute``; while they are in the group). For what is done *at* one meeting:
+    attendance, ending it, its agenda's order, its place and time. Nothing else."""
+    if (meeting.substitute_id is not None and meeting.substitute_id == actor.user_id and meeting.group_id == group.id
+            and await membership(session, group.id, actor.user_id) is not None):
+        return
+    await require_facilitator(session, group, actor)
 
 
 # --- who sees what (docs/PRIVACY.md) ------------------------------------------------------------

@@ -467,7 +467,7 @@ class BrainstormService(Service):
 
     async def open_brainstorms(self) -> list[BrainstormInfo]:
         """Every open brainstorm with a thread (for the recount at start), oldest first."""
-        async with self.begin() as session:
+        async with self.read() as session:
             brainstorms = list(
                 await session.scalars(
                     select(Brainstorm)
@@ -574,7 +574,7 @@ class BrainstormService(Service):
     # --- reading -------------------------------------------------------------------------------------
 
     async def show(self, actor: Actor, *, brainstorm_id: int | None = None) -> BrainstormInfo:
-        async with self.begin() as session:
+        async with self.read() as session:
             brainstorm, group = await _visible_brainstorm(session, actor, brainstorm_id)
             await require_reader(session, group, actor)
             return await _info(session, brainstorm)
@@ -585,7 +585,7 @@ class BrainstormService(Service):
         """The group's brainstorms, newest first (without their ideas); and the group's name."""
         if status is not None and status not in STATUSES:
             raise InvalidInput("`status` is open or closed.")
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_reader(session, group, actor)
             query = select(Brainstorm).where(Brainstorm.group_id == group.id, Brainstorm.thread_id.is_not(None))
@@ -596,13 +596,13 @@ class BrainstormService(Service):
 
     async def id_of_number(self, actor: Actor, number: int) -> int:
         """A typed ``#3``: the id of the group's brainstorm number 3 (the channel's group, or the member's only one)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             return await brainstorm_id_of_number(session, actor, number)
 
     async def choices(self, actor: Actor, query: str) -> list[BrainstormChoice]:
         """Autocomplete: brainstorms of the member's groups in this server, open ones first."""
         needle = query.strip().casefold()
-        async with self.begin() as session:
+        async with self.read() as session:
             groups = {g.id: g for g in await groups_of_member(session, actor.guild_id, actor.user_id)}
             if not groups:
                 return []

@@ -14,6 +14,7 @@ from bot.services import (
     brainstorms_feature,
     buddies_feature,
     commitments_feature,
+    events_feature,
     goals_feature,
     meetings_feature,
     modules_feature,
@@ -33,6 +34,7 @@ FEATURES = FeatureRegistry(
         snooze_feature.FEATURE,
         attendance_feature.FEATURE,
         review_feature.FEATURE,
+        events_feature.FEATURE,
     )
 )
 set_builtin(FEATURES)

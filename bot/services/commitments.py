@@ -10,6 +10,7 @@ count per cycle.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -435,6 +436,55 @@ def _is_due_at(row: Commitment, meeting: Meeting, previous: Meeting | None, canc
     return row.due_at <= meeting.starts_at and (previous is None or row.due_at > previous.starts_at)
 
 
+async def _due_at_each(
+    session: AsyncSession, group_id: int, meetings: Sequence[Meeting], user_id: int
+) -> dict[int, list[Commitment]]:
+    """The member's commitments due at each of ``meetings`` (``_due_at`` of each, same rule, same
+    order), in three statements however many meetings: the cycles' bounds, then the commitments."""
+    if not meetings:
+        return {}
+    oldest = min(m.starts_at for m in meetings)
+    newest = max(m.starts_at for m in meetings)
+    held = (Meeting.group_id == group_id, Meeting.status != MeetingStatus.CANCELLED)
+    floor = await session.scalar(
+        select(Meeting.starts_at).where(*held, Meeting.starts_at < oldest).order_by(Meeting.starts_at.desc()).limit(1)
+    )
+    # Every meeting's previous one (``meeting_before``) starts at ``floor`` or at one of these.
+    starts = sorted(set(await session.scalars(
+        select(Meeting.starts_at).where(*held, Meeting.starts_at >= oldest, Meeting.starts_at < newest)
+    )))
+
+    def previous_start(meeting: Meeting) -> datetime | None:
+        index = bisect_left(starts, meeting.starts_at)
+        return starts[index - 1] if index > 0 else floor
+
+    cancelled = select(Meeting.id).where(Meeting.group_id == group_id, Meeting.status == MeetingStatus.CANCELLED)
+    window = [Commitment.due_at <= newest] + ([Commitment.due_at > floor] if floor is not None else [])
+    ids = [m.id for m in meetings]
+    rows = await session.scalars(
+        select(Commitment)
+        .where(
+            Commitment.group_id == group_id,
+            Commitment.user_id == user_id,
+            or_(
+                Commitment.meeting_id.in_(ids),
+                and_(or_(Commitment.meeting_id.is_(None), Commitment.meeting_id.in_(cancelled)), *window),
+            ),
+        )
+        .order_by(Commitment.number)
+    )
+    bounds = [(m.id, previous_start(m), m.starts_at) for m in meetings]
+    due: dict[int, list[Commitment]] = {m.id: [] for m in meetings}
+    for row in rows:
+        if row.meeting_id in due:  # made for one of them (never cancelled: they ended)
+            due[row.meeting_id].append(row)
+            continue
+        for meeting_id, after, until in bounds:  # no meeting, or a cancelled one: the cycle its date falls in
+            if row.due_at <= until and (after is None or row.due_at > after):
+                due[meeting_id].append(row)
+    return due
+
+
 def _rate(rows: Sequence[Commitment | CommitmentInfo]) -> CycleRate:
     counted = [r for r in rows if r.status != DROPPED]
     return CycleRate(
@@ -588,7 +638,7 @@ class CommitmentService(Service):
         """``/commit list``: the group's commitments (open by default; ``status`` None: all), by member."""
         if status is not None:
             _check_status(status, STATUSES)
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_reader(session, group, actor)
             query = select(Commitment).where(Commitment.group_id == group.id).order_by(Commitment.number)
@@ -678,7 +728,7 @@ class CommitmentService(Service):
         a later meeting.
         """
         now = self.now()
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_reader(session, group, actor)
             user_id = member_id if member_id is not None else actor.user_id
@@ -697,8 +747,9 @@ class CommitmentService(Service):
             )
             cycles: list[CycleStats] = []
             this_year: list[int] = []  # ids of the commitments of this year's cycles
+            due = await _due_at_each(session, group.id, meetings, user_id)
             for meeting in meetings:
-                rows = await _due_at(session, meeting, user_id)
+                rows = due[meeting.id]
                 if rows:
                     cycles.append(CycleStats(meeting_id=meeting.id, starts_at=meeting.starts_at, rate=_rate(rows)))
                     if meeting.starts_at >= year_start:
@@ -786,7 +837,7 @@ class CommitmentService(Service):
         """Autocomplete: the member's own open commitments in this server (and, with
         ``include_managed``, the open commitments of groups they facilitate). At most 25."""
         needle = query.strip().lstrip("#").casefold()
-        async with self.begin() as session:
+        async with self.read() as session:
             mine = GroupMember.user_id == actor.user_id
             groups = select(GroupMember.group_id).where(mine, GroupMember.guild_id == actor.guild_id)
             facilitated = groups.where(GroupMember.is_facilitator.is_(True))
@@ -859,7 +910,7 @@ class CommitmentService(Service):
 
     async def commitment_for_note(self, *, user_id: int, commitment_id: int) -> CommitmentInfo:
         """The commitment an "Add a note" click is about (to prefill the modal); owner only."""
-        async with self.begin() as session:
+        async with self.read() as session:
             row, _group = await self._load_own(session, user_id, commitment_id)
             return _info(row)
 
@@ -1068,7 +1119,7 @@ class CommitmentService(Service):
 
     async def buddy_summary(self, *, group_id: int, meeting_id: int, user_id: int) -> BuddySummary | None:
         """The report-back of ``user_id``'s active buddy in the group, or None (no buddy, nothing due)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._group_meeting(session, group_id, meeting_id)
             if group is None or meeting is None:
                 return None
@@ -1085,7 +1136,7 @@ class CommitmentService(Service):
 
     async def next_meeting_after(self, *, group_id: int, meeting_id: int) -> NextMeeting | None:
         """The meeting after this one (for the post-meeting prompt); ``starts_at`` None if none yet."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group, meeting = await self._group_meeting(session, group_id, meeting_id)
             if group is None or meeting is None:
                 return None

@@ -587,7 +587,7 @@ class GoalService(Service):
 
     async def list_goals(self, actor: Actor, *, member_id: int | None = None, group_id: int | None = None) -> GoalList:
         """``/goal list``: the group's goals (dropped ones left out), by member in joining order."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_reader(session, group, actor)
             query = select(Goal).where(Goal.group_id == group.id, Goal.status != GoalStatus.DROPPED)
@@ -667,7 +667,7 @@ class GoalService(Service):
         (``group_id``, else the channel's group; every group of hers when that can't be told).
         """
         needle = query.strip().lstrip("#").casefold()
-        async with self.begin() as session:
+        async with self.read() as session:
             groups = select(GroupMember.group_id).where(
                 GroupMember.user_id == actor.user_id, GroupMember.guild_id == actor.guild_id
             )
@@ -688,7 +688,7 @@ class GoalService(Service):
 
     async def open_goals(self, *, group_id: int, user_id: int) -> list[GoalInfo]:
         """The member's open goals in the group, by number (the report-back DM shows them to her)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             rows = await session.scalars(
                 select(Goal).where(Goal.group_id == group_id, Goal.user_id == user_id, Goal.status.in_(OPEN_GOALS))
                 .order_by(Goal.number)
@@ -699,7 +699,7 @@ class GoalService(Service):
 
     async def has_kpis(self, *, group_id: int, user_id: int | None = None) -> bool:
         """Whether anyone in the group (or ``user_id``) keeps KPIs there (the "Log this month's KPIs" button)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             query = select(Kpi.id).where(Kpi.group_id == group_id)
             if user_id is not None:
                 query = query.where(Kpi.user_id == user_id)
@@ -971,7 +971,7 @@ class GoalService(Service):
 
     async def scorecard(self, actor: Actor, *, member_id: int | None = None, group_id: int | None = None) -> Scorecard:
         """``/kpi list``: a member's KPIs (default: the viewer's own), each as the viewer may see it."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             await require_reader(session, group, actor)
             user_id = member_id if member_id is not None else actor.user_id
@@ -993,7 +993,7 @@ class GoalService(Service):
         that the viewer may see. At most 25."""
         needle = name_key(query)
         user_id = member_id if member_id is not None else actor.user_id
-        async with self.begin() as session:
+        async with self.read() as session:
             rows = list(await session.scalars(
                 select(Kpi).where(Kpi.guild_id == actor.guild_id, Kpi.user_id == user_id).order_by(Kpi.name_key)
             ))

@@ -36,6 +36,7 @@ from bot.services.base import (
     membership,
     require_active,
     require_facilitator,
+    require_facilitator_for,
     require_id,
     require_member,
     resolve_group,
@@ -109,6 +110,7 @@ class GroupInfo:
     scope: InfoScope = InfoScope.FULL
     member_count: int = 0
     board_notes: str = NoteSharing.MEMBER_CHOOSES
+    discord_events: bool = True  # mirror meetings to the server's Events (where the bot may)
 
     @property
     def facilitators(self) -> list[int]:
@@ -208,7 +210,7 @@ class GroupService(Service):
     async def choices(self, actor: Actor, query: str, *, every_group: bool = False) -> list[GroupChoice]:
         """Groups for an autocomplete: the member's own (or, for /group join, every open group)."""
         needle = name_key(query)
-        async with self.begin() as session:
+        async with self.read() as session:
             if every_group:
                 groups = list(
                     await session.scalars(
@@ -224,7 +226,7 @@ class GroupService(Service):
     async def find_id(self, guild_id: int, text: str) -> int | None:
         """A group id from what a member typed in a group option: an id, or a name."""
         text = text.strip()
-        async with self.begin() as session:
+        async with self.read() as session:
             if text.isdigit():
                 found = await session.scalar(select(Group.id).where(Group.guild_id == guild_id, Group.id == int(text)))
                 if found is not None:
@@ -294,7 +296,7 @@ class GroupService(Service):
             return await self._info(session, group)
 
     async def info(self, actor: Actor, *, group_id: int | None = None) -> GroupInfo:
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             if not (await viewer_of(session, group, actor)).reads_members_data:
                 return await self._group_level_info(session, group)
@@ -302,7 +304,7 @@ class GroupService(Service):
 
     async def list_groups(self, actor: Actor, *, archived: bool = False) -> list[GroupSummary]:
         """The server's groups (open ones, or the archived ones), by name."""
-        async with self.begin() as session:
+        async with self.read() as session:
             counts = (
                 select(GroupMember.group_id, func.count().label("n"))
                 .group_by(GroupMember.group_id)
@@ -380,6 +382,28 @@ class GroupService(Service):
             return MembershipChange(group.id, group.name, group.channel_id, member_id,
                                     await _member_count(session, group.id), group.max_members)
 
+    async def remove_facilitator(self, actor: Actor, *, member_id: int, group_id: int | None = None) -> MembershipChange:
+        """A co-facilitator steps back to member. A group of three or more keeps at least one
+        facilitator (a pair runs itself: ``base.may_facilitate``)."""
+        async with self.begin() as session:
+            group = await resolve_group(session, actor, group_id)
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            member = await membership(session, group.id, member_id)
+            if member is None:
+                raise NotFound(f"<@{member_id}> isn't in **{group.name}**.")
+            if not member.is_facilitator:
+                raise InvalidInput(f"<@{member_id}> isn't a facilitator of **{group.name}**: there's nothing to remove.")
+            members = await members_of(session, group.id)
+            if len(members) > PAIR_SIZE and not any(m.is_facilitator for m in members if m.user_id != member_id):
+                who = "You're" if member_id == actor.user_id else f"<@{member_id}> is"
+                raise InvalidInput(
+                    f"{who} the only facilitator of **{group.name}**, and a group of {len(members)} needs one. "
+                    "Make someone else a facilitator first with `/group facilitator`."
+                )
+            member.is_facilitator = False
+            return MembershipChange(group.id, group.name, group.channel_id, member_id, len(members), group.max_members)
+
     async def update_settings(
         self,
         actor: Actor,
@@ -392,6 +416,7 @@ class GroupService(Service):
         announce_commitments: bool | None = None,
         board_notes: NoteSharing | None = None,
         pack_lead_hours: int | None = None,
+        discord_events: bool | None = None,
     ) -> GroupInfo:
         board_notes = _note_sharing(board_notes) if board_notes is not None else None
         tz = validate_timezone(timezone) if timezone is not None else None
@@ -420,6 +445,8 @@ class GroupService(Service):
                 group.board_notes = board_notes
             if pack_lead_hours is not None:
                 group.pack_lead_hours = pack_lead_hours
+            if discord_events is not None:
+                group.discord_events = discord_events
             await outbox.plan_group(session, group.id, self.now())
             return await self._info(session, group)
 
@@ -439,7 +466,7 @@ class GroupService(Service):
 
     async def next_meeting(self, group_id: int) -> MeetingInfo | None:
         """The group's next scheduled meeting that hasn't started, or None."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await session.get(Group, group_id)
             if group is None:
                 return None
@@ -448,7 +475,7 @@ class GroupService(Service):
 
     async def group_of_channel(self, channel_id: int) -> ChannelGroup | None:
         """The open group bound to ``channel_id`` (its members and facilitators), or None."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await session.scalar(
                 select(Group).where(Group.channel_id == channel_id, Group.archived_at.is_(None))
             )
@@ -461,9 +488,24 @@ class GroupService(Service):
                 facilitator_ids=tuple(m.user_id for m in members if m.is_facilitator),
             )
 
+    async def sample_member(self) -> tuple[int, int, int] | None:
+        """One member of one open group, as (server, member, the group's channel): who the start-up
+        warm-up (``bot.warm``) reads as. None when there is no group yet."""
+        async with self.read() as session:
+            row = (
+                await session.execute(
+                    select(Group.guild_id, GroupMember.user_id, Group.channel_id)
+                    .join(GroupMember, GroupMember.group_id == Group.id)
+                    .where(Group.archived_at.is_(None))
+                    .order_by(Group.id, GroupMember.user_id)
+                    .limit(1)
+                )
+            ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
     async def group_members(self, group_id: int) -> list[MemberInfo]:
         """The group's members, oldest first."""
-        async with self.begin() as session:
+        async with self.read() as session:
             return [MemberInfo(m.user_id, m.is_facilitator, m.joined_at) for m in await members_of(session, group_id)]
 
     # --- ending a meeting (the scheduler at T+3h, or /meeting end) ------------------------------
@@ -497,7 +539,7 @@ class GroupService(Service):
             assert group is not None
             now = self.now()
             if actor is not None:
-                await require_facilitator(session, group, actor)
+                await require_facilitator_for(session, group, actor, meeting)
                 if meeting.status == MeetingStatus.CANCELLED:
                     raise InvalidInput("That meeting was cancelled.")
                 if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at > now:
@@ -584,7 +626,7 @@ class GroupService(Service):
 
     async def buddy_of(self, group_id: int, user_id: int) -> int | None:
         """The member's active buddy in the group, if any."""
-        async with self.begin() as session:
+        async with self.read() as session:
             pair = await active_buddy_pair(session, group_id, user_id)
             if pair is None:
                 return None
@@ -643,6 +685,7 @@ class GroupService(Service):
             lines=tuple(await features_of(session).info_lines(session, group)),
             member_count=len(members),
             board_notes=group.board_notes,
+            discord_events=group.discord_events,
         )
 
     async def _group_level_info(self, session: AsyncSession, group: Group) -> GroupInfo:

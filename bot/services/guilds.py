@@ -62,7 +62,7 @@ class GuildService(Service):
             return ServerSetup(timezone=row.timezone, facilitator_role_id=row.facilitator_role_id)
 
     async def get(self, guild_id: int) -> ServerSetup:
-        async with self.begin() as session:
+        async with self.read() as session:
             row = await session.get(GuildSettings, guild_id)
             if row is None:
                 return ServerSetup(timezone="UTC", facilitator_role_id=None)
@@ -100,7 +100,7 @@ class GuildService(Service):
 
     async def member_timezone(self, guild_id: int, user_id: int) -> str:
         """The member's own timezone, else the server's, else UTC."""
-        async with self.begin() as session:
+        async with self.read() as session:
             return await member_timezone(session, guild_id, user_id)
 
     async def mark_welcomed(self, guild_id: int) -> bool:
@@ -119,7 +119,7 @@ class GuildService(Service):
     # --- command sync state (used by the client; not a member-facing use case) -------------------
 
     async def command_hash(self, scope: str) -> str | None:
-        async with self.begin() as session:
+        async with self.read() as session:
             row = await session.get(CommandSyncState, scope)
             return row.payload_hash if row else None
 

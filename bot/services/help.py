@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.errors import NotFound
 from bot.models import CommitmentStatus, Group, GroupMember, Meeting, MemberProfile, Rsvp
 from bot.models.modules import CheckIn
-from bot.services.base import Actor, Service, groups_of_member, require_facilitator, require_member
+from bot.services.base import PAIR_SIZE, Actor, Service, groups_of_member, require_facilitator, require_member
 from bot.services.commitments import due_at_meeting
 from bot.services.meetings import MeetingInfo, active_series, meeting_info, next_meeting_of
 from bot.services.modules import OPEN_CYCLE, cycle_key, group_modules
@@ -135,6 +135,15 @@ class HelpService(Service):
                         GroupMember.group_id.in_([g.id for g in groups]),
                         GroupMember.is_facilitator.is_(True),
                     )
+                )
+            )
+            # In a pair either member does what a facilitator does (``base.may_facilitate``).
+            facilitator_of |= set(
+                await session.scalars(
+                    select(GroupMember.group_id)
+                    .where(GroupMember.group_id.in_([g.id for g in groups]))
+                    .group_by(GroupMember.group_id)
+                    .having(func.count() == PAIR_SIZE)
                 )
             )
             group, meeting = await self._focus(session, actor, groups)

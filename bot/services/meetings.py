@@ -22,7 +22,7 @@ from bot import recurrence
 from bot.calendar import MeetingEvent as CalendarMeeting
 from bot.calendar import SeriesEvent as CalendarSeries
 from bot.dates import parse_when
-from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.models import Group, GroupMember, Meeting, MeetingSeries, MeetingStatus, Rsvp
 from bot.places import Place, make_place, place_of, store
 from bot.services import outbox
@@ -30,9 +30,11 @@ from bot.services.base import (
     Actor,
     Service,
     groups_of_member,
+    may_facilitate,
     membership,
     require_active,
     require_facilitator,
+    require_facilitator_for,
     require_id,
     require_member,
     resolve_group,
@@ -63,6 +65,7 @@ class MeetingInfo:
     # Filled for the facilitator's reply to schedule / move: members who set a zone, in it.
     local_times: list[MemberLocalTime] = field(default_factory=list)
     place: Place | None = None  # its own, else its series' (``location`` is this place's venue)
+    substitute_id: int | None = None  # a member facilitating this meeting only (``/meeting substitute``)
 
     @property
     def label(self) -> str:
@@ -123,6 +126,19 @@ class PlaceSet:
     group_name: str
     starts_at: datetime | None
     place: Place | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubstituteSet:
+    """What ``/meeting substitute`` changed: who facilitates ``starts_at``'s meeting (None: cleared)."""
+
+    group_name: str
+    channel_id: int
+    meeting_id: int
+    starts_at: datetime
+    label: str
+    substitute_id: int | None
+    previous_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +248,7 @@ def _meeting_info(group: Group, meeting: Meeting, answers: dict[str, list[int]],
         answers=answers,
         number=number,
         place=place,
+        substitute_id=meeting.substitute_id,
     )
 
 
@@ -360,15 +377,17 @@ class MeetingService(Service):
                 if found is None:
                     raise NotFound(f"**{group.name}** has no meeting series: `/meeting recurring` sets one.")
                 store(found, place)
+                await outbox.plan_group(session, group.id, self.now())  # e.g. the Discord events' places
                 return PlaceSet(group.name, None, place)
-            group, meeting = await self._target(session, actor, meeting_id, group_id)
+            group, meeting = await self._target(session, actor, meeting_id, group_id, substitute=True)
             if meeting.starts_at <= self.now():
                 raise InvalidInput("That meeting has already started.")
             store(meeting, place)
+            await outbox.plan_group(session, group.id, self.now())
             return PlaceSet(group.name, meeting.starts_at, await meeting_place(session, meeting))
 
     async def next(self, actor: Actor, *, group_id: int | None = None) -> MeetingInfo:
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             meeting = await next_meeting_of(session, group.id, self.now())
             if meeting is None:
@@ -380,7 +399,7 @@ class MeetingService(Service):
 
     async def share(self, actor: Actor, *, meeting_id: int) -> MeetingInfo:
         """The "Share" button under a private ``/meeting next``: a member posts the card to the group."""
-        async with self.begin() as session:
+        async with self.read() as session:
             meeting = await session.get(Meeting, meeting_id)
             group = await session.get(Group, meeting.group_id) if meeting is not None else None
             if meeting is None or group is None or group.guild_id != actor.guild_id:
@@ -393,7 +412,7 @@ class MeetingService(Service):
 
     async def calendar(self, actor: Actor, *, meeting_id: int) -> tuple[CalendarMeeting, CalendarSeries | None]:
         """The "Add to calendar" button: the meeting, and its series while that series is the group's."""
-        async with self.begin() as session:
+        async with self.read() as session:
             meeting = await session.get(Meeting, meeting_id)
             group = await session.get(Group, meeting.group_id) if meeting is not None else None
             if meeting is None or group is None or group.guild_id != actor.guild_id:
@@ -426,7 +445,7 @@ class MeetingService(Service):
 
     async def upcoming(self, actor: Actor, *, group_id: int | None = None) -> tuple[str, list[MeetingInfo]]:
         """The group's name and its scheduled meetings from now on (at most 25)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             group = await resolve_group(session, actor, group_id)
             meetings = await session.scalars(
                 select(Meeting)
@@ -449,7 +468,7 @@ class MeetingService(Service):
 
     async def move(self, actor: Actor, *, meeting_id: int | None, when: str, group_id: int | None = None) -> Moved:
         async with self.begin() as session:
-            group, meeting = await self._target(session, actor, meeting_id, group_id)
+            group, meeting = await self._target(session, actor, meeting_id, group_id, substitute=True)
             now = self.now()
             if meeting.starts_at <= now:
                 raise InvalidInput("That meeting has already started; it can't be moved.")
@@ -458,6 +477,62 @@ class MeetingService(Service):
             await outbox.plan_group(session, group.id, now)
             info = await meeting_info(session, group, meeting)
             return Moved(replace(info, local_times=await _local_times(session, group, [meeting.starts_at])), previous)
+
+    async def substitute(self, actor: Actor, *, member_id: int | None, meeting_id: int | None = None,
+                         clear: bool = False, group_id: int | None = None) -> SubstituteSet:
+        """A facilitator asks a member to facilitate one meeting (the one given, else the one under way,
+        else the next); ``clear`` takes it back. The substitute may then do what is done at that meeting
+        (``require_facilitator_for``) and nothing else. Only a facilitator may, not a substitute."""
+        if member_id is None and not clear:
+            raise InvalidInput("Name the member who facilitates that meeting, or `clear:True` to take it back.")
+        async with self.begin() as session:
+            now = self.now()
+            if meeting_id is not None:
+                meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
+                group = await session.get(Group, meeting.group_id) if meeting is not None else None
+                if meeting is None or group is None or group.guild_id != actor.guild_id or (
+                    not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None
+                ):
+                    raise NotFound("That meeting doesn't exist in this server.")
+            else:
+                group = await resolve_group(session, actor, group_id)
+                found = await session.scalar(
+                    select(Meeting)
+                    .where(Meeting.group_id == group.id, Meeting.status == MeetingStatus.SCHEDULED,
+                           Meeting.starts_at > now - MEETING_LENGTH)
+                    .order_by(Meeting.starts_at, Meeting.id)
+                    .limit(1)
+                )
+                if found is None:
+                    raise NotFound(f"**{group.name}** has no upcoming meeting.")
+                meeting = found
+            require_active(group)
+            await require_facilitator(session, group, actor)
+            if meeting.status == MeetingStatus.CANCELLED:
+                raise InvalidInput("That meeting was cancelled: there's nothing to facilitate.")
+            if meeting.status == MeetingStatus.ENDED or meeting.starts_at + MEETING_LENGTH <= now:
+                raise InvalidInput("That meeting is over: a substitute is for a meeting still to come or under way.")
+            previous = meeting.substitute_id
+            number = await meeting_number(session, meeting)
+            label = f"{ordinal(number)} meeting of {group.name}" if number else f"Meeting of {group.name}"
+            if clear:
+                if previous is None:
+                    raise InvalidInput(f"Nobody is standing in for the {label}: there's nothing to clear.")
+                if member_id is not None and member_id != previous:
+                    raise InvalidInput(f"<@{member_id}> isn't facilitating the {label}: <@{previous}> is. "
+                                       "`clear:True` alone takes it back.")
+                meeting.substitute_id = None
+                return SubstituteSet(group.name, group.channel_id, meeting.id, meeting.starts_at, label, None, previous)
+            assert member_id is not None
+            member = await membership(session, group.id, member_id)
+            if member is None:
+                raise NotFound(f"<@{member_id}> isn't in **{group.name}**: a substitute is one of the group's members.")
+            if await may_facilitate(session, group, member):
+                raise InvalidInput(f"<@{member_id}> already facilitates **{group.name}**: every meeting is theirs to run.")
+            if previous == member_id:
+                raise Conflict(f"<@{member_id}> is already facilitating the {label}.")
+            meeting.substitute_id = member_id
+            return SubstituteSet(group.name, group.channel_id, meeting.id, meeting.starts_at, label, member_id, previous)
 
     async def rsvp(self, *, guild_id: int | None, user_id: int, meeting_id: int, answer: str) -> MeetingInfo:
         """Record (or change) a member's answer; non-members are refused.
@@ -492,7 +567,7 @@ class MeetingService(Service):
 
     async def get(self, meeting_id: int) -> MeetingInfo | None:
         """A meeting as the reminder renderer and RSVP buttons show it (no access check: by id only)."""
-        async with self.begin() as session:
+        async with self.read() as session:
             meeting = await session.get(Meeting, meeting_id)
             if meeting is None:
                 return None
@@ -503,7 +578,7 @@ class MeetingService(Service):
     async def choices(self, actor: Actor, query: str) -> list[MeetingChoice]:
         """Upcoming meetings of the member's groups, for autocomplete (the channel's group first)."""
         needle = query.strip().casefold()
-        async with self.begin() as session:
+        async with self.read() as session:
             groups = {g.id: g for g in await groups_of_member(session, actor.guild_id, actor.user_id)}
             if not groups:
                 return []
@@ -527,8 +602,11 @@ class MeetingService(Service):
     # --- helpers ---------------------------------------------------------------------------------
 
     async def _target(self, session: AsyncSession, actor: Actor, meeting_id: int | None,
-                      group_id: int | None) -> tuple[Group, Meeting]:
-        """The meeting a facilitator command acts on: the one given, else the group's next."""
+                      group_id: int | None, *, substitute: bool = False) -> tuple[Group, Meeting]:
+        """The meeting a facilitator command acts on: the one given, else the group's next.
+
+        ``substitute``: the meeting's substitute may too (``require_facilitator_for``).
+        """
         if meeting_id is not None:
             meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
             if meeting is None or meeting.guild_id != actor.guild_id:
@@ -544,7 +622,10 @@ class MeetingService(Service):
                 raise NotFound(f"**{group.name}** has no upcoming meeting.")
             meeting = found
         require_active(group)
-        await require_facilitator(session, group, actor)
+        if substitute:
+            await require_facilitator_for(session, group, actor, meeting)
+        else:
+            await require_facilitator(session, group, actor)
         if meeting.status != MeetingStatus.SCHEDULED:
             raise InvalidInput(f"That meeting is already {meeting.status}.")
         return group, meeting

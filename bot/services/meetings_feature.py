@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Feature, GroupPlan, MeetingSlot, NotificationKind, PlannedRow, each_meeting
-from bot.models import MeetingSeries, Rsvp
+from bot.models import Group, Meeting, MeetingSeries, MeetingStatus, Rsvp
 from bot.services.meetings import MeetingService
 from bot.services.minutes import MinutesService
 from bot.services.mydata import affected, export_rows
@@ -88,6 +88,9 @@ async def export_rsvps(session: AsyncSession, guild_id: int, user_id: int) -> di
         "rsvp": await export_rows(session, select(Rsvp).where(Rsvp.guild_id == guild_id, Rsvp.user_id == user_id)),
         "meeting_series": await export_rows(session, select(MeetingSeries).where(
             MeetingSeries.guild_id == guild_id, MeetingSeries.created_by == user_id)),
+        # The meetings she was asked to facilitate (``/meeting substitute``).
+        "meeting": await export_rows(session, select(Meeting).where(
+            Meeting.guild_id == guild_id, Meeting.substitute_id == user_id).order_by(Meeting.starts_at, Meeting.id)),
     }
 
 
@@ -96,7 +99,16 @@ async def delete_rsvps(session: AsyncSession, guild_id: int, user_id: int, now: 
     gone = await affected(session, delete(Rsvp).where(Rsvp.guild_id == guild_id, Rsvp.user_id == user_id))
     kept = await affected(session, update(MeetingSeries).where(
         MeetingSeries.guild_id == guild_id, MeetingSeries.created_by == user_id).values(created_by=0))
-    return gone + kept
+    subbed = await affected(session, update(Meeting).where(
+        Meeting.guild_id == guild_id, Meeting.substitute_id == user_id).values(substitute_id=None))
+    return gone + kept + subbed
+
+
+async def substitute_left(session: AsyncSession, group: Group, user_id: int, now: datetime) -> None:
+    """A member who leaves no longer facilitates the group's meetings still to come."""
+    await session.execute(update(Meeting).where(
+        Meeting.group_id == group.id, Meeting.substitute_id == user_id,
+        Meeting.status == MeetingStatus.SCHEDULED).values(substitute_id=None))
 
 
 FEATURE = Feature(
@@ -123,6 +135,7 @@ FEATURE = Feature(
             before_render=end_meeting_first, superseded_within="group",
         ),
     ),
+    member_left=substitute_left,
     export_member=export_rsvps,
     delete_member=delete_rsvps,
 )

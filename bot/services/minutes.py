@@ -241,7 +241,7 @@ class MinutesService(Service):
 
     async def show(self, actor: Actor, *, meeting_id: int | None = None, group_id: int | None = None) -> Minutes:
         """A past meeting's minutes, for a member of its group: the one given, else the latest ended."""
-        async with self.begin() as session:
+        async with self.read() as session:
             if meeting_id is not None:
                 meeting = await session.get(Meeting, meeting_id)
                 group = await session.get(Group, meeting.group_id) if meeting is not None else None

@@ -29,7 +29,7 @@ from bot.features import FeatureRegistry, GroupPlan, MeetingSlot, NotificationKi
 from bot.features import features_of_sessions as _features_of_sessions
 from bot.models import DMChannel, Group, GroupMember, GuildRemoval, Meeting, MeetingStatus, OutboxRow
 from bot.models.outbox import PENDING, OutboxStatus
-from bot.services.base import Actor, Service, require_facilitator, resolve_group
+from bot.services.base import PAIR_SIZE, Actor, Service, require_facilitator, resolve_group
 from bot.services.waking import member_reach
 
 log = logging.getLogger(__name__)
@@ -527,7 +527,7 @@ class OutboxService(Service):
     # --- DMs -------------------------------------------------------------------------------------
 
     async def load_dms_closed(self) -> set[int]:
-        async with self.begin() as session:
+        async with self.read() as session:
             closed = set(await session.scalars(select(DMChannel.user_id).where(DMChannel.dms_closed_at.is_not(None))))
         self._dms_closed = closed
         return set(closed)
@@ -720,7 +720,9 @@ class OutboxService(Service):
 
     # --- outcomes ---------------------------------------------------------------------------------
 
-    async def mark_sent(self, row_id: int, *, message_id: int, channel_id: int, note: str | None = None) -> None:
+    async def mark_sent(
+        self, row_id: int, *, message_id: int | None, channel_id: int | None, note: str | None = None
+    ) -> None:
         now = self.now()
         async with self.begin() as session:
             await session.execute(
@@ -793,13 +795,12 @@ class OutboxService(Service):
             group.channel_broken_at = now
             group.channel_broken_reason = reason[:200]
             await plan_group(session, group_id, now)
-            facilitators = list(
-                await session.scalars(
-                    select(GroupMember.user_id).where(
-                        GroupMember.group_id == group_id, GroupMember.is_facilitator.is_(True)
-                    )
-                )
-            )
+            members = list(await session.scalars(
+                select(GroupMember).where(GroupMember.group_id == group_id)
+                .order_by(GroupMember.joined_at, GroupMember.user_id)
+            ))
+            # Who runs the group hears of it: its facilitators, or both members of a pair (``may_facilitate``).
+            facilitators = [m.user_id for m in members if m.is_facilitator or len(members) == PAIR_SIZE]
             return BrokenChannel(group.id, group.name, group.guild_id, group.channel_id, reason, facilitators)
 
     # --- the facilitators' view -----------------------------------------------------------------------

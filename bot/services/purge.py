@@ -16,6 +16,7 @@ Logged with ids and counts only, never content.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,8 +33,9 @@ from bot.services.outbox import R_SERVER_REMOVED
 log = logging.getLogger(__name__)
 
 # Tables with no server's data in them: a user's DM channel (shared by every server), command sync
-# state (keyed by scope: "global" or a server id, handled by :func:`delete_guild_rows`).
-GLOBAL_TABLES = frozenset({"dm_channel", "command_sync_state"})
+# state (keyed by scope: "global" or a server id, handled by :func:`delete_guild_rows`), the bot's
+# live processes (bot.processes).
+GLOBAL_TABLES = frozenset({"dm_channel", "command_sync_state", "bot_processes"})
 GROUP_TABLE = Group.__tablename__
 
 
@@ -143,15 +145,23 @@ class RetentionService(Service):
         log.info("Re-added to server %s: its data is kept", guild_id)
         return True
 
-    async def reconcile(self, present: set[int]) -> tuple[list[int], list[int]]:
+    async def reconcile(
+        self, present: set[int], *, owned: Callable[[int], bool] | None = None
+    ) -> tuple[list[int], list[int]]:
         """At connect: the servers the bot is in are ``present`` (every one Discord listed, available
         or not). A server with data that isn't there removed the bot while it was offline: marked
-        now. A marked one that is there was re-added meanwhile: unmarked. Returns (marked, unmarked)."""
+        now. A marked one that is there was re-added meanwhile: unmarked. Returns (marked, unmarked).
+
+        ``owned``: the servers this process can see (its shards'); the others are left to their
+        process. None: every server."""
         async with self.begin() as session:
             known: set[int] = set()
             for table in (Group.__table__, GuildSettings.__table__):
                 known.update(await session.scalars(select(table.c.guild_id).distinct()))
             marked = set(await session.scalars(select(GuildRemoval.guild_id)))
+        if owned is not None:
+            known = {guild_id for guild_id in known if owned(guild_id)}
+            marked = {guild_id for guild_id in marked if owned(guild_id)}
         gone = sorted(known - present - marked)
         back = sorted(marked & present)
         for guild_id in gone:

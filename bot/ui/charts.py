@@ -20,6 +20,7 @@ The synchronous functions stay usable directly (tests, the benchmark), one at a 
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import io
 import logging
@@ -29,16 +30,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display, whatever the environment says
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 # Okabe & Ito (2008): distinguishable with protanopia, deuteranopia and tritanopia.
 BLUE = "#0072B2"
@@ -75,6 +73,29 @@ def _executor(*, fresh: bool = False) -> ProcessPoolExecutor:
             _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                         initializer=prepare_worker)
         return _pool
+
+
+@dataclass(frozen=True, slots=True)
+class _Matplotlib:
+    Figure: type[Figure]
+    FigureCanvasAgg: type[FigureCanvasAgg]
+    FuncFormatter: type[FuncFormatter]
+    MaxNLocator: type[MaxNLocator]
+    PercentFormatter: type[PercentFormatter]
+
+
+@functools.cache
+def _mpl() -> _Matplotlib:
+    """matplotlib, imported on the first chart drawn: in the chart worker (or the thread fallback,
+    the tests, the benchmark), never in the bot's own process, which it would grow by ~30 MiB."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, whatever the environment says
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+
+    return _Matplotlib(Figure, FigureCanvasAgg, FuncFormatter, MaxNLocator, PercentFormatter)
 
 
 def prepare_worker() -> None:
@@ -121,8 +142,8 @@ def _plain(text: str) -> str:
 
 
 def _figure(title: str) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=CARD)
-    FigureCanvasAgg(figure)
+    figure = _mpl().Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=CARD)
+    _mpl().FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1, facecolor=CARD)
     axes.set_title(_plain(title), color=INK, fontsize=13, loc="left", pad=10)
     axes.tick_params(colors=INK, labelsize=9)
@@ -177,7 +198,7 @@ def kpi_chart(
             axes.axhline(target, color=VERMILLION, linestyle="--", linewidth=1.8, label=f"target {number(target)}")
         axes.set_xticks(positions, [_plain(label) for label in labels])
         axes.set_ylabel(_plain(unit), color=INK)
-        axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v)))
+        axes.yaxis.set_major_formatter(_mpl().FuncFormatter(lambda v, _pos: number(v)))
         if not shown and target is None:
             axes.set_ylim(0, 1)
         axes.legend(loc="upper left", frameon=False, labelcolor=INK, fontsize=9)
@@ -200,7 +221,7 @@ def completion_chart(title: str, labels: Sequence[str], rates: Sequence[float | 
             axes.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), textcoords="offset points",
                           xytext=(0, 4), ha="center", fontsize=9, color=INK)
         axes.set_ylim(0, 110)
-        axes.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+        axes.yaxis.set_major_formatter(_mpl().PercentFormatter(decimals=0))
         axes.set_xticks(positions, [_plain(label) for label in labels])
         axes.set_ylabel("completed", color=INK)
         png = _png(figure)
@@ -223,8 +244,8 @@ def group_stats_chart(title: str, cycles: Sequence[CycleBar], goals: Sequence[tu
     """Completion and attendance per cycle as paired bars (blue plain, orange hatched: told apart
     without colour too), and the group's goals by status as horizontal bars."""
     with _lock:
-        figure = Figure(figsize=(WIDE_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=CARD)
-        FigureCanvasAgg(figure)
+        figure = _mpl().Figure(figsize=(WIDE_PX / DPI, HEIGHT_PX / DPI), dpi=DPI, facecolor=CARD)
+        _mpl().FigureCanvasAgg(figure)
         grid = figure.add_gridspec(1, 3, left=0.06, right=0.97, top=0.9, bottom=0.1, wspace=0.45)
         left = figure.add_subplot(grid[0, :2])
         right = figure.add_subplot(grid[0, 2])
@@ -244,7 +265,7 @@ def group_stats_chart(title: str, cycles: Sequence[CycleBar], goals: Sequence[tu
                               textcoords="offset points", xytext=(0, 3), ha="center", color=INK,
                               fontsize=8 if len(cycles) <= 6 else 6)
         left.set_ylim(0, 118)
-        left.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+        left.yaxis.set_major_formatter(_mpl().PercentFormatter(decimals=0))
         left.set_xticks(positions, [_plain(c.label) for c in cycles], fontsize=9 if len(cycles) <= 8 else 7)
         left.legend(loc="upper left", frameon=False, labelcolor=INK, fontsize=9, ncols=2)
         names = [_plain(name) for name, _count in goals]
@@ -257,7 +278,7 @@ def group_stats_chart(title: str, cycles: Sequence[CycleBar], goals: Sequence[tu
         right.set_yticks(rows, names)
         right.invert_yaxis()
         right.set_xlim(0, max([*counts, 1]) * 1.25)
-        right.xaxis.set_major_locator(MaxNLocator(integer=True))
+        right.xaxis.set_major_locator(_mpl().MaxNLocator(integer=True))
         png = _png(figure)
     lines = [
         f"{c.label}: completed {_percent(c.completion)} ({c.completion_detail}) · "
@@ -292,8 +313,8 @@ def review_card(
     their status, up to four KPIs as small line charts (or their changes as bars), the latest wins."""
     shown = list(kpis[:4])
     with _lock:
-        figure = Figure(figsize=(WIDE_PX / DPI, review_height(bool(shown)) / DPI), dpi=DPI, facecolor=CARD)
-        FigureCanvasAgg(figure)
+        figure = _mpl().Figure(figsize=(WIDE_PX / DPI, review_height(bool(shown)) / DPI), dpi=DPI, facecolor=CARD)
+        _mpl().FigureCanvasAgg(figure)
         height = review_height(bool(shown))
 
         def at(pixels_from_top: float) -> float:  # the text is placed on the figure itself: no axes to lay out
@@ -322,13 +343,13 @@ def review_card(
                           linewidth=2, marker="o", markersize=4)
                 if kpi.target is not None:
                     axes.axhline(kpi.target, color=VERMILLION, linestyle="--", linewidth=1.4)
-                axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v)))
+                axes.yaxis.set_major_formatter(_mpl().FuncFormatter(lambda v, _pos: number(v)))
             else:
                 heights = [0 if c is None else c for c in kpi.changes]
                 axes.bar(positions, heights, color=[SKY if h >= 0 else ORANGE for h in heights], edgecolor=INK,
                          linewidth=0.5, hatch=None)
                 axes.axhline(0, color=INK, linewidth=0.8)
-                axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:+.0f}%"))
+                axes.yaxis.set_major_formatter(_mpl().FuncFormatter(lambda v, _pos: f"{v:+.0f}%"))
             step = max(1, len(kpi.labels) // 4)
             axes.set_xticks(positions[::step], [_plain(label) for label in kpi.labels[::step]], fontsize=8)
         png = _png(figure)

@@ -10,7 +10,8 @@ Every kind a renderer is registered for is declared, with its planner and label,
 planned kind and no renderer for a kind no feature plans.
 
 A renderer reads what it needs through the services and returns a :class:`Rendered`. It never
-sends anything itself: the dispatcher sends (to the group channel, or a DM for a row with a
+sends a message itself (a kind whose work is a REST call, the Discord Events sync, makes it and
+returns ``Rendered.done(note)``): the dispatcher sends (to the group channel, or a DM for a row with a
 recipient), records the message id, and handles closed DMs, lost channels and retries.
 """
 
@@ -60,10 +61,17 @@ class Rendered:
     # For a channel post too long for one message: the further messages, sent right after it in
     # order (each with its own nonce). The row records the first message.
     more: list[OutgoingMessage] = field(default_factory=list)
+    # The renderer did the row's work itself (a REST sync, not a message): the row is marked sent,
+    # with this note, and nothing is posted.
+    done_note: str | None = None
 
     @classmethod
     def skip(cls, reason: str) -> Rendered:
         return cls(message=None, skip_reason=reason)
+
+    @classmethod
+    def done(cls, note: str) -> Rendered:
+        return cls(message=None, done_note=note)
 
 
 Renderer = Callable[[Notification], Awaitable[Rendered]]

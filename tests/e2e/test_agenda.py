@@ -1,4 +1,4 @@
-"""The meeting as a whole, end to end: Add to calendar under ``/meeting next``, and ``/agenda``."""
+"""The meeting as a whole, end to end: Add to calendar under ``/meeting next``, and the agenda (``/meeting table``, ``/meeting agenda``…)."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ async def test_table_show_and_reorder_the_agenda(sim: Sim, guild: Guild, channel
     _, meeting_id = await seed_group(app, guild, channel, [ana, bob, fac], facilitators=(fac,))
     before = len(sim.messages(channel))
 
-    tabled = await run(sim, ana, channel, "agenda table", issue="Hiring **now** @everyone")
+    tabled = await run(sim, ana, channel, "meeting table", issue="Hiring **now** @everyone")
     assert tabled.ephemeral and "**1st** in the hot-seat order" in tabled.content
     assert f"<t:{int(MEETING_AT.timestamp())}:F>" in tabled.content
     assert _hot_seats(tabled) == [f"**1.** <@{ana.id}> — Hiring \\*\\*now\\*\\* @everyone"]  # shown as typed, inert
@@ -94,7 +94,7 @@ async def test_table_show_and_reorder_the_agenda(sim: Sim, guild: Guild, channel
 
     opened = await run(sim, bob, channel, "brainstorm open", issue="Which CRM?")  # tabled with the brainstorm
     assert not opened.content.startswith("Only")
-    shown = await run(sim, fac, channel, "agenda show")
+    shown = await run(sim, fac, channel, "meeting agenda")
     assert shown.ephemeral
     seats = _hot_seats(shown)
     assert seats[0] == f"**1.** <@{ana.id}> — Hiring \\*\\*now\\*\\* @everyone"
@@ -105,29 +105,29 @@ async def test_table_show_and_reorder_the_agenda(sim: Sim, guild: Guild, channel
     assert "1st meeting of Makers" in shown.embed["footer"]["text"]
 
     # Bad input: a clear private message, nothing stored.
-    twice = await run(sim, ana, channel, "agenda table", issue="Something else")
+    twice = await run(sim, ana, channel, "meeting table", issue="Something else")
     assert twice.ephemeral and "already tabled `Hiring **now** @everyone`" in twice.content
-    too_long = await run(sim, fac, channel, "agenda table", issue="x" * 201)
+    too_long = await run(sim, fac, channel, "meeting table", issue="x" * 201)
     assert too_long.ephemeral and "201 characters" in too_long.content and "at most 200" in too_long.content
-    not_fac = await run(sim, ana, channel, "agenda move", member=bob, position=1)
+    not_fac = await run(sim, ana, channel, "meeting reorder", member=bob, position=1)
     assert not_fac.ephemeral and "Only a facilitator" in not_fac.content
-    assert _hot_seats(await run(sim, ana, channel, "agenda show"))[0].startswith(f"**1.** <@{ana.id}>")
+    assert _hot_seats(await run(sim, ana, channel, "meeting agenda"))[0].startswith(f"**1.** <@{ana.id}>")
     assert await _stored(app) == 2
 
-    moved = await run(sim, fac, channel, "agenda move", member=bob, position=1)
+    moved = await run(sim, fac, channel, "meeting reorder", member=bob, position=1)
     assert moved.ephemeral and f"<@{bob.id}>'s issue is now **1st**" in moved.content
     assert [seat.split(" — ")[0] for seat in _hot_seats(moved)] == [f"**1.** <@{bob.id}>", f"**2.** <@{ana.id}>"]
     assert "order set by a facilitator" in moved.embed["footer"]["text"]
     assert len(sim.messages(channel)) == before  # the agenda is private: nothing in the channel
 
     # Ana takes hers off; Bob's is then the only one.
-    withdrawn = await run(sim, ana, channel, "agenda withdraw")
+    withdrawn = await run(sim, ana, channel, "meeting withdraw")
     assert withdrawn.ephemeral and "off the agenda" in withdrawn.content
     assert [seat.split(" — ")[0] for seat in _hot_seats(withdrawn)] == [f"**1.** <@{bob.id}>"]
     assert await _stored(app) == 1
 
     # Once the meeting has started, tabling for it is refused.
     await sim.advance(MEETING_AT - app.clock.now() + timedelta(minutes=5))
-    late = await run(sim, fac, channel, "agenda table", issue="Too late", meeting=str(meeting_id))
+    late = await run(sim, fac, channel, "meeting table", issue="Too late", meeting=str(meeting_id))
     assert late.ephemeral and "already started" in late.content
     assert await _stored(app) == 1

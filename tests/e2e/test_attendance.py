@@ -122,3 +122,35 @@ async def test_attendance_minutes_for_who_missed_it_and_feedback(
     assert "## Attendance" in text and "Absent (2): " in text
     assert str(cat.id) not in text and str(dan.id) not in text  # members by name in the file, never by id
     assert "a member" not in text and "a former member" not in text
+
+
+async def test_attendance_rates_for_the_facilitators_and_a_members_own(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    fac, ana, bob = sim.member(guild, "Fac"), sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    _group_id, meeting_id = await seed_group(app, guild, channel, [fac, ana, bob], facilitators=(fac,))
+    none_yet = await sim.command(fac, channel, "meeting attendance", rates=True)
+    assert none_yet.ephemeral and "No attendance taken yet" in none_yet.embed["description"]
+
+    card = await sim.command(ana, channel, "meeting next")
+    await sim.click(ana, card, label="Going")
+    await sim.click(bob, card, label="Can't make it")
+    await sim.advance(MEETING_AT - app.clock.now())
+    sheet = await sim.command(fac, channel, "meeting attendance")
+    await sim.click(fac, sheet, label="Save as shown")  # Fac absent (no answer), Ana present, Bob apologies
+
+    shown = await sim.command(fac, channel, "meeting attendance", rates=True)
+    text = shown.embed["description"]
+    assert shown.ephemeral and shown.embed["title"] == "Attendance rates — Makers"
+    assert "**Group: 33%** over 1 meeting with attendance taken" in text
+    assert f"<@{ana.id}> — **100%**: present 1 of 1" in text
+    assert f"<@{bob.id}> — **0%**: present 0 of 1, 1 apology" in text
+    assert f"<@{fac.id}> — **0%**" in text
+
+    own = await sim.command(bob, channel, "meeting attendance", rates=True)
+    text = own.embed["description"]
+    assert own.ephemeral and "**Group: 33%**" in text and f"<@{bob.id}> — **0%**" in text
+    assert f"<@{ana.id}>" not in text and "for the facilitators" in text
+
+    refused = await sim.command(fac, channel, "meeting attendance", rates=True, meeting=str(meeting_id))
+    assert refused.ephemeral and "leave out `meeting`" in refused.content

@@ -88,6 +88,35 @@ async def test_facilitator_manages_members_and_archives(sim: Sim, guild: Guild, 
     assert "Makers" in listed.embed["description"]
 
 
+async def test_a_co_facilitator_steps_back_and_the_last_one_of_three_stays(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    admin = sim.member(guild, "Admin", manage_guild=True)
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    await create(sim, admin, channel, "Makers")
+    await run(sim, admin, channel, "group add", member=ana)
+    await run(sim, admin, channel, "group add", member=bob)
+    await run(sim, admin, channel, "group facilitator", member=ana)
+
+    refused = await run(sim, bob, channel, "group facilitator", member=ana, remove=True)
+    assert refused.ephemeral and "Only a facilitator" in refused.content
+    refused = await run(sim, ana, channel, "group facilitator", member=bob, remove=True)
+    assert refused.ephemeral and f"<@{bob.id}> isn't a facilitator of **Makers**" in refused.content
+
+    removed = await run(sim, ana, channel, "group facilitator", member=admin, remove=True)
+    assert removed.ephemeral and "Announced" in removed.content
+    assert sim.last_message(channel).content == f"<@{admin.id}> is no longer a facilitator of **Makers**."
+    info = await run(sim, bob, channel, "group info")
+    assert f"<@{ana.id}> ★" in str(info.embed) and f"<@{admin.id}> ★" not in str(info.embed)
+
+    # Ana is the last facilitator of three: refused, privately, and she stays one.
+    last = await run(sim, ana, channel, "group facilitator", member=ana, remove=True)
+    assert last.ephemeral and "You're the only facilitator of **Makers**" in last.content
+    assert "`/group facilitator`" in last.content
+    info = await run(sim, bob, channel, "group info")
+    assert f"<@{ana.id}> ★" in str(info.embed)
+
+
 async def test_refusals_dm_other_server_and_inert_mentions(sim: Sim, guild: Guild, channel: Channel, app: App) -> None:
     admin = sim.member(guild, "Admin", manage_guild=True)
     ana = sim.member(guild, "Ana")

@@ -55,7 +55,7 @@ async def test_help_says_what_next_from_the_members_place_in_the_cycle(
     sim: Sim, guild: Guild, channel: Channel, app: App
 ) -> None:
     ana, fac = sim.member(guild, "Ana"), sim.member(guild, "Fac")
-    await seed_group(app, guild, channel, [ana, fac], facilitators=(fac,))
+    await seed_group(app, guild, channel, [ana, fac, sim.member(guild, "Bea")], facilitators=(fac,))  # not a pair
 
     shown = await sim.command(ana, channel, "help")
     assert "Start a group" not in _fields(shown) and "Facilitators" not in _fields(shown)
@@ -170,3 +170,19 @@ async def test_a_facilitators_first_run_checklist_ticks_itself_off(
     await run(sim, ana, channel, "group join", group="Makers")
     assert "Setting up Makers" not in _fields(await sim.command(fac, channel, "help"))  # done: gone
     assert "Setting up Makers" not in _fields(await sim.command(ana, channel, "help"))  # never a member's
+
+
+async def test_in_a_pair_both_members_see_the_facilitators_commands(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    ana, bob = sim.member(guild, "Ana"), sim.member(guild, "Bob")
+    await seed_group(app, guild, channel, [ana, bob])  # a pair: no facilitator needed
+    for member in (ana, bob):
+        fields = _fields(await sim.command(member, channel, "help"))
+        assert "Facilitators" in fields and "/meeting end" in fields["Facilitators"]
+    # A third member: the pair's longest-standing member facilitates, the others are members again.
+    cat = sim.member(guild, "Cat")
+    await sim.command(cat, channel, "group join", group="Makers")
+    assert "Facilitators" in _fields(await sim.command(ana, channel, "help"))
+    for member in (bob, cat):
+        assert "Facilitators" not in _fields(await sim.command(member, channel, "help"))

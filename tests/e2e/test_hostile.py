@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.db import Base
-from bot.models import Brainstorm, Commitment, Group
+from bot.models import BotProcess, Brainstorm, Commitment, Group
 from bot.ui.options import (
     BoundedInt,
     BrainstormTransformer,
@@ -100,10 +100,13 @@ async def make_world(sim: Sim, guild: Guild, channel: Channel, app: App) -> Worl
 
 
 async def snapshot(app: App) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (the database is small): a refusal must leave all of it as it was."""
+    """Every row of every table (the database is small): a refusal must leave all of it as it was.
+    Not the process heartbeats (bot_processes: the bot's own liveness, refreshed every few seconds)."""
     tables: dict[str, list[tuple[Any, ...]]] = {}
     async with app.sessions.begin() as session:
         for table in Base.metadata.sorted_tables:
+            if table.name == BotProcess.__tablename__:
+                continue
             rows = (await session.execute(select(table))).all()
             tables[table.name] = sorted((tuple(row) for row in rows), key=repr)
     return tables

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.app import App
 from bot.models import Meeting
 from tests.e2e.conftest import Harness
-from tests.e2e.seeding import buttons
+from tests.e2e.seeding import buttons, seed_group
 from tests.e2e.test_groups import create, run
 from tests.sim import Channel, Guild, Sim
 from tests.sim.api import Reply
@@ -40,6 +40,7 @@ async def test_series_next_and_rsvp_survive_a_restart(
     schedule = [m for m in sim.messages(channel) if m.content.startswith("📅")]
     assert len(schedule) == 1  # the group is told its schedule, once, in its channel
     assert "first Tuesday" in schedule[0].content and "<t:1796148000:F>" in schedule[0].content
+    assert "**Where:** Zoom" in schedule[0].content  # the series' place
 
     before = len(sim.messages(channel))
     nxt = await run(sim, ana, channel, "meeting next")
@@ -197,3 +198,18 @@ async def test_what_a_command_makes_due_now_is_sent_without_waiting_for_the_tick
 
     prompts = [m for m in sim.messages(channel) if m.content.startswith("📚 This cycle's module for **Makers**")]
     assert len(prompts) == 1
+
+
+async def test_the_series_announcement_names_its_place(sim: Sim, guild: Guild, channel: Channel, app: App) -> None:
+    fac, ana, bea = sim.member(guild, "Fac"), sim.member(guild, "Ana"), sim.member(guild, "Bea")
+    await seed_group(app, guild, channel, [fac, ana, bea], facilitators=(fac,), meeting=False)
+    await run(sim, fac, channel, "meeting recurring", rule="first tuesday", link="https://meet.example/abc")
+    [online] = [m for m in sim.messages(channel) if m.content.startswith("📅")]
+    assert "**Where:** Online · [Join the meeting](<https://meet.example/abc>)" in online.content
+    await run(sim, fac, channel, "meeting recurring", rule="last friday", venue="The *Hub* @everyone",
+              address="1 High St")
+    in_person = [m for m in sim.messages(channel) if m.content.startswith("📅")][-1]
+    assert "**Where:** The \\*Hub\\*" in in_person.content and "1 High St" in in_person.content
+    assert in_person.allowed_mentions is None or not in_person.allowed_mentions.get("parse")
+    await run(sim, fac, channel, "meeting recurring", rule="first monday")
+    assert "Where" not in [m for m in sim.messages(channel) if m.content.startswith("📅")][-1].content

@@ -24,7 +24,7 @@ async def test_pack_at_t_minus_24h_then_minutes_at_meeting_end(
     card = await run(sim, ana, channel, "meeting next")
     await sim.click(ana, card, label="Going")
     await sim.click(bob, card, label="Can't make it")
-    tabled = await run(sim, cat, channel, "agenda table", issue="Pricing my course")
+    tabled = await run(sim, cat, channel, "meeting table", issue="Pricing my course")
     assert not tabled.ephemeral or "Pricing" in (tabled.content + str(tabled.embeds))
 
     def packs() -> list[Message]:

@@ -196,8 +196,8 @@ async def test_deleted_channel_stops_the_group_and_tells_facilitators(
     sim: Sim, guild: Guild, app: App, clock: ManualClock
 ) -> None:
     channel = sim.channel(guild, "founders")
-    alice, bob = sim.member(guild, "Alice"), sim.member(guild, "Bob")
-    group_id, _ = await make_group(app, guild, channel, [alice, bob], timedelta(days=10))
+    alice, bob, cara = sim.member(guild, "Alice"), sim.member(guild, "Bob"), sim.member(guild, "Cara")
+    group_id, _ = await make_group(app, guild, channel, [alice, bob, cara], timedelta(days=10))
     sim.delete_channel(channel)
     await sim.settle()
     await step(sim, app, clock, timedelta(0))
@@ -207,7 +207,20 @@ async def test_deleted_channel_stops_the_group_and_tells_facilitators(
     rows = await outbox_rows(app, group_id)
     assert {r.status for r in rows.values()} == {"cancelled"}
     assert len(sim.dms(alice)) == 1 and "no longer post" in sim.dms(alice)[0].content
-    assert sim.dms(bob) == []
+    assert sim.dms(bob) == [] and sim.dms(cara) == []  # members who aren't facilitators aren't told
+
+
+async def test_a_pairs_deleted_channel_is_told_to_both_members(
+    sim: Sim, guild: Guild, app: App, clock: ManualClock
+) -> None:
+    channel = sim.channel(guild, "buddies")
+    alice, bob = sim.member(guild, "Alice"), sim.member(guild, "Bob")
+    await make_group(app, guild, channel, [alice, bob], timedelta(days=10))  # Alice facilitates; a pair runs itself
+    sim.delete_channel(channel)
+    await sim.settle()
+    await step(sim, app, clock, timedelta(0))
+    for member in (alice, bob):
+        assert len(sim.dms(member)) == 1 and "no longer post" in sim.dms(member)[0].content
 
 
 async def test_crash_between_send_and_mark_does_not_post_twice(

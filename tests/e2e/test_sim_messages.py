@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import pytest
@@ -70,6 +71,22 @@ async def test_a_rate_limited_burst_loses_no_message(
     assert sorted(m.content for m in sim.messages(channel)) == sorted(f"burst {n}" for n in range(8))
     assert sim.rate_limits.limited  # at least the forced 429 was answered
     assert any(r.status == 429 for r in sim.requests)
+
+
+async def test_interactions_answered_at_once_each_have_their_own_callback_bucket(
+    sim: Sim, guild: Guild, channel: Channel, harness: Harness
+) -> None:
+    """As on Discord, an interaction's callback is limited per interaction: six members using a
+    command at the same moment are all answered at once, even with one request per bucket."""
+    members = [sim.member(guild, f"Member {n}") for n in range(6)]
+    sim.rate_limits.enable(bucket_limit=1, bucket_window=5.0)
+
+    replies = await asyncio.gather(*(sim.command(m, channel, "probe echo", text=f"hi {n}") for n, m in enumerate(members)))
+
+    assert [r.content for r in replies] == [f"echo: hi {n}" for n in range(6)]
+    callbacks = [r for r in sim.requests if r.template == "/interactions/{interaction_id}/{interaction_token}/callback"]
+    assert len(callbacks) == 6 and all(r.status in (200, 204) for r in callbacks)
+    assert sim.rate_limits.limited == []
 
 
 async def test_an_oversized_embed_is_caught_by_the_contract_check(

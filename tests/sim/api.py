@@ -30,6 +30,7 @@ from tests.sim.state import (
     Overwrite,
     Perm,
     Role,
+    ScheduledEvent,
     User,
     emoji_key,
     message_text,
@@ -215,11 +216,16 @@ class Sim:
 
     # --- building the world --------------------------------------------------------------------
 
-    def guild(self, name: str = "Test Server", *, owner: User | None = None, channel: str | None = "general") -> Guild:
-        """A server with the bot in it (and a text channel, unless ``channel=None``)."""
+    def guild(
+        self, name: str = "Test Server", *, owner: User | None = None, channel: str | None = "general",
+        shard: tuple[int, int] | None = None,
+    ) -> Guild:
+        """A server with the bot in it (and a text channel, unless ``channel=None``); ``shard=(id, count)``:
+        one whose events go to that shard."""
         world = self.world
         owner = owner or self._user(f"{name} owner")
-        guild = Guild(id=world.ids.next(), name=name, owner_id=owner.id)
+        guild_id = world.ids.next_on_shard(*shard) if shard is not None else world.ids.next()
+        guild = Guild(id=guild_id, name=name, owner_id=owner.id)
         world.guilds[guild.id] = guild
         guild.roles[guild.id] = Role(id=guild.id, guild_id=guild.id, name="@everyone", permissions=Perm.EVERYONE)
         bot_role = world.add_role(guild, world.bot.username, Perm.BOT)
@@ -400,13 +406,17 @@ class Sim:
         The first three are positional-only, so a command's own ``member``, ``channel`` or
         ``name`` option is passed as a keyword like any other.
         """
+        return await self._answer(self.dispatch_command(member, channel, name, **options))
+
+    def dispatch_command(self, member: Member | User, channel: Channel, name: str, /, **options: Any) -> Interaction:
+        """Send ``/name`` as :meth:`command` does, without waiting: the interaction, to watch
+        (``acknowledged``, ``response_at``; a benchmark's many at once)."""
         command = self._command_for(member, channel, name)
         data = build_data(self.world, command, name, options, guild_id=channel.guild_id)
         if "resolved" in data and "members" in data["resolved"]:
             for user_id, payload in data["resolved"]["members"].items():
                 payload["permissions"] = str(self.world.permissions(channel, int(user_id)))
-        interaction = self._interaction(2, member, channel, data)
-        return await self._answer(interaction)
+        return self._interaction(2, member, channel, data)
 
     async def autocomplete(
         self,
@@ -439,6 +449,12 @@ class Sim:
         self, member: Member | User, message: Message | Reply, *, label: str | None = None, custom_id: str | None = None
     ) -> Reply:
         """Click a button on ``message`` (by its label or custom_id)."""
+        return await self._answer(self.dispatch_click(member, message, label=label, custom_id=custom_id))
+
+    def dispatch_click(
+        self, member: Member | User, message: Message | Reply, *, label: str | None = None, custom_id: str | None = None
+    ) -> Interaction:
+        """Click as :meth:`click` does, without waiting: the interaction, to watch."""
         message = self._message_of(message)
         button = self._component(message, lambda c: c.get("type") == 2 and _matches(c, label, custom_id), label or custom_id)
         if button.get("disabled"):
@@ -446,7 +462,7 @@ class Sim:
         if "custom_id" not in button:
             raise UsageError(f"the button {label or custom_id!r} is a link or premium button, not clickable here")
         data = {"custom_id": button["custom_id"], "component_type": 2}
-        return await self._answer(self._interaction(3, member, self._channel_of(message), data, message=message))
+        return self._interaction(3, member, self._channel_of(message), data, message=message)
 
     async def click_vanished(self, member: Member | User, message: Message | Reply, custom_id: str) -> Reply:
         """Click a button the member's screen still shows but ``message`` no longer has (it was
@@ -510,6 +526,27 @@ class Sim:
     def unreact(self, member: Member | User, message: Message, emoji: str = "👍") -> None:
         user = member.user if isinstance(member, Member) else member
         self.rest.unreact(message, user.id, emoji_key(emoji))
+
+    # --- the server's Events --------------------------------------------------------------------
+
+    async def allow_events(self, guild: Guild, allowed: bool = True) -> None:
+        """Give (or take) the bot's role Manage Events: GUILD_ROLE_UPDATE, and the bot settles."""
+        role = next(r for r in guild.roles.values() if r.managed and r.name == self.world.bot.username)
+        role.permissions = role.permissions | Perm.MANAGE_EVENTS if allowed else role.permissions & ~Perm.MANAGE_EVENTS
+        self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(guild.id), "role": role.payload()})
+        await self.settle()
+
+    def scheduled_events(self, guild: Guild) -> list[ScheduledEvent]:
+        """The server's Events list, by start time."""
+        return sorted(guild.scheduled_events.values(), key=lambda e: (e.scheduled_start_time, e.id))
+
+    async def mark_interested(self, member: Member, event: ScheduledEvent, interested: bool = True) -> None:
+        """``member`` marks the event Interested (or takes it back): GUILD_SCHEDULED_EVENT_USER_ADD / _REMOVE."""
+        (event.interested.add if interested else event.interested.discard)(member.id)
+        what = "USER_ADD" if interested else "USER_REMOVE"
+        self.gateway.dispatch(f"GUILD_SCHEDULED_EVENT_{what}", {
+            "guild_scheduled_event_id": str(event.id), "user_id": str(member.id), "guild_id": str(event.guild_id)})
+        await self.settle()
 
     # --- what members see ------------------------------------------------------------------------
 

@@ -1,5 +1,10 @@
 """The simulated gateway: HELLO, heartbeats, IDENTIFY → READY → GUILD_CREATE, RESUME, dispatches.
 
+Shards, as on Discord: an IDENTIFY with ``shard: [id, count]`` opens a session of that shard, which
+receives the events of the servers with ``(guild_id >> 22) % count == id`` and, on shard 0, the
+events without a server (DMs, buttons in DMs). An IDENTIFY without ``shard`` is shard 0 of 1 (every
+event). A shard id outside its count is closed with 4010, as on Discord.
+
 Frames are sent as text JSON even when the bot asks for ``compress=zlib-stream`` (discord.py
 accepts both). Dispatches the bot did not subscribe to by intent are not sent, as on Discord.
 """
@@ -43,6 +48,7 @@ class Intent:
     DIRECT_MESSAGES = 1 << 12
     DIRECT_MESSAGE_REACTIONS = 1 << 13
     MESSAGE_CONTENT = 1 << 15
+    GUILD_SCHEDULED_EVENTS = 1 << 16
 
 
 # Events that need an intent; the guild/DM split is decided by the payload's guild_id.
@@ -60,9 +66,26 @@ _INTENTS: dict[str, tuple[int, int]] = {
     "THREAD_CREATE": (Intent.GUILDS, Intent.GUILDS),
     "THREAD_UPDATE": (Intent.GUILDS, Intent.GUILDS),
     "THREAD_DELETE": (Intent.GUILDS, Intent.GUILDS),
+    "GUILD_ROLE_UPDATE": (Intent.GUILDS, Intent.GUILDS),
+    **{f"GUILD_SCHEDULED_EVENT_{what}": (Intent.GUILD_SCHEDULED_EVENTS, Intent.GUILD_SCHEDULED_EVENTS)
+       for what in ("CREATE", "UPDATE", "DELETE", "USER_ADD", "USER_REMOVE")},
 }
 
 INVALID_TOKEN_CLOSE = 4004
+INVALID_SHARD_CLOSE = 4010
+
+# Events whose server is the payload's ``id`` rather than its ``guild_id``.
+_GUILD_IS_ID = ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE")
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    return (guild_id >> 22) % shard_count
+
+
+def event_guild_id(event: str, data: JSON) -> int | None:
+    """The server an event belongs to (None: a DM, or an event of no server)."""
+    raw = data.get("id") if event in _GUILD_IS_ID else data.get("guild_id")
+    return int(raw) if raw else None
 
 
 @dataclass(eq=False)
@@ -72,6 +95,17 @@ class Session:
     seq: int = 0
     log: list[JSON] = field(default_factory=list)  # every dispatch, for RESUME
     invalidated: bool = False
+    shard: tuple[int, int] = (0, 1)  # (id, count) from the IDENTIFY
+
+    def routes(self, event: str, data: JSON) -> bool:
+        """This session's shard receives the event: its server's shard, or shard 0 for one without a server."""
+        shard_id, count = self.shard
+        guild_id = event_guild_id(event, data)
+        return (shard_of(guild_id, count) if guild_id is not None else 0) == shard_id
+
+    def received(self, event: str) -> list[JSON]:
+        """The payloads of every ``event`` dispatched to this session, oldest first."""
+        return [frame["d"] for frame in self.log if frame.get("t") == event]
 
     def frame(self, event: str, data: Any) -> JSON:
         self.seq += 1
@@ -97,9 +131,10 @@ class Connection:
 class Gateway:
     """Any number of bot connections at once, each with its own resumable session, as on Discord.
 
-    Every session receives every dispatch (two unsharded bot processes on one token both see
-    everything, as they would on Discord), and keeps it for a RESUME while its connection is down,
-    until the simulator invalidates it. Sessions are never ended by a close: discord.py's
+    Every session of a shard receives its shard's dispatches (two unsharded bot processes on one
+    token both see everything, as they would on Discord), and keeps them for a RESUME while its
+    connection is down, until the simulator invalidates it. ``recommended_shards`` and
+    ``max_concurrency`` are what GET /gateway/bot answers. Sessions are never ended by a close: discord.py's
     ``Client.close`` reaches the wire as close code 4000 (its reader closes first), which Discord
     also treats as resumable.
     """
@@ -117,6 +152,8 @@ class Gateway:
         self.heartbeats = 0
         self.ready = asyncio.Event()
         self.errors: list[str] = []
+        self.recommended_shards = 1
+        self.max_concurrency = 1
 
     # --- the test side -------------------------------------------------------------------------
 
@@ -133,10 +170,14 @@ class Gateway:
     def live_sessions(self) -> list[Session]:
         return [session for session in self.sessions.values() if not session.invalidated]
 
+    def sessions_of(self, shard_id: int) -> list[Session]:
+        """The live sessions of a shard (of whatever count they IDENTIFYd with)."""
+        return [session for session in self.live_sessions if session.shard[0] == shard_id]
+
     def dispatch(self, event: str, data: JSON) -> None:
-        """Send an event to every live session now, or keep it for its RESUME if it is disconnected."""
+        """Send an event to every live session of its shard now, or keep it for its RESUME if it is disconnected."""
         for session in self.live_sessions:
-            if not self._subscribed(session, event, data):
+            if not session.routes(event, data) or not self._subscribed(session, event, data):
                 continue
             frame = session.frame(event, self._redact(session, event, data))
             for connection in self._connections:
@@ -219,18 +260,32 @@ class Gateway:
         if data.get("token") != self.token:
             await connection.socket.close(code=INVALID_TOKEN_CLOSE, message=b"Authentication failed.")
             return
+        shard = self._shard(data.get("shard"))
+        if shard is None:
+            self.errors.append(f"invalid shard in IDENTIFY: {data.get('shard')!r}")
+            await connection.socket.close(code=INVALID_SHARD_CLOSE, message=b"Invalid shard.")
+            return
         self.identifies += 1
         if connection.session is not None:
             connection.session.invalidated = True  # a second IDENTIFY on one socket replaces its session
-        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)))
+        session = Session(id=secrets.token_hex(16), intents=int(data.get("intents", 0)), shard=shard)
         self.sessions[session.id] = session
         self.session = connection.session = session
-        guilds = self._bot_guilds()
+        guilds = [guild for guild in self._bot_guilds() if shard_of(guild.id, shard[1]) == shard[0]]
         connection.outbox.put_nowait(session.frame("READY", self._ready_payload(session, guilds)))
         for guild in guilds:
             if guild.available:
                 connection.outbox.put_nowait(session.frame("GUILD_CREATE", self.guild_create_payload(guild)))
         self.ready.set()
+
+    @staticmethod
+    def _shard(value: Any) -> tuple[int, int] | None:
+        if value is None:
+            return (0, 1)
+        if not isinstance(value, list) or len(value) != 2 or not all(isinstance(part, int) for part in value):
+            return None
+        shard_id, count = value
+        return (shard_id, count) if 0 <= shard_id < count else None
 
     def _resume(self, connection: Connection, data: JSON) -> None:
         session = self.sessions.get(str(data.get("session_id")))
@@ -259,6 +314,7 @@ class Gateway:
             "guilds": [{"id": str(guild.id), "unavailable": True} for guild in guilds],
             "session_id": session.id,
             "session_type": "normal",
+            "shard": list(session.shard),
             "resume_gateway_url": self._url(),
             "application": {"id": str(world.application_id), "flags": 0},
             "private_channels": [],
@@ -321,7 +377,7 @@ class Gateway:
             ],
             "presences": [],
             "stage_instances": [],
-            "guild_scheduled_events": [],
+            "guild_scheduled_events": [event.payload() for event in guild.scheduled_events.values()],
             "soundboard_sounds": [],
             "lazy": True,
             "application_command_counts": {},

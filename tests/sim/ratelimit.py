@@ -11,6 +11,8 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
+_PRUNE_AT = 10_000  # buckets kept before the expired ones are dropped
+
 
 @dataclass
 class _Bucket:
@@ -113,6 +115,9 @@ class RateLimits:
             self._global.append(now)
         bucket_id = _bucket_hash(key)
         bucket = self._buckets.get(f"{bucket_id}:{major}")
+        if bucket is None and len(self._buckets) >= _PRUNE_AT:
+            # One bucket per interaction (or DM channel) adds up: forget the ones whose window ended.
+            self._buckets = {name: kept for name, kept in self._buckets.items() if now < kept.reset_at}
         if bucket is None or now >= bucket.reset_at:
             bucket = _Bucket(self.bucket_limit, self.bucket_window, self.bucket_limit, now + self.bucket_window)
             self._buckets[f"{bucket_id}:{major}"] = bucket

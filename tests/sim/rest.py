@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tests.sim.gateway import Gateway
@@ -22,6 +23,7 @@ from tests.sim.state import (
     Interaction,
     Message,
     Perm,
+    ScheduledEvent,
     emoji_key,
     emoji_payload,
 )
@@ -93,6 +95,7 @@ class Rest:
         self.runtime_violations: list[str] = []
         p = "/channels/{channel_id}/messages/{message_id}"
         wh = "/webhooks/{webhook_id}/{webhook_token}"
+        ev = "/guilds/{guild_id}/scheduled-events/{guild_scheduled_event_id}"
         self.routes: dict[tuple[str, str], Handler] = {
             ("GET", "/users/@me"): self.get_me,
             ("GET", "/oauth2/applications/@me"): self.get_application,
@@ -134,6 +137,11 @@ class Rest:
             ("GET", "/guilds/{guild_id}/channels"): self.get_guild_channels,
             ("GET", "/guilds/{guild_id}/roles"): self.get_guild_roles,
             ("GET", "/guilds/{guild_id}/members/{user_id}"): self.get_member,
+            ("GET", "/guilds/{guild_id}/scheduled-events"): self.list_scheduled_events,
+            ("POST", "/guilds/{guild_id}/scheduled-events"): self.create_scheduled_event,
+            ("GET", ev): self.get_scheduled_event,
+            ("PATCH", ev): self.modify_scheduled_event,
+            ("DELETE", ev): self.delete_scheduled_event,
         }
 
     # --- identity ------------------------------------------------------------------------------
@@ -166,8 +174,11 @@ class Rest:
     async def get_gateway_bot(self, call: Call) -> JSON:
         return {
             "url": self._gateway_url(),
-            "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
+            "shards": self.gateway.recommended_shards,
+            "session_start_limit": {
+                "total": 1000, "remaining": 999, "reset_after": 14_400_000,
+                "max_concurrency": self.gateway.max_concurrency,
+            },
         }
 
     async def get_gateway(self, call: Call) -> JSON:
@@ -254,7 +265,10 @@ class Rest:
 
     async def interaction_callback(self, call: Call) -> JSON | None:
         interaction = self._interaction(call, "interaction_id", "interaction_token")
-        elapsed = time.monotonic() - interaction.created
+        arrived = time.monotonic()
+        if interaction.callback_at is None:
+            interaction.callback_at = arrived
+        elapsed = arrived - interaction.created
         if interaction.acknowledged:
             self.runtime_violations.append(
                 f"interaction {interaction.id} ({interaction_label(interaction)}) got a second initial response "
@@ -266,6 +280,7 @@ class Rest:
                 f"interaction {interaction.id} ({interaction_label(interaction)}) acknowledged after {elapsed:.2f} s; "
                 f"Discord allows {self.ack_deadline:.0f} s (defer before slow work)"
             )
+            interaction.late = True
             raise unknown("interaction", 10062)
         body: JSON = call.body or {}
         kind = body.get("type")
@@ -664,6 +679,80 @@ class Rest:
         if member is None:
             raise unknown("Member", 10007)
         return member.payload()
+
+    # --- scheduled events (the server's Events list) ----------------------------------------------
+
+    def _may_manage_events(self, guild: Any) -> None:
+        if not self.world.base_permissions(guild, self.world.bot_member(guild)) & Perm.MANAGE_EVENTS:
+            raise MISSING_PERMISSIONS
+
+    def _event(self, call: Call) -> ScheduledEvent:
+        event = self._guild(call).scheduled_events.get(call.id("guild_scheduled_event_id"))
+        if event is None:
+            raise unknown("Guild Scheduled Event", 10070)
+        return event
+
+    def _check_event(self, event: ScheduledEvent, *, creating: bool) -> None:
+        """What Discord enforces beyond the schema: an external event has a location and an end
+        after its start; a new one starts in the future."""
+        if event.entity_type == 3 and (not event.location or event.scheduled_end_time is None):
+            self.runtime_violations.append(f"external event {event.name!r} without a location or an end time")
+            raise ApiError(400, 50035, "Invalid Form Body")
+        start = datetime.fromisoformat(event.scheduled_start_time)
+        if event.scheduled_end_time is not None and datetime.fromisoformat(event.scheduled_end_time) <= start:
+            self.runtime_violations.append(f"event {event.name!r} ends before it starts")
+            raise ApiError(400, 50035, "Invalid Form Body")
+        if creating and start <= self.world.now():
+            self.runtime_violations.append(f"event {event.name!r} created with a start in the past")
+            raise ApiError(400, 50035, "Invalid Form Body")
+
+    async def list_scheduled_events(self, call: Call) -> list[JSON]:
+        return [event.payload() for event in self._guild(call).scheduled_events.values()]
+
+    async def get_scheduled_event(self, call: Call) -> JSON:
+        return self._event(call).payload()
+
+    async def create_scheduled_event(self, call: Call) -> JSON:
+        guild = self._guild(call)
+        self._may_manage_events(guild)
+        body: JSON = call.body or {}
+        event = ScheduledEvent(
+            id=self.world.ids.next(), guild_id=guild.id, creator_id=self.world.bot.id, name=body["name"],
+            scheduled_start_time=body["scheduled_start_time"], scheduled_end_time=body.get("scheduled_end_time"),
+            entity_type=body["entity_type"], privacy_level=body["privacy_level"], description=body.get("description"),
+            location=(body.get("entity_metadata") or {}).get("location"),
+            channel_id=int(body["channel_id"]) if body.get("channel_id") else None,
+        )
+        self._check_event(event, creating=True)
+        guild.scheduled_events[event.id] = event
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_CREATE", event.payload())
+        return event.payload()
+
+    async def modify_scheduled_event(self, call: Call) -> JSON:
+        guild = self._guild(call)
+        self._may_manage_events(guild)
+        event = self._event(call)
+        body: JSON = call.body or {}
+        changed = ScheduledEvent(**{**event.__dict__, "interested": event.interested})
+        for key in ("name", "description", "scheduled_start_time", "scheduled_end_time", "privacy_level", "entity_type"):
+            if key in body:
+                setattr(changed, key, body[key])
+        if "entity_metadata" in body:
+            changed.location = (body["entity_metadata"] or {}).get("location")
+        if body.get("status") is not None:
+            changed.status = body["status"]
+        self._check_event(changed, creating=False)
+        guild.scheduled_events[event.id] = changed
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_UPDATE", changed.payload())
+        return changed.payload()
+
+    async def delete_scheduled_event(self, call: Call) -> None:
+        guild = self._guild(call)
+        self._may_manage_events(guild)
+        event = self._event(call)
+        del guild.scheduled_events[event.id]
+        self.gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", event.payload())
+        return None
 
     # --- DMs -------------------------------------------------------------------------------------
 

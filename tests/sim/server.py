@@ -169,7 +169,7 @@ class Server:
             return json_response(401, {"message": "401: Unauthorized", "code": 0})
         assert template is not None
         params = _path_params(template, raw_path)
-        major = params.get("channel_id") or params.get("guild_id") or params.get("webhook_id", "") + params.get("webhook_token", "")
+        major = _major(params)
         limited, rate_headers = self.rate_limits.check(
             method, template, major, exempt_global=raw_path.startswith("/interactions/")
         )
@@ -225,6 +225,18 @@ async def _read_body(request: web.Request) -> tuple[Any, list[UploadedFile], boo
     if data:
         raise ValueError(f"unsupported content type {content_type!r}")
     return None, [], False
+
+
+def _major(params: dict[str, str]) -> str:
+    """The major parameter of a request's rate-limit bucket, as Discord keys them: the channel, the
+    guild, the webhook with its token (an interaction's follow-ups), or the interaction itself: every
+    interaction's callback has a bucket of its own, so members clicking at once never share one."""
+    return (
+        params.get("channel_id")
+        or params.get("guild_id")
+        or params.get("interaction_id")
+        or params.get("webhook_id", "") + params.get("webhook_token", "")
+    )
 
 
 def _path_params(template: str, raw_path: str) -> dict[str, str]:

@@ -41,6 +41,7 @@ class Perm:
     MANAGE_THREADS = 1 << 34
     CREATE_PUBLIC_THREADS = 1 << 35
     CREATE_PRIVATE_THREADS = 1 << 36
+    MANAGE_EVENTS = 1 << 33
     SEND_MESSAGES_IN_THREADS = 1 << 38
     ALL = (1 << 53) - 1
 
@@ -79,6 +80,15 @@ class Snowflakes:
         candidate = max(ms, 0) << 22
         self._last = max(candidate, self._last + 1)
         return self._last
+
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next id whose server would be on ``shard_id`` of ``shard_count`` (``(id >> 22) % count``):
+        the timestamp moves on a millisecond or a few if needed."""
+        candidate = self.next()
+        while (candidate >> 22) % shard_count != shard_id:
+            candidate = ((candidate >> 22) + 1) << 22
+        self._last = candidate
+        return candidate
 
     @staticmethod
     def created_at(snowflake: int) -> datetime:
@@ -476,6 +486,7 @@ class Guild:
     members: dict[int, Member] = field(default_factory=dict)
     channel_ids: list[int] = field(default_factory=list)
     available: bool = True
+    scheduled_events: dict[int, ScheduledEvent] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"Guild({self.name!r}, id={self.id})"
@@ -483,6 +494,48 @@ class Guild:
     @property
     def everyone(self) -> Role:
         return self.roles[self.id]
+
+
+@dataclass(eq=False)
+class ScheduledEvent:
+    """A guild scheduled event (the server's Events list); ``interested``: who marked it Interested."""
+
+    id: int
+    guild_id: int
+    creator_id: int
+    name: str
+    scheduled_start_time: str
+    scheduled_end_time: str | None
+    entity_type: int
+    privacy_level: int
+    description: str | None = None
+    location: str | None = None
+    channel_id: int | None = None
+    status: int = 1  # scheduled
+    interested: set[int] = field(default_factory=set)
+
+    def __repr__(self) -> str:
+        return f"ScheduledEvent({self.name!r}, id={self.id})"
+
+    def payload(self) -> JSON:
+        return {
+            "id": str(self.id),
+            "guild_id": str(self.guild_id),
+            "channel_id": _opt_str(self.channel_id),
+            "creator_id": str(self.creator_id),
+            "name": self.name,
+            "description": self.description,
+            "scheduled_start_time": self.scheduled_start_time,
+            "scheduled_end_time": self.scheduled_end_time,
+            "privacy_level": self.privacy_level,
+            "status": self.status,
+            "entity_type": self.entity_type,
+            "entity_id": None,
+            "entity_metadata": {"location": self.location} if self.location is not None else None,
+            "user_count": len(self.interested),
+            "image": None,
+            "recurrence_rule": None,
+        }
 
 
 @dataclass(eq=False)
@@ -500,6 +553,8 @@ class Interaction:
     created: float = field(default_factory=time.monotonic)
     response_type: int | None = None
     response_at: float | None = None
+    callback_at: float | None = None  # monotonic: when the bot's first initial response arrived (even a late one)
+    late: bool = False  # that response came after the deadline (answered 10062)
     original: Message | None = None
     ephemeral: bool = False
     followups: list[Message] = field(default_factory=list)

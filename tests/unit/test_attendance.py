@@ -114,9 +114,13 @@ async def test_attendance_rates_over_several_meetings(services: Services, clock)
     assert bob is not None and (bob.present, bob.apologies) == (1, 2) and bob.rate == pytest.approx(1 / 3)
     assert rates.rate == pytest.approx(8 / 12)
     assert later.meetings == 2 and later.of(CAT).rate == 1.0  # type: ignore[union-attr]
-    # Members read them through the service; an outsider doesn't.
-    name, shown = await services.get(AttendanceService).rates(actor(BOB))
-    assert name == "Makers" and shown.rate == rates.rate
+    # A facilitator reads every member's rate and the group's; a member the group's and her own.
+    shown = await services.get(AttendanceService).rates(actor(FAC))
+    assert shown.group_name == "Makers" and shown.everyone and shown.meetings == 3
+    assert shown.rate == rates.rate and shown.members == rates.members
+    shown = await services.get(AttendanceService).rates(actor(BOB))
+    assert not shown.everyone and shown.rate == rates.rate and shown.members == (rates.of(BOB),)
+    # An outsider, even with Manage Server, reads neither.
     with pytest.raises(NotAllowed):
         await services.get(AttendanceService).rates(Actor(guild_id=GUILD, user_id=999, can_manage_server=True), group_id=group_id)
 

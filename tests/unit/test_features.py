@@ -295,4 +295,5 @@ def test_the_app_loads_the_core_cogs_then_each_features_cog_in_catalog_order(tmp
     assert app.bot._extensions == (*EXTENSIONS, *(f.extension for f in FEATURES.features if f.extension),
                                    "tests.e2e.outbox_renderers")
     assert set(app.bot._extensions) >= {"cogs.meetings", "cogs.modules", "cogs.commitments", "cogs.buddies",
-                                        "cogs.agenda", "cogs.brainstorms", "cogs.goals"}
+                                        "cogs.brainstorms", "cogs.goals"}
+    assert "cogs.agenda" not in app.bot._extensions  # its commands are under /meeting

@@ -133,6 +133,40 @@ async def test_facilitator_adds_removes_and_promotes(services: Services) -> None
     assert [m.user_id for m in info.members] == [ADMIN, ALICE]
 
 
+async def _facilitators(sessions, gid: int) -> list[int]:
+    async with sessions() as session:
+        return sorted(await session.scalars(select(GroupMember.user_id).where(
+            GroupMember.group_id == gid, GroupMember.is_facilitator.is_(True))))
+
+
+async def test_a_co_facilitator_is_removed_and_the_last_one_of_three_stays(services: Services, sessions) -> None:
+    gid = await make_group(services)
+    fac = actor(ADMIN, channel=CHANNEL)
+    for user_id in (ALICE, BOB):
+        await services.groups.join(actor(user_id), group_id=gid)
+    await services.groups.make_facilitator(fac, member_id=ALICE)
+    with pytest.raises(NotAllowed, match="Only a facilitator"):  # a member can't demote anyone
+        await services.groups.remove_facilitator(actor(BOB, channel=CHANNEL), member_id=ALICE)
+    with pytest.raises(InvalidInput, match="isn't a facilitator"):
+        await services.groups.remove_facilitator(fac, member_id=BOB)
+    with pytest.raises(NotFound, match="isn't in"):
+        await services.groups.remove_facilitator(fac, member_id=DAVE)
+    assert await _facilitators(sessions, gid) == [ADMIN, ALICE]
+    change = await services.groups.remove_facilitator(actor(ALICE, channel=CHANNEL), member_id=ADMIN)
+    assert change.user_id == ADMIN
+    assert await _facilitators(sessions, gid) == [ALICE]
+    # Alice is the last facilitator of three: refused, whoever asks, nothing changed.
+    with pytest.raises(InvalidInput, match=r"You're the only facilitator .* a group of 3 needs one"):
+        await services.groups.remove_facilitator(actor(ALICE, channel=CHANNEL), member_id=ALICE)
+    with pytest.raises(InvalidInput, match="is the only facilitator"):
+        await services.groups.remove_facilitator(actor(DAVE, manager=True, channel=CHANNEL), member_id=ALICE)
+    assert await _facilitators(sessions, gid) == [ALICE]
+    # A pair runs itself: its last facilitator may step back.
+    await services.groups.leave(actor(BOB), group_id=gid)
+    await services.groups.remove_facilitator(actor(ALICE, channel=CHANNEL), member_id=ALICE)
+    assert await _facilitators(sessions, gid) == []
+
+
 async def test_the_only_facilitator_cannot_leave_members_behind(services: Services) -> None:
     gid = await make_group(services)
     await services.groups.join(actor(ALICE), group_id=gid)

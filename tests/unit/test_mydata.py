@@ -30,6 +30,7 @@ from bot.models import (
     GroupMember,
     Kpi,
     KpiEntry,
+    Meeting,
     MeetingSeries,
     MemberProfile,
     OutboxRow,
@@ -51,7 +52,8 @@ ANA_TEXTS = ("ana-commitment-zebra", "ana-note-walrus", "ana-win-otter", "ana-ch
 BOB_TEXTS = ("bob-commitment-crane", "bob-idea-finch")
 ANA_IDEA = "ana-idea-gecko"  # an idea in Bob's brainstorm: kept for the group, by "a former member"
 EVERY_TABLE = {"commitment", "win", "checkin", "rsvp", "agenda_item", "brainstorm", "brainstorm_idea",
-               "brainstorm_vote", "goal", "kpi", "kpi_entry", "member_profile", "buddy_pair", "meeting_series"}
+               "brainstorm_vote", "goal", "kpi", "kpi_entry", "member_profile", "buddy_pair", "meeting_series",
+               "meeting"}
 
 
 async def seed(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -> dict[str, int]:
@@ -62,6 +64,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession], clock: ManualClock) -
     meeting_id = await add_meeting(sessions, group_id, clock.now() + timedelta(days=5))
     now = clock.now()
     async with sessions.begin() as s:
+        (await s.get(Meeting, meeting_id)).substitute_id = ANA  # she facilitates that one (/meeting substitute)
         s.add_all([
             Commitment(guild_id=GUILD, group_id=group_id, number=1, user_id=ANA, text=ANA_TEXTS[0],
                        note=ANA_TEXTS[1], due_at=now, meeting_id=meeting_id, created_at=now, updated_at=now),

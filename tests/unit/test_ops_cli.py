@@ -167,6 +167,13 @@ async def test_check_a_migrated_database_and_a_good_token(database_url: str, fak
     assert "no privileged intent" in out.getvalue()
 
 
+async def test_check_names_this_processs_shards(database_url: str, fake_discord: str) -> None:
+    out = io.StringIO()
+    ids = "0,1,2,3" if database_url.startswith("sqlite") else "0,1"  # a part of the shards: PostgreSQL only
+    await run_check(_settings(database_url, fake_discord, shard_count=4, shard_ids=ids), out)
+    assert f"shards {ids} of 4" in out.getvalue()
+
+
 async def test_check_an_unmigrated_database(database_url: str, fake_discord: str) -> None:
     engine = create_engine(database_url)
     try:
@@ -253,7 +260,8 @@ def test_compose_file_has_postgres_migrate_bot_and_the_profiles() -> None:
     assert [shard["profiles"] for shard in shards] == [["sharded"], ["sharded"]]
     assert [shard["environment"]["SHARD_IDS"] for shard in shards] == ["0", "1"]  # type: ignore[index]
     source = (ROOT / "docker-compose.yml").read_text()
-    assert "NOT YET SUPPORTED" in source
+    assert "NOT YET SUPPORTED" not in source  # sharding is supported (SHARD_COUNT / SHARD_IDS)
+    assert all(shard["environment"]["SHARD_COUNT"] == "2" for shard in shards)  # type: ignore[index]
 
 
 def test_compose_file_passes_docker_compose_config_where_docker_compose_exists(tmp_path: Path) -> None:

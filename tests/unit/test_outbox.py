@@ -286,13 +286,19 @@ async def test_dms_closed_flag_and_member_active(services: Services, sessions, c
 
 async def test_channel_broken_cancels_and_names_facilitators(services: Services, sessions, clock: ManualClock) -> None:
     now = clock.now()
-    group_id = await make_group(sessions, now)
+    group_id = await make_group(sessions, now, members=(ALICE, BOB, CARA))
     await add_meeting(sessions, group_id, now + timedelta(days=10), now)
     broken = await services.outbox.mark_channel_broken(group_id, "the channel was deleted")
     assert broken is not None and broken.facilitator_ids == [ALICE]
     assert await services.outbox.mark_channel_broken(group_id, "again") is None  # told once
     assert {r.status for r in await rows(sessions, group_id)} == {"cancelled"}
     assert all("channel was deleted" in r.reason for r in await rows(sessions, group_id))
+
+
+async def test_channel_broken_names_both_members_of_a_pair(services: Services, sessions, clock: ManualClock) -> None:
+    group_id = await make_group(sessions, clock.now())  # Alice and Bob: a pair runs itself
+    broken = await services.outbox.mark_channel_broken(group_id, "the channel was deleted")
+    assert broken is not None and broken.facilitator_ids == [ALICE, BOB]
 
 
 async def test_admin_listing_is_for_facilitators_and_paginates(services: Services, sessions, clock: ManualClock) -> None:

@@ -81,7 +81,7 @@ READS: dict[str, Read] = {
     "/module progress": lambda s, a, w: s.modules.progress(a, group_id=w.group_id),
     "/brainstorm list": lambda s, a, w: s.brainstorms.list_group(a, group_id=w.group_id),
     "/brainstorm show": lambda s, a, w: s.brainstorms.show(a, brainstorm_id=w.brainstorm_id),
-    "/agenda show": lambda s, a, w: s.agenda.show(a, meeting_id=w.meeting_id),
+    "/meeting agenda": lambda s, a, w: s.agenda.show(a, meeting_id=w.meeting_id),
     "/kpi list": lambda s, a, w: s.goals.scorecard(a, member_id=ANA, group_id=w.group_id),
     "/kpi history": lambda s, a, w: s.goals.history(a, kpi=Ref(id=w.kpi_id), member_id=ANA, group_id=w.group_id),
     "/goal list": lambda s, a, w: s.goals.list_goals(a, member_id=ANA, group_id=w.group_id),
@@ -110,7 +110,7 @@ async def test_visibility_matrix(services: Services, world: World, command: str,
 
 
 @pytest.mark.parametrize("command", ["/commit list", "/commit stats", "/module progress", "/brainstorm list",
-                                     "/brainstorm show", "/agenda show", "/kpi list", "/goal list"])
+                                     "/brainstorm show", "/meeting agenda", "/kpi list", "/goal list"])
 async def test_a_server_admin_outside_the_group_is_told_why(services: Services, world: World, command: str) -> None:
     with pytest.raises(NotAllowed, match="stays in the group"):
         await READS[command](services, VIEWERS["server admin outside the group"], world)

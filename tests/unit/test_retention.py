@@ -40,6 +40,7 @@ from bot.models import (
     Rsvp,
 )
 from bot.models.attendance import Attendance, AttendanceStatus, MeetingFeedback
+from bot.models.discord_events import DiscordEvent, DiscordEventGuild, DiscordEventInterest, DiscordEventSync
 from bot.services import Services
 from bot.services import outbox as outbox_service
 from bot.services.base import Actor
@@ -72,8 +73,14 @@ async def seed_all(sessions: async_sessionmaker[AsyncSession], clock: ManualCloc
                        status=AttendanceStatus.PRESENT, recorded_by=FAC, updated_at=now),
             MeetingFeedback(meeting_id=near_meeting, user_id=BOB, guild_id=GUILD, group_id=near, score=4,
                             line="near-feedback-yak", updated_at=now),
+            DiscordEvent(meeting_id=near_meeting, guild_id=GUILD, group_id=near, event_id=777, synced="x",
+                         updated_at=now),
+            DiscordEventSync(group_id=near, guild_id=GUILD, generation=1, fingerprint="x"),
+            DiscordEventGuild(guild_id=GUILD, can_manage=True, updated_at=now),
+            DiscordEventInterest(meeting_id=near_meeting, user_id=BOB, guild_id=GUILD, group_id=near, created_at=now),
         ])
         await outbox_service.plan_group(s, near, now)
+        await outbox_service.plan_group(s, ids["group"], now)  # Manage Events is on now: its events sync
     return {**ids, "near": near}
 
 
@@ -184,6 +191,16 @@ async def test_reconcile_at_connect_marks_servers_gone_offline_and_unmarks_re_ad
     assert await services.retention.removed_at(GUILD) == clock.now() - timedelta(days=1)
     assert await services.retention.reconcile({GUILD, OTHER_GUILD}) == ([], [GUILD])  # re-added meanwhile
     assert await services.retention.removed_at(GUILD) is None and await pending(sessions, GUILD) > 0
+
+
+async def test_a_shards_process_reconciles_only_the_servers_of_its_shards(
+    services: Services, sessions: Any, clock: ManualClock
+) -> None:
+    await seed_all(sessions, clock)
+    # This process sees only OTHER_GUILD's shard: GUILD is on another process's, not "gone".
+    assert await services.retention.reconcile({OTHER_GUILD}, owned=lambda guild_id: guild_id == OTHER_GUILD) == ([], [])
+    assert await services.retention.removed_at(GUILD) is None
+    assert await services.retention.reconcile(set(), owned=lambda guild_id: guild_id == OTHER_GUILD) == ([OTHER_GUILD], [])
 
 
 async def test_planning_a_removed_servers_group_sends_nothing(services: Services, sessions: Any,

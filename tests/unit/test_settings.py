@@ -97,3 +97,40 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Cannot reach the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_shards_default_to_discords_recommendation_and_every_shard(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(discord_token="t", _env_file=None)  # type: ignore[call-arg]
+    assert settings.shard_count is None and settings.shard_ids is None and not settings.several_processes
+
+    monkeypatch.setenv("SHARD_COUNT", "4")
+    monkeypatch.setenv("SHARD_IDS", " 3, 1 ")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db/rt")
+    sharded = Settings(discord_token="t", _env_file=None)  # type: ignore[call-arg]
+    assert sharded.shard_count == 4 and sharded.shard_ids == [1, 3] and sharded.several_processes
+
+    monkeypatch.setenv("SHARD_IDS", "0,1,2,3")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///x.db")  # one process with every shard: SQLite will do
+    every = Settings(discord_token="t", _env_file=None)  # type: ignore[call-arg]
+    assert every.shard_ids == [0, 1, 2, 3] and not every.several_processes
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"SHARD_IDS": "0"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "0,0", "DATABASE_URL": "postgresql://u@db/rt"}, "SHARD_IDS lists a shard twice"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "2", "DATABASE_URL": "postgresql://u@db/rt"}, "SHARD_IDS has shard 2, outside SHARD_COUNT=2"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "one"}, "SHARD_IDS is malformed"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT is malformed"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "1", "DATABASE_URL": "sqlite:///x.db"}, "several processes need PostgreSQL"),
+    ],
+)
+def test_bad_shard_settings_are_one_clear_line(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], says: str) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(Settings, discord_token="t", _env_file=None)
+    message = str(error.value)
+    assert message.startswith("Configuration error: ") and says in message and "\n" not in message

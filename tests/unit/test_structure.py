@@ -111,6 +111,7 @@ async def test_every_cog_loads_and_names_are_unique(offline_app: App) -> None:
         if isinstance(command, app_commands.Group):
             children = [child.name for child in command.commands]
             assert len(children) == len(set(children)), command.qualified_name
+            assert len(children) <= 25, f"/{command.qualified_name} has more than Discord's 25 subcommands"
     assert len(top) <= 100  # Discord's limit of global slash commands
 
 
@@ -302,3 +303,11 @@ def test_the_renderer_literal_check_sees_register_calls_and_renderer_maps() -> N
         'registry.register("not a renderer", 1)\n'
     )
     assert _renderer_literals(source) == [(1, "meeting_pack"), (3, "post_meeting"), (5, "reportback_dm")]
+
+
+async def test_the_agenda_commands_are_under_meeting(offline_app: App) -> None:
+    tree = offline_app.bot.tree
+    assert tree.get_command("agenda") is None
+    meeting = tree.get_command("meeting")
+    assert isinstance(meeting, app_commands.Group)
+    assert {"table", "agenda", "withdraw", "reorder", "substitute"} <= {c.name for c in meeting.commands}
