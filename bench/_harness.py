@@ -87,10 +87,13 @@ class SimReport:
     cpu_seconds: float
 
 
-def _child(conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int]) -> None:
+def _child(
+    conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int],
+    latency: tuple[float, float],
+) -> None:
     from bench._sim import serve  # here, in the child: the bot's process never imports the simulator
 
-    serve(conn, members, rate_limits, open_dms, shape)
+    serve(conn, members, rate_limits, open_dms, shape, latency)
 
 
 class SimProcess:
@@ -104,13 +107,15 @@ class SimProcess:
     @classmethod
     async def start(
         cls, *, members: int, rate_limits: bool, open_dms: bool, group_size: int = GROUP_SIZE,
-        groups_per_server: int = GROUPS_PER_SERVER,
+        groups_per_server: int = GROUPS_PER_SERVER, latency: tuple[float, float] = (0.0, 0.0),
     ) -> SimProcess:
-        """``members`` in groups of ``group_size``, ``groups_per_server`` groups (channels) a server."""
+        """``members`` in groups of ``group_size``, ``groups_per_server`` groups (channels) a server;
+        ``latency``: (fixed, jitter) seconds the simulator holds every REST answer (``Sim.set_latency``)."""
         context = multiprocessing.get_context("spawn")
         conn, child_conn = context.Pipe()
         process = context.Process(
-            target=_child, args=(child_conn, members, rate_limits, open_dms, (group_size, groups_per_server)), name="discord-sim", daemon=True
+            target=_child, args=(child_conn, members, rate_limits, open_dms, (group_size, groups_per_server), latency),
+            name="discord-sim", daemon=True,
         )
         process.start()
         child_conn.close()

@@ -7,6 +7,7 @@ the simulator's code or data.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import os
@@ -63,12 +64,23 @@ def _report(sim: Sim) -> SimReport:
     )
 
 
-async def _serve(conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int]) -> None:
+async def _serve(
+    conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int],
+    latency: tuple[float, float],
+) -> None:
     sim = Sim()  # real time: no clock
+    sim.set_latency(*latency)
+    sim.sample_contract(first=100, every=10)  # the simulator's schema checks must not dominate its CPU
     if rate_limits:
         sim.rate_limits.enable(bucket_limit=BUCKET_LIMIT, bucket_window=BUCKET_WINDOW, global_limit=GLOBAL_LIMIT)
     await sim.start()
-    conn.send(SimWorld(sim.token, sim.api_base, _build_world(sim, members, open_dms, shape)))
+    world = _build_world(sim, members, open_dms, shape)
+    # The world is built once and kept: out of the collector's reach, so the simulator's own full
+    # collections (which stall its answers and bunch the requests it counts against the global
+    # limit) walk only what the run adds.
+    gc.collect()
+    gc.freeze()
+    conn.send(SimWorld(sim.token, sim.api_base, world))
     loop = asyncio.get_running_loop()
     try:
         while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
@@ -78,7 +90,10 @@ async def _serve(conn: Connection, members: int, rate_limits: bool, open_dms: bo
         await sim.stop()
 
 
-def serve(conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int]) -> None:
+def serve(
+    conn: Connection, members: int, rate_limits: bool, open_dms: bool, shape: tuple[int, int],
+    latency: tuple[float, float] = (0.0, 0.0),
+) -> None:
     """The child process: build the world, send it, answer the parent until it says "stop"."""
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_serve(conn, members, rate_limits, open_dms, shape))
+    asyncio.run(_serve(conn, members, rate_limits, open_dms, shape, latency))

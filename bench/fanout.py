@@ -1,6 +1,6 @@
 """Fan-out benchmark: N report-back DMs due at once, sent by the real bot through the simulator.
 
-    /work/venv/bin/python -m bench.fanout [url] [--dms 10000] [--limits on|off] [--cold] [--budget 25] [--no-gc-freeze]
+    /work/venv/bin/python -m bench.fanout [url] [--dms 10000] [--limits on|off] [--cold] [--budget 25] [--latency 0] [--jitter 0] [--no-gc-freeze]
 
 A benchmark, not a test: it prints numbers for docs/PERFORMANCE.md. ``url`` is an empty database
 (default: a fresh SQLite file in a temporary directory; PostgreSQL: a database made for it, e.g.
@@ -22,6 +22,9 @@ the simulator runs in another process, see ``bench/_harness.py``; a database ser
 counted). Both: the event loop's lag, from a task sleeping 5 ms (target p99 ≤ 10 ms, max ≤ 100 ms),
 and the garbage collector's full collections. The start-up heap is frozen once the bot is ready, as
 ``python -m bot`` does (``bot.app.freeze_startup_heap``); ``--no-gc-freeze`` measures the bot without it.
+``--latency 100 --jitter 50``: the simulator holds every REST answer 100 ± 50 ms (uniform), as
+Discord's real round trips take; the pace then depends on the dispatcher keeping several requests
+in flight.
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ from bot.dispatch import Pacer
 UNLIMITED = 1e9  # requests per second: the Pacer never waits
 
 
-async def run(url: str, dms: int, *, limits: bool, cold: bool, budget: float, freeze_heap: bool) -> None:
+async def run(
+    url: str, dms: int, *, limits: bool, cold: bool, budget: float, freeze_heap: bool,
+    latency: tuple[float, float] = (0.0, 0.0),
+) -> None:
     print(f"machine: {machine()}")
     requests = dms * (2 if cold else 1)
     pace_floor = requests / budget
@@ -52,9 +58,9 @@ async def run(url: str, dms: int, *, limits: bool, cold: bool, budget: float, fr
             store_dm_channels=not cold,
         )
         if not limits:
-            app.scheduler.dispatcher.pacer = Pacer(UNLIMITED)
+            app.scheduler.dispatcher.pacer = Pacer(UNLIMITED, hold=app.scheduler.dispatcher.pacer.hold)
 
-    sim = await SimProcess.start(members=dms, rate_limits=limits, open_dms=not cold)
+    sim = await SimProcess.start(members=dms, rate_limits=limits, open_dms=not cold, latency=latency)
     try:
         run = await run_bot(
             url, sim, budget=budget, prepare=prepare, messages=dms, time_limit=2 * max(pace_floor, opens_floor) + 120,
@@ -67,7 +73,8 @@ async def run(url: str, dms: int, *, limits: bool, cold: bool, budget: float, fr
     state = "cold: DM channels opened first" if cold else "steady state: DM channels stored"
     mode = f"rate limits on (global {GLOBAL_LIMIT}/s)" if limits else "rate limits off, pacer unlimited"
     frozen = "" if freeze_heap else "; start-up heap NOT frozen"
-    print(f"fan-out: {dms:,} report-back DMs, {state}; {run.dialect}; {mode}; budget {budget:g}/s{frozen}")
+    rtt = f"; REST answers held {latency[0] * 1000:g} ± {latency[1] * 1000:g} ms" if any(latency) else ""
+    print(f"fan-out: {dms:,} report-back DMs, {state}; {run.dialect}; {mode}; budget {budget:g}/s{frozen}{rtt}")
     if not run.complete:
         print("  INCOMPLETE: the fan-out did not finish in time (the numbers below are partial)")
     first, last = report.sends[0], report.sends[-1]
@@ -112,6 +119,8 @@ def main() -> None:
     parser.add_argument("--limits", choices=("on", "off"), default="on")
     parser.add_argument("--cold", action="store_true", help="no DM channel stored: the bot opens each first")
     parser.add_argument("--budget", type=float, default=25.0, help="SEND_BUDGET_PER_SECOND (1 to 45)")
+    parser.add_argument("--latency", type=float, default=0.0, help="ms the simulator holds every REST answer")
+    parser.add_argument("--jitter", type=float, default=0.0, help="± ms around --latency (uniform)")
     parser.add_argument(
         "--no-gc-freeze", action="store_true", help="don't freeze the start-up heap once ready (python -m bot does)"
     )
@@ -120,7 +129,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as directory:
         url = args.url or f"sqlite+aiosqlite:///{directory}/fanout.db"
         limits = args.limits == "on"
-        asyncio.run(run(url, args.dms, limits=limits, cold=args.cold, budget=args.budget, freeze_heap=not args.no_gc_freeze))
+        asyncio.run(run(
+            url, args.dms, limits=limits, cold=args.cold, budget=args.budget, freeze_heap=not args.no_gc_freeze,
+            latency=(args.latency / 1000, args.jitter / 1000),
+        ))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ commands, the buttons and the renderers alike, and keep every message within Dis
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Callable, Sequence
@@ -583,6 +584,45 @@ async def redraw(interaction: discord.Interaction[RoundtableBot], report: Report
     await interaction.response.edit_message(content=message.content, embeds=message.embeds, view=message.view)
 
 
+def _to_send(report: ReportBack | None, *, apologies_skip: bool = False) -> ReportBack | str:
+    """The one send-time check of the report-back DM and the meeting-day nudge: the report, or why
+    nothing is sent."""
+    if report is None:
+        return "the meeting or group is gone"
+    if apologies_skip and report.apologies:
+        return "sent apologies for the meeting"
+    if not report.open:
+        return "nothing left to report"
+    return report
+
+
+def reportback_dm(report: ReportBack, goals: Sequence[GoalInfo]) -> Rendered:
+    """The report-back DM, with its fallback in the group channel for closed DMs."""
+    fallback = OutgoingMessage(
+        content=(
+            f"<@{report.user_id}>, {plural(len(report.open), 'commitment')} to report on before "
+            f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
+            " — `/commit report`" + _with_space(unsociable_note(report.meeting_starts_at, report.own_zone))
+        ),
+        allowed_mentions=mention_only(report.user_id),
+    )
+    return Rendered(message=reportback_message(report, goals), fallback=fallback)
+
+
+def reportback_nudge(report: ReportBack) -> Rendered:
+    """The meeting-day nudge: what is still open, with the report-back buttons."""
+    when = f"{ts(report.meeting_starts_at, Style.FULL)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
+    lines = [f"**{report.group_name}** meets {when}: {plural(len(report.open), 'commitment')} still to"
+             " report on. Tap how each went:", *(commitment_line(c, with_note=False) for c in buttoned(report))]
+    content = "\n".join(lines)
+    fallback = OutgoingMessage(
+        content=(f"<@{report.user_id}>, **{report.group_name}** meets {ts(report.meeting_starts_at, Style.RELATIVE)}:"
+                 f" {plural(len(report.open), 'commitment')} still to report on — `/commit report`"),
+        allowed_mentions=mention_only(report.user_id),
+    )
+    return Rendered(message=OutgoingMessage(content=content, view=reportback_view(report)), fallback=fallback)
+
+
 # --- the cog -------------------------------------------------------------------------------------
 
 
@@ -604,6 +644,9 @@ class CommitmentsCog(commands.Cog):
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(ReportButton, NoteButton, ShareNoteButton, ShareWinButton, CarryButton)
         self.bot.notifications.register_all(self._renderers())
+        # The fan-outs before a meeting: each claimed batch rendered together.
+        self.bot.notifications.register_batch(REPORTBACK_DM, self.render_reportback_dms)
+        self.bot.notifications.register_batch(REPORTBACK_NUDGE, self.render_reportback_nudges)
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(ReportButton, NoteButton, ShareNoteButton, ShareWinButton, CarryButton)
@@ -814,44 +857,56 @@ class CommitmentsCog(commands.Cog):
         report = await self.bot.services.commitments.reportback(
             group_id=note.group_id, meeting_id=note.meeting_id, user_id=note.recipient_id
         )
-        if report is None:
-            return "the meeting or group is gone"
-        if apologies_skip and report.apologies:
-            return "sent apologies for the meeting"
-        if not report.open:
-            return "nothing left to report"
-        return report
+        return _to_send(report, apologies_skip=apologies_skip)
+
+    async def _reports_to_send(
+        self, notes: Sequence[Notification], *, apologies_skip: bool = False
+    ) -> dict[int, tuple[ReportBack, list[GoalInfo]] | str]:
+        """``_report_to_send`` (with her open goals) for a claimed batch, read together."""
+        wanted = {note.id: (note.group_id, note.meeting_id, note.recipient_id) for note in notes
+                  if note.meeting_id is not None}
+        found = await self.bot.services.commitments.reportbacks(list(set(wanted.values())))
+        reports: dict[int, tuple[ReportBack, list[GoalInfo]] | str] = {}
+        for note in notes:
+            if note.id not in wanted:
+                reports[note.id] = "no meeting"
+                continue
+            entry = found.get(wanted[note.id])
+            report = _to_send(entry[0] if entry is not None else None, apologies_skip=apologies_skip)
+            if isinstance(report, str) or entry is None:
+                reports[note.id] = report if isinstance(report, str) else "the meeting or group is gone"
+            else:
+                reports[note.id] = (report, entry[1])
+        return reports
 
     async def render_reportback_dm(self, note: Notification) -> Rendered:
         report = await self._report_to_send(note)
         if isinstance(report, str):
             return Rendered.skip(report)
-        fallback = OutgoingMessage(
-            content=(
-                f"<@{report.user_id}>, {plural(len(report.open), 'commitment')} to report on before "
-                f"{local_day(report.meeting_starts_at, report.timezone)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
-                " — `/commit report`" + _with_space(unsociable_note(report.meeting_starts_at, report.own_zone))
-            ),
-            allowed_mentions=mention_only(report.user_id),
-        )
         goals = await self.bot.services.goals.open_goals(group_id=report.group_id, user_id=report.user_id)
-        return Rendered(message=reportback_message(report, goals), fallback=fallback)
+        return reportback_dm(report, goals)
+
+    async def render_reportback_dms(self, notes: Sequence[Notification]) -> dict[int, Rendered]:
+        """The report-back DMs of a claimed batch: a few queries for all of them (the fan-out before a meeting)."""
+        rendered: dict[int, Rendered] = {}
+        for note_id, found in (await self._reports_to_send(notes)).items():
+            rendered[note_id] = Rendered.skip(found) if isinstance(found, str) else reportback_dm(*found)
+            await asyncio.sleep(0)  # a batch's messages and views take a while to build: let the loop run between
+        return rendered
 
     async def render_reportback_nudge(self, note: Notification) -> Rendered:
         """Meeting day: one short nudge, with the report-back buttons, to a member with something still open."""
         report = await self._report_to_send(note, apologies_skip=True)
         if isinstance(report, str):
             return Rendered.skip(report)
-        when = f"{ts(report.meeting_starts_at, Style.FULL)} ({ts(report.meeting_starts_at, Style.RELATIVE)})"
-        lines = [f"**{report.group_name}** meets {when}: {plural(len(report.open), 'commitment')} still to"
-                 " report on. Tap how each went:", *(commitment_line(c, with_note=False) for c in buttoned(report))]
-        content = "\n".join(lines)
-        fallback = OutgoingMessage(
-            content=(f"<@{report.user_id}>, **{report.group_name}** meets {ts(report.meeting_starts_at, Style.RELATIVE)}:"
-                     f" {plural(len(report.open), 'commitment')} still to report on — `/commit report`"),
-            allowed_mentions=mention_only(report.user_id),
-        )
-        return Rendered(message=OutgoingMessage(content=content, view=reportback_view(report)), fallback=fallback)
+        return reportback_nudge(report)
+
+    async def render_reportback_nudges(self, notes: Sequence[Notification]) -> dict[int, Rendered]:
+        rendered: dict[int, Rendered] = {}
+        for note_id, found in (await self._reports_to_send(notes, apologies_skip=True)).items():
+            rendered[note_id] = Rendered.skip(found) if isinstance(found, str) else reportback_nudge(found[0])
+            await asyncio.sleep(0)
+        return rendered
 
     async def render_carryover_dm(self, note: Notification) -> Rendered:
         if note.meeting_id is None:

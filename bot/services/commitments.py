@@ -26,8 +26,10 @@ from bot.models import (
     CommitmentStatus,
     Group,
     GroupMember,
+    GuildSettings,
     Meeting,
     MeetingStatus,
+    MemberProfile,
     NoteSharing,
     OutboxRow,
     Rsvp,
@@ -47,7 +49,7 @@ from bot.services.base import (
     resolve_group,
 )
 from bot.services.buddies import active_buddy_pair, buddy_of
-from bot.services.goals import GoalInfo, Ref, board_goals, goal_infos, goal_to_link
+from bot.services.goals import GoalInfo, Ref, board_goals, goal_infos, goal_to_link, open_goals_of
 from bot.services.guilds import member_timezone, own_timezone
 from bot.services.meetings import meeting_before, next_meeting_of
 from bot.services.outbox import REPORTBACK_BOARD
@@ -422,6 +424,16 @@ async def _due_at(session: AsyncSession, meeting: Meeting, user_id: int | None =
     if user_id is not None:
         query = query.where(Commitment.user_id == user_id)
     return list(await session.scalars(query))
+
+
+def _is_due_at(row: Commitment, meeting: Meeting, previous: Meeting | None, cancelled: set[int]) -> bool:
+    """``_due_at_clause`` for one loaded row: the meeting's own, or a loose one (no meeting, or a
+    cancelled one's) due in the meeting's window (after the previous meeting, up to this one)."""
+    if row.meeting_id == meeting.id:
+        return True
+    if row.meeting_id is not None and row.meeting_id not in cancelled:
+        return False
+    return row.due_at <= meeting.starts_at and (previous is None or row.due_at > previous.starts_at)
 
 
 async def _due_at_each(
@@ -993,6 +1005,90 @@ class CommitmentService(Service):
             if group is None or meeting is None:
                 return None
             return await self._reportback(session, group, meeting, user_id)
+
+    async def reportbacks(
+        self, wanted: Sequence[tuple[int, int, int]]
+    ) -> dict[tuple[int, int, int], tuple[ReportBack, list[GoalInfo]] | None]:
+        """``reportback`` and ``GoalService.open_goals`` for many (group id, meeting id, user id) at
+        once: one transaction, a fixed number of set-based queries whatever the number (the
+        dispatcher's claimed batch of report-back DMs). None where the meeting or group is gone."""
+        if not wanted:
+            return {}
+        async with self.begin() as session:
+            group_ids = {g for g, _m, _u in wanted}
+            user_ids = {u for _g, _m, u in wanted}
+            groups = {g.id: g for g in await session.scalars(select(Group).where(Group.id.in_(group_ids)))}
+            meetings_of: dict[int, list[Meeting]] = {}
+            for meeting in await session.scalars(
+                select(Meeting).where(Meeting.group_id.in_(group_ids)).order_by(Meeting.starts_at, Meeting.id)
+            ):
+                meetings_of.setdefault(meeting.group_id, []).append(meeting)
+            targets: dict[int, tuple[Meeting, Meeting | None, set[int]]] = {}  # meeting id → (it, previous, cancelled)
+            for group_id, meeting_id, _user in wanted:
+                if meeting_id in targets or group_id not in groups:
+                    continue
+                meetings = meetings_of.get(group_id, [])
+                target = next((m for m in meetings if m.id == meeting_id), None)
+                if target is None:
+                    continue
+                earlier = [m for m in meetings
+                           if m.status != MeetingStatus.CANCELLED and m.starts_at < target.starts_at]
+                previous = max(earlier, key=lambda m: (m.starts_at, m.id)) if earlier else None  # meeting_before
+                cancelled = {m.id for m in meetings if m.status == MeetingStatus.CANCELLED}
+                targets[meeting_id] = (target, previous, cancelled)
+            due: dict[tuple[int, int], list[Commitment]] = {}  # (meeting id, user id) → _due_at's rows
+            if targets:
+                loose = {c for _m, _p, cancelled in targets.values() for c in cancelled}
+                latest = max(m.starts_at for m, _p, _c in targets.values())
+                rows = await session.scalars(
+                    select(Commitment)
+                    .where(
+                        Commitment.group_id.in_(group_ids), Commitment.user_id.in_(user_ids),
+                        or_(Commitment.meeting_id.in_(targets),
+                            and_(or_(Commitment.meeting_id.is_(None), Commitment.meeting_id.in_(loose)),
+                                 Commitment.due_at <= latest)),
+                    )
+                    .order_by(Commitment.number)
+                )
+                for row in rows:
+                    for meeting_id, (meeting, previous, cancelled) in targets.items():
+                        if row.group_id == meeting.group_id and _is_due_at(row, meeting, previous, cancelled):
+                            due.setdefault((meeting_id, row.user_id), []).append(row)
+            guild_ids = {g.guild_id for g in groups.values()}
+            profiles = {
+                (p.guild_id, p.user_id): p.timezone
+                for p in await session.scalars(
+                    select(MemberProfile).where(MemberProfile.guild_id.in_(guild_ids), MemberProfile.user_id.in_(user_ids))
+                )
+                if p.timezone
+            }
+            server_zones = dict(
+                (g, tz) for g, tz in await session.execute(
+                    select(GuildSettings.guild_id, GuildSettings.timezone).where(GuildSettings.guild_id.in_(guild_ids))
+                )
+            )
+            away = await apologies_for(session, list(targets))
+            goals = await open_goals_of(session, {(g, u) for g, m, u in wanted if m in targets})
+            found: dict[tuple[int, int, int], tuple[ReportBack, list[GoalInfo]] | None] = {}
+            for key in wanted:
+                group_id, meeting_id, user_id = key
+                group = groups.get(group_id)
+                if group is None or meeting_id not in targets:
+                    found[key] = None
+                    continue
+                meeting = targets[meeting_id][0]
+                own = profiles.get((group.guild_id, user_id))
+                report = ReportBack(  # as _reportback builds it
+                    guild_id=group.guild_id, group_id=group.id, group_name=group.name, channel_id=group.channel_id,
+                    meeting_id=meeting.id, meeting_starts_at=meeting.starts_at, user_id=user_id,
+                    timezone=own or server_zones.get(group.guild_id) or "UTC",
+                    commitments=[_seen_by(r, group, user_id) for r in due.get((meeting_id, user_id), [])],
+                    notes_shareable=group.board_notes == NoteSharing.MEMBER_CHOOSES,
+                    own_zone=own,
+                    apologies=(meeting.id, user_id) in away,
+                )
+                found[key] = (report, goals.get((group_id, user_id), []))
+            return found
 
     async def board(self, *, group_id: int, meeting_id: int) -> Board | None:
         async with self.begin() as session:

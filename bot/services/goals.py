@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -436,6 +436,26 @@ async def _linked(session: AsyncSession, goal_ids: Sequence[int]) -> dict[int, t
             assert row.goal_id is not None
             linked.setdefault(row.goal_id, []).append(LinkedCommitment(number=row.number, text=row.text, status=row.status))
     return {goal_id: tuple(items) for goal_id, items in linked.items()}
+
+
+async def open_goals_of(
+    session: AsyncSession, members: Collection[tuple[int, int]]
+) -> dict[tuple[int, int], list[GoalInfo]]:
+    """The open goals of each (group id, user id), by number: ``GoalService.open_goals`` for many
+    members in one query (the dispatcher's batch of report-back DMs)."""
+    if not members:
+        return {}
+    found: dict[tuple[int, int], list[GoalInfo]] = {}
+    rows = await session.scalars(
+        select(Goal)
+        .where(Goal.group_id.in_({g for g, _ in members}), Goal.user_id.in_({u for _, u in members}),
+               Goal.status.in_(OPEN_GOALS))
+        .order_by(Goal.number)
+    )
+    for row in rows:
+        if (row.group_id, row.user_id) in members:
+            found.setdefault((row.group_id, row.user_id), []).append(_goal_info(row))
+    return found
 
 
 async def goal_infos(session: AsyncSession, rows: Sequence[Goal]) -> list[GoalInfo]:

@@ -109,6 +109,16 @@ def channel_broken_reason(detail: str | None) -> str:
 # --- planning ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class SentMark:
+    """A row whose send returned: what ``OutboxService.mark_sent_many`` records."""
+
+    row_id: int
+    message_id: int
+    channel_id: int
+    note: str | None = None
+
+
 @dataclass(slots=True)
 class PlanResult:
     inserted: int = 0
@@ -722,6 +732,21 @@ class OutboxService(Service):
                     status=SENT, message_id=message_id, channel_id=channel_id, sent_at=now,
                     claimed_until=None, updated_at=now, reason=note[:REASON_LIMIT] if note else None,
                 )
+            )
+
+    async def mark_sent_many(self, marks: Sequence[SentMark]) -> None:
+        """Rows whose sends returned, marked sent in one transaction (one UPDATE, executed for every row)."""
+        if not marks:
+            return
+        now = self.now()
+        async with self.begin() as session:
+            await session.execute(
+                update(OutboxRow),
+                [
+                    dict(id=m.row_id, status=SENT, message_id=m.message_id, channel_id=m.channel_id, sent_at=now,
+                         claimed_until=None, updated_at=now, reason=m.note[:REASON_LIMIT] if m.note else None)
+                    for m in marks
+                ],
             )
 
     async def _set(self, row_id: int, status: str, reason: str) -> None:

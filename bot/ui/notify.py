@@ -17,7 +17,7 @@ recipient), records the message id, and handles closed DMs, lost channels and re
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -75,11 +75,16 @@ class Rendered:
 
 
 Renderer = Callable[[Notification], Awaitable[Rendered]]
+# Renders many rows of one kind at once (the dispatcher's claimed batch), with a few set-based
+# queries instead of a renderer's queries per row; by row id. A row it leaves out is rendered by
+# the kind's renderer, one by one.
+BatchRenderer = Callable[[Sequence[Notification]], Awaitable[Mapping[int, Rendered]]]
 
 
 class NotificationRegistry:
     def __init__(self) -> None:
         self._renderers: dict[str, Renderer] = {}
+        self._batches: dict[str, BatchRenderer] = {}
 
     def register(self, kind: str, renderer: Renderer) -> None:
         if kind in self._renderers and self._renderers[kind] is not renderer:
@@ -88,6 +93,16 @@ class NotificationRegistry:
 
     def unregister(self, kind: str) -> None:
         self._renderers.pop(kind, None)
+        self._batches.pop(kind, None)
+
+    def register_batch(self, kind: str, renderer: BatchRenderer) -> None:
+        """A batch form of ``kind``'s renderer (the kind keeps its one-row renderer too)."""
+        if kind in self._batches and self._batches[kind] is not renderer:
+            raise ValueError(f"a batch renderer for {kind!r} is already registered")
+        self._batches[kind] = renderer
+
+    def get_batch(self, kind: str) -> BatchRenderer | None:
+        return self._batches.get(kind) if kind in self._renderers else None
 
     def register_all(self, renderers: Mapping[str, Renderer]) -> None:
         """A cog's renderers, by kind (``cog_load``); ``unregister_all`` takes the same mapping back."""

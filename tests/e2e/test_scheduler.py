@@ -117,6 +117,35 @@ async def test_a_month_arrives_once_each_at_its_time(
     assert len(dm_opens) == 2
 
 
+async def test_at_a_real_round_trip_rows_go_out_together_once_each_and_a_channel_in_order(
+    sim: Sim, guild: Guild, channel: Channel, app: App, clock: ManualClock
+) -> None:
+    """Discord answers in 300 ms: the dispatcher does not wait for one answer before the next
+    request (several in flight), yet every member gets each DM once and the group channel's posts
+    arrive in their order, one at a time."""
+    members = [sim.member(guild, f"Member {n}") for n in range(6)]
+    _group_id, meeting_id = await make_group(app, guild, channel, members, timedelta(days=10))
+    occ = f"meeting:{meeting_id}"
+    await step(sim, app, clock, timedelta(0))
+    sim.set_latency(0.300)
+    await step(sim, app, clock, timedelta(days=7))  # T - 72 h: six check-in nudges at once
+    for _ in range(3):  # T - 48 h: the report-back DMs; T: the pack, the prompt, the board and the digest
+        await step(sim, app, clock, timedelta(days=1))
+    assert sim.server.most_in_flight > 1
+    for member in members:
+        assert contents(sim.dms(member)) == [f"checkin_nudge {occ}", f"reportback_dm {occ}"]
+    assert contents(sim.messages(channel)) == [
+        f"module_prompt {occ}",
+        f"meeting_reminder {occ}:168h",
+        f"meeting_pack {occ}",
+        f"attendance_prompt {occ}",
+        f"reportback_board {occ}",
+        f"checkin_digest {occ}",
+    ]
+    posts = [r for r in sim.requests if r.method == "POST" and r.path == f"/channels/{channel.id}/messages"]
+    assert len(posts) == 6  # each once: no resend
+
+
 async def test_outage_across_a_meeting_expires_the_stale_and_sends_the_useful(
     sim: Sim, guild: Guild, channel: Channel, harness: Harness, app: App, clock: ManualClock
 ) -> None:
@@ -205,7 +234,7 @@ async def test_crash_between_send_and_mark_does_not_post_twice(
         raise ConnectionError("database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(app.services.outbox, "mark_sent", crash)
+        patch.setattr(app.services.outbox, "mark_sent_many", crash)
         await step(sim, app, clock, timedelta(0))
     assert len(sim.messages(channel)) == 1
     row = (await outbox_rows(app, group_id))[("module_prompt", f"meeting:{meeting_id}", 0)]
@@ -284,14 +313,15 @@ async def test_two_processes_on_one_database_send_each_row_once(
     sent_by: dict[str, int] = {"first": 0, "second": 0}
 
     def counting(name: str, mark_sent: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        async def mark(*args: Any, **kwargs: Any) -> None:
-            await mark_sent(*args, **kwargs)
-            sent_by[name] += 1
+        async def mark(marks: Sequence[Any]) -> None:  # the dispatcher marks sent rows in batches
+            await mark_sent(marks)
+            sent_by[name] += len(marks)
 
         return mark
 
-    monkeypatch.setattr(app.services.outbox, "mark_sent", counting("first", app.services.outbox.mark_sent))
-    monkeypatch.setattr(other.services.outbox, "mark_sent", counting("second", other.services.outbox.mark_sent))
+    monkeypatch.setattr(app.services.outbox, "mark_sent_many", counting("first", app.services.outbox.mark_sent_many))
+    monkeypatch.setattr(other.services.outbox, "mark_sent_many",
+                        counting("second", other.services.outbox.mark_sent_many))
 
     channels, members, group_ids = [], [], []
     for n in range(3):

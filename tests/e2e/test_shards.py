@@ -10,7 +10,7 @@ with the reason (fail under REQUIRE_POSTGRES=1), like the other PostgreSQL varia
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -178,16 +178,16 @@ async def test_two_processes_share_the_budget_and_one_finishes_the_fan_out_the_o
     halfway = asyncio.Event()
 
     def counting(name: str, mark_sent: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-        async def mark(*args: Any, **kwargs: Any) -> None:
-            await mark_sent(*args, **kwargs)
-            sent_by[name] += 1
+        async def mark(marks: Sequence[Any]) -> None:  # the dispatcher marks sent rows in batches
+            await mark_sent(marks)
+            sent_by[name] += len(marks)
             if sent_by["zero"] >= 15:
                 halfway.set()
 
         return mark
 
-    monkeypatch.setattr(zero.services.outbox, "mark_sent", counting("zero", zero.services.outbox.mark_sent))
-    monkeypatch.setattr(one.services.outbox, "mark_sent", counting("one", one.services.outbox.mark_sent))
+    monkeypatch.setattr(zero.services.outbox, "mark_sent_many", counting("zero", zero.services.outbox.mark_sent_many))
+    monkeypatch.setattr(one.services.outbox, "mark_sent_many", counting("one", one.services.outbox.mark_sent_many))
     runs = [asyncio.create_task(zero.run_due()), asyncio.create_task(one.run_due())]
     async with asyncio.timeout(30):
         await halfway.wait()

@@ -182,6 +182,22 @@ class Sim:
     async def stop(self) -> None:
         await self.server.stop()
 
+    def set_latency(self, fixed: float, jitter: float = 0.0) -> None:
+        """Hold every REST answer ``fixed`` seconds, plus or minus up to ``jitter`` (uniform), as a
+        real round trip to Discord takes: e.g. ``set_latency(0.100, 0.050)`` answers in 50–150 ms.
+        The request counts (rate limits, records) when it arrives; only the answer waits."""
+        if fixed < 0 or jitter < 0:
+            raise ValueError("latency and jitter are durations: zero or more")
+        self.server.latency = (fixed, jitter)
+
+    def sample_contract(self, *, first: int = 100, every: int = 10) -> None:
+        """For benchmarks only: check each route's first ``first`` request bodies against Discord's
+        API description, then one in ``every`` (a check costs 5–13 ms: at 45 requests/s it would
+        take most of a core). Tests check every body (the default)."""
+        if first < 0 or every < 1:
+            raise ValueError("first ≥ 0 and every ≥ 1")
+        self.server.contract_first, self.server.contract_every = first, every
+
     @property
     def api_base(self) -> str:
         """The bot's ``DISCORD_API_BASE``."""

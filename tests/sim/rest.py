@@ -493,7 +493,7 @@ class Rest:
 
     def _nonce_match(self, channel: Channel, nonce: Any) -> Message | None:
         now = self.world.now()
-        for message in reversed(self.world.channel_messages(channel.id)):
+        for message in self.world.latest_messages(channel.id):
             if (now - message.timestamp).total_seconds() > NONCE_WINDOW_SECONDS:
                 break
             if message.author.id == self.world.bot.id and str(message.nonce) == str(nonce):

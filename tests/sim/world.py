@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from tests.sim.state import (
@@ -70,6 +70,13 @@ class World:
             for message in self._by_channel.get(channel_id, ())
             if not message.deleted and (include_ephemeral or not message.ephemeral)
         ]
+
+    def latest_messages(self, channel_id: int) -> Iterator[Message]:
+        """The channel's messages, newest first, lazily (a send's nonce check reads only the last
+        few minutes' worth: no copy of the channel's whole history per send)."""
+        for message in reversed(self._by_channel.get(channel_id, ())):
+            if not message.deleted and not message.ephemeral:
+                yield message
 
     def threads_of(self, guild: Guild) -> list[Channel]:
         return [self.channels[cid] for cid in guild.channel_ids if self.channels[cid].is_thread]

@@ -172,3 +172,35 @@ async def test_the_meeting_day_nudge_is_planned_for_every_member_inside_her_wind
         pending = list(await session.scalars(select(OutboxRow).where(OutboxRow.kind == REPORTBACK_NUDGE,
                                                                      OutboxRow.status == "pending")))
     assert pending == []
+
+
+async def test_a_batch_of_report_backs_reads_what_each_reads_alone(
+    services: Services, sessions, clock: ManualClock, group_id: int, meetings: tuple[int, int]
+) -> None:
+    """The dispatcher renders a claimed batch of report-back DMs together: each member's DM must say
+    exactly what it says rendered alone (her commitments due at that meeting, her zone, her
+    apologies, her open goals), whatever meeting or member it is for."""
+    first, second = meetings
+    await services.guilds.set_member_timezone(actor(BOB), "Asia/Tokyo")
+    await services.commitments.add(actor(ANA), text="Send 10 invoices")  # the next meeting's: 3 Dec
+    await services.commitments.add(actor(ANA), text="Before Christmas", due="2026-12-20 10:00")  # 7 Jan's window
+    await services.commitments.add(actor(BOB), text="Call the bank")
+    await services.commitments.add(actor(BOB), text="Hire help", due="2027-01-05 09:00")
+    await services.goals.add_goal(actor(ANA), text="Ten new clients")
+    await services.meetings.rsvp(guild_id=GUILD, user_id=CAT, meeting_id=first, answer="no")  # apologies
+    await services.commitments.add(actor(CAT), text="Write the brief")
+    lone = await add_meeting(sessions, group_id, datetime(2026, 12, 17, 18, 0, tzinfo=UTC), status="cancelled")
+    await services.commitments.add(actor(CAT), text="Fix the site", due="2026-12-16 10:00")  # a cancelled meeting's span
+
+    wanted = [(group_id, meeting, user) for meeting in (first, second, lone, 999_999) for user in (ANA, BOB, CAT)]
+    together = await services.commitments.reportbacks(wanted)
+    for group, meeting, user in wanted:
+        alone = await services.commitments.reportback(group_id=group, meeting_id=meeting, user_id=user)
+        if alone is None:
+            assert together[(group, meeting, user)] is None
+            continue
+        goals = await services.goals.open_goals(group_id=group, user_id=user)
+        assert together[(group, meeting, user)] == (alone, goals), (meeting, user)
+    assert [c.text for c in together[(group_id, second, ANA)][0].commitments] == ["Before Christmas"]  # type: ignore[index]
+    assert together[(group_id, first, CAT)][0].apologies  # type: ignore[index]
+    assert together[(group_id, first, BOB)][0].timezone == "Asia/Tokyo"  # type: ignore[index]
