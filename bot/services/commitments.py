@@ -911,7 +911,7 @@ class CommitmentService(Service):
     async def commitment_for_note(self, *, user_id: int, commitment_id: int) -> CommitmentInfo:
         """The commitment an "Add a note" click is about (to prefill the modal); owner only."""
         async with self.read() as session:
-            row, _group = await self._load_own(session, user_id, commitment_id)
+            row, _group = await self._load_own(session, user_id, commitment_id, lock=False)
             return _info(row)
 
     # carry-over buttons (in a DM after the meeting; the clicker must own the commitment) ------------
@@ -1197,8 +1197,12 @@ class CommitmentService(Service):
             raise missing
         return row, group
 
-    async def _load_own(self, session: AsyncSession, user_id: int, commitment_id: int) -> tuple[Commitment, Group]:
-        row = await session.get(Commitment, require_id(commitment_id, "commitment"), with_for_update=True)
+    async def _load_own(
+        self, session: AsyncSession, user_id: int, commitment_id: int, *, lock: bool = True
+    ) -> tuple[Commitment, Group]:
+        """The clicker's own commitment, held for the change (``lock``; a read passes False: PostgreSQL
+        refuses FOR UPDATE in a read-only transaction)."""
+        row = await session.get(Commitment, require_id(commitment_id, "commitment"), with_for_update=lock)
         if row is None:
             raise NotFound("That commitment no longer exists.")
         if row.user_id != user_id:
