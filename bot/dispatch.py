@@ -93,6 +93,10 @@ class Pacer:
             self._next += interval - self.interval  # the next slot: last start + the new interval
         self.interval = interval
 
+    def hold_for(self, seconds: float) -> None:
+        """Start nothing for ``seconds`` from now (a process joining others: until they have counted it)."""
+        self._next = max(self._next, asyncio.get_running_loop().time() + seconds)
+
     async def wait(self) -> None:
         if self.hold is not None:
             await self.hold()

@@ -82,6 +82,10 @@ class OutboxScheduler:
         await self.bot.services.outbox.load_dms_closed()
         if self.processes is not None:
             await self.heartbeat()  # the share is right from the first send
+            if self.processes.live > 1:
+                # The others pace at their old share until their next heartbeat counts this process:
+                # sending before then would put the processes together over the budget.
+                self.dispatcher.pacer.hold_for(HEARTBEAT_SECONDS + 1)
         self.dispatcher.stopping = False
         self._queued = False
         # Runs coalesce in _tick (one in progress, at most one queued behind it), so a job that fires

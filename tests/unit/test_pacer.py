@@ -63,3 +63,12 @@ async def test_the_hold_is_awaited_before_each_start(starts: list[float]) -> Non
     await pacer.wait()
     await pacer.wait()
     assert len(held) == 2
+
+
+async def test_a_hold_for_a_while_delays_the_next_start_and_keeps_the_spacing_after(starts: list[float]) -> None:
+    pacer = Pacer(10)
+    pacer.hold_for(6)  # a process joining others: nothing until they have counted it
+    await pacer.wait()
+    first = round(starts[0], 3)
+    await pacer.wait()
+    assert (first, round(starts[0], 3)) == (106.0, 106.1)
