@@ -254,11 +254,16 @@ class Sim:
         """A text channel; ``private=True`` hides it from everyone but ``members`` (and the bot)."""
         return self._add_channel(guild, name, private=private, members=members)
 
+    def voice_channel(self, guild: Guild, name: str, *, stage: bool = False) -> Channel:
+        """A voice channel (a stage channel with ``stage=True``), everyone may see it."""
+        return self._add_channel(guild, name, kind=ChannelType.GUILD_STAGE_VOICE if stage else ChannelType.GUILD_VOICE)
+
     def _add_channel(
-        self, guild: Guild, name: str, *, private: bool = False, members: Iterable[Member] = (), announce: bool = True
+        self, guild: Guild, name: str, *, private: bool = False, members: Iterable[Member] = (), announce: bool = True,
+        kind: int = ChannelType.GUILD_TEXT,
     ) -> Channel:
         world = self.world
-        channel = Channel(id=world.ids.next(), type=ChannelType.GUILD_TEXT, name=name, guild_id=guild.id, position=len(guild.channel_ids))
+        channel = Channel(id=world.ids.next(), type=kind, name=name, guild_id=guild.id, position=len(guild.channel_ids))
         if private:
             channel.overwrites.append(Overwrite(id=guild.id, type=0, deny=Perm.VIEW_CHANNEL))
             for user_id in {world.bot.id, *(member.id for member in members)}:

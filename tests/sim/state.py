@@ -58,7 +58,9 @@ class Perm:
 class ChannelType:
     GUILD_TEXT = 0
     DM = 1
+    GUILD_VOICE = 2
     GUILD_CATEGORY = 4
+    GUILD_STAGE_VOICE = 13
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
     THREADS = (11, 12)
@@ -299,6 +301,8 @@ class Channel:
                 default_auto_archive_duration=1440,
                 default_thread_rate_limit_per_user=0,
             )
+            if self.type in (ChannelType.GUILD_VOICE, ChannelType.GUILD_STAGE_VOICE):
+                data.update(bitrate=64000, user_limit=0, rtc_region=None)
         return data
 
 
