@@ -232,6 +232,17 @@ class EventsCog(commands.Cog):
         if interaction.guild_id is not None:
             await self._note(interaction.guild_id, interaction.app_permissions.manage_events)
 
+    # --- the event channel ---------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+            return
+        try:
+            await self.service.channel_gone(channel.guild.id, channel.id)
+        except Exception as exc:  # a listener must never die silently
+            log_failure("a deleted event channel", exc)
+
     # --- Interested → Going -----------------------------------------------------------------------
 
     @commands.Cog.listener()

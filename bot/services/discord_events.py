@@ -184,6 +184,20 @@ class EventsService(Service):
                 update(DiscordEventSync).where(DiscordEventSync.guild_id == guild_id).values(fingerprint="")
             )
 
+    async def channel_gone(self, guild_id: int, channel_id: int) -> int:
+        """A voice or stage channel was deleted: the groups that had it as their event channel have none
+        now, and re-sync (their events go back to the meeting's place). How many groups."""
+        now = self.now()
+        async with self.begin() as session:
+            groups = list(await session.scalars(
+                select(Group).where(Group.guild_id == guild_id, Group.event_channel_id == channel_id)))
+            for group in groups:
+                group.event_channel_id, group.event_channel_stage = None, False
+            await session.flush()
+            for group in groups:
+                await outbox.plan_group(session, group.id, now)
+            return len(groups)
+
     # --- the sync -------------------------------------------------------------------------------
 
     async def sync_plan(self, group_id: int) -> SyncPlan | None:

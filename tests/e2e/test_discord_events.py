@@ -277,3 +277,22 @@ async def test_a_groups_voice_or_stage_channel_holds_the_events_of_meetings_with
     annexe, _ = sim.scheduled_events(guild)
     assert annexe.id == placeless.id and annexe.entity_type == 3 and annexe.location == "The Annexe"
     assert annexe.channel_id is None
+
+
+async def test_a_deleted_event_channel_returns_the_events_to_the_meetings_place(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    await sim.allow_events(guild)
+    admin, _ana, _bob = await _group(sim, guild, channel)
+    voice = sim.voice_channel(guild, "Makers voice")
+    await run(sim, admin, channel, "group settings", event_channel=voice)
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", link="https://meet.example/makers")
+    [event] = sim.scheduled_events(guild)
+    assert event.entity_type == 2 and event.channel_id == voice.id
+
+    sim.delete_channel(voice)  # Discord deletes its events with it
+    await sim.settle()
+    [external] = sim.scheduled_events(guild)
+    assert external.entity_type == 3 and external.location == "https://meet.example/makers"
+    settings = await run(sim, admin, channel, "group settings")
+    assert "Event channel: none" in settings.content

@@ -335,6 +335,10 @@ class Sim:
         guild = world.guild_of(channel)
         if guild is not None and channel.id in guild.channel_ids:
             guild.channel_ids.remove(channel.id)
+        if guild is not None:  # Discord deletes the events in a deleted voice or stage channel
+            for event in [e for e in guild.scheduled_events.values() if e.channel_id == channel.id]:
+                del guild.scheduled_events[event.id]
+                self.gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", event.payload())
         if channel.is_thread:
             self.gateway.dispatch(
                 "THREAD_DELETE",
