@@ -357,6 +357,8 @@ class GroupsCog(commands.Cog):
         event_channel_clear: bool = False,
         group: GroupOption = None,
     ) -> None:
+        if event_channel is not None:
+            may_host_events_in(event_channel)
         info = await self.bot.services.groups.update_settings(
             actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=meeting_reminders,
             reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
@@ -424,6 +426,20 @@ def discord_events_line(enabled: bool, permitted: bool) -> str:
         return ("Discord Events: off — give Roundtable the Manage Events permission to list meetings in the "
                 "server's Events.")
     return "Discord Events: on — the next meetings are listed in the server's Events."
+
+
+def may_host_events_in(channel: discord.VoiceChannel | discord.StageChannel) -> None:
+    """Refuse a channel Roundtable can't put events in (Discord would answer 403 at every sync)."""
+    me = channel.guild.me
+    mine = channel.permissions_for(me) if me is not None else discord.Permissions.none()
+    need = {"View Channel": mine.view_channel, "Connect": mine.connect}
+    if isinstance(channel, discord.StageChannel):  # (without Connect, Discord denies Manage Channels there too)
+        need |= {"Manage Channels": mine.manage_channels, "Mute Members": mine.mute_members,
+                 "Move Members": mine.move_members}
+    missing = [name for name, ok in need.items() if not ok]
+    if missing:
+        raise InvalidInput(f"Roundtable can't list events in {channel.mention}: it needs {', '.join(missing)} "
+                           "there. Give it that, or choose another channel.")
 
 
 def event_channel_line(channel_id: int | None, stage: bool) -> str:

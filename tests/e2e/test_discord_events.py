@@ -251,6 +251,10 @@ async def test_a_groups_voice_or_stage_channel_holds_the_events_of_meetings_with
     assert [e.entity_type for e in sim.scheduled_events(guild)] == [3, 3]  # nothing changed
     settings = await run(sim, admin, channel, "group settings")
     assert "Event channel: none" in settings.content
+    closed = sim.voice_channel(guild, "Closed voice", bot_may=False)  # no Connect for Roundtable there
+    refused = await run(sim, admin, channel, "group settings", event_channel=closed)
+    assert refused.ephemeral and f"Roundtable can't list events in <#{closed.id}>: it needs Connect" in refused.content
+    assert "Event channel: none" in (await run(sim, admin, channel, "group settings")).content
 
     chosen = await run(sim, admin, channel, "group settings", event_channel=voice)
     assert f"Event channel: <#{voice.id}> (voice)" in chosen.content

@@ -254,9 +254,17 @@ class Sim:
         """A text channel; ``private=True`` hides it from everyone but ``members`` (and the bot)."""
         return self._add_channel(guild, name, private=private, members=members)
 
-    def voice_channel(self, guild: Guild, name: str, *, stage: bool = False) -> Channel:
-        """A voice channel (a stage channel with ``stage=True``), everyone may see it."""
-        return self._add_channel(guild, name, kind=ChannelType.GUILD_STAGE_VOICE if stage else ChannelType.GUILD_VOICE)
+    def voice_channel(self, guild: Guild, name: str, *, stage: bool = False, bot_may: bool = True) -> Channel:
+        """A voice channel (a stage channel with ``stage=True``) everyone may see; ``bot_may``: the bot
+        has what it needs to host an event there (voice: View Channel and Connect; stage: those and
+        Manage Channels, Mute Members, Move Members), by a member overwrite."""
+        channel = self._add_channel(guild, name, kind=ChannelType.GUILD_STAGE_VOICE if stage else ChannelType.GUILD_VOICE,
+                                    announce=False)
+        if bot_may:
+            channel.overwrites.append(Overwrite(id=self.world.bot.id, type=1,
+                                                allow=Perm.STAGE_EVENT if stage else Perm.VOICE_EVENT))
+        self.gateway.dispatch("CHANNEL_CREATE", channel.payload())
+        return channel
 
     def _add_channel(
         self, guild: Guild, name: str, *, private: bool = False, members: Iterable[Member] = (), announce: bool = True,

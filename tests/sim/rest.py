@@ -707,6 +707,9 @@ class Rest:
                     f"{'stage' if event.entity_type == 1 else 'voice'} event {event.name!r} not in a channel of that "
                     "type in the server, or with a location")
                 raise ApiError(400, 50035, "Invalid Form Body")
+            need = Perm.STAGE_EVENT if event.entity_type == 1 else Perm.VOICE_EVENT
+            if self.world.permissions(channel, self.world.bot.id) & need != need:
+                raise MISSING_PERMISSIONS
         start = datetime.fromisoformat(event.scheduled_start_time)
         if event.scheduled_end_time is not None and datetime.fromisoformat(event.scheduled_end_time) <= start:
             self.runtime_violations.append(f"event {event.name!r} ends before it starts")

@@ -36,6 +36,9 @@ class Perm:
     READ_MESSAGE_HISTORY = 1 << 16
     MENTION_EVERYONE = 1 << 17
     USE_EXTERNAL_EMOJIS = 1 << 18
+    CONNECT = 1 << 20
+    MUTE_MEMBERS = 1 << 22
+    MOVE_MEMBERS = 1 << 24
     CHANGE_NICKNAME = 1 << 26
     USE_APPLICATION_COMMANDS = 1 << 31
     MANAGE_THREADS = 1 << 34
@@ -44,6 +47,9 @@ class Perm:
     MANAGE_EVENTS = 1 << 33
     SEND_MESSAGES_IN_THREADS = 1 << 38
     ALL = (1 << 53) - 1
+    # What Roundtable needs in a channel to host an event there (on top of Manage Events).
+    VOICE_EVENT = VIEW_CHANNEL | CONNECT
+    STAGE_EVENT = VIEW_CHANNEL | CONNECT | MANAGE_CHANNELS | MUTE_MEMBERS | MOVE_MEMBERS
 
     # What @everyone gets in a new server (roughly Discord's defaults, without voice).
     EVERYONE = (
