@@ -30,21 +30,28 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PRIVACY_GUILD_ONLY = 2
+STAGE_INSTANCE = 1
+VOICE = 2
 EXTERNAL = 3
 UNKNOWN_SCHEDULED_EVENT = 10070
 SWEEP_MINUTES = 30
 
 
 def event_payload(spec: EventSpec, *, started: bool = False) -> dict[str, Any]:
-    """The guild scheduled event for a meeting (an external event at the meeting's place)."""
+    """The guild scheduled event for a meeting: an external event at the meeting's place, or one in
+    the group's voice or stage channel. Both name the channel (null for an external event) and the
+    metadata (null in a channel), as Discord requires when an edit switches between them."""
     payload: dict[str, Any] = {
         "name": spec.name,
         "description": spec.description,
         "privacy_level": PRIVACY_GUILD_ONLY,
-        "entity_type": EXTERNAL,
-        "entity_metadata": {"location": spec.location},
         "scheduled_end_time": spec.ends_at.isoformat(),
     }
+    if spec.channel_id is not None:
+        payload.update(entity_type=STAGE_INSTANCE if spec.stage else VOICE, channel_id=str(spec.channel_id),
+                       entity_metadata=None)
+    else:
+        payload.update(entity_type=EXTERNAL, channel_id=None, entity_metadata={"location": spec.location})
     if not started:  # an event under way keeps its start
         payload["scheduled_start_time"] = spec.starts_at.isoformat()
     return payload
@@ -224,6 +231,17 @@ class EventsCog(commands.Cog):
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         if interaction.guild_id is not None:
             await self._note(interaction.guild_id, interaction.app_permissions.manage_events)
+
+    # --- the event channel ---------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
+            return
+        try:
+            await self.service.channel_gone(channel.guild.id, channel.id)
+        except Exception as exc:  # a listener must never die silently
+            log_failure("a deleted event channel", exc)
 
     # --- Interested → Going -----------------------------------------------------------------------
 

@@ -337,6 +337,8 @@ class GroupsCog(commands.Cog):
         board_notes="Report-back notes on the board: the member chooses per note, or always private",
         pack_lead_hours="Hours before a meeting to post the meeting pack, replacing the 1-day reminder (24; 0: off)",
         discord_events="List the next meetings in the server's Events (needs Manage Events; default on)",
+        event_channel="Voice or stage channel for the events of online meetings and meetings without a place",
+        event_channel_clear="No event channel: every event is at the meeting's place",
         group="Which group (default: this channel's)",
     )
     @app_commands.choices(board_notes=BOARD_NOTES_CHOICES)
@@ -351,13 +353,20 @@ class GroupsCog(commands.Cog):
         board_notes: app_commands.Choice[str] | None = None,
         pack_lead_hours: app_commands.Transform[int, BoundedInt(0, 672, what="lead time")] | None = None,
         discord_events: bool | None = None,
+        event_channel: discord.VoiceChannel | discord.StageChannel | None = None,
+        event_channel_clear: bool = False,
         group: GroupOption = None,
     ) -> None:
+        if event_channel is not None:
+            may_host_events_in(event_channel)
         info = await self.bot.services.groups.update_settings(
             actor_from(interaction), group_id=group, timezone=timezone, meeting_reminder_hours=meeting_reminders,
             reportback_lead_hours=reportback_lead_hours, checkin_nudge_lead_hours=checkin_nudge_lead_hours,
             announce_commitments=announce_commitments, pack_lead_hours=pack_lead_hours, discord_events=discord_events,
             board_notes=NoteSharing(board_notes.value) if board_notes is not None else None,
+            event_channel=(event_channel.id, isinstance(event_channel, discord.StageChannel))
+            if event_channel is not None else None,
+            event_channel_clear=event_channel_clear,
         )
         reminders = ", ".join(f"{h} h" for h in info.meeting_reminder_hours) or "none"
         await respond(
@@ -367,7 +376,8 @@ class GroupsCog(commands.Cog):
             f"before; meeting pack {f'{info.pack_lead_hours} h before' if info.pack_lead_hours else 'off'}; "
             f"new commitments {'announced' if info.announce_commitments else 'not announced'}; "
             f"report-back notes {BOARD_NOTES_LABELS[NoteSharing(info.board_notes)]}.\n"
-            + discord_events_line(info.discord_events, interaction.app_permissions.manage_events),
+            + discord_events_line(info.discord_events, interaction.app_permissions.manage_events)
+            + event_channel_line(info.event_channel_id, info.event_channel_stage),
         )
 
     @group.command(name="archive", description="Archive the group: every scheduled post stops, data is kept (facilitator)")
@@ -416,6 +426,29 @@ def discord_events_line(enabled: bool, permitted: bool) -> str:
         return ("Discord Events: off — give Roundtable the Manage Events permission to list meetings in the "
                 "server's Events.")
     return "Discord Events: on — the next meetings are listed in the server's Events."
+
+
+def may_host_events_in(channel: discord.VoiceChannel | discord.StageChannel) -> None:
+    """Refuse a channel Roundtable can't put events in (Discord would answer 403 at every sync)."""
+    me = channel.guild.me
+    mine = channel.permissions_for(me) if me is not None else discord.Permissions.none()
+    need = {"View Channel": mine.view_channel, "Connect": mine.connect}
+    if isinstance(channel, discord.StageChannel):  # (without Connect, Discord denies Manage Channels there too)
+        need |= {"Manage Channels": mine.manage_channels, "Mute Members": mine.mute_members,
+                 "Move Members": mine.move_members}
+    missing = [name for name, ok in need.items() if not ok]
+    if missing:
+        raise InvalidInput(f"Roundtable can't list events in {channel.mention}: it needs {', '.join(missing)} "
+                           "there. Give it that, or choose another channel.")
+
+
+def event_channel_line(channel_id: int | None, stage: bool) -> str:
+    """Where the events of online meetings (and meetings without a place) are, as ``/group settings`` shows it."""
+    if channel_id is None:
+        return (" Event channel: none — every event is at the meeting's place (`event_channel:` puts online "
+                "meetings' events in a voice or stage channel).")
+    return (f" Event channel: <#{channel_id}> ({'stage' if stage else 'voice'}) for online meetings and meetings "
+            "without a place.")
 
 
 async def setup(bot: RoundtableBot) -> None:

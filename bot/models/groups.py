@@ -72,6 +72,10 @@ class Group(Base):
     current_module_number: Mapped[int] = mapped_column(Integer, default=1)
     # Mirror planned meetings to the server's Events (needs Manage Events: bot/services/events_feature.py).
     discord_events: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # The voice or stage channel the events of online meetings (and meetings without a place) are in;
+    # None: every event is external, at the meeting's place.
+    event_channel_id: Mapped[int | None] = mapped_column(Snowflake)
+    event_channel_stage: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_by: Mapped[int] = mapped_column(Snowflake)
     created_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]

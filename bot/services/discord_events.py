@@ -1,8 +1,9 @@
 """Discord's own Events: a group's next planned meetings mirrored to guild scheduled events.
 
 Where the server gives Roundtable Manage Events, the group's next :data:`MAX_EVENTS` scheduled
-meetings within :data:`WINDOW` are each a guild scheduled event (external, at the meeting's place),
-created, moved and removed with the meeting, so they show in the server's Events list. A member who
+meetings within :data:`WINDOW` are each a guild scheduled event (external, at the meeting's place;
+or, where the group has an event channel, in that voice or stage channel for a meeting online or
+without a place), created, moved and removed with the meeting, so they show in the server's Events list. A member who
 marks one "Interested" and hasn't answered the meeting's RSVP counts as going.
 
 Discord-free: this module says what the events should be (:class:`SyncPlan`) and records what the
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Group, Meeting, MeetingSeries, MeetingStatus, Rsvp
 from bot.models.discord_events import DiscordEvent, DiscordEventGuild, DiscordEventInterest, DiscordEventSync
-from bot.places import PlaceKind, place_of
+from bot.places import Place, PlaceKind, place_of
 from bot.services import outbox
 from bot.services.base import Service, membership
 from bot.services.outbox import MEETING_LENGTH
@@ -46,11 +47,15 @@ class EventSpec:
     starts_at: datetime
     ends_at: datetime
     location: str
+    channel_id: int | None = None  # the group's voice or stage channel: the event is there, not external
+    stage: bool = False
 
     @property
     def digest(self) -> str:
-        data = [self.meeting_id, self.name, self.description, self.starts_at.isoformat(), self.ends_at.isoformat(),
+        data: list[object] = [self.meeting_id, self.name, self.description, self.starts_at.isoformat(), self.ends_at.isoformat(),
                 self.location]
+        if self.channel_id is not None:  # (an external event's digest is as before the event channel)
+            data += [self.channel_id, self.stage]
         return hashlib.sha256(json.dumps(data).encode()).hexdigest()
 
 
@@ -69,7 +74,10 @@ class SyncPlan:
 def location_of(meeting: Meeting, series: MeetingSeries | None) -> str:
     """The event's location: the venue and address; an online meeting's link stays in the group (the
     Events list is the whole server's, and the link lets anyone into the call)."""
-    place = place_of(meeting, series)
+    return _location(place_of(meeting, series))
+
+
+def _location(place: Place | None) -> str:
     if place is None:
         text = "See the group's channel"
     elif place.kind == PlaceKind.ONLINE:
@@ -95,6 +103,8 @@ async def wanted_specs(session: AsyncSession, group: Group, meetings: list[Meeti
             break
         series = await session.get(MeetingSeries, meeting.series_id) if meeting.series_id is not None else None
         name = f"{group.name}: group meeting"
+        place = place_of(meeting, series)
+        in_channel = group.event_channel_id is not None and (place is None or place.kind == PlaceKind.ONLINE)
         specs.append(EventSpec(
             meeting_id=meeting.id,
             name=name if len(name) <= MAX_NAME else name[: MAX_NAME - 1] + "…",
@@ -102,7 +112,9 @@ async def wanted_specs(session: AsyncSession, group: Group, meetings: list[Meeti
                          "channel; marking Interested here counts as Going.")[:MAX_DESCRIPTION],
             starts_at=meeting.starts_at,
             ends_at=meeting.starts_at + MEETING_LENGTH,
-            location=location_of(meeting, series),
+            location=_location(place),
+            channel_id=group.event_channel_id if in_channel else None,
+            stage=group.event_channel_stage if in_channel else False,
         ))
     return specs
 
@@ -172,6 +184,20 @@ class EventsService(Service):
             await session.execute(
                 update(DiscordEventSync).where(DiscordEventSync.guild_id == guild_id).values(fingerprint="")
             )
+
+    async def channel_gone(self, guild_id: int, channel_id: int) -> int:
+        """A voice or stage channel was deleted: the groups that had it as their event channel have none
+        now, and re-sync (their events go back to the meeting's place). How many groups."""
+        now = self.now()
+        async with self.begin() as session:
+            groups = list(await session.scalars(
+                select(Group).where(Group.guild_id == guild_id, Group.event_channel_id == channel_id)))
+            for group in groups:
+                group.event_channel_id, group.event_channel_stage = None, False
+            await session.flush()
+            for group in groups:
+                await outbox.plan_group(session, group.id, now)
+            return len(groups)
 
     # --- the sync -------------------------------------------------------------------------------
 

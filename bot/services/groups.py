@@ -111,6 +111,8 @@ class GroupInfo:
     member_count: int = 0
     board_notes: str = NoteSharing.MEMBER_CHOOSES
     discord_events: bool = True  # mirror meetings to the server's Events (where the bot may)
+    event_channel_id: int | None = None  # the voice or stage channel of online meetings' events
+    event_channel_stage: bool = False
 
     @property
     def facilitators(self) -> list[int]:
@@ -417,7 +419,11 @@ class GroupService(Service):
         board_notes: NoteSharing | None = None,
         pack_lead_hours: int | None = None,
         discord_events: bool | None = None,
+        event_channel: tuple[int, bool] | None = None,
+        event_channel_clear: bool = False,
     ) -> GroupInfo:
+        """``event_channel``: (the voice or stage channel's id, whether it is a stage), a channel of
+        the group's server (the command's option offers only those)."""
         board_notes = _note_sharing(board_notes) if board_notes is not None else None
         tz = validate_timezone(timezone) if timezone is not None else None
         for hours in [*(meeting_reminder_hours or []), reportback_lead_hours, checkin_nudge_lead_hours]:
@@ -427,6 +433,8 @@ class GroupService(Service):
             raise InvalidInput(f"The meeting pack goes out 1 to {_MAX_LEAD_HOURS} hours before the meeting (0: no pack).")
         if meeting_reminder_hours is not None and len(meeting_reminder_hours) > 4:
             raise InvalidInput("At most four meeting reminders.")
+        if event_channel is not None and event_channel_clear:
+            raise InvalidInput("Choose an event channel or clear it, not both.")
         async with self.begin() as session:
             group = await resolve_group(session, actor, group_id)
             require_active(group)
@@ -447,6 +455,10 @@ class GroupService(Service):
                 group.pack_lead_hours = pack_lead_hours
             if discord_events is not None:
                 group.discord_events = discord_events
+            if event_channel is not None:
+                group.event_channel_id, group.event_channel_stage = event_channel
+            elif event_channel_clear:
+                group.event_channel_id, group.event_channel_stage = None, False
             await outbox.plan_group(session, group.id, self.now())
             return await self._info(session, group)
 
@@ -686,6 +698,8 @@ class GroupService(Service):
             member_count=len(members),
             board_notes=group.board_notes,
             discord_events=group.discord_events,
+            event_channel_id=group.event_channel_id,
+            event_channel_stage=group.event_channel_stage,
         )
 
     async def _group_level_info(self, session: AsyncSession, group: Group) -> GroupInfo:

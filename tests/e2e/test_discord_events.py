@@ -1,6 +1,8 @@
 """Discord's own Events end to end: where Roundtable has Manage Events, a group's next meetings are in
 the server's Events list (moved and removed with the meeting); Interested counts as Going for a member
-who hasn't answered; without the permission nothing is created and /group settings says how."""
+who hasn't answered; without the permission nothing is created and /group settings says how. A group
+with an event channel has its online meetings' (and placeless meetings') events in that voice or
+stage channel."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from bot.services.outbox import plan_group
 from cogs.events import EventsCog
 from tests.e2e.conftest import Harness
 from tests.e2e.test_groups import create, run
-from tests.sim import Channel, Guild, Sim
+from tests.sim import Channel, Guild, Sim, UsageError
 from tests.sim.state import Member, Message
 
 
@@ -229,3 +231,72 @@ async def test_a_deleted_groups_events_are_removed_by_the_housekeeping(
     await sim.click(admin, asked, label="Delete the group")
     await cast(EventsCog, app.bot.get_cog("EventsCog")).housekeeping()
     assert sim.scheduled_events(guild) == []
+
+
+async def test_a_groups_voice_or_stage_channel_holds_the_events_of_meetings_without_a_place(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    await sim.allow_events(guild)
+    admin, ana, _bob = await _group(sim, guild, channel)
+    voice, stage = sim.voice_channel(guild, "Makers voice"), sim.voice_channel(guild, "Makers stage", stage=True)
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00")  # no place
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-08 18:00", venue="The Hub")
+    placeless, hub = sim.scheduled_events(guild)
+    assert placeless.entity_type == 3 and placeless.location == "See the group's channel"
+
+    with pytest.raises(UsageError):  # a text channel isn't offered
+        await run(sim, admin, channel, "group settings", event_channel=channel)
+    refused = await run(sim, ana, channel, "group settings", event_channel=voice)
+    assert refused.ephemeral and "Only a facilitator of **Makers**" in refused.content
+    assert [e.entity_type for e in sim.scheduled_events(guild)] == [3, 3]  # nothing changed
+    settings = await run(sim, admin, channel, "group settings")
+    assert "Event channel: none" in settings.content
+    closed = sim.voice_channel(guild, "Closed voice", bot_may=False)  # no Connect for Roundtable there
+    refused = await run(sim, admin, channel, "group settings", event_channel=closed)
+    assert refused.ephemeral and f"Roundtable can't list events in <#{closed.id}>: it needs Connect" in refused.content
+    assert "Event channel: none" in (await run(sim, admin, channel, "group settings")).content
+
+    chosen = await run(sim, admin, channel, "group settings", event_channel=voice)
+    assert f"Event channel: <#{voice.id}> (voice)" in chosen.content
+    in_voice, still_hub = sim.scheduled_events(guild)
+    assert in_voice.id == placeless.id  # the same event, now in the voice channel
+    assert in_voice.entity_type == 2 and in_voice.channel_id == voice.id and in_voice.location is None
+    assert still_hub.id == hub.id and still_hub.entity_type == 3 and still_hub.location == "The Hub"
+
+    await run(sim, admin, channel, "group settings", event_channel=stage)
+    [on_stage] = [e for e in sim.scheduled_events(guild) if e.id == placeless.id]
+    assert on_stage.entity_type == 1 and on_stage.channel_id == stage.id
+
+    cleared = await run(sim, admin, channel, "group settings", event_channel_clear=True)
+    assert "Event channel: none" in cleared.content
+    back, _ = sim.scheduled_events(guild)
+    assert back.id == placeless.id and back.entity_type == 3 and back.channel_id is None
+    assert back.location == "See the group's channel"
+
+    await run(sim, admin, channel, "group settings", event_channel=voice)
+    await run(sim, admin, channel, "meeting place", link="https://meet.example/makers")  # online: in the channel
+    online, _ = sim.scheduled_events(guild)
+    assert online.id == placeless.id and online.entity_type == 2 and online.channel_id == voice.id
+    await run(sim, admin, channel, "meeting place", venue="The Annexe")  # in person again: external there
+    annexe, _ = sim.scheduled_events(guild)
+    assert annexe.id == placeless.id and annexe.entity_type == 3 and annexe.location == "The Annexe"
+    assert annexe.channel_id is None
+
+
+async def test_a_deleted_event_channel_returns_the_events_to_the_meetings_place(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    await sim.allow_events(guild)
+    admin, _ana, _bob = await _group(sim, guild, channel)
+    voice = sim.voice_channel(guild, "Makers voice")
+    await run(sim, admin, channel, "group settings", event_channel=voice)
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00", link="https://meet.example/makers")
+    [event] = sim.scheduled_events(guild)
+    assert event.entity_type == 2 and event.channel_id == voice.id
+
+    sim.delete_channel(voice)  # Discord deletes its events with it
+    await sim.settle()
+    [external] = sim.scheduled_events(guild)
+    assert external.entity_type == 3 and external.location == "https://meet.example/makers"
+    settings = await run(sim, admin, channel, "group settings")
+    assert "Event channel: none" in settings.content

@@ -270,11 +270,24 @@ class Sim:
         """A text channel; ``private=True`` hides it from everyone but ``members`` (and the bot)."""
         return self._add_channel(guild, name, private=private, members=members)
 
+    def voice_channel(self, guild: Guild, name: str, *, stage: bool = False, bot_may: bool = True) -> Channel:
+        """A voice channel (a stage channel with ``stage=True``) everyone may see; ``bot_may``: the bot
+        has what it needs to host an event there (voice: View Channel and Connect; stage: those and
+        Manage Channels, Mute Members, Move Members), by a member overwrite."""
+        channel = self._add_channel(guild, name, kind=ChannelType.GUILD_STAGE_VOICE if stage else ChannelType.GUILD_VOICE,
+                                    announce=False)
+        if bot_may:
+            channel.overwrites.append(Overwrite(id=self.world.bot.id, type=1,
+                                                allow=Perm.STAGE_EVENT if stage else Perm.VOICE_EVENT))
+        self.gateway.dispatch("CHANNEL_CREATE", channel.payload())
+        return channel
+
     def _add_channel(
-        self, guild: Guild, name: str, *, private: bool = False, members: Iterable[Member] = (), announce: bool = True
+        self, guild: Guild, name: str, *, private: bool = False, members: Iterable[Member] = (), announce: bool = True,
+        kind: int = ChannelType.GUILD_TEXT,
     ) -> Channel:
         world = self.world
-        channel = Channel(id=world.ids.next(), type=ChannelType.GUILD_TEXT, name=name, guild_id=guild.id, position=len(guild.channel_ids))
+        channel = Channel(id=world.ids.next(), type=kind, name=name, guild_id=guild.id, position=len(guild.channel_ids))
         if private:
             channel.overwrites.append(Overwrite(id=guild.id, type=0, deny=Perm.VIEW_CHANNEL))
             for user_id in {world.bot.id, *(member.id for member in members)}:
@@ -346,6 +359,10 @@ class Sim:
         guild = world.guild_of(channel)
         if guild is not None and channel.id in guild.channel_ids:
             guild.channel_ids.remove(channel.id)
+        if guild is not None:  # Discord deletes the events in a deleted voice or stage channel
+            for event in [e for e in guild.scheduled_events.values() if e.channel_id == channel.id]:
+                del guild.scheduled_events[event.id]
+                self.gateway.dispatch("GUILD_SCHEDULED_EVENT_DELETE", event.payload())
         if channel.is_thread:
             self.gateway.dispatch(
                 "THREAD_DELETE",

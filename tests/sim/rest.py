@@ -693,11 +693,23 @@ class Rest:
         return event
 
     def _check_event(self, event: ScheduledEvent, *, creating: bool) -> None:
-        """What Discord enforces beyond the schema: an external event has a location and an end
-        after its start; a new one starts in the future."""
-        if event.entity_type == 3 and (not event.location or event.scheduled_end_time is None):
-            self.runtime_violations.append(f"external event {event.name!r} without a location or an end time")
+        """What Discord enforces beyond the schema: an external event has a location, an end after its
+        start and no channel; a voice (stage) event is in a voice (stage) channel of the server, with no
+        location; a new one starts in the future."""
+        if event.entity_type == 3 and (not event.location or event.scheduled_end_time is None or event.channel_id):
+            self.runtime_violations.append(f"external event {event.name!r} without a location or an end time, or with a channel")
             raise ApiError(400, 50035, "Invalid Form Body")
+        if event.entity_type in (1, 2):
+            channel = self.world.channels.get(event.channel_id or 0)
+            wanted = ChannelType.GUILD_STAGE_VOICE if event.entity_type == 1 else ChannelType.GUILD_VOICE
+            if channel is None or channel.guild_id != event.guild_id or channel.type != wanted or event.location:
+                self.runtime_violations.append(
+                    f"{'stage' if event.entity_type == 1 else 'voice'} event {event.name!r} not in a channel of that "
+                    "type in the server, or with a location")
+                raise ApiError(400, 50035, "Invalid Form Body")
+            need = Perm.STAGE_EVENT if event.entity_type == 1 else Perm.VOICE_EVENT
+            if self.world.permissions(channel, self.world.bot.id) & need != need:
+                raise MISSING_PERMISSIONS
         start = datetime.fromisoformat(event.scheduled_start_time)
         if event.scheduled_end_time is not None and datetime.fromisoformat(event.scheduled_end_time) <= start:
             self.runtime_violations.append(f"event {event.name!r} ends before it starts")
@@ -739,6 +751,8 @@ class Rest:
                 setattr(changed, key, body[key])
         if "entity_metadata" in body:
             changed.location = (body["entity_metadata"] or {}).get("location")
+        if "channel_id" in body:
+            changed.channel_id = int(body["channel_id"]) if body["channel_id"] else None
         if body.get("status") is not None:
             changed.status = body["status"]
         self._check_event(changed, creating=False)

@@ -36,6 +36,9 @@ class Perm:
     READ_MESSAGE_HISTORY = 1 << 16
     MENTION_EVERYONE = 1 << 17
     USE_EXTERNAL_EMOJIS = 1 << 18
+    CONNECT = 1 << 20
+    MUTE_MEMBERS = 1 << 22
+    MOVE_MEMBERS = 1 << 24
     CHANGE_NICKNAME = 1 << 26
     USE_APPLICATION_COMMANDS = 1 << 31
     MANAGE_THREADS = 1 << 34
@@ -44,6 +47,9 @@ class Perm:
     MANAGE_EVENTS = 1 << 33
     SEND_MESSAGES_IN_THREADS = 1 << 38
     ALL = (1 << 53) - 1
+    # What Roundtable needs in a channel to host an event there (on top of Manage Events).
+    VOICE_EVENT = VIEW_CHANNEL | CONNECT
+    STAGE_EVENT = VIEW_CHANNEL | CONNECT | MANAGE_CHANNELS | MUTE_MEMBERS | MOVE_MEMBERS
 
     # What @everyone gets in a new server (roughly Discord's defaults, without voice).
     EVERYONE = (
@@ -58,7 +64,9 @@ class Perm:
 class ChannelType:
     GUILD_TEXT = 0
     DM = 1
+    GUILD_VOICE = 2
     GUILD_CATEGORY = 4
+    GUILD_STAGE_VOICE = 13
     PUBLIC_THREAD = 11
     PRIVATE_THREAD = 12
     THREADS = (11, 12)
@@ -299,6 +307,8 @@ class Channel:
                 default_auto_archive_duration=1440,
                 default_thread_rate_limit_per_user=0,
             )
+            if self.type in (ChannelType.GUILD_VOICE, ChannelType.GUILD_STAGE_VOICE):
+                data.update(bitrate=64000, user_limit=0, rtc_region=None)
         return data
 
 

@@ -38,6 +38,11 @@ async def test_the_migration_up_and_down_keeps_the_groups_and_their_meetings(
         await migrate.upgrade(engine)
         async with engine.connect() as connection:
             assert (await connection.execute(text("SELECT discord_events FROM peer_group"))).scalar_one() in (True, 1)
+            channel = (await connection.execute(text("SELECT event_channel_id, event_channel_stage FROM peer_group"))).one()
+            assert channel[0] is None and channel[1] in (False, 0)  # 0200: no event channel, the events stay external
+            assert (await connection.execute(text("SELECT count(*) FROM meeting"))).scalar_one() == 1
+        await migrate.downgrade(engine, "0170")  # 0200 down keeps the rows too
+        async with engine.connect() as connection:
             assert (await connection.execute(text("SELECT count(*) FROM meeting"))).scalar_one() == 1
         await migrate.downgrade(engine, "0160")
         async with engine.connect() as connection:
