@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -205,6 +206,14 @@ class RoundtableBot(commands.AutoShardedBot):
             # A plain Client connects to Discord's default gateway; ask the configured base instead.
             _shards, url, _limits = await self.http.get_bot_gateway()
             discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+
+    async def close(self) -> None:
+        """Close, also when the client never connected (``App.stop`` after a refused start, or with
+        only the metrics server up): discord.py's AutoShardedClient makes its event queue on connect
+        and its close puts a last item in it."""
+        if not hasattr(self, "_AutoShardedClient__queue"):
+            self._AutoShardedClient__queue: asyncio.PriorityQueue[Any] = asyncio.PriorityQueue()
+        await super().close()
 
     async def setup_hook(self) -> None:
         for extension in self._extensions:

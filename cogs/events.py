@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -61,6 +61,7 @@ class EventsCog(commands.Cog):
     def __init__(self, bot: RoundtableBot) -> None:
         self.bot = bot
         self._seen: dict[int, bool] = {}  # guild id → Manage Events, as last recorded
+        self._refreshed_at: datetime | None = None  # the last housekeeping's re-plan (the first: every group)
 
     @property
     def service(self) -> EventsService:
@@ -146,7 +147,13 @@ class EventsCog(commands.Cog):
     async def housekeeping(self) -> None:
         await self.sweep()
         await self.sweep_orphans()
-        await self.service.refresh()
+        # The first sweep after a start looks at every group (meetings may have come within the window
+        # while the bot was down); later ones only at the groups whose meeting came within it since
+        # the last (with a sweep's margin), rather than re-planning every group every half hour.
+        now = self.service.now()
+        last, self._refreshed_at = self._refreshed_at, now
+        since = None if last is None else now - last + timedelta(minutes=SWEEP_MINUTES)
+        await self.service.refresh(since=since)
 
     async def sweep_orphans(self) -> int:
         """Delete the events Roundtable created that no meeting keeps (their group was deleted)."""

@@ -161,6 +161,10 @@ class EventsService(Service):
         Given (again): every group of the server syncs its events.
         """
         now = self.now()
+        async with self.read() as session:  # most calls change nothing (every server at each start)
+            known = await session.scalar(select(DiscordEventGuild.can_manage).where(DiscordEventGuild.guild_id == guild_id))
+        if (known is None and not allowed) or known == allowed:
+            return False
         async with self.begin() as session:
             row = await session.get(DiscordEventGuild, guild_id, with_for_update=True)
             if row is not None and row.can_manage == allowed:
@@ -266,17 +270,26 @@ class EventsService(Service):
                     found[guild_id].add(event_id)
             return found
 
-    async def refresh(self) -> int:
-        """Re-plan each group that lists its meetings as events (a meeting may have come within the
-        window since its last change); how many groups were looked at."""
+    async def refresh(self, *, since: timedelta | None = None) -> int:
+        """Re-plan the groups that list their meetings as events and have a meeting that came within
+        the window in the last ``since`` (every such group when None: at start, after any outage);
+        how many groups were re-planned. A change to a meeting re-plans its group on its own."""
         now = self.now()
-        async with self.begin() as session:
-            ids = list(await session.scalars(
+        async with self.read() as session:
+            query = (
                 select(Group.id)
                 .join(DiscordEventGuild, DiscordEventGuild.guild_id == Group.guild_id)
                 .where(DiscordEventGuild.can_manage.is_(True), Group.archived_at.is_(None),
                        Group.discord_events.is_(True))
-            ))
+            )
+            if since is not None:
+                query = query.where(Group.id.in_(
+                    select(Meeting.group_id).where(
+                        Meeting.status == MeetingStatus.SCHEDULED,
+                        Meeting.starts_at > now + WINDOW - since, Meeting.starts_at <= now + WINDOW,
+                    )
+                ))
+            ids = list(await session.scalars(query))
         for group_id in ids:
             async with self.begin() as session:
                 await outbox.plan_group(session, group_id, now)

@@ -297,6 +297,6 @@ async def test_a_deleted_event_channel_returns_the_events_to_the_meetings_place(
     sim.delete_channel(voice)  # Discord deletes its events with it
     await sim.settle()
     [external] = sim.scheduled_events(guild)
-    assert external.entity_type == 3 and external.location == "https://meet.example/makers"
+    assert external.entity_type == 3 and external.location == "Online: the link is in the group's channel"
     settings = await run(sim, admin, channel, "group settings")
     assert "Event channel: none" in settings.content

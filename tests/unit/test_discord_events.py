@@ -3,15 +3,17 @@ what a group's events should show."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 from sqlalchemy import text
 
 from bot import migrate
+from bot.clock import ManualClock
 from bot.db import create_engine
-from bot.services.discord_events import MAX_LOCATION, location_of
+from bot.services import Services
+from bot.services.discord_events import MAX_LOCATION, EventsService, location_of
 
 
 async def test_the_migration_up_and_down_keeps_the_groups_and_their_meetings(
@@ -67,3 +69,24 @@ def test_the_location_is_the_venue_and_address_or_online_never_the_link_within_1
     assert location_of(_row(), None) == "See the group's channel"  # type: ignore[arg-type]
     long = location_of(_row(location="x" * 100, address="y" * 100, place_kind="in_person"), None)  # type: ignore[arg-type]
     assert len(long) == MAX_LOCATION and long.endswith("…")
+
+
+async def test_the_half_hourly_refresh_replans_only_groups_whose_meeting_came_within_the_window(
+    services: Services, clock: ManualClock
+) -> None:
+    from tests.unit.test_groups import ADMIN, CHANNEL, actor, make_group
+
+    events = services.get(EventsService)
+    gid = await make_group(services)
+    assert not await events.set_permission(1, False)  # never had it: nothing recorded
+    fac = actor(ADMIN, channel=CHANNEL)
+    guild_id = fac.guild_id
+    assert await events.set_permission(guild_id, True)
+    assert not await events.set_permission(guild_id, True)  # as recorded: no write, no re-sync
+    meeting = await services.meetings.schedule(fac, when=(clock.now() + timedelta(days=45)).strftime("%Y-%m-%d 18:00"))
+    assert meeting.id and gid
+    assert await events.refresh() == 1  # at start: every listing group
+    assert await events.refresh(since=timedelta(hours=1)) == 0  # 45 days out: nothing came within 30
+    clock.advance(days=15, hours=9)  # the meeting (18:00 on day 45) is now inside the window by an hour
+    assert await events.refresh(since=timedelta(hours=1)) == 0  # it came in more than an hour ago
+    assert await events.refresh(since=timedelta(hours=3)) == 1

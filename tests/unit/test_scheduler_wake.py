@@ -18,7 +18,7 @@ from bot.settings import Settings
 @pytest.fixture
 async def scheduler(services: Services, clock: ManualClock) -> AsyncIterator[OutboxScheduler]:
     settings = Settings(discord_token="x", scheduler_tick_seconds=30, _env_file=None)  # type: ignore[call-arg]
-    bot = SimpleNamespace(clock=clock, settings=settings, services=services)
+    bot = SimpleNamespace(clock=clock, settings=settings, services=services, http=SimpleNamespace())
     outbox_scheduler = OutboxScheduler(bot)  # type: ignore[arg-type]
     await outbox_scheduler.start()
     yield outbox_scheduler
