@@ -87,10 +87,25 @@ class EventsCog(commands.Cog):
         try:
             created, updated, removed = await self._sync(plan)
         except discord.Forbidden as exc:
+            channels = {spec.channel_id for spec in (*plan.create, *(s for s, _ in plan.update)) if spec.channel_id}
+            if channels and self._may_manage_events(plan.guild_id):
+                # Manage Events is still there: what was refused is the event channel (Connect, or a
+                # stage's rights, taken away since it was set). Its groups go back to the meetings'
+                # places, rather than the whole server's events being switched off and retried.
+                for channel_id in channels:
+                    await self.service.channel_gone(plan.guild_id, channel_id)
+                log.warning("Discord refused an event in channel(s) %s of server %s (%s): event channel cleared",
+                            sorted(channels), plan.guild_id, exc.code)
+                return Rendered.done(f"not synced: Discord refused the event channel ({exc.code}); it was cleared")
             await self.service.permission_lost(plan.guild_id)
             self._seen[plan.guild_id] = False
             return Rendered.done(f"not synced: Discord refused it (Manage Events missing, {exc.code})")
         return Rendered.done(f"Discord Events synced: {created} created, {updated} updated, {removed} removed")
+
+    def _may_manage_events(self, guild_id: int) -> bool:
+        guild = self.bot.get_guild(guild_id)
+        me = guild.me if guild is not None else None
+        return me is not None and me.guild_permissions.manage_events
 
     async def _sync(self, plan: SyncPlan) -> tuple[int, int, int]:
         http = self.bot.http

@@ -300,3 +300,28 @@ async def test_a_deleted_event_channel_returns_the_events_to_the_meetings_place(
     assert external.entity_type == 3 and external.location == "Online: the link is in the group's channel"
     settings = await run(sim, admin, channel, "group settings")
     assert "Event channel: none" in settings.content
+
+
+async def test_an_event_channel_the_bot_may_no_longer_use_is_cleared_and_the_servers_events_stay_on(
+    sim: Sim, guild: Guild, channel: Channel, app: App
+) -> None:
+    from tests.sim.state import Perm
+
+    await sim.allow_events(guild)
+    admin, _ana, _bob = await _group(sim, guild, channel)
+    voice = sim.voice_channel(guild, "Makers voice")
+    await run(sim, admin, channel, "group settings", event_channel=voice)
+    await run(sim, admin, channel, "meeting schedule", when="2026-12-01 18:00")  # no place: in the voice channel
+    [event] = sim.scheduled_events(guild)
+    assert event.entity_type == 2 and event.channel_id == voice.id
+
+    sim.revoke_permissions(voice, Perm.CONNECT)  # an admin takes Connect away there, later
+    await _move(sim, admin, channel, "2026-12-01 19:00")
+    await app.run_due()  # refused (403) for the channel: the group's event channel is cleared, then re-synced
+    await app.run_due()
+    [moved] = sim.scheduled_events(guild)
+    assert moved.entity_type == 3 and moved.location == "See the group's channel"
+    assert _start(moved.scheduled_start_time) == datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+    assert await app.services.get(EventsService).can_manage(guild.id)  # the server's events stay on
+    assert "Event channel: none" in (await run(sim, admin, channel, "group settings")).content
+    sim.forget_problems()  # the 403 was the point
