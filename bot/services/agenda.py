@@ -29,14 +29,20 @@ from bot.models import AgendaItem, Brainstorm, Group, Meeting, MeetingStatus, Rs
 from bot.services.base import (
     Actor,
     Service,
-    membership,
     require_active,
     require_facilitator_for,
     require_member,
     require_reader,
     resolve_group,
 )
-from bot.services.meetings import MEETING_LENGTH, meeting_number, members_of, next_meeting_of, ordinal
+from bot.services.meetings import (
+    MEETING_LENGTH,
+    meeting_for,
+    meeting_number,
+    members_of,
+    next_meeting_of,
+    ordinal,
+)
 from bot.text import clean, quoted
 
 ISSUE_MAX = 200
@@ -310,12 +316,7 @@ class AgendaService(Service):
         """
         now = self.now()
         if meeting_id is not None:
-            meeting = await session.get(Meeting, meeting_id)
-            group = await session.get(Group, meeting.group_id) if meeting is not None else None
-            if meeting is None or group is None or group.guild_id != actor.guild_id or (
-                not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None
-            ):
-                raise NotFound("That meeting doesn't exist in your groups.")
+            group, meeting = await meeting_for(session, actor, meeting_id)
         else:
             group = await resolve_group(session, actor, group_id)
             found = (await _under_way(session, group.id, now) if current else None) or await next_meeting_of(

@@ -40,7 +40,14 @@ from bot.services.base import (
     require_reader,
     resolve_group,
 )
-from bot.services.meetings import MEETING_LENGTH, meeting_after, meeting_number, members_of, ordinal
+from bot.services.meetings import (
+    MEETING_LENGTH,
+    meeting_after,
+    meeting_for,
+    meeting_number,
+    members_of,
+    ordinal,
+)
 
 ATTENDANCE_WINDOW = timedelta(days=1)  # after the meeting's end, attendance can still be corrected
 FEEDBACK_WINDOW = timedelta(days=14)  # without a next meeting, feedback closes this long after the end
@@ -290,12 +297,7 @@ class AttendanceService(Service):
         """The meeting whose attendance a facilitator takes: the one given, else the latest started."""
         now = self.now()
         if meeting_id is not None:
-            meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
-            group = await session.get(Group, meeting.group_id) if meeting is not None else None
-            if meeting is None or group is None or group.guild_id != actor.guild_id or (
-                not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None
-            ):
-                raise NotFound("That meeting doesn't exist in your groups.")
+            group, meeting = await meeting_for(session, actor, meeting_id)
         else:
             group = await resolve_group(session, actor, group_id)
             found = await session.scalar(

@@ -156,6 +156,18 @@ class Moved:
 # --- in-session helpers ------------------------------------------------------------------------------
 
 
+async def meeting_for(session: AsyncSession, actor: Actor, meeting_id: int) -> tuple[Group, Meeting]:
+    """A meeting chosen by id (an autocomplete's value, a button's): its group's in the actor's server,
+    and a group she is in (a server admin may look at any). Else NotFound, the same for all."""
+    meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
+    group = await session.get(Group, meeting.group_id) if meeting is not None else None
+    if meeting is None or group is None or group.guild_id != actor.guild_id or (
+        not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None
+    ):
+        raise NotFound("That meeting doesn't exist in your groups.")
+    return group, meeting
+
+
 async def next_meeting_of(session: AsyncSession, group_id: int, now: datetime) -> Meeting | None:
     """The group's next scheduled meeting that hasn't started yet."""
     return await session.scalar(
@@ -488,12 +500,7 @@ class MeetingService(Service):
         async with self.begin() as session:
             now = self.now()
             if meeting_id is not None:
-                meeting = await session.get(Meeting, require_id(meeting_id, "meeting"))
-                group = await session.get(Group, meeting.group_id) if meeting is not None else None
-                if meeting is None or group is None or group.guild_id != actor.guild_id or (
-                    not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None
-                ):
-                    raise NotFound("That meeting doesn't exist in this server.")
+                group, meeting = await meeting_for(session, actor, meeting_id)
             else:
                 group = await resolve_group(session, actor, group_id)
                 found = await session.scalar(

@@ -33,7 +33,7 @@ from bot.services.agenda import Agenda, agenda_of
 from bot.services.attendance import AttendanceLine, attendance_line
 from bot.services.base import Actor, Service, membership, resolve_group
 from bot.services.commitments import CycleRate, due_at_meeting
-from bot.services.meetings import MEETING_LENGTH, meeting_before, meeting_place, members_of
+from bot.services.meetings import MEETING_LENGTH, meeting_before, meeting_for, meeting_place, members_of
 
 TOP_IDEAS = 3
 
@@ -243,12 +243,7 @@ class MinutesService(Service):
         """A past meeting's minutes, for a member of its group: the one given, else the latest ended."""
         async with self.read() as session:
             if meeting_id is not None:
-                meeting = await session.get(Meeting, meeting_id)
-                group = await session.get(Group, meeting.group_id) if meeting is not None else None
-                if meeting is None or group is None or group.guild_id != actor.guild_id or (
-                    not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None
-                ):
-                    raise NotFound("That meeting doesn't exist in your groups.")
+                group, meeting = await meeting_for(session, actor, meeting_id)
             else:
                 group = await resolve_group(session, actor, group_id)
                 if not actor.can_manage_server and await membership(session, group.id, actor.user_id) is None:
