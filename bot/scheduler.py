@@ -69,6 +69,7 @@ class OutboxScheduler:
         self._wall = SystemClock()
         self._wake_at: datetime | None = None  # wall-clock time of the pending wake-up job
         self._queued = False  # a scheduled run is waiting for the one in progress
+        self._beating: asyncio.Task[None] | None = None  # a heartbeat job in progress
         self.last_tick: float | None = None  # time.monotonic() of the last tick (read by /healthz)
 
     @property
@@ -122,6 +123,11 @@ class OutboxScheduler:
             log.warning("An outbox run was still sending at shutdown; its leases will expire")
         if scheduler is not None and scheduler.running:
             scheduler.shutdown(wait=False)
+        beating = self._beating
+        if beating is not None and not beating.done():  # not left mid-query when the engine is disposed
+            _done, late = await asyncio.wait({beating}, timeout=STOP_WAIT_SECONDS)
+            for task in late:
+                task.cancel()
         if self.processes is not None and self._last_heartbeat is not None:
             self._last_heartbeat = None
             try:
@@ -143,10 +149,15 @@ class OutboxScheduler:
     async def _heartbeat_job(self) -> None:
         if self._scheduler is None:
             return
+        # Not under the run lock (a long fan-out must not stop the heartbeats, or the others would
+        # count this process dead and take its share), so shutdown() waits for this one by itself.
+        self._beating = asyncio.current_task()
         try:
             await self.heartbeat()
         except Exception as exc:  # keep the last share; the next heartbeat tries again
             log_failure("process heartbeat", exc)
+        finally:
+            self._beating = None
 
     async def run_due(self) -> int:
         """Send everything due by the injected clock now; return how many were sent."""
