@@ -7,8 +7,8 @@ Each public service method is one use case and one transaction (``async with sel
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -95,14 +95,9 @@ class Service:
         already closed by the driver layer, see ``bot.db``). A value the database refused is the
         member's input, not a fault: it becomes ``InvalidInput`` (logged, in case it's a bug).
         """
-        try:
+        with self._refusals_as_input():
             async with self._sessions.begin() as session:
                 yield session
-        except Exception as exc:
-            if not _input_fault(exc):
-                raise
-            log.warning("a value was refused by the database in %s", type(self).__name__, exc_info=True)
-            raise InvalidInput(UNSTORABLE) from None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -113,10 +108,17 @@ class Service:
         ONLY`` on PostgreSQL; a write in it fails at once on both (see ``bot.db``). Nothing is
         committed: the transaction ends (rolled back) with the block. Errors as ``begin``.
         """
-        try:
+        with self._refusals_as_input():
             async with self._sessions() as session:
                 await session.connection(execution_options=READ_ONLY_OPTIONS)
                 yield session
+
+    @contextmanager
+    def _refusals_as_input(self) -> Iterator[None]:
+        """A value the database refused (``_input_fault``) becomes ``InvalidInput``, logged; any other
+        error travels on unchanged."""
+        try:
+            yield
         except Exception as exc:
             if not _input_fault(exc):
                 raise
