@@ -1014,7 +1014,7 @@ class CommitmentService(Service):
         dispatcher's claimed batch of report-back DMs). None where the meeting or group is gone."""
         if not wanted:
             return {}
-        async with self.begin() as session:
+        async with self.read() as session:  # reads only: a fan-out's renders never take the write lock
             group_ids = {g for g, _m, _u in wanted}
             user_ids = {u for _g, _m, u in wanted}
             groups = {g.id: g for g in await session.scalars(select(Group).where(Group.id.in_(group_ids)))}
